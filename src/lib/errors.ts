@@ -1,0 +1,51 @@
+/** The error codes of the public contract (design.md, "Errors"). Flows match on these strings. */
+export type ErrorCode =
+    | 'INVALID_CREDENTIALS'
+    | 'LOCKED_OUT'
+    | 'RATE_LIMITED'
+    | 'ACCOUNT_DISABLED'
+    | 'PASSWORD_EXPIRED'
+    | 'PASSWORD_POLICY'
+    | 'BAD_REQUEST'
+    | 'NOT_FOUND'
+    | 'SESSION_REJECTED'
+    | 'SERVER_ERROR'
+    | 'NETWORK'
+    | 'TIMEOUT'
+    | 'TLS'
+    | 'INVALID_INPUT'
+    | 'CONFIG';
+
+export interface SessionErrorDetails {
+    /** HTTP status of the reply that caused the error, when there was one. */
+    statusCode?: number;
+    /** Seconds until a login may be tried again (lockouts, rate limits, cool-downs). */
+    retryAfter?: number;
+}
+
+/**
+ * Every failure the package reports. The message is one sentence for the user and never holds a
+ * password, cookie or token: callers build it from names and codes only.
+ */
+export class SessionError extends Error {
+    readonly code: ErrorCode;
+    statusCode?: number;
+    retryAfter?: number;
+
+    constructor(code: ErrorCode, message: string, details: SessionErrorDetails = {}) {
+        super(message);
+        this.name = 'SessionError';
+        this.code = code;
+        if (details.statusCode !== undefined) this.statusCode = details.statusCode;
+        if (details.retryAfter !== undefined) this.retryAfter = details.retryAfter;
+    }
+}
+
+export function isSessionError(value: unknown): value is SessionError {
+    return value instanceof SessionError;
+}
+
+/** Codes that say the transport failed before any HTTP reply: worth retrying when it is safe. */
+export function isTransientError(error: unknown): boolean {
+    return isSessionError(error) && (error.code === 'NETWORK' || error.code === 'TIMEOUT');
+}

@@ -1,0 +1,123 @@
+import type { Node, NodeStatus as StatusObject } from 'node-red';
+
+import { formatDuration } from '../duration';
+import { ErrorCode, SessionError } from '../errors';
+import { loginGuard } from '../login-guard';
+import type { Session } from '../session';
+import type { SessionManager, StateEvent } from '../session-manager';
+import type { Translate } from './i18n';
+
+const FAILURE_KEYS: Partial<Record<ErrorCode, string>> = {
+    INVALID_CREDENTIALS: 'status.invalidCredentials',
+    ACCOUNT_DISABLED: 'status.accountDisabled',
+    PASSWORD_EXPIRED: 'status.passwordExpired',
+    PASSWORD_POLICY: 'status.passwordExpired',
+};
+const COUNTDOWN_KEYS: Partial<Record<ErrorCode, string>> = {
+    LOCKED_OUT: 'status.lockedOut',
+    RATE_LIMITED: 'status.rateLimited',
+};
+
+/**
+ * A flow node's status: the state of the session it last used (the server's own at first), a
+ * blue "requesting" while its requests are in flight, a countdown while logins are blocked.
+ */
+export class NodeStatus {
+    private viewed: Session | undefined;
+    private inFlight = 0;
+    private countdown: NodeJS.Timeout | undefined;
+    private readonly onState = (event: StateEvent): void => {
+        if (event.session === this.viewed) this.render();
+    };
+
+    constructor(
+        private readonly node: Node,
+        private readonly text: Translate,
+        private readonly manager: SessionManager | undefined,
+        private readonly showRequests: boolean,
+    ) {
+        if (manager) {
+            manager.on('state', this.onState);
+            try {
+                this.viewed = manager.ownSession();
+            } catch {
+                this.viewed = undefined;
+            }
+        }
+        this.render();
+    }
+
+    view(session: Session): void {
+        this.viewed = session;
+    }
+
+    begin(): void {
+        this.inFlight++;
+        if (this.showRequests) this.render();
+    }
+
+    end(): void {
+        this.inFlight = Math.max(0, this.inFlight - 1);
+        this.render();
+    }
+
+    /** An error that is not a session state (bad input, network): shown until the next change. */
+    showError(error: SessionError): void {
+        if (this.viewed?.lastError === error || this.inFlight > 0) return;
+        this.set({ fill: 'red', shape: 'ring', text: this.text('status.error', { code: error.code }) });
+    }
+
+    close(): void {
+        this.manager?.removeListener('state', this.onState);
+        this.stopCountdown();
+    }
+
+    private render(): void {
+        this.stopCountdown();
+        if (this.showRequests && this.inFlight > 0) {
+            const text = this.inFlight > 1 ? this.text('status.requestingCount', { count: this.inFlight }) : this.text('status.requesting');
+            this.set({ fill: 'blue', shape: 'dot', text });
+            return;
+        }
+        const session = this.viewed;
+        if (!session) return this.set({});
+        switch (session.state) {
+            case 'idle':
+                return this.set({});
+            case 'loggingIn':
+                return this.set({ fill: 'yellow', shape: 'ring', text: this.text('status.loggingIn') });
+            case 'loggedIn':
+                return session.passwordChanged
+                    ? this.set({ fill: 'yellow', shape: 'dot', text: this.text('status.passwordChanged') })
+                    : this.set({ fill: 'green', shape: 'dot', text: session.user });
+            case 'loggedOut':
+                return this.set({ fill: 'grey', shape: 'ring', text: this.text('status.loggedOut') });
+            case 'failed':
+                return this.renderFailure(session);
+        }
+    }
+
+    private renderFailure(session: Session): void {
+        const error = session.lastError;
+        const code = error?.code ?? 'SERVER_ERROR';
+        const countdownKey = COUNTDOWN_KEYS[code];
+        const block = loginGuard.blockOf(session.guardKey);
+        if (countdownKey && block) {
+            this.set({ fill: 'red', shape: 'ring', text: this.text(countdownKey, { time: formatDuration(block.until - Date.now()) }) });
+            this.countdown = setTimeout(() => this.render(), 1000);
+            this.countdown.unref();
+            return;
+        }
+        const key = FAILURE_KEYS[code];
+        this.set({ fill: 'red', shape: 'ring', text: key ? this.text(key) : this.text('status.error', { code }) });
+    }
+
+    private stopCountdown(): void {
+        if (this.countdown) clearTimeout(this.countdown);
+        this.countdown = undefined;
+    }
+
+    private set(status: StatusObject): void {
+        this.node.status(status);
+    }
+}

@@ -1,0 +1,46 @@
+import { SessionError } from '../errors';
+import type { ServerSettings, VendorAdapter, VendorId } from '../vendors/adapter';
+import type { ServerNodeDef } from './types';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30000;
+
+/** True for `true` and `"true"`: the editor stores checkboxes as booleans, hand-made flows as strings. */
+export function flag(value: unknown, fallback: boolean): boolean {
+    if (value === undefined || value === null || value === '') return fallback;
+    return value === true || value === 'true';
+}
+
+/** The config node's properties as typed settings, or a `CONFIG` error that says what is wrong. */
+export function readServerSettings(def: ServerNodeDef, adapter: VendorAdapter): ServerSettings {
+    const baseUrl = String(def.baseUrl ?? '').trim().replace(/\/+$/, '');
+    let parsed: URL;
+    try {
+        parsed = new URL(baseUrl);
+    } catch {
+        throw new SessionError('CONFIG', `The base URL "${baseUrl}" is not a valid http(s) URL.`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+        throw new SessionError('CONFIG', `The base URL must start with http:// or https:// (got "${parsed.protocol}").`);
+    }
+    if (parsed.username || parsed.password || parsed.search || parsed.hash) {
+        throw new SessionError('CONFIG', 'The base URL must not hold credentials, a query or a fragment.');
+    }
+    const timeout = def.requestTimeout === undefined || def.requestTimeout === '' ? DEFAULT_REQUEST_TIMEOUT_MS : Number(def.requestTimeout);
+    if (!Number.isFinite(timeout) || timeout <= 0) {
+        throw new SessionError('CONFIG', `The request timeout must be a positive number of milliseconds.`);
+    }
+    const settings: ServerSettings = {
+        vendor: adapter.id as VendorId,
+        baseUrl: parsed.origin + parsed.pathname.replace(/\/+$/, ''),
+        apiVersion: String(def.apiVersion || 'v1.1').trim(),
+        format: def.format === 'xml' ? 'xml' : 'json',
+        authScheme: def.authScheme === 'digest' ? 'digest' : 'basic',
+        tokenLifetime: String(def.tokenLifetime ?? '').trim(),
+        domain: String(def.domain ?? '').trim(),
+        commserver: String(def.commserver ?? '').trim(),
+        requestTimeoutMs: timeout,
+    };
+    const problem = adapter.validate(settings);
+    if (problem) throw new SessionError('CONFIG', problem);
+    return settings;
+}

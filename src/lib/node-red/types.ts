@@ -1,0 +1,44 @@
+import type { Node, NodeDef, NodeMessageInFlow } from 'node-red';
+
+import type { SessionManager } from '../session-manager';
+
+/** The `rest-session-server` config node as flow nodes see it. */
+export interface ServerNode extends Node {
+    /** The session manager, created on first use; throws a `CONFIG` SessionError if the config is unusable. */
+    sessionManager(): SessionManager;
+    exposeCredential: boolean;
+}
+
+export interface ServerNodeDef extends NodeDef {
+    vendor?: string;
+    baseUrl?: string;
+    tls?: string;
+    proxy?: string;
+    apiVersion?: string;
+    format?: string;
+    authScheme?: string;
+    tokenLifetime?: string;
+    domain?: string;
+    commserver?: string;
+    requestTimeout?: number | string;
+    logoutOnClose?: boolean | string;
+    exposeCredential?: boolean | string;
+}
+
+export interface ServerCredentials {
+    username?: string;
+    password?: string;
+    newPassword?: string;
+}
+
+export interface FlowNodeDef extends NodeDef {
+    server: string;
+}
+
+/** A msg as our nodes read and write it: any user properties plus the ones of the contract. */
+export type Msg = NodeMessageInFlow & Record<string, unknown>;
+
+/** The core `tls-config` node's API. */
+export interface TlsConfigNode extends Node {
+    addTLSOptions(options: Record<string, unknown>): void;
+}

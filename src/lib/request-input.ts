@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+
+import { SessionError } from './errors';
+import type { AuthorizedRequest } from './session-manager';
+import { renderUrlTemplate } from './url-template';
+
+export type ReturnType = 'txt' | 'bin' | 'obj';
+export type PayloadToQuery = 'ignore' | 'query' | 'body';
+
+export interface RequestNodeConfig {
+    method: string;
+    url: string;
+    ret: ReturnType;
+    paytoqs: PayloadToQuery;
+}
+
+/** Marks response headers on the output, so a chained request does not send them back (core node behaviour). */
+export const RESPONSE_HEADERS_MARK = 'x-node-red-request-node';
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const CONTROL = /[\r\n\0]/;
+
+const invalid = (message: string) => new SessionError('INVALID_INPUT', message);
+
+/** Digest of a header set, to recognise headers this node put on a msg. */
+export function headersDigest(headers: Record<string, unknown>): string {
+    const entries = Object.keys(headers).filter((name) => name !== RESPONSE_HEADERS_MARK).sort().map((name) => [name, headers[name]]);
+    return createHash('sha1').update(JSON.stringify(entries)).digest('hex');
+}
+
+/**
+ * Reads one msg the way the core http request node does and checks it: the result is safe to send
+ * with the session credential (same origin, no header injection) or an `INVALID_INPUT` error.
+ */
+export function parseRequest(
+    config: RequestNodeConfig,
+    msg: Record<string, unknown>,
+    baseUrl: string,
+    defaultTimeoutMs: number,
+    warn: (text: string) => void,
+): AuthorizedRequest {
+    const method = readMethod(config, msg, warn);
+    const headers = readHeaders(msg.headers);
+    let url = resolveUrl(readUrl(config, msg, warn), baseUrl);
+    let body: Buffer | string | undefined;
+    const payload = msg.payload;
+    const bodyless = method === 'GET' || method === 'HEAD';
+    if (bodyless && config.paytoqs === 'query') url = withQuery(url, payload);
+    else if (!bodyless || config.paytoqs === 'body') body = encodeBody(payload, headers);
+    return {
+        method,
+        url,
+        headers,
+        cookies: readCookies(msg.cookies),
+        body,
+        timeoutMs: readTimeout(msg.requestTimeout, defaultTimeoutMs, warn),
+        followRedirects: msg.followRedirects !== false,
+    };
+}
+
+function readMethod(config: RequestNodeConfig, msg: Record<string, unknown>, warn: (text: string) => void): string {
+    let method = config.method || 'GET';
+    if (method === 'use') {
+        if (typeof msg.method !== 'string') throw invalid('msg.method must be set to an HTTP method (the node is set to "- set by msg.method -").');
+        method = msg.method;
+    } else if (msg.method !== undefined && String(msg.method).toUpperCase() !== method) {
+        warn(`msg.method is ignored: the node's method is ${method}.`);
+    }
+    method = method.toUpperCase();
+    if (!/^[A-Z]+$/.test(method)) throw invalid(`"${method.slice(0, 20)}" is not an HTTP method.`);
+    return method;
+}
+
+function readUrl(config: RequestNodeConfig, msg: Record<string, unknown>, warn: (text: string) => void): string {
+    if (config.url) {
+        if (msg.url !== undefined && msg.url !== config.url) warn("msg.url is ignored: the node's URL is set.");
+        return renderUrlTemplate(config.url, msg);
+    }
+    if (typeof msg.url !== 'string' || !msg.url.trim()) throw invalid('No URL: set one in the node or in msg.url.');
+    return msg.url.trim();
+}
+
+/** A path relative to the base URL, or an absolute URL on the same origin; never another origin. */
+export function resolveUrl(url: string, baseUrl: string): string {
+    if (CONTROL.test(url)) throw invalid('The URL contains control characters.');
+    const base = new URL(baseUrl);
+    const isAbsolute = /^[a-z][a-z0-9+.-]*:/i.test(url) || url.startsWith('//');
+    if (!isAbsolute) return baseUrl + (url.startsWith('/') || url.startsWith('?') ? '' : '/') + url;
+    let target: URL;
+    try {
+        target = new URL(url, base);
+    } catch {
+        throw invalid('The URL is not valid.');
+    }
+    if (target.origin !== base.origin) {
+        throw invalid(`The URL points to ${target.protocol}//${target.host}: the session is only sent to ${base.origin}.`);
+    }
+    return target.href;
+}
+
+function readHeaders(value: unknown): Record<string, string> {
+    if (value === undefined || value === null) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) throw invalid('msg.headers must be an object.');
+    const source = value as Record<string, unknown>;
+    // Response headers of an earlier request node, passed on unchanged: not meant for this request.
+    if (RESPONSE_HEADERS_MARK in source && source[RESPONSE_HEADERS_MARK] === headersDigest(source)) return {};
+    const headers: Record<string, string> = {};
+    for (const [name, raw] of Object.entries(source)) {
+        if (name === RESPONSE_HEADERS_MARK || raw === undefined || raw === null) continue;
+        if (!TOKEN.test(name)) throw invalid(`msg.headers has an invalid header name "${name.slice(0, 40)}".`);
+        if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
+            throw invalid(`msg.headers["${name}"] must be a string or a number.`);
+        }
+        const text = String(raw);
+        if (CONTROL.test(text)) throw invalid(`msg.headers["${name}"] contains a line break.`);
+        headers[name] = text;
+    }
+    return headers;
+}
+
+function readCookies(value: unknown): string[] {
+    if (value === undefined || value === null) return [];
+    if (typeof value !== 'object' || Array.isArray(value)) throw invalid('msg.cookies must be an object.');
+    const pairs: string[] = [];
+    for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
+        if (raw === null || raw === undefined) continue;
+        if (!TOKEN.test(name)) throw invalid(`msg.cookies has an invalid cookie name "${name.slice(0, 40)}".`);
+        const entry = typeof raw === 'object' ? (raw as { value?: unknown; encode?: unknown }) : { value: raw };
+        if (entry.value === null || entry.value === undefined) continue;
+        const text = String(entry.value);
+        const encoded = entry.encode === false ? text : encodeURIComponent(text);
+        if (/[\r\n\0;]/.test(encoded)) throw invalid(`msg.cookies["${name}"] contains a forbidden character.`);
+        pairs.push(`${name}=${encoded}`);
+    }
+    return pairs;
+}
+
+function readTimeout(value: unknown, fallback: number, warn: (text: string) => void): number {
+    if (value === undefined) return fallback;
+    const timeout = Number(value);
+    if (Number.isFinite(timeout) && timeout > 0) return timeout;
+    warn('msg.requestTimeout is ignored: it must be a positive number of milliseconds.');
+    return fallback;
+}
+
+function headerName(headers: Record<string, string>, name: string): string | undefined {
+    return Object.keys(headers).find((key) => key.toLowerCase() === name);
+}
+
+/** The payload as a request body, with a Content-Type for objects as the core node sets it. */
+function encodeBody(payload: unknown, headers: Record<string, string>): Buffer | string | undefined {
+    if (payload === undefined || payload === null) return undefined;
+    if (typeof payload === 'string' || Buffer.isBuffer(payload)) return payload;
+    if (typeof payload !== 'object') return String(payload);
+    const typeName = headerName(headers, 'content-type');
+    const contentType = typeName ? headers[typeName].toLowerCase() : '';
+    if (contentType.includes('application/x-www-form-urlencoded')) return formEncode(payload as Record<string, unknown>);
+    if (contentType.includes('multipart/form-data')) throw invalid('multipart/form-data payloads are not supported yet.');
+    if (!typeName) headers['Content-Type'] = 'application/json';
+    return JSON.stringify(payload);
+}
+
+function formEncode(payload: Record<string, unknown>): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(payload)) {
+        for (const item of Array.isArray(value) ? value : [value]) {
+            params.append(key, typeof item === 'object' && item !== null ? JSON.stringify(item) : String(item));
+        }
+    }
+    return params.toString();
+}
+
+function withQuery(url: string, payload: unknown): string {
+    if (payload === undefined || payload === null) return url;
+    if (typeof payload !== 'object' || Array.isArray(payload) || Buffer.isBuffer(payload)) {
+        throw invalid('msg.payload must be an object to be appended to the query string.');
+    }
+    const target = new URL(url);
+    for (const [key, value] of Object.entries(payload as Record<string, unknown>)) {
+        for (const item of Array.isArray(value) ? value : [value]) {
+            if (item !== undefined && item !== null) target.searchParams.append(key, String(item));
+        }
+    }
+    return target.href;
+}

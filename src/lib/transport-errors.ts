@@ -1,0 +1,61 @@
+import { SessionError } from './errors';
+
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED', 'ESOCKETTIMEDOUT']);
+const TLS_CODES = new Set([
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'CERT_HAS_EXPIRED',
+    'CERT_NOT_YET_VALID',
+    'CERT_UNTRUSTED',
+    'CERT_REJECTED',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'EPROTO',
+]);
+
+interface ErrorLike {
+    code?: unknown;
+    message?: unknown;
+    cause?: unknown;
+}
+
+/** The low-level code (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT, ...) of an axios or socket error. */
+function lowLevelCode(error: ErrorLike): string {
+    const cause = error.cause as ErrorLike | undefined;
+    const code = typeof cause?.code === 'string' ? cause.code : error.code;
+    return typeof code === 'string' ? code : 'UNKNOWN';
+}
+
+/** Where the request went, without query string or user info: those may carry secrets. */
+export function describeTarget(method: string, url: string): string {
+    try {
+        const parsed = new URL(url);
+        return `${method} ${parsed.origin}${parsed.pathname}`;
+    } catch {
+        return method;
+    }
+}
+
+/** Turns a failed exchange into a SessionError whose text is safe to show and log. */
+export function transportError(error: unknown, method: string, url: string, timeoutMs: number): SessionError {
+    if (error instanceof SessionError) return error;
+    const err = (error ?? {}) as ErrorLike;
+    const code = lowLevelCode(err);
+    const message = typeof err.message === 'string' ? err.message : '';
+    const target = describeTarget(method, url);
+    if (TIMEOUT_CODES.has(code) || /timeout/i.test(message)) {
+        return new SessionError('TIMEOUT', `No answer from ${target} within ${timeoutMs} ms.`);
+    }
+    if (TLS_CODES.has(code) || /^ERR_(TLS|SSL)_/.test(code) || /certificate/i.test(message)) {
+        return new SessionError(
+            'TLS',
+            `The TLS certificate of ${target} was refused (${code}): trust it with a TLS configuration node.`,
+        );
+    }
+    if (/maxContentLength/.test(message)) {
+        return new SessionError('SERVER_ERROR', `The reply from ${target} was larger than the allowed size.`);
+    }
+    return new SessionError('NETWORK', `Cannot reach ${target} (${code}).`);
+}
