@@ -100,6 +100,18 @@ async function settle(rec, total, timeoutMs = 10000) {
     }
 }
 
+/**
+ * Waits until `total` msgs were answered (output or Catch), then a little longer, and checks that no
+ * msg was answered twice: every input yields exactly one output or one Catch.
+ */
+async function answeredOnce(rec, total) {
+    await settle(rec, total);
+    await delay(30);
+    const answered = rec.out.messages.length + rec.caught.messages.length;
+    if (answered !== total) throw new Error(`expected exactly ${total} answers, got ${answered}`);
+    return rec;
+}
+
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every log line of this test so far, as text. */
@@ -108,4 +120,4 @@ function logText() {
     return spy ? spy.args.map((args) => JSON.stringify(args)).join('\n') : '';
 }
 
-module.exports = { helper, ALL_NODES, ADMIN, CA_FILE, tlsNode, serverNode, standardFlow, Recorder, load, settle, delay, logText };
+module.exports = { helper, ALL_NODES, ADMIN, CA_FILE, tlsNode, serverNode, standardFlow, Recorder, load, settle, answeredOnce, delay, logText };

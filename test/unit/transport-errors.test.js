@@ -1,0 +1,107 @@
+'use strict';
+
+const assert = require('node:assert');
+const { transportError, describeTarget } = require('../../nodes/lib/transport-errors.js');
+const { SessionError } = require('../../nodes/lib/errors.js');
+
+const SECRET_URL = 'https://device.example/cms/iap/devs?token=secret#frag';
+
+/** An error as Node sockets produce it. */
+function socketError(code, message) {
+    return Object.assign(new Error(message), { code });
+}
+
+/** An axios error: its own code, the socket error as `cause`. */
+function axiosError(code, message, causeCode) {
+    return Object.assign(new Error(message), { code, cause: causeCode ? socketError(causeCode, message) : undefined });
+}
+
+function assertSafe(error) {
+    assert.ok(!error.message.includes('secret'), error.message);
+    assert.ok(!error.message.includes('token'), error.message);
+    assert.ok(!error.message.includes('?'), error.message);
+    assert.ok(!error.message.includes('frag'), error.message);
+}
+
+describe('transport-errors', function () {
+    describe('transportError', function () {
+        it('maps ECONNREFUSED to NETWORK', function () {
+            const error = transportError(socketError('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.5:443'), 'GET', SECRET_URL, 30000);
+            assert.ok(error instanceof SessionError);
+            assert.strictEqual(error.code, 'NETWORK');
+            assert.strictEqual(error.message, 'Cannot reach GET https://device.example/cms/iap/devs (ECONNREFUSED).');
+            assertSafe(error);
+        });
+
+        it('maps reset and DNS failures to NETWORK, reading the code of the cause', function () {
+            assert.strictEqual(transportError(axiosError('ERR_NETWORK', 'socket hang up', 'ECONNRESET'), 'GET', SECRET_URL, 1).code, 'NETWORK');
+            const dns = transportError(axiosError('ENOTFOUND', 'getaddrinfo ENOTFOUND device.example'), 'POST', SECRET_URL, 1);
+            assert.strictEqual(dns.code, 'NETWORK');
+            assert.match(dns.message, /ENOTFOUND/);
+            assertSafe(dns);
+        });
+
+        it('maps ETIMEDOUT and ECONNABORTED to TIMEOUT, naming the time allowed', function () {
+            for (const code of ['ETIMEDOUT', 'ECONNABORTED']) {
+                const error = transportError(socketError(code, 'request failed'), 'GET', SECRET_URL, 5000);
+                assert.strictEqual(error.code, 'TIMEOUT', code);
+                assert.match(error.message, /5000 ms/);
+                assertSafe(error);
+            }
+        });
+
+        it('maps an axios timeout message to TIMEOUT', function () {
+            const error = transportError(axiosError('ERR_CANCELED', 'timeout of 5000ms exceeded'), 'GET', SECRET_URL, 5000);
+            assert.strictEqual(error.code, 'TIMEOUT');
+        });
+
+        it('maps DEPTH_ZERO_SELF_SIGNED_CERT to TLS', function () {
+            const error = transportError(socketError('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'), 'GET', SECRET_URL, 30000);
+            assert.strictEqual(error.code, 'TLS');
+            assert.match(error.message, /DEPTH_ZERO_SELF_SIGNED_CERT/);
+            assert.match(error.message, /TLS configuration node/);
+            assertSafe(error);
+        });
+
+        it('maps a hostname mismatch and other certificate errors to TLS', function () {
+            assert.strictEqual(transportError(socketError('ERR_TLS_CERT_ALTNAME_INVALID', 'Hostname/IP does not match'), 'GET', SECRET_URL, 1).code, 'TLS');
+            assert.strictEqual(transportError(axiosError('ERR_BAD', 'x', 'CERT_HAS_EXPIRED'), 'GET', SECRET_URL, 1).code, 'TLS');
+            assert.strictEqual(transportError(socketError('ESOMETHING', 'unable to verify the first certificate'), 'GET', SECRET_URL, 1).code, 'TLS');
+        });
+
+        it('maps a reply over the size limit to SERVER_ERROR', function () {
+            const error = transportError(axiosError('ERR_BAD_RESPONSE', 'maxContentLength size of 10485760 exceeded'), 'GET', SECRET_URL, 1);
+            assert.strictEqual(error.code, 'SERVER_ERROR');
+            assertSafe(error);
+        });
+
+        it('passes a SessionError through', function () {
+            const original = new SessionError('SESSION_REJECTED', 'refused');
+            assert.strictEqual(transportError(original, 'GET', SECRET_URL, 1), original);
+        });
+
+        it('copes with something that is not an error', function () {
+            for (const thrown of [undefined, null, 'boom', 42]) {
+                const error = transportError(thrown, 'GET', SECRET_URL, 1);
+                assert.strictEqual(error.code, 'NETWORK');
+                assert.match(error.message, /UNKNOWN/);
+                assertSafe(error);
+            }
+        });
+
+        it('never copies the low-level message, which may name the URL', function () {
+            const error = transportError(socketError('ECONNRESET', `read ECONNRESET ${SECRET_URL}`), 'GET', SECRET_URL, 1);
+            assertSafe(error);
+        });
+    });
+
+    describe('describeTarget', function () {
+        it('keeps method, origin and path, and drops query, fragment and user info', function () {
+            assert.strictEqual(describeTarget('GET', 'https://admin:pw@device.example:8443/cms/x?token=secret#f'), 'GET https://device.example:8443/cms/x');
+        });
+
+        it('gives the method alone for an unreadable URL', function () {
+            assert.strictEqual(describeTarget('PUT', 'not a url ?token=secret'), 'PUT');
+        });
+    });
+});
