@@ -104,7 +104,7 @@ function readExampleFlows(rootDir) {
 
 /**
  * The demo copy of the example flows: SmartServer servers point at the simulator, tls-config nodes
- * trust the test CA, injects fire once after deploy and debug nodes also print to the console.
+ * trust the test CA, injects that start a login fire once after deploy and debug nodes also print to the console.
  * Returns the flow and the credentials to store for it.
  */
 function demoFlows(nodes, { rootDir, simulatorBaseUrl }) {
@@ -112,6 +112,9 @@ function demoFlows(nodes, { rootDir, simulatorBaseUrl }) {
     const credentials = {};
     // Debug nodes fed by a Status node stay in the sidebar: in the terminal they would drown the rest.
     const statusTargets = new Set(nodes.filter((n) => n.type === 'status').flatMap((n) => (n.wires || []).flat()));
+    // Only the injects that start a login fire by themselves: the others are for the user to click.
+    const logins = new Set(nodes.filter((n) => n.type === 'rest-session-login').map((n) => n.id));
+    const startsLogin = (node) => (node.wires || []).flat().some((id) => logins.has(id));
     const flows = nodes.map((original) => {
         const node = { ...original };
         if (node.type === 'rest-session-server' && node.vendor === 'smartserver') {
@@ -119,7 +122,7 @@ function demoFlows(nodes, { rootDir, simulatorBaseUrl }) {
             credentials[node.id] = { ...SMARTSERVER_USER };
         } else if (node.type === 'tls-config') {
             node.ca = caPath;
-        } else if (node.type === 'inject') {
+        } else if (node.type === 'inject' && startsLogin(node)) {
             node.once = true;
             node.onceDelay = INJECT_DELAY_S;
         } else if (node.type === 'debug' && !statusTargets.has(node.id)) {

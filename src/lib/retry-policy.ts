@@ -35,6 +35,8 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
     if (value === undefined || value.trim() === '') return undefined;
     const trimmed = value.trim();
     if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+    // Anything else number-like ("1.5", "-1") is malformed, not a date.
+    if (/^[-+.\d]+$/.test(trimmed)) return undefined;
     const date = Date.parse(trimmed);
     return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -176,7 +176,8 @@ export class SessionManager extends EventEmitter {
     /** Stops taking requests, logs live sessions out if asked (bounded), and closes the sockets. */
     async close(logout: boolean, timeoutMs: number): Promise<void> {
         this.closed = true;
-        const sessions = [...this.sessions.values()].filter((session) => session.credential);
+        // Every session, not only the live ones: a login still in flight is waited for and ended too.
+        const sessions = [...this.sessions.values()];
         if (logout && sessions.length) {
             const logouts = Promise.allSettled(sessions.map((session) => session.logout()));
             let timer: NodeJS.Timeout | undefined;

@@ -95,6 +95,8 @@ export class Session {
 
     /** Ends the session on the server; one that is not logged in succeeds without a request. */
     async logout(): Promise<void> {
+        // A login still in flight would leave a session behind: let it finish, then end it.
+        await this.loginFlight.settled();
         const live = this.live;
         this.live = undefined;
         this.setState('loggedOut');

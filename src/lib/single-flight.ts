@@ -9,6 +9,11 @@ export class SingleFlight<T> {
         return this.current !== undefined;
     }
 
+    /** Resolves once the task in flight (if any) has settled, whatever its outcome. */
+    async settled(): Promise<void> {
+        await this.current?.catch(() => undefined);
+    }
+
     run(task: () => Promise<T>): Promise<T> {
         if (this.current) return this.current;
         const flight = task().finally(() => {

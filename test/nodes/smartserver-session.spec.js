@@ -171,6 +171,21 @@ describe('SmartServer session behaviour in a Node-RED runtime', function () {
         assert.strictEqual(sim.stats.loginAttempts, 1);
     });
 
+    it('a 500 on login is SERVER_ERROR and does not start a cool-down', async function () {
+        await startSim();
+        sim.setUser('admin', { dbError: true });
+        const rec = await load(standardFlow(sim.baseUrl('cms')));
+        helper.getNode('l1').receive({});
+        const [failed] = await rec.caught.waitFor(1);
+        assert.strictEqual(failed.errorCode, 'SERVER_ERROR');
+        assert.strictEqual(failed.statusCode, 500);
+        sim.setUser('admin', { dbError: false });
+        helper.getNode('l1').receive({});
+        const [ok] = await rec.out.waitFor(1);
+        assert.strictEqual(ok.session.user, 'admin');
+        assert.strictEqual(sim.stats.loginAttempts, 2);
+    });
+
     it('423 without a newPassword is PASSWORD_EXPIRED', async function () {
         await startSim();
         sim.setUser('admin', { state: 'passwordExpired' });

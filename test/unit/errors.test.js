@@ -14,10 +14,11 @@ describe('errors', function () {
         assert.strictEqual(error.retryAfter, 643);
     });
 
-    it('has no statusCode or retryAfter property when not given', function () {
+    it('has no statusCode or retryAfter when not given', function () {
         const error = new SessionError('NETWORK', 'Cannot reach the device.');
-        assert.ok(!('statusCode' in error));
-        assert.ok(!('retryAfter' in error));
+        assert.strictEqual(error.statusCode, undefined);
+        assert.strictEqual(error.retryAfter, undefined);
+        assert.strictEqual(new SessionError('TLS', 'x', {}).code, 'TLS');
     });
 
     it('tells SessionErrors apart', function () {

@@ -156,6 +156,14 @@ describe('smartserver', function () {
             assert.strictEqual(told.retryAfter, 15);
         });
 
+        // Bug (retry-policy parseRetryAfter): a malformed Retry-After such as "1.5" is read by the lenient
+        // Date.parse as a date in 2001, so the throttle wait becomes 1 s instead of the 2-minute default.
+        it('falls back to 2 minutes when the Retry-After of a 429 is malformed', async function () {
+            const error = await loginError(fakeContext({ 'POST /iap/auth/login': reply(429, '', { headers: { 'retry-after': '1.5' } }) }));
+            assert.strictEqual(error.code, 'RATE_LIMITED');
+            assert.strictEqual(error.retryAfter, 120);
+        });
+
         it('maps 428 to ACCOUNT_DISABLED and 500 to SERVER_ERROR', async function () {
             assert.strictEqual((await loginError(fakeContext({ 'POST /iap/auth/login': reply(428, '') }))).code, 'ACCOUNT_DISABLED');
             assert.strictEqual((await loginError(fakeContext({ 'POST /iap/auth/login': reply(500, 'database error') }))).code, 'SERVER_ERROR');

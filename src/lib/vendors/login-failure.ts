@@ -48,3 +48,14 @@ export function loginFailure(response: HttpResponse, vendor: string, user: strin
     if (status >= 500) return new SessionError('SERVER_ERROR', `${vendor} failed to log in "${user}" (HTTP ${status})${said}.`, details);
     return new SessionError('BAD_REQUEST', `${vendor} refused the login request of "${user}" (HTTP ${status})${said}.`, details);
 }
+
+/** The error for a logout the server refused with something other than "already gone". */
+export function logoutFailure(response: HttpResponse, vendor: string): SessionError {
+    const status = response.status;
+    const detail = replyMessage(response);
+    return new SessionError(
+        status >= 500 ? 'SERVER_ERROR' : 'BAD_REQUEST',
+        `${vendor} refused the logout (HTTP ${status})${detail ? `: ${detail}` : ''}.`,
+        { statusCode: status },
+    );
+}

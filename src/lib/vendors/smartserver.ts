@@ -1,7 +1,7 @@
 import { SessionError } from '../errors';
 import type { HttpResponse } from '../http-client';
 import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from './adapter';
-import { loginFailure, replyMessage } from './login-failure';
+import { loginFailure, logoutFailure, replyMessage } from './login-failure';
 import { passwordPolicyViolation } from './smartserver-password-policy';
 
 const LABEL = 'SmartServer';
@@ -55,7 +55,7 @@ export const smartserver: VendorAdapter = {
     async logout(context, credential) {
         const response = await context.send({ method: 'PUT', path: '/iap/auth/logout' }, credential);
         if (response.status < 300 || response.status === 401) return;
-        throw loginFailure(response, LABEL, 'logout');
+        throw logoutFailure(response, LABEL);
     },
 };
 
