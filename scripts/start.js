@@ -1,11 +1,12 @@
 'use strict';
 /**
- * `npm start`: the demo. Starts the SmartServer simulator (HTTPS, 127.0.0.1:8443), prepares a
- * Node-RED user dir in `.demo/` with this package linked in and the example flows deployed against
- * the simulator, then runs the repo's own Node-RED (the dev dependency) on http://127.0.0.1:1880.
+ * `npm start`: the demo. Starts the simulator of every vendor the example flows use (each module in
+ * test/simulators/ exports `startForFlows` and its `DEMO_PORT`), prepares a Node-RED user dir in
+ * `.demo/` with this package linked in and the example flows deployed against the simulators, then
+ * runs the repo's own Node-RED (the dev dependency) on http://127.0.0.1:1880.
  *
- * Env: PORT (editor port, default 1880), SMARTSERVER_PORT (simulator port, default 8443; a taken
- * port falls back to a free one).
+ * Env: PORT (editor port, default 1880), <VENDOR>_PORT (e.g. SMARTSERVER_PORT: a simulator's port;
+ * a taken port falls back to a free one).
  *
  * `require('./scripts/start.js').prepareDemo(...)` writes the user dir without starting anything.
  */
@@ -15,16 +16,12 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 
 const DEFAULT_EDITOR_PORT = 1880;
-const DEFAULT_SMARTSERVER_PORT = 8443;
 const HOST = '127.0.0.1';
 const PACKAGE_NAME = '@rest-session/node-red-rest-session';
 const CA_FILE = path.join('test', 'fixtures', 'tls', 'ca.crt');
 const INJECT_DELAY_S = 2;
 const EDITOR_WAIT_MS = 60000;
 const NODE_RED_STOP_MS = 10000;
-
-/** The simulator's default user: demo only, it never leaves this machine. */
-const SMARTSERVER_USER = { username: 'admin', password: 'Passw0rd!Passw0rd' };
 
 // ---------------------------------------------------------------------------------------------
 // The user dir
@@ -103,11 +100,11 @@ function readExampleFlows(rootDir) {
 }
 
 /**
- * The demo copy of the example flows: SmartServer servers point at the simulator, tls-config nodes
+ * The demo copy of the example flows: servers point at their vendor's simulator, tls-config nodes
  * trust the test CA, injects that start a login fire once after deploy and debug nodes also print to the console.
  * Returns the flow and the credentials to store for it.
  */
-function demoFlows(nodes, { rootDir, simulatorBaseUrl }) {
+function demoFlows(nodes, { rootDir, simulators }) {
     const caPath = path.resolve(rootDir, CA_FILE);
     const credentials = {};
     // Debug nodes fed by a Status node stay in the sidebar: in the terminal they would drown the rest.
@@ -117,9 +114,9 @@ function demoFlows(nodes, { rootDir, simulatorBaseUrl }) {
     const startsLogin = (node) => (node.wires || []).flat().some((id) => logins.has(id));
     const flows = nodes.map((original) => {
         const node = { ...original };
-        if (node.type === 'rest-session-server' && node.vendor === 'smartserver') {
-            node.baseUrl = simulatorBaseUrl;
-            credentials[node.id] = { ...SMARTSERVER_USER };
+        if (node.type === 'rest-session-server' && simulators[node.vendor]) {
+            node.baseUrl = simulators[node.vendor].baseUrl;
+            credentials[node.id] = { ...simulators[node.vendor].credentials };
         } else if (node.type === 'tls-config') {
             node.ca = caPath;
         } else if (node.type === 'inject' && startsLogin(node)) {
@@ -137,16 +134,16 @@ function demoFlows(nodes, { rootDir, simulatorBaseUrl }) {
  * Writes the Node-RED user dir for the demo: package.json, the package link, settings.js,
  * flows.json and flows_cred.json (plain JSON: settings.js turns credential encryption off).
  */
-function prepareDemo({ rootDir, demoDir, simulatorBaseUrl, port = DEFAULT_EDITOR_PORT }) {
-    if (!rootDir || !demoDir || !simulatorBaseUrl) {
-        throw new Error('prepareDemo needs rootDir, demoDir and simulatorBaseUrl');
+function prepareDemo({ rootDir, demoDir, simulators, port = DEFAULT_EDITOR_PORT }) {
+    if (!rootDir || !demoDir || !simulators) {
+        throw new Error('prepareDemo needs rootDir, demoDir and simulators ({ vendor: { baseUrl, credentials } })');
     }
     fs.mkdirSync(demoDir, { recursive: true });
     writeDemoPackageJson(demoDir);
     const link = linkPackage(demoDir, rootDir);
     const settingsFile = path.join(demoDir, 'settings.js');
     fs.writeFileSync(settingsFile, settingsSource(port));
-    const { flows, credentials } = demoFlows(readExampleFlows(rootDir), { rootDir, simulatorBaseUrl });
+    const { flows, credentials } = demoFlows(readExampleFlows(rootDir), { rootDir, simulators });
     const flowFile = path.join(demoDir, 'flows.json');
     const credentialsFile = path.join(demoDir, 'flows_cred.json');
     writeJson(flowFile, flows);
@@ -168,26 +165,33 @@ function portFromEnv(name, fallback) {
     return port;
 }
 
-/** Starts the SmartServer simulator over HTTPS on `port`, or on a free port when that one is taken. */
-async function startSimulator(rootDir, port) {
-    const { SmartServerSimulator } = require(path.join(rootDir, 'test', 'simulators', 'smartserver.js'));
+/** The vendors whose servers appear in the example flows. */
+function exampleVendors(rootDir) {
+    const vendors = readExampleFlows(rootDir).filter((n) => n.type === 'rest-session-server').map((n) => n.vendor || 'smartserver');
+    return [...new Set(vendors)].sort();
+}
+
+/** Starts a vendor's simulator on its demo port, or on a free port when that one is taken. */
+async function startSimulator(rootDir, vendor) {
+    const module = require(path.join(rootDir, 'test', 'simulators', `${vendor}.js`));
+    const port = portFromEnv(`${vendor.toUpperCase()}_PORT`, module.DEMO_PORT || 0);
     try {
-        return await new SmartServerSimulator({ tls: true, host: HOST, port }).start();
+        return await module.startForFlows({ host: HOST, port });
     } catch (err) {
         if (err.code !== 'EADDRINUSE' || port === 0) throw err;
-        console.warn(`Port ${port} is taken: the SmartServer simulator uses a free port instead.`);
-        return new SmartServerSimulator({ tls: true, host: HOST, port: 0 }).start();
+        console.warn(`Port ${port} is taken: the ${vendor} simulator uses a free port instead.`);
+        return module.startForFlows({ host: HOST, port: 0 });
     }
 }
 
 /** Prints each answered simulator request (method, path, status: never cookies) as it happens. */
-function logSimulatorRequests(sim) {
+function logSimulatorRequests(vendor, sim) {
     let next = 0;
     const flush = () => {
-        const requests = sim.stats.requests;
+        const requests = (sim.stats && sim.stats.requests) || [];
         while (next < requests.length && requests[next].status !== null) {
             const { method, path: urlPath, status } = requests[next++];
-            console.log(`[smartserver simulator] ${method} ${urlPath} ${status}`);
+            console.log(`[${vendor} simulator] ${method} ${urlPath} ${status}`);
         }
     };
     const timer = setInterval(flush, 500);
@@ -240,31 +244,39 @@ function stopChild(child, signal) {
     });
 }
 
+async function stopAll(started) {
+    await Promise.all(Object.values(started).map((sim) => sim.stop().catch(() => {})));
+}
+
 async function main() {
     const rootDir = path.resolve(__dirname, '..');
     const demoDir = path.join(rootDir, '.demo');
     const port = portFromEnv('PORT', DEFAULT_EDITOR_PORT);
-    const sim = await startSimulator(rootDir, portFromEnv('SMARTSERVER_PORT', DEFAULT_SMARTSERVER_PORT));
-    const stopLog = logSimulatorRequests(sim);
+    const started = {};
+    const stopLogs = [];
     let child;
     try {
-        prepareDemo({ rootDir, demoDir, simulatorBaseUrl: sim.baseUrl('cms'), port });
+        for (const vendor of exampleVendors(rootDir)) {
+            started[vendor] = await startSimulator(rootDir, vendor);
+            stopLogs.push(logSimulatorRequests(vendor, started[vendor].simulator));
+        }
+        prepareDemo({ rootDir, demoDir, simulators: started, port });
         child = startNodeRed(demoDir, port);
     } catch (err) {
-        await sim.stop();
+        await stopAll(started);
         throw err;
     }
 
     let stopping = false;
     const finish = async (code) => {
-        stopLog();
-        await sim.stop().catch(() => {});
+        for (const stopLog of stopLogs) stopLog();
+        await stopAll(started);
         process.exit(code);
     };
     const shutdown = async (signal) => {
         if (stopping) return;
         stopping = true;
-        // Node-RED logs its sessions out while it stops, so the simulator goes last.
+        // Node-RED logs its sessions out while it stops, so the simulators go last.
         await stopChild(child, signal);
         await finish(0);
     };
@@ -284,7 +296,10 @@ async function main() {
     const up = await waitForEditor(editorUrl, EDITOR_WAIT_MS, () => stopping);
     if (stopping) return;
     if (!up) console.warn(`Node-RED has not answered on ${editorUrl} after ${EDITOR_WAIT_MS / 1000} s.`);
-    console.log(`Node-RED editor: ${editorUrl}  (SmartServer simulator at ${sim.baseUrl('cms')}, user ${SMARTSERVER_USER.username})`);
+    console.log(`Node-RED editor: ${editorUrl}`);
+    for (const [vendor, sim] of Object.entries(started)) {
+        console.log(`  ${vendor} simulator at ${sim.baseUrl}, user ${sim.credentials.username}`);
+    }
 }
 
 if (require.main === module) {

@@ -692,4 +692,22 @@ if (require.main === module) {
   });
 }
 
-module.exports = { SmartServerSimulator, formatWait, passwordPolicyViolation };
+/**
+ * The shared entry point of every simulator module, used by the example-flow tests and `npm start`:
+ * a running simulator, the base URL the example's server config should use, and its demo user.
+ */
+async function startForFlows({ host = '127.0.0.1', port = 0 } = {}) {
+  const simulator = new SmartServerSimulator({ host, port });
+  await simulator.start();
+  return {
+    simulator,
+    baseUrl: simulator.baseUrl('cms'),
+    credentials: { username: 'admin', password: DEFAULT_USERS.admin.password },
+    stop: () => simulator.stop(),
+  };
+}
+
+/** Port `npm start` uses for this vendor (env SMARTSERVER_PORT overrides). */
+const DEMO_PORT = 8443;
+
+module.exports = { SmartServerSimulator, formatWait, passwordPolicyViolation, startForFlows, DEMO_PORT };

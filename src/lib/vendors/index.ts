@@ -1,11 +1,16 @@
 import { SessionError } from '../errors';
 import type { VendorAdapter, VendorId } from './adapter';
+import { cmwell } from './cmwell';
+import { commvault } from './commvault';
+import { sdm } from './sdm';
 import { smartserver } from './smartserver';
 
-const ADAPTERS: Partial<Record<VendorId, VendorAdapter>> = { smartserver };
+const ADAPTERS: Record<VendorId, VendorAdapter> = { smartserver, cmwell, sdm, commvault };
 
+/** The adapter of a vendor id from the config node; an unknown id is a `CONFIG` error. */
 export function vendorAdapter(id: string): VendorAdapter {
-    const adapter = Object.prototype.hasOwnProperty.call(ADAPTERS, id) ? ADAPTERS[id as VendorId] : undefined;
-    if (!adapter) throw new SessionError('CONFIG', `Vendor "${id}" is not supported by this version.`);
-    return adapter;
+    if (!Object.prototype.hasOwnProperty.call(ADAPTERS, id)) {
+        throw new SessionError('CONFIG', `Vendor "${id}" is not supported.`);
+    }
+    return ADAPTERS[id as VendorId];
 }

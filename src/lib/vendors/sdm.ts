@@ -1,0 +1,17 @@
+import { SessionError } from '../errors';
+import type { VendorAdapter } from './adapter';
+
+const notYet = (): never => {
+    throw new SessionError('CONFIG', 'This vendor is not supported yet.');
+};
+
+/** Placeholder until the adapter is written: every use is a CONFIG error, nothing is sent. */
+export const sdm: VendorAdapter = {
+    id: 'sdm',
+    label: 'sdm',
+    validate: () => 'This vendor is not supported yet.',
+    requestHeaders: () => ({}),
+    login: notYet,
+    isSessionRejected: () => false,
+    logout: notYet,
+};
