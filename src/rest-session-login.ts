@@ -8,8 +8,7 @@ import type { FlowNodeDef } from './lib/node-red/types';
 export = function register(RED: NodeAPI): void {
     function RestSessionLogin(this: Node, def: FlowNodeDef): void {
         RED.nodes.createNode(this, def);
-        const node = this;
-        setupFlowNode(RED, node, def, async (msg, { manager, server }) => {
+        setupFlowNode(RED, this, def, async (msg, { manager, server }) => {
             const supplied = msg.credentials;
             delete msg.credentials; // before anything can fail: a Catch node must never see a password
             const credentials = readMsgCredentials(supplied);
@@ -20,7 +19,6 @@ export = function register(RED: NodeAPI): void {
             const live = await manager.login(session, fresh);
             msg.session = manager.describe(session, server.exposeCredential);
             msg.payload = live.result.payload;
-            if (live.result.warning) node.warn(live.result.warning);
             return session;
         });
     }

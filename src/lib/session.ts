@@ -14,6 +14,8 @@ export interface LiveCredential extends SessionCredential {
     readonly idleTimeoutMs?: number;
     lastUsedAt: number;
     readonly result: LoginResult;
+    /** The login's warning has been shown to the user once. */
+    warningShown?: boolean;
 }
 
 export type SessionState = 'idle' | 'loggingIn' | 'loggedIn' | 'failed' | 'loggedOut';
@@ -106,7 +108,14 @@ export class Session {
     private async login(previous: LiveCredential | undefined): Promise<LiveCredential> {
         const { adapter, context, guard } = this.deps;
         const credentials = this.credentials;
-        const fingerprint = LoginGuard.fingerprint([credentials.username, credentials.password, credentials.newPassword]);
+        // The server settings are part of what was refused (a Commvault domain, a CM-Well scheme):
+        // fixing them ends a cool-down just as a new password does.
+        const fingerprint = LoginGuard.fingerprint([
+            credentials.username,
+            credentials.password,
+            credentials.newPassword,
+            JSON.stringify(context.settings),
+        ]);
         try {
             guard.check(this.guardKey, fingerprint, credentials.username);
         } catch (error) {

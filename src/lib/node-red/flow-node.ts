@@ -45,6 +45,7 @@ export function setupFlowNode(RED: NodeAPI, node: Node, def: FlowNodeDef, handle
         handler(msg, { manager, server }).then(
             (session) => {
                 if (session) status.view(session);
+                warnOnce(node, session);
                 status.end();
                 send(msg);
                 done();
@@ -59,4 +60,12 @@ export function setupFlowNode(RED: NodeAPI, node: Node, def: FlowNodeDef, handle
     });
 
     node.on('close', () => status.close());
+}
+
+/** A login's warning (e.g. Commvault "change the password"), shown once by whichever node used it first. */
+function warnOnce(node: Node, session: Session | undefined): void {
+    const live = session?.credential;
+    if (!live?.result.warning || live.warningShown) return;
+    live.warningShown = true;
+    node.warn(live.result.warning);
 }

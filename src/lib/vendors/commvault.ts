@@ -1,17 +1,97 @@
 import { SessionError } from '../errors';
-import type { VendorAdapter } from './adapter';
+import type { HttpResponse } from '../http-client';
+import type { LoginCredentials, LoginResult, ServerSettings, VendorAdapter } from './adapter';
+import { LoginReply, lockDuration, loginBody, mediaType, parseLoginReply, withoutToken } from './commvault-reply';
+import { loginFailure, logoutFailure } from './login-failure';
 
-const notYet = (): never => {
-    throw new SessionError('CONFIG', 'This vendor is not supported yet.');
-};
+const LABEL = 'Commvault';
+const TOKEN_HEADER = 'Authtoken';
+/** "The authentication token expires after 30 minutes of inactivity" (all versions). */
+const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
+const LOGGED_OUT = 'user logged out';
+const ALREADY_LOGGED_OUT = 'invalid authorization token provided';
 
-/** Placeholder until the adapter is written: every use is a CONFIG error, nothing is sent. */
+/**
+ * Commvault / SnapProtect REST ("WebConsole API"): `POST {base}/Login` in JSON or XML with a
+ * Base64 password, the reply's `token` sent as the `Authtoken` header, 30 minutes of idle life,
+ * 401 once it is dead. A refused login is an HTTP 200 with `errList` and no token.
+ * @see ../shared/docs/vendors.md section 4
+ */
 export const commvault: VendorAdapter = {
     id: 'commvault',
-    label: 'commvault',
-    validate: () => 'This vendor is not supported yet.',
-    requestHeaders: () => ({}),
-    login: notYet,
-    isSessionRejected: () => false,
-    logout: notYet,
+    label: LABEL,
+
+    validate: () => undefined,
+
+    requestHeaders: (settings) => ({ Accept: mediaType(settings.format) }),
+
+    async login(context, credentials, credential) {
+        const { format } = context.settings;
+        const response = await context.send(
+            {
+                method: 'POST',
+                path: '/Login',
+                headers: { Accept: mediaType(format), 'Content-Type': mediaType(format) },
+                body: loginBody(format, loginFields(context.settings, credentials)),
+            },
+            credential,
+        );
+        if (response.status < 200 || response.status >= 300) throw loginFailure(response, LABEL, credentials.username);
+        const reply = parseLoginReply(response);
+        if (!reply.token) throw refusal(reply, response, credentials.username);
+        const result: LoginResult = {
+            header: { name: TOKEN_HEADER, value: reply.token },
+            expiresAt: null,
+            idleTimeoutMs: IDLE_TIMEOUT_MS,
+            payload: withoutToken(reply.fields),
+        };
+        if (reply.forcePasswordChange) {
+            result.warning = `Commvault asks for the password of "${credentials.username}" to be changed: change it in Commvault, then update the server configuration.`;
+        }
+        return result;
+    },
+
+    isSessionRejected: (response) => response.status === 401,
+
+    async logout(context, credential) {
+        const response = await context.send(
+            { method: 'POST', path: '/Logout', headers: { Accept: mediaType(context.settings.format) } },
+            credential,
+        );
+        const text = response.body.toString('utf8').toLowerCase();
+        const ok = response.status >= 200 && response.status < 300;
+        if ((ok && text.includes(LOGGED_OUT)) || text.includes(ALREADY_LOGGED_OUT) || response.status === 401) return;
+        throw logoutFailure(response, LABEL);
+    },
 };
+
+/** `{username, password (Base64 of UTF-8), domain?, commserver?}`. */
+function loginFields(settings: ServerSettings, credentials: LoginCredentials): Record<string, string> {
+    const fields: Record<string, string> = {
+        username: credentials.username,
+        password: Buffer.from(credentials.password, 'utf8').toString('base64'),
+    };
+    if (settings.domain) fields.domain = settings.domain;
+    if (settings.commserver) fields.commserver = settings.commserver;
+    return fields;
+}
+
+/** A 2xx login reply without a token: a locked account, rejected credentials, or something unreadable. */
+function refusal(reply: LoginReply, response: HttpResponse, user: string): SessionError {
+    const statusCode = response.status;
+    const said = reply.errorMessage ? `: ${reply.errorMessage.slice(0, 200).replace(/\.+$/, '')}` : '';
+    if (reply.locked) {
+        const seconds = reply.remainingLockTime;
+        const wait = seconds ? ` for ${lockDuration(seconds)}` : '';
+        return new SessionError('LOCKED_OUT', `Commvault account "${user}" is locked${wait}${said}.`, {
+            statusCode,
+            retryAfter: seconds,
+        });
+    }
+    if (reply.errorMessage) {
+        return new SessionError('INVALID_CREDENTIALS', `Commvault rejected the login of "${user}"${said}.`, { statusCode });
+    }
+    return new SessionError('SERVER_ERROR', `Commvault answered the login of "${user}" without a token (HTTP ${statusCode}).`, {
+        statusCode,
+    });
+}

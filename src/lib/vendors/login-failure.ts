@@ -15,9 +15,10 @@ export function replyMessage(response: HttpResponse): string {
     try {
         const parsed = JSON.parse(text) as unknown;
         if (parsed && typeof parsed === 'object') {
-            const { message, error } = parsed as { message?: unknown; error?: unknown };
-            if (typeof message === 'string') return message;
-            if (typeof error === 'string') return error;
+            const fields = parsed as Record<string, unknown>;
+            for (const name of ['message', 'error', 'errorMessage', 'errLogMessage']) {
+                if (typeof fields[name] === 'string') return fields[name] as string;
+            }
         }
     } catch {
         // not JSON: use the text itself
