@@ -217,7 +217,7 @@ export class SessionManager extends EventEmitter {
         const url = this.baseUrl + exchange.path;
         const headers = { ...exchange.headers };
         if (credential.header) headers[credential.header.name] = credential.header.value;
-        return sendWithRetry(() => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body), true);
+        return sendWithRetry(() => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body), exchange.retry !== false);
     }
 
     private sendAuthorized(credential: LiveCredential, request: AuthorizedRequest): Promise<HttpResponse> {

@@ -43,6 +43,8 @@ export interface VendorExchange {
     path: string;
     headers?: Record<string, string>;
     body?: string | Buffer;
+    /** false: never resend on a transient fault (e.g. a single-use Digest nonce). */
+    retry?: boolean;
 }
 
 /** What the core lends an adapter: the settings and a way to send (retried on transient faults). */
