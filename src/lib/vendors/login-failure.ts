@@ -10,6 +10,10 @@ export function headerValue(response: HttpResponse, name: string): string | unde
 
 /** The `message` of a JSON error body, or the start of a text body; '' when there is none. */
 export function replyMessage(response: HttpResponse): string {
+    return rawReplyMessage(response).replace(/\.+$/, '');
+}
+
+function rawReplyMessage(response: HttpResponse): string {
     const text = response.body.toString('utf8').trim();
     if (!text) return '';
     try {
