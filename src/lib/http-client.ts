@@ -4,15 +4,20 @@ import https from 'node:https';
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
 
 import { SessionError } from './errors';
-import { transportError } from './transport-errors';
+import { ProxyHttpAgent, ProxyHttpsAgent, ProxySettings } from './proxy-agents';
+import { describeTarget, transportError } from './transport-errors';
 
 /** TLS settings as a core `tls-config` node fills them in (`addTLSOptions`). */
 export type TlsOptions = https.AgentOptions;
 
 export interface HttpClientOptions {
     tls?: TlsOptions;
-    /** Largest response body accepted, in bytes. */
+    /** A core `http proxy` node's settings; without it every request goes direct. */
+    proxy?: ProxySettings;
+    /** Largest response body accepted, in bytes (settings.js `restSessionServerMaxResponseBytes`). */
     maxResponseBytes: number;
+    /** A proxy that does not open a tunnel within this gives up; default 30 s. */
+    proxyConnectTimeoutMs?: number;
 }
 
 export interface HttpRequest {
@@ -21,6 +26,7 @@ export interface HttpRequest {
     url: string;
     headers: Record<string, string>;
     body?: Buffer | string;
+    /** The whole exchange (connect, send, redirects, read the body) must end within this. */
     timeoutMs: number;
     followRedirects: boolean;
     /** Headers that carry the session credential: dropped if a redirect leaves the origin. */
@@ -28,6 +34,7 @@ export interface HttpRequest {
 }
 
 export interface RedirectHop {
+    /** The `Location` header as the server sent it (possibly relative), like the core node's redirectList. */
     location: string;
     setCookie: string[];
 }
@@ -43,55 +50,81 @@ export interface HttpResponse {
 }
 
 const MAX_REDIRECTS = 21;
+const DEFAULT_PROXY_CONNECT_TIMEOUT_MS = 30000;
 
 /**
- * One per server config node: keep-alive agents carrying the server's TLS settings, reused by
- * every session and message of that server. Sends one exchange; retries live in the session core.
+ * One per server config node: keep-alive agents carrying the server's TLS and proxy settings,
+ * reused by every session and message of that server. Sends one exchange; retries live in the
+ * session core. After `destroy()` (the config node closed) it refuses to send anything.
  */
 export class HttpClient {
     private readonly httpAgent: http.Agent;
     private readonly httpsAgent: https.Agent;
     private readonly axios: AxiosInstance;
+    private readonly maxResponseBytes: number;
+    private destroyed = false;
 
     constructor(options: HttpClientOptions) {
-        this.httpAgent = new http.Agent({ keepAlive: true });
-        this.httpsAgent = new https.Agent({ ...options.tls, keepAlive: true });
+        const tls = { ...options.tls, keepAlive: true };
+        const proxy = options.proxy;
+        this.httpAgent = proxy ? new ProxyHttpAgent(proxy, { keepAlive: true }) : new http.Agent({ keepAlive: true });
+        this.httpsAgent = proxy
+            ? new ProxyHttpsAgent(proxy, tls, options.proxyConnectTimeoutMs ?? DEFAULT_PROXY_CONNECT_TIMEOUT_MS)
+            : new https.Agent(tls);
+        this.maxResponseBytes = options.maxResponseBytes;
         this.axios = axios.create({
             httpAgent: this.httpAgent,
             httpsAgent: this.httpsAgent,
+            // Our agents do the proxying (noproxy per host, CONNECT for https); axios must not add its own.
             proxy: false,
             validateStatus: null,
             responseType: 'arraybuffer',
             transformRequest: [],
             transformResponse: [],
+            // As the core node: the body as the server sent it (no Accept-Encoding unless the flow sets one).
+            decompress: false,
             maxContentLength: options.maxResponseBytes,
             maxBodyLength: Infinity,
             transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: false },
         });
-        // Like the core http request node, send no Accept unless the flow or the vendor asks for one.
+        // Like the core http request node, send no Accept unless the flow or the vendor asks for one,
+        // and no placeholder Content-Type: it would make axios respell the msg's `content-type`.
         delete this.axios.defaults.headers.common.Accept;
+        delete this.axios.defaults.headers.common['Content-Type'];
     }
 
     async send(request: HttpRequest): Promise<HttpResponse> {
-        const origin = new URL(request.url).origin;
+        if (this.destroyed) throw stopped();
         const redirects: RedirectHop[] = [];
+        // One deadline for the whole exchange, as the core node's request timeout: a server that
+        // trickles bytes or a proxy that never opens the tunnel cannot hold a message forever.
+        const deadline = new AbortController();
+        const timer = setTimeout(() => deadline.abort(), request.timeoutMs);
         let response: AxiosResponse<Buffer>;
         try {
             response = await this.axios.request<Buffer>({
                 method: request.method,
                 url: request.url,
-                headers: request.headers,
+                headers: withoutAxiosDefaults(request.headers),
                 data: request.body,
-                timeout: request.timeoutMs,
+                signal: deadline.signal,
                 maxRedirects: request.followRedirects ? MAX_REDIRECTS : 0,
-                beforeRedirect: (options: Record<string, any>, details: { headers: http.IncomingHttpHeaders }) => {
-                    const location = `${options.protocol}//${options.host ?? options.hostname}${options.path ?? ''}`;
-                    redirects.push({ location, setCookie: toArray(details.headers['set-cookie']) });
-                    if (`${options.protocol}//${options.host}` !== origin) stripCredential(options, request.credentialHeaders);
+                beforeRedirect: (options: Record<string, any>, reply: { headers: http.IncomingHttpHeaders }, from: { url: string }) => {
+                    const hop = { location: String(reply.headers.location ?? ''), setCookie: toArray(reply.headers['set-cookie']) };
+                    redirects.push(hop);
+                    const origin = new URL(request.url).origin;
+                    if (new URL(String(options.href)).origin !== origin) stripCredential(options, request.credentialHeaders);
+                    else if (new URL(from.url).origin === origin) carryCookies(options, hop.setCookie);
                 },
             });
         } catch (error) {
-            throw transportError(error, request.method, request.url, request.timeoutMs);
+            // Sockets closed by destroy(): say why, rather than "connection reset".
+            if (this.destroyed) throw stopped();
+            throw deadline.signal.aborted
+                ? new SessionError('TIMEOUT', `No answer from ${describeTarget(request.method, request.url)} within ${request.timeoutMs} ms.`)
+                : transportError(error, request.method, request.url, request.timeoutMs, this.maxResponseBytes);
+        } finally {
+            clearTimeout(timer);
         }
         return {
             status: response.status,
@@ -102,11 +135,28 @@ export class HttpClient {
         };
     }
 
-    /** Closes idle keep-alive sockets; in-flight requests finish on their own sockets. */
+    /** Closes every socket (idle and in use) and refuses later requests: the config node is gone. */
     destroy(): void {
+        this.destroyed = true;
         this.httpAgent.destroy();
         this.httpsAgent.destroy();
     }
+}
+
+/**
+ * `false` tells axios not to add its defaults: Accept-Encoding, and a form-urlencoded
+ * Content-Type on every POST/PUT/PATCH. The core node sends neither unless the flow does.
+ */
+function withoutAxiosDefaults(headers: Record<string, string>): Record<string, string | false> {
+    const result: Record<string, string | false> = { ...headers };
+    for (const name of ['Accept-Encoding', 'Content-Type']) {
+        if (!Object.keys(headers).some((key) => key.toLowerCase() === name.toLowerCase())) result[name] = false;
+    }
+    return result;
+}
+
+function stopped(): SessionError {
+    return new SessionError('CONFIG', 'The server configuration was stopped (redeploy or shutdown).');
 }
 
 function toArray(value: string | string[] | undefined): string[] {
@@ -130,6 +180,7 @@ function finalUrl(response: AxiosResponse, requested: string): string {
     return typeof responseUrl === 'string' && responseUrl ? responseUrl : requested;
 }
 
+/** A hop to another origin gets neither cookies nor the session's header nor Authorization. */
 function stripCredential(options: Record<string, any>, names: readonly string[] | undefined): void {
     const headers = options.headers as Record<string, unknown> | undefined;
     if (!headers) return;
@@ -139,3 +190,20 @@ function stripCredential(options: Record<string, any>, names: readonly string[] 
     }
 }
 
+/** Cookies a same-origin hop set go with the next hop, as a browser (and the core node's jar) would send them. */
+function carryCookies(options: Record<string, any>, setCookie: string[]): void {
+    if (!setCookie.length) return;
+    const headers = (options.headers ??= {}) as Record<string, string>;
+    const name = Object.keys(headers).find((key) => key.toLowerCase() === 'cookie') ?? 'Cookie';
+    const pairs = new Map<string, string>();
+    for (const pair of String(headers[name] ?? '').split(';')) {
+        const eq = pair.indexOf('=');
+        if (eq > 0) pairs.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+    for (const header of setCookie) {
+        const first = header.split(';')[0];
+        const eq = first.indexOf('=');
+        if (eq > 0) pairs.set(first.slice(0, eq).trim(), first.slice(eq + 1).trim());
+    }
+    headers[name] = [...pairs].map(([key, value]) => `${key}=${value}`).join('; ');
+}

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import { SessionError } from './errors';
+import { encodeBody, withQuery } from './request-body';
 import type { AuthorizedRequest } from './session-manager';
 import { renderUrlTemplate } from './url-template';
 
@@ -22,11 +23,13 @@ const CONTROL = /[\r\n\0]/;
 
 const invalid = (message: string) => new SessionError('INVALID_INPUT', message);
 
-/** Digest of a header set, to recognise headers this node put on a msg. */
+/** Digest of a header set, to recognise headers this node put on a msg (and whether they were changed since). */
 export function headersDigest(headers: Record<string, unknown>): string {
     const entries = Object.keys(headers).filter((name) => name !== RESPONSE_HEADERS_MARK).sort().map((name) => [name, headers[name]]);
     return createHash('sha1').update(JSON.stringify(entries)).digest('hex');
 }
+
+const OUR_DIGEST = /^[0-9a-f]{40}$/;
 
 /**
  * Reads one msg the way the core http request node does and checks it: the result is safe to send
@@ -43,10 +46,9 @@ export function parseRequest(
     const headers = readHeaders(msg.headers);
     let url = resolveUrl(readUrl(config, msg, warn), baseUrl);
     let body: Buffer | string | undefined;
-    const payload = msg.payload;
-    const bodyless = method === 'GET' || method === 'HEAD';
-    if (bodyless && config.paytoqs === 'query') url = withQuery(url, payload);
-    else if (!bodyless || config.paytoqs === 'body') body = encodeBody(payload, headers);
+    // As in the core node: GET may carry the payload in the query or the body; HEAD never.
+    if (method === 'GET' && config.paytoqs === 'query') url = withQuery(url, msg.payload);
+    else if ((method === 'GET' && config.paytoqs === 'body') || (method !== 'GET' && method !== 'HEAD')) body = encodeBody(msg.payload, headers);
     return {
         method,
         url,
@@ -54,7 +56,7 @@ export function parseRequest(
         cookies: readCookies(msg.cookies),
         body,
         timeoutMs: readTimeout(msg.requestTimeout, defaultTimeoutMs, warn),
-        followRedirects: msg.followRedirects !== false,
+        followRedirects: msg.followRedirects === undefined ? true : Boolean(msg.followRedirects),
     };
 }
 
@@ -80,12 +82,19 @@ function readUrl(config: RequestNodeConfig, msg: Record<string, unknown>, warn: 
     return msg.url.trim();
 }
 
+/** A `%` in the query that starts no escape becomes `%25`, as the core node sends half-encoded queries. */
+function normaliseQuery(url: string): string {
+    const start = url.indexOf('?');
+    if (start < 0) return url;
+    return url.slice(0, start + 1) + url.slice(start + 1).replace(/%(?![0-9a-fA-F]{2})/g, '%25');
+}
+
 /** A path relative to the base URL, or an absolute URL on the same origin; never another origin. */
 export function resolveUrl(url: string, baseUrl: string): string {
     if (CONTROL.test(url)) throw invalid('The URL contains control characters.');
     const base = new URL(baseUrl);
     const isAbsolute = /^[a-z][a-z0-9+.-]*:/i.test(url) || url.startsWith('//');
-    if (!isAbsolute) return baseUrl + (url.startsWith('/') || url.startsWith('?') ? '' : '/') + url;
+    if (!isAbsolute) return normaliseQuery(baseUrl + (url.startsWith('/') || url.startsWith('?') ? '' : '/') + url);
     let target: URL;
     try {
         target = new URL(url, base);
@@ -95,15 +104,14 @@ export function resolveUrl(url: string, baseUrl: string): string {
     if (target.origin !== base.origin) {
         throw invalid(`The URL points to ${target.protocol}//${target.host}: the session is only sent to ${base.origin}.`);
     }
-    return target.href;
+    return normaliseQuery(target.href);
 }
 
 function readHeaders(value: unknown): Record<string, string> {
     if (value === undefined || value === null) return {};
     if (typeof value !== 'object' || Array.isArray(value)) throw invalid('msg.headers must be an object.');
     const source = value as Record<string, unknown>;
-    // Response headers of an earlier request node, passed on unchanged: not meant for this request.
-    if (RESPONSE_HEADERS_MARK in source && source[RESPONSE_HEADERS_MARK] === headersDigest(source)) return {};
+    if (isResponseHeaders(source)) return {};
     const headers: Record<string, string> = {};
     for (const [name, raw] of Object.entries(source)) {
         if (name === RESPONSE_HEADERS_MARK || raw === undefined || raw === null) continue;
@@ -113,9 +121,22 @@ function readHeaders(value: unknown): Record<string, string> {
         }
         const text = String(raw);
         if (CONTROL.test(text)) throw invalid(`msg.headers["${name}"] contains a line break.`);
+        // Names are case-insensitive: a later spelling replaces an earlier one and is the one sent.
+        for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
         headers[name] = text;
     }
     return headers;
+}
+
+/**
+ * Response headers of an earlier request node, passed on: not meant for this request. Ours are
+ * recognised unless changed since (as the core node does); the core node's marker cannot be
+ * checked here, so its headers are always treated as response headers.
+ */
+function isResponseHeaders(headers: Record<string, unknown>): boolean {
+    if (!(RESPONSE_HEADERS_MARK in headers)) return false;
+    const mark = headers[RESPONSE_HEADERS_MARK];
+    return typeof mark !== 'string' || !OUR_DIGEST.test(mark) || mark === headersDigest(headers);
 }
 
 function readCookies(value: unknown): string[] {
@@ -141,45 +162,4 @@ function readTimeout(value: unknown, fallback: number, warn: (text: string) => v
     if (Number.isFinite(timeout) && timeout > 0) return timeout;
     warn('msg.requestTimeout is ignored: it must be a positive number of milliseconds.');
     return fallback;
-}
-
-function headerName(headers: Record<string, string>, name: string): string | undefined {
-    return Object.keys(headers).find((key) => key.toLowerCase() === name);
-}
-
-/** The payload as a request body, with a Content-Type for objects as the core node sets it. */
-function encodeBody(payload: unknown, headers: Record<string, string>): Buffer | string | undefined {
-    if (payload === undefined || payload === null) return undefined;
-    if (typeof payload === 'string' || Buffer.isBuffer(payload)) return payload;
-    if (typeof payload !== 'object') return String(payload);
-    const typeName = headerName(headers, 'content-type');
-    const contentType = typeName ? headers[typeName].toLowerCase() : '';
-    if (contentType.includes('application/x-www-form-urlencoded')) return formEncode(payload as Record<string, unknown>);
-    if (contentType.includes('multipart/form-data')) throw invalid('multipart/form-data payloads are not supported yet.');
-    if (!typeName) headers['Content-Type'] = 'application/json';
-    return JSON.stringify(payload);
-}
-
-function formEncode(payload: Record<string, unknown>): string {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(payload)) {
-        for (const item of Array.isArray(value) ? value : [value]) {
-            params.append(key, typeof item === 'object' && item !== null ? JSON.stringify(item) : String(item));
-        }
-    }
-    return params.toString();
-}
-
-function withQuery(url: string, payload: unknown): string {
-    if (payload === undefined || payload === null) return url;
-    if (typeof payload !== 'object' || Array.isArray(payload) || Buffer.isBuffer(payload)) {
-        throw invalid('msg.payload must be an object to be appended to the query string.');
-    }
-    const target = new URL(url);
-    for (const [key, value] of Object.entries(payload as Record<string, unknown>)) {
-        for (const item of Array.isArray(value) ? value : [value]) {
-            if (item !== undefined && item !== null) target.searchParams.append(key, String(item));
-        }
-    }
-    return target.href;
 }

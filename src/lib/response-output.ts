@@ -1,20 +1,10 @@
-import { Cookie } from 'tough-cookie';
-
 import { ErrorCode, SessionError } from './errors';
 import type { HttpResponse } from './http-client';
 import { RESPONSE_HEADERS_MARK, ReturnType, headersDigest } from './request-input';
 import { cookieName } from './session-cookies';
 
-export interface ResponseCookie {
-    value: string;
-    path?: string;
-    domain?: string;
-    expires?: string;
-    maxAge?: number;
-    secure?: boolean;
-    httpOnly?: boolean;
-    sameSite?: string;
-}
+/** One entry of `msg.responseCookies`, as the core node writes it: `{value, Path, Expires, ...}`. */
+export type ResponseCookie = { value: string } & Record<string, string>;
 
 /** Puts the reply on the msg as the core http request node does. */
 export function writeResponse(
@@ -26,11 +16,17 @@ export function writeResponse(
 ): void {
     msg.statusCode = response.status;
     const headers: Record<string, unknown> = { ...response.headers };
+    // A reply that renews the session cookie must not put it on the msg (design.md, Security).
+    const setCookie = withoutSessionCookie(response.headers['set-cookie'], sessionCookie);
+    if (setCookie.length) headers['set-cookie'] = setCookie;
+    else delete headers['set-cookie'];
     headers[RESPONSE_HEADERS_MARK] = headersDigest(headers);
     msg.headers = headers;
     msg.responseUrl = response.url;
     msg.responseCookies = responseCookies(response.headers['set-cookie'], sessionCookie);
-    msg.redirectList = response.redirects.map((hop) => ({ location: hop.location, cookies: responseCookies(hop.setCookie, sessionCookie) }));
+    msg.redirectList = response.redirects.map((hop) => (hop.setCookie.length
+        ? { location: hop.location, cookies: responseCookies(hop.setCookie, sessionCookie) }
+        : { location: hop.location }));
     msg.payload = decodeBody(response, ret, warn);
     msg.retry = 0;
 }
@@ -39,7 +35,7 @@ function decodeBody(response: HttpResponse, ret: ReturnType, warn: (text: string
     if (ret === 'bin') return response.body;
     const text = response.body.toString('utf8');
     if (ret !== 'obj') return text;
-    if (response.status === 204 || text.trim() === '') return {};
+    if (response.status === 204) return {};
     try {
         return JSON.parse(text);
     } catch {
@@ -48,24 +44,42 @@ function decodeBody(response: HttpResponse, ret: ReturnType, warn: (text: string
     }
 }
 
-/** `msg.responseCookies`: every cookie the reply set, except the session's own. */
+/**
+ * `msg.responseCookies`: every cookie the reply set except the session's own, in the core node's
+ * shape: `value` and each `Name=value` attribute as spelled, values URL-decoded; flags (Secure,
+ * HttpOnly) are not listed.
+ */
 function responseCookies(setCookie: string | string[] | undefined, sessionCookie: string | undefined): Record<string, ResponseCookie> {
     const result: Record<string, ResponseCookie> = {};
-    for (const header of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
-        if (sessionCookie !== undefined && cookieName(header) === sessionCookie) continue;
-        const parsed = Cookie.parse(header);
-        if (!parsed) continue;
-        const cookie: ResponseCookie = { value: parsed.value };
-        if (parsed.path) cookie.path = parsed.path;
-        if (parsed.domain) cookie.domain = parsed.domain;
-        if (parsed.expires instanceof Date) cookie.expires = parsed.expires.toUTCString();
-        if (typeof parsed.maxAge === 'number') cookie.maxAge = parsed.maxAge;
-        if (parsed.secure) cookie.secure = true;
-        if (parsed.httpOnly) cookie.httpOnly = true;
-        if (parsed.sameSite && parsed.sameSite !== 'none') cookie.sameSite = parsed.sameSite;
-        result[parsed.key] = cookie;
+    for (const header of withoutSessionCookie(setCookie, sessionCookie)) {
+        const name = cookieName(header);
+        if (!name || !header.includes('=')) continue;
+        const cookie: Record<string, string> = {};
+        for (const pair of header.split(';')) {
+            const eq = pair.indexOf('=');
+            const key = eq < 0 ? '' : pair.slice(0, eq).trim();
+            const field = key === name && !('value' in cookie) ? 'value' : key;
+            if (key && !(field in cookie)) cookie[field] = cookieValue(pair.slice(eq + 1));
+        }
+        result[name] = cookie as ResponseCookie;
     }
     return result;
+}
+
+function withoutSessionCookie(setCookie: string | string[] | undefined, sessionCookie: string | undefined): string[] {
+    const all = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+    return sessionCookie === undefined ? all : all.filter((header) => cookieName(header) !== sessionCookie);
+}
+
+function cookieValue(raw: string): string {
+    let value = raw.trim();
+    if (value.length > 1 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (!value.includes('%')) return value;
+    try {
+        return decodeURIComponent(value);
+    } catch {
+        return value;
+    }
 }
 
 /** With "send non-2xx to Catch": the error for a reply outside 2xx, by status. */

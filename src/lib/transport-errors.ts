@@ -39,7 +39,7 @@ export function describeTarget(method: string, url: string): string {
 }
 
 /** Turns a failed exchange into a SessionError whose text is safe to show and log. */
-export function transportError(error: unknown, method: string, url: string, timeoutMs: number): SessionError {
+export function transportError(error: unknown, method: string, url: string, timeoutMs: number, maxResponseBytes?: number): SessionError {
     if (error instanceof SessionError) return error;
     const err = (error ?? {}) as ErrorLike;
     const code = lowLevelCode(err);
@@ -48,6 +48,9 @@ export function transportError(error: unknown, method: string, url: string, time
     if (TIMEOUT_CODES.has(code) || /timeout/i.test(message)) {
         return new SessionError('TIMEOUT', `No answer from ${target} within ${timeoutMs} ms.`);
     }
+    if (/^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE)$/.test(code)) {
+        return new SessionError('TLS', `${target} refused the TLS connection (${code}): if it requires a client certificate, set one in the TLS configuration node.`);
+    }
     if (TLS_CODES.has(code) || /^ERR_(TLS|SSL)_/.test(code) || /certificate/i.test(message)) {
         return new SessionError(
             'TLS',
@@ -55,7 +58,32 @@ export function transportError(error: unknown, method: string, url: string, time
         );
     }
     if (/maxContentLength/.test(message)) {
-        return new SessionError('SERVER_ERROR', `The reply from ${target} was larger than the allowed size.`);
+        const limit = maxResponseBytes ? `${maxResponseBytes} bytes` : 'the allowed size';
+        return new SessionError('SERVER_ERROR', `The reply from ${target} was larger than ${limit} (restSessionServerMaxResponseBytes in settings.js).`);
+    }
+    if (/stream has been aborted/.test(message)) {
+        return new SessionError('NETWORK', `The connection to ${target} closed before the whole reply arrived.`);
+    }
+    if (code.startsWith('HPE_')) {
+        return new SessionError('SERVER_ERROR', `The reply from ${target} is not valid HTTP (${code}).`);
+    }
+    if (viaProxy(err)) {
+        const status = proxyStatus(err);
+        return new SessionError('NETWORK', status
+            ? `The proxy refused to connect to ${target} (HTTP ${status}${status === 407 ? ': check the proxy credentials' : ''}).`
+            : `Cannot reach ${target} through the proxy (${code}).`);
     }
     return new SessionError('NETWORK', `Cannot reach ${target} (${code}).`);
+}
+
+/** Marked by the proxy agents: the failure was on the way to or through the proxy. */
+function viaProxy(error: ErrorLike): boolean {
+    const cause = error.cause as { viaProxy?: unknown } | undefined;
+    return (error as { viaProxy?: unknown }).viaProxy === true || cause?.viaProxy === true;
+}
+
+function proxyStatus(error: ErrorLike): number | undefined {
+    const cause = error.cause as { proxyStatus?: unknown } | undefined;
+    const status = (error as { proxyStatus?: unknown }).proxyStatus ?? cause?.proxyStatus;
+    return typeof status === 'number' ? status : undefined;
 }

@@ -8,11 +8,14 @@ const path = require('node:path');
 
 const helper = require('node-red-node-test-helper');
 
-helper.init(require.resolve('node-red'));
+// NODE_RED_PREFIX=<dir>: run against the Node-RED installed there (`npm install --prefix <dir> node-red@5`)
+// instead of the dev dependency; test/compat/run uses it for the version matrix.
+const NODE_RED_FROM = process.env.NODE_RED_PREFIX ? { paths: [path.resolve(process.env.NODE_RED_PREFIX)] } : undefined;
+helper.init(require.resolve('node-red', NODE_RED_FROM));
 
 const ROOT = path.join(__dirname, '..', '..');
 const CA_FILE = path.join(ROOT, 'test', 'fixtures', 'tls', 'ca.crt');
-const NODES_DIR = path.dirname(require.resolve('@node-red/nodes/package.json'));
+const NODES_DIR = path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [path.dirname(require.resolve('node-red/package.json', NODE_RED_FROM))] }));
 
 const ourNodes = ['server', 'login', 'request', 'logout'].map((name) => require(path.join(ROOT, 'nodes', `rest-session-${name}.js`)));
 const tlsConfigNode = require(path.join(NODES_DIR, 'core', 'network', '05-tls.js'));

@@ -121,6 +121,11 @@ describe('request-input', function () {
             invalid({ url: 'https://device.example{{{payload}}}' }, { payload: '.evil.example/x' });
         });
 
+        it('escapes a % in the query that starts no escape, as the core node does', function () {
+            assert.strictEqual(parse({ url: '/x?a=20%&b=%41%2' }, {}).url, 'https://device.example/cms/x?a=20%25&b=%41%252');
+            assert.strictEqual(parse({ url: '' }, { url: 'https://device.example/x?q=100%' }).url, 'https://device.example/x?q=100%25');
+        });
+
         it('refuses control characters in the URL', function () {
             invalid({ url: '' }, { url: '/iap/devs\r\nX-Injected: 1' });
         });
@@ -165,6 +170,14 @@ describe('request-input', function () {
             assert.deepStrictEqual(parse({}, { headers }).headers, {});
         });
 
+        it('drops headers that carry the core node\'s marker, which cannot be checked here', function () {
+            assert.deepStrictEqual(parse({}, { headers: { 'content-length': '12', [RESPONSE_HEADERS_MARK]: '3f2a1b0c' } }).headers, {});
+        });
+
+        it('merges names case-insensitively: the later spelling is the one sent', function () {
+            assert.deepStrictEqual(parse({}, { headers: { 'x-Custom': 'a', 'X-CUSTOM': 'b', Accept: 'x' } }).headers, { 'X-CUSTOM': 'b', Accept: 'x' });
+        });
+
         it('keeps headers marked as response headers once they were changed, without the mark', function () {
             const headers = { 'content-type': 'application/json', 'content-length': '12' };
             headers[RESPONSE_HEADERS_MARK] = headersDigest(headers);
@@ -202,7 +215,7 @@ describe('request-input', function () {
                 { method: 'POST' },
                 { payload: { user: 'a b', tag: ['x', 'y'], obj: { k: 1 } }, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
             );
-            assert.strictEqual(request.body, 'user=a+b&tag=x&tag=y&obj=%7B%22k%22%3A1%7D');
+            assert.strictEqual(request.body, 'user=a%20b&tag=x&tag=y&obj=%7B%22k%22%3A1%7D');
             assert.strictEqual(request.headers['Content-Type'], 'application/x-www-form-urlencoded');
         });
 
@@ -235,8 +248,22 @@ describe('request-input', function () {
 
         it('appends the payload to the query string with paytoqs query', function () {
             const request = parse({ method: 'GET', url: '/iap/devs?pg=1', paytoqs: 'query' }, { payload: { sz: 10, tag: ['a b', 'c'], none: null } });
-            assert.strictEqual(request.url, 'https://device.example/cms/iap/devs?pg=1&sz=10&tag=a+b&tag=c');
+            assert.strictEqual(request.url, 'https://device.example/cms/iap/devs?pg=1&sz=10&tag=a%20b&tag=c&none=');
             assert.strictEqual(request.body, undefined);
+            assert.strictEqual(parse({ method: 'GET', url: '/x', paytoqs: 'query' }, { payload: { a: 1 } }).url, 'https://device.example/cms/x?a=1');
+            assert.strictEqual(parse({ method: 'GET', url: '/x?', paytoqs: 'query' }, { payload: { a: 1 } }).url, 'https://device.example/cms/x?a=1');
+        });
+
+        it('leaves the query of HEAD alone and sends it no body, as the core node does', function () {
+            const request = parse({ method: 'HEAD', paytoqs: 'query' }, { payload: { a: 1 } });
+            assert.strictEqual(request.url, 'https://device.example/cms/iap/devs');
+            assert.strictEqual(request.body, undefined);
+        });
+
+        it('sends a boolean as JSON', function () {
+            const request = parse({ method: 'POST' }, { payload: true });
+            assert.strictEqual(request.body, 'true');
+            assert.strictEqual(request.headers['Content-Type'], 'application/json');
         });
 
         it('refuses a payload that is not an object with paytoqs query', function () {
@@ -250,8 +277,18 @@ describe('request-input', function () {
             assert.strictEqual(request.url, 'https://device.example/cms/iap/devs');
         });
 
-        it('refuses multipart form data', function () {
-            invalid({ method: 'POST' }, { payload: { a: 1 }, headers: { 'Content-Type': 'multipart/form-data' } });
+        it('encodes multipart form data with a boundary in the Content-Type of the msg\'s spelling', function () {
+            const request = parse({ method: 'POST' }, {
+                payload: { text: 'hello', file: { value: Buffer.from('abc'), options: { filename: 'a.bin' } }, skipped: null },
+                headers: { 'content-type': 'multipart/form-data' },
+            });
+            const boundary = /^multipart\/form-data; boundary=(\S+)$/.exec(request.headers['content-type'])[1];
+            assert.strictEqual(Object.keys(request.headers).length, 1);
+            assert.strictEqual(request.body.toString(), [
+                `--${boundary}`, 'Content-Disposition: form-data; name="text"', '', 'hello',
+                `--${boundary}`, 'Content-Disposition: form-data; name="file"; filename="a.bin"', 'Content-Type: application/octet-stream', '', 'abc',
+                `--${boundary}--`, '',
+            ].join('\r\n'));
         });
     });
 
@@ -315,6 +352,7 @@ describe('request-input', function () {
             assert.strictEqual(parse({}, {}).followRedirects, true);
             assert.strictEqual(parse({}, { followRedirects: true }).followRedirects, true);
             assert.strictEqual(parse({}, { followRedirects: false }).followRedirects, false);
+            assert.strictEqual(parse({}, { followRedirects: 0 }).followRedirects, false);
         });
     });
 });

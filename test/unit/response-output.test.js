@@ -50,14 +50,16 @@ describe('response-output', function () {
             assert.strictEqual(msg.payload, response.body);
         });
 
-        it('gives {} for a 204 or an empty body with ret=obj', function () {
+        it('gives {} for a 204 with ret=obj; an empty 200 warns and gives the text, as the core node does', function () {
             const noContent = {};
             writeResponse(noContent, reply(204, ''), 'obj', 'cmsSID', sinon.spy());
             assert.strictEqual(noContent.statusCode, 204);
             assert.deepStrictEqual(noContent.payload, {});
             const empty = {};
-            writeResponse(empty, reply(200, '  '), 'obj', 'cmsSID', sinon.spy());
-            assert.deepStrictEqual(empty.payload, {});
+            const warn = sinon.spy();
+            writeResponse(empty, reply(200, ''), 'obj', 'cmsSID', warn);
+            assert.strictEqual(empty.payload, '');
+            assert.strictEqual(warn.callCount, 1);
         });
 
         it('warns and gives the text when the body is not valid JSON with ret=obj', function () {
@@ -70,21 +72,34 @@ describe('response-output', function () {
             assert.match(warn.firstCall.args[0], /JSON/);
         });
 
-        it('gives responseCookies without the session cookie, with the attributes of the others', function () {
+        it('gives responseCookies without the session cookie, in the core node\'s shape', function () {
             const msg = {};
             const response = reply(200, '', {
                 'set-cookie': [
                     'cmsSID=secret-session; Path=/; Secure; HttpOnly',
                     'theme=dark; Path=/cms; Domain=device.example; Max-Age=3600; Secure; HttpOnly; SameSite=Strict',
-                    'lang=en; Expires=Wed, 21 Oct 2026 07:28:00 GMT',
+                    'lang=en%20GB; Expires=Wed, 21 Oct 2026 07:28:00 GMT',
+                    'quoted="a b"; path=/x',
+                    'broken=%E0%A4%A',
+                    'no-value-pair',
                 ],
             });
             writeResponse(msg, response, 'txt', 'cmsSID', sinon.spy());
             assert.deepStrictEqual(msg.responseCookies, {
-                theme: { value: 'dark', path: '/cms', domain: 'device.example', maxAge: 3600, secure: true, httpOnly: true, sameSite: 'strict' },
-                lang: { value: 'en', expires: 'Wed, 21 Oct 2026 07:28:00 GMT' },
+                theme: { value: 'dark', Path: '/cms', Domain: 'device.example', 'Max-Age': '3600', SameSite: 'Strict' },
+                lang: { value: 'en GB', Expires: 'Wed, 21 Oct 2026 07:28:00 GMT' },
+                quoted: { value: 'a b', path: '/x' },
+                broken: { value: '%E0%A4%A' },
             });
             assert.ok(!JSON.stringify(msg.responseCookies).includes('secret-session'));
+            assert.ok(!JSON.stringify(msg.headers).includes('secret-session'), 'nor in msg.headers');
+            assert.strictEqual(msg.headers['set-cookie'].length, 5);
+        });
+
+        it('drops set-cookie from msg.headers when it only renewed the session cookie', function () {
+            const msg = {};
+            writeResponse(msg, reply(200, '', { 'set-cookie': ['cmsSID=secret; Path=/'], 'x-other': '1' }), 'txt', 'cmsSID', sinon.spy());
+            assert.deepStrictEqual(Object.keys(msg.headers).sort(), [RESPONSE_HEADERS_MARK, 'x-other']);
         });
 
         it('keeps every cookie when the vendor has no session cookie', function () {
@@ -93,13 +108,13 @@ describe('response-output', function () {
             assert.deepStrictEqual(msg.responseCookies, { cmsSID: { value: 'abc' } });
         });
 
-        it('lists redirects with their cookies, without the session cookie', function () {
+        it('lists redirects with their cookies (only when a hop set some), without the session cookie', function () {
             const msg = {};
             const response = reply(200, '', {}, {
-                redirects: [{ location: 'https://device.example/cms/', setCookie: ['cmsSID=new; Path=/', 'seen=1; Path=/'] }],
+                redirects: [{ location: '/cms/', setCookie: ['cmsSID=new; Path=/', 'seen=1; Path=/'] }, { location: '/cms/x', setCookie: [] }],
             });
             writeResponse(msg, response, 'txt', 'cmsSID', sinon.spy());
-            assert.deepStrictEqual(msg.redirectList, [{ location: 'https://device.example/cms/', cookies: { seen: { value: '1', path: '/' } } }]);
+            assert.deepStrictEqual(msg.redirectList, [{ location: '/cms/', cookies: { seen: { value: '1', Path: '/' } } }, { location: '/cms/x' }]);
         });
 
         it('marks the headers so that a chained request node does not send them back', function () {

@@ -75,6 +75,39 @@ describe('transport-errors', function () {
             assertSafe(error);
         });
 
+        it('names the configured limit for a reply over it', function () {
+            const error = transportError(axiosError('ERR_BAD_RESPONSE', 'maxContentLength size of 1000 exceeded'), 'GET', SECRET_URL, 1, 1000);
+            assert.match(error.message, /larger than 1000 bytes \(restSessionServerMaxResponseBytes/);
+        });
+
+        it('maps a reply cut short to NETWORK and one that is not HTTP to SERVER_ERROR', function () {
+            const cut = transportError(axiosError('ERR_BAD_RESPONSE', 'stream has been aborted'), 'GET', SECRET_URL, 1);
+            assert.strictEqual(cut.code, 'NETWORK');
+            assert.match(cut.message, /closed before the whole reply arrived/);
+            const garbage = transportError(axiosError('HPE_INVALID_CONSTANT', 'Parse Error: Expected HTTP/', 'HPE_INVALID_CONSTANT'), 'GET', SECRET_URL, 1);
+            assert.strictEqual(garbage.code, 'SERVER_ERROR');
+            assert.match(garbage.message, /not valid HTTP \(HPE_INVALID_CONSTANT\)/);
+            assertSafe(cut);
+            assertSafe(garbage);
+        });
+
+        it('names the proxy when the failure was on the way through it', function () {
+            const refused = Object.assign(new Error('The proxy refused the tunnel (HTTP 407)'), { code: 'ERR_PROXY_TUNNEL', proxyStatus: 407, viaProxy: true });
+            const tunnel = transportError(axiosError('ERR_PROXY_TUNNEL', refused.message, undefined), 'GET', SECRET_URL, 1);
+            assert.strictEqual(tunnel.code, 'NETWORK');
+            const withCause = transportError(Object.assign(new Error('x'), { code: 'ERR_PROXY_TUNNEL', cause: refused }), 'GET', SECRET_URL, 1);
+            assert.match(withCause.message, /proxy refused to connect .*HTTP 407: check the proxy credentials/);
+            const down = transportError(Object.assign(new Error('x'), { cause: Object.assign(socketError('ECONNREFUSED', 'refused'), { viaProxy: true }) }), 'GET', SECRET_URL, 1);
+            assert.match(down.message, /through the proxy \(ECONNREFUSED\)/);
+            assertSafe(withCause);
+        });
+
+        it('maps a refused client certificate to TLS with a hint about client certificates', function () {
+            const error = transportError(socketError('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'alert'), 'GET', SECRET_URL, 1);
+            assert.strictEqual(error.code, 'TLS');
+            assert.match(error.message, /client certificate/);
+        });
+
         it('passes a SessionError through', function () {
             const original = new SessionError('SESSION_REJECTED', 'refused');
             assert.strictEqual(transportError(original, 'GET', SECRET_URL, 1), original);

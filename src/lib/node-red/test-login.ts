@@ -1,0 +1,178 @@
+import type { Node, NodeAPI } from 'node-red';
+
+import { ErrorCode, SessionError } from '../errors';
+import { HttpClient, HttpClientOptions } from '../http-client';
+import { LoginGuard, loginGuard } from '../login-guard';
+import { SessionManager } from '../session-manager';
+import { vendorAdapter } from '../vendors';
+import type { LoginCredentials, ServerSettings } from '../vendors/adapter';
+import { proxySettings, tlsOptions } from './connection-options';
+import { withEnv } from './env';
+import { asSessionError } from './report-error';
+import { coolDownMs } from './runtime-settings';
+import { readServerSettings } from './server-settings';
+import type { ServerCredentials, ServerNode, ServerNodeDef } from './types';
+
+/** The admin route of the config dialog's "Test login" button (relative to `httpAdminRoot`). */
+export const TEST_LOGIN_PATH = '/rest-session-server/test-login';
+/** What the editor sends for a password field the user left unchanged. */
+export const PASSWORD_PLACEHOLDER = '__PWRD__';
+/** Each exchange of a test login waits this long at most, whatever the dialog's timeout says. */
+const EXCHANGE_LIMIT_MS = 15_000;
+/** The whole test (login and expiry probe, with their retries) answers the editor within this. */
+const TEST_LIMIT_MS = 30_000;
+const LOGOUT_LIMIT_MS = 5_000;
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** The dialog's values as the editor posts them; every field is untrusted. */
+export type TestLoginBody = Record<string, unknown>;
+
+export type TestLoginResult =
+    | { ok: true; vendor: string; user: string; loggedInAt: number | null; expiresAt: number | null; loggedOut: boolean }
+    | { ok: false; code: ErrorCode; message: string; statusCode?: number; retryAfter?: number };
+
+/**
+ * Registers `POST /rest-session-server/test-login` (permission `rest-session-server.write`): logs in
+ * with the dialog's values through the same core as a deployed node (vendor adapter, TLS of the
+ * deployed tls-config node, the shared login guard), reports the user and expiry or the error code,
+ * logs out and destroys its client. The answer never holds a password, cookie or token.
+ */
+export function registerTestLogin(RED: NodeAPI): void {
+    const running = new Map<string, Promise<TestLoginResult>>();
+    RED.httpAdmin.post(TEST_LOGIN_PATH, RED.auth.needsPermission('rest-session-server.write'), (req, res) => {
+        const body: TestLoginBody = req.body && typeof req.body === 'object' ? req.body : {};
+        testLogin(RED, body, running)
+            .catch((error: unknown) => failure(asSessionError(error)))
+            .then((result) => res.json(result))
+            .catch(() => undefined);
+    });
+}
+
+async function testLogin(RED: NodeAPI, body: TestLoginBody, running: Map<string, Promise<TestLoginResult>>): Promise<TestLoginResult> {
+    const deployed = deployedServer(RED, body.id);
+    const env = (value: unknown): string => withEnv(RED, deployed as Node, text(value)) ?? '';
+    const def = { id: 'test-login', type: 'rest-session-server', name: '', z: '' } as ServerNodeDef;
+    for (const key of ['baseUrl', 'apiVersion', 'format', 'authScheme', 'tokenLifetime', 'domain', 'commserver', 'requestTimeout'] as const) {
+        def[key] = env(body[key]);
+    }
+    const adapter = vendorAdapter(text(body.vendor) || 'smartserver');
+    const settings = readServerSettings(def, adapter);
+    settings.requestTimeoutMs = Math.min(settings.requestTimeoutMs, EXCHANGE_LIMIT_MS);
+    const credentials = dialogCredentials(RED, body, deployed, env, settings.baseUrl);
+    const connection = connectionOptions(RED, text(body.tls), text(body.proxy));
+
+    // A double click shares one login: the guard alone would let both through.
+    const key = LoginGuard.fingerprint([JSON.stringify(settings), text(body.tls), text(body.proxy), credentials.username, credentials.password]);
+    const shared = running.get(key);
+    if (shared) return shared;
+    const attempt = loginAndLogout(RED, settings, adapter.id, credentials, connection);
+    const bounded = within(attempt, TEST_LIMIT_MS, () => new SessionError('TIMEOUT', `The test login got no answer within ${TEST_LIMIT_MS / 1000} s.`));
+    running.set(key, bounded);
+    try {
+        return await bounded;
+    } finally {
+        running.delete(key);
+        attempt.catch(() => undefined); // after a timeout it still ends (and logs out) on its own
+    }
+}
+
+/** Logs in through a throw-away session manager, then logs out and closes its sockets. */
+async function loginAndLogout(
+    RED: NodeAPI,
+    settings: ServerSettings,
+    vendor: string,
+    credentials: LoginCredentials,
+    connection: Pick<HttpClientOptions, 'tls' | 'proxy'>,
+): Promise<TestLoginResult> {
+    const manager = new SessionManager({
+        serverId: 'test-login',
+        settings,
+        adapter: vendorAdapter(vendor),
+        http: new HttpClient({ ...connection, maxResponseBytes: MAX_RESPONSE_BYTES, proxyConnectTimeoutMs: settings.requestTimeoutMs }),
+        guard: loginGuard,
+        credentials,
+        coolDownMs: coolDownMs(RED),
+    });
+    try {
+        const session = manager.ownSession();
+        await manager.login(session, true);
+        const { user, loggedInAt, expiresAt } = manager.describe(session, false);
+        const loggedOut = await within(manager.logout(session), LOGOUT_LIMIT_MS, () => new Error('logout timed out')).then(
+            () => true,
+            () => false,
+        );
+        return { ok: true, vendor, user, loggedInAt, expiresAt, loggedOut };
+    } finally {
+        await manager.close(false, 0);
+    }
+}
+
+/** The config node the dialog edits, if it is deployed. */
+function deployedServer(RED: NodeAPI, id: unknown): ServerNode | undefined {
+    const node = typeof id === 'string' && id ? (RED.nodes.getNode(id) as ServerNode | null) : null;
+    return node && node.type === 'rest-session-server' ? node : undefined;
+}
+
+/**
+ * The username and password to test. An unchanged password field is the stored password of the
+ * deployed node, and only towards the server it is deployed for, so a test cannot send it elsewhere.
+ * No `newPassword`: a test must never change a password.
+ */
+function dialogCredentials(
+    RED: NodeAPI,
+    body: TestLoginBody,
+    deployed: ServerNode | undefined,
+    env: (value: unknown) => string,
+    baseUrl: string,
+): LoginCredentials {
+    const username = env(body.username).trim();
+    if (!username) throw new SessionError('CONFIG', 'Enter a username to test the login.');
+    if (text(body.password) !== PASSWORD_PLACEHOLDER) return { username, password: env(body.password) };
+    const stored = (deployed ? RED.nodes.getCredentials(deployed.id) : undefined) as ServerCredentials | undefined;
+    if (!deployed || !stored || typeof stored.password !== 'string') {
+        throw new SessionError('CONFIG', 'No stored password: type the password to test the login.');
+    }
+    if (deployedOrigin(deployed) !== new URL(baseUrl).origin) {
+        throw new SessionError('CONFIG', 'The base URL points at another server than the deployed one: type the password again to test it.');
+    }
+    return { username, password: withEnv(RED, deployed, stored.password) ?? '' };
+}
+
+function deployedOrigin(deployed: ServerNode): string | undefined {
+    try {
+        return new URL(deployed.sessionManager().baseUrl).origin;
+    } catch {
+        return undefined;
+    }
+}
+
+/** TLS and proxy settings of the selected core tls-config and http proxy nodes, which must be deployed. */
+function connectionOptions(RED: NodeAPI, tlsId: string, proxyId: string): Pick<HttpClientOptions, 'tls' | 'proxy'> {
+    try {
+        return { tls: tlsOptions(RED, tlsId || undefined), proxy: proxySettings(RED, proxyId || undefined) };
+    } catch (error) {
+        const failure = asSessionError(error);
+        failure.message += ' Deploy it, then test again.';
+        throw failure;
+    }
+}
+
+function failure(error: SessionError): TestLoginResult {
+    const result: TestLoginResult = { ok: false, code: error.code, message: error.message };
+    if (error.statusCode !== undefined) result.statusCode = error.statusCode;
+    if (error.retryAfter !== undefined) result.retryAfter = error.retryAfter;
+    return result;
+}
+
+function within<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(onTimeout()), ms);
+        timer.unref();
+    });
+    return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+function text(value: unknown): string {
+    return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
+}

@@ -1,0 +1,286 @@
+'use strict';
+/**
+ * `npm run test:browser`: the editor as a user meets it, in Debian's Chromium driven by playwright-core.
+ *
+ * Node-RED (the dev dependency) runs on a fresh user dir with the package installed from its
+ * `npm pack` tarball (not a symlink) plus FlowFuse Dashboard 2, the SmartServer simulator runs
+ * over HTTPS, and the shipped dashboard example is deployed against it. The spec checks the
+ * palette, creates a config node through the dialog (vendor switch, validation, Test login with
+ * the right and a wrong password), deploys, makes sure the password never comes back to the
+ * editor, and that the deployed example shows a green session status and fills the gauges.
+ * Screenshots go to test/artifacts/.
+ *
+ * Needs nodes/ built (`npx tsc -p tsconfig.build.json && node scripts/copy-icons.js`) and
+ * /usr/bin/chromium (or CHROMIUM_PATH). Not part of `npm test`.
+ */
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const { chromium } = require('playwright-core');
+
+const runtime = require('./support/runtime');
+const { startForFlows } = require('../simulators/smartserver');
+
+const ARTIFACTS = path.join(runtime.ROOT, 'test', 'artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const DASHBOARD_PACKAGE = '@flowfuse/node-red-dashboard@1';
+const DASHBOARD_EXAMPLE = 'SmartServer dashboard gauge.json';
+const FLOW_NODES = { 'rest-session-login': 'session login', 'rest-session-request': 'authorized request', 'rest-session-logout': 'session logout' };
+const WRONG_PASSWORD = 'Wrong-Passw0rd!x';
+
+/** The shipped example, pointed at the simulator, trusting the test CA, with its credentials. */
+function exampleFlow(sim) {
+    const flow = JSON.parse(fs.readFileSync(path.join(runtime.ROOT, 'examples', DASHBOARD_EXAMPLE), 'utf8'));
+    for (const node of flow) {
+        if (node.type === 'rest-session-server') Object.assign(node, { baseUrl: sim.baseUrl, credentials: { ...sim.credentials } });
+        if (node.type === 'tls-config') node.ca = runtime.CA_FILE;
+    }
+    return flow;
+}
+
+/** Palette labels wrap: compare their words. */
+function squash(text) {
+    return String(text).replace(/\s+/g, ' ').trim();
+}
+
+function shot(page, name) {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    return page.screenshot({ path: path.join(ARTIFACTS, name) });
+}
+
+describe('editor in a real browser (npm pack install, Chromium)', function () {
+    this.timeout(300000);
+    let sim;
+    let red;
+    let userDir;
+    let browser;
+    let page;
+    let packedFiles;
+    const pageErrors = [];
+    let serverId;
+
+    before(async function () {
+        for (const file of ['rest-session-server.js', 'rest-session-request.js']) {
+            assert.ok(fs.existsSync(path.join(runtime.ROOT, 'nodes', file)), `nodes/${file} is missing: build first`);
+        }
+        assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
+        sim = await startForFlows();
+        userDir = runtime.tempDir('rest-session-browser-');
+        runtime.writeProjectPackage(userDir);
+        packedFiles = runtime.installPackedPackage(userDir, [DASHBOARD_PACKAGE]);
+        runtime.writeSettings(userDir);
+        red = await runtime.startNodeRed(userDir);
+        await runtime.deployFlows(red.url, exampleFlow(sim));
+        browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+        page = await browser.newPage({ viewport: { width: 1400, height: 950 }, locale: 'en-US' });
+        page.on('pageerror', (error) => pageErrors.push(error.message));
+        await page.goto(red.url, { waitUntil: 'domcontentloaded' });
+        await page.waitForSelector('.red-ui-palette-node[data-palette-type="inject"]', { timeout: 60000 });
+    });
+
+    after(async function () {
+        if (browser) await browser.close();
+        if (red) await red.stop();
+        if (sim) await sim.stop();
+        if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+    });
+
+    it('installs from the npm pack tarball with the editor files, locales and icons', function () {
+        for (const file of ['nodes/rest-session-server.html', 'nodes/locales/en-US/rest-session-request.html', 'nodes/locales/de/rest-session-request.json', 'nodes/icons/rest-session-request.svg', `examples/${DASHBOARD_EXAMPLE}`]) {
+            assert.ok(packedFiles.includes(file), `${file} is in the tarball`);
+        }
+        const installed = path.join(userDir, 'node_modules', ...runtime.PACKAGE_NAME.split('/'));
+        assert.ok(!fs.lstatSync(installed).isSymbolicLink(), 'a real install, not a symlink');
+    });
+
+    it('shows the three flow nodes in the palette with their labels and registers the config node', async function () {
+        for (const [type, label] of Object.entries(FLOW_NODES)) {
+            const node = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+            await node.waitFor({ state: 'attached', timeout: 10000 });
+            assert.strictEqual(squash(await node.locator('.red-ui-palette-label').textContent()), label);
+        }
+        const config = await page.evaluate(() => {
+            const def = RED.nodes.getType('rest-session-server');
+            return def && { category: def.category, set: def.set.module };
+        });
+        assert.deepStrictEqual(config, { category: 'config', set: runtime.PACKAGE_NAME });
+    });
+
+    it('creates a config node through the dialog: vendor fields, validation, Test login', async function () {
+        // An authorized request dragged from the palette onto the canvas, then opened.
+        const before = await page.locator('#red-ui-workspace-chart g.red-ui-flow-node').count();
+        await page.locator('.red-ui-palette-node[data-palette-type="rest-session-request"]').dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x: 700, y: 420 } });
+        await page.waitForFunction((n) => document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node').length > n, before);
+        await page.locator('#red-ui-workspace-chart g.red-ui-flow-node:has(text:text-is("authorized request")) rect.red-ui-flow-node').first().dblclick();
+        await page.waitForSelector('#node-input-url');
+        await page.click('#node-input-btn-server-add');
+        await page.waitForSelector('#node-config-input-baseUrl', { state: 'visible' });
+
+        // The vendor select shows only that vendor's fields.
+        const visible = (selector) => page.locator(selector).isVisible();
+        const fieldsOf = async () => ({
+            newPassword: await visible('#node-config-input-newPassword'),
+            apiVersion: await visible('#node-config-input-apiVersion'),
+            format: await visible('#node-config-input-format'),
+            authScheme: await visible('#node-config-input-authScheme'),
+            tokenLifetime: await visible('#node-config-input-tokenLifetime'),
+            domain: await visible('#node-config-input-domain'),
+        });
+        assert.deepStrictEqual(await fieldsOf(), { newPassword: true, apiVersion: false, format: false, authScheme: false, tokenLifetime: false, domain: false });
+        assert.strictEqual(await page.getAttribute('#node-config-input-baseUrl', 'placeholder'), 'https://192.168.1.10/cms');
+        await page.selectOption('#node-config-input-vendor', 'cmwell');
+        assert.deepStrictEqual(await fieldsOf(), { newPassword: false, apiVersion: false, format: false, authScheme: true, tokenLifetime: true, domain: false });
+        await page.fill('#node-config-input-tokenLifetime', '61d');
+        await page.waitForSelector('#rest-session-server-problem-tokenLifetime', { state: 'visible' });
+        assert.match(await page.innerText('#rest-session-server-problem-tokenLifetime'), /60 days/);
+        await shot(page, 'config-dialog-cmwell.png');
+        await page.fill('#node-config-input-tokenLifetime', '30d');
+        await page.waitForSelector('#rest-session-server-problem-tokenLifetime', { state: 'hidden' });
+        await page.selectOption('#node-config-input-vendor', 'sdm');
+        assert.deepStrictEqual(await fieldsOf(), { newPassword: false, apiVersion: true, format: true, authScheme: false, tokenLifetime: false, domain: false });
+        await page.selectOption('#node-config-input-vendor', 'commvault');
+        assert.deepStrictEqual(await fieldsOf(), { newPassword: false, apiVersion: false, format: true, authScheme: false, tokenLifetime: false, domain: true });
+        assert.strictEqual(await page.getAttribute('#node-config-input-baseUrl', 'placeholder'), 'https://host/webconsole/api');
+        await page.selectOption('#node-config-input-vendor', 'smartserver');
+
+        // A bad URL is shown as such; the core TLS and proxy pickers are there; the password is masked.
+        await page.fill('#node-config-input-baseUrl', 'not a url');
+        await page.waitForSelector('#rest-session-server-problem-baseUrl', { state: 'visible' });
+        assert.ok(await page.locator('#node-config-input-baseUrl').evaluate((el) => el.classList.contains('input-error')), 'the field is marked invalid');
+        await page.fill('#node-config-input-baseUrl', sim.baseUrl);
+        await page.waitForSelector('#rest-session-server-problem-baseUrl', { state: 'hidden' });
+        assert.strictEqual(await page.getAttribute('#node-config-input-password', 'type'), 'password');
+        assert.strictEqual(await page.locator('select#node-config-input-proxy').count(), 1, 'http proxy picker');
+        const tlsId = await page.evaluate(() => {
+            let id = null;
+            RED.nodes.eachConfig((n) => {
+                if (n.type === 'tls-config') id = n.id;
+            });
+            return id;
+        });
+        await page.selectOption('select#node-config-input-tls', tlsId);
+        await page.fill('#node-config-input-name', 'simulator');
+        await page.fill('#node-config-input-username', sim.credentials.username);
+        await page.fill('#node-config-input-password', sim.credentials.password);
+
+        // Test login, right password: user and expiry, logged out again.
+        const logins = sim.simulator.stats.loginsOk;
+        await page.click('#rest-session-server-test-login');
+        await page.waitForSelector('#rest-session-server-test-result[data-result]', { timeout: 40000 });
+        const ok = await page.innerText('#rest-session-server-test-result');
+        assert.strictEqual(await page.getAttribute('#rest-session-server-test-result', 'data-result'), 'ok', ok);
+        assert.match(ok, /Logged in as admin/);
+        assert.match(ok, /expire/);
+        assert.match(ok, /Logged out again/);
+        assert.strictEqual(sim.simulator.stats.loginsOk, logins + 1);
+        await page.locator('#rest-session-server-test-result').scrollIntoViewIfNeeded();
+        await shot(page, 'config-dialog-test-login-ok.png');
+
+        // Wrong password: INVALID_CREDENTIALS, and the password is in no answer.
+        await page.fill('#node-config-input-password', WRONG_PASSWORD);
+        await page.click('#rest-session-server-test-login');
+        await page.waitForSelector('#rest-session-server-test-result[data-result]', { timeout: 40000 });
+        const failed = await page.innerText('#rest-session-server-test-result');
+        assert.strictEqual(await page.getAttribute('#rest-session-server-test-result', 'data-result'), 'failed', failed);
+        assert.match(failed, /INVALID_CREDENTIALS/);
+        assert.ok(!failed.includes(WRONG_PASSWORD));
+        await page.locator('#rest-session-server-test-result').scrollIntoViewIfNeeded();
+        await shot(page, 'config-dialog-test-login-invalid.png');
+
+        await page.fill('#node-config-input-password', sim.credentials.password);
+        await page.click('#node-config-dialog-ok');
+        await page.waitForSelector('#node-config-input-baseUrl', { state: 'detached' });
+        await page.fill('#node-input-url', '/iap/devs');
+        serverId = await page.inputValue('#node-input-server');
+        assert.ok(serverId && serverId !== '_ADD_');
+        await page.click('#node-dialog-ok');
+        await page.waitForSelector('#node-input-url', { state: 'detached' });
+    });
+
+    it('deploys, and the password never comes back to the editor', async function () {
+        await page.waitForFunction(() => !document.querySelector('#red-ui-header-button-deploy').classList.contains('disabled'));
+        await page.click('#red-ui-header-button-deploy');
+        let flows;
+        const deadline = Date.now() + 20000;
+        do {
+            await new Promise((resolve) => setTimeout(resolve, 250));
+            flows = await runtime.request(red.url, 'GET', '/flows');
+        } while (!flows.json.some((n) => n.id === serverId) && Date.now() < deadline);
+        assert.strictEqual(flows.status, 200);
+        assert.ok(flows.json.some((n) => n.id === serverId && n.type === 'rest-session-server'), 'config node deployed');
+        assert.ok(!flows.text.includes(sim.credentials.password), 'no password in /flows');
+        const credentials = await runtime.request(red.url, 'GET', `/credentials/rest-session-server/${serverId}`);
+        assert.strictEqual(credentials.json.has_password, true);
+        assert.strictEqual(credentials.json.password, undefined);
+        assert.ok(!credentials.text.includes(sim.credentials.password), 'no password from the credentials API');
+
+        // Reopen the config node from a fresh editor: the field holds the placeholder only.
+        await page.reload({ waitUntil: 'domcontentloaded' });
+        await page.waitForSelector('.red-ui-palette-node[data-palette-type="rest-session-request"]', { timeout: 60000 });
+        await page.evaluate((id) => RED.editor.editConfig('', 'rest-session-server', id, 'node-config-input'), serverId);
+        await page.waitForSelector('#node-config-input-password', { state: 'visible' });
+        await page.waitForFunction(() => document.querySelector('#node-config-input-password').value !== '');
+        assert.strictEqual(await page.inputValue('#node-config-input-password'), '__PWRD__');
+        const html = await page.content();
+        assert.ok(!html.includes(sim.credentials.password), 'no password in the DOM');
+        const inEditor = await page.evaluate((pw) => JSON.stringify(RED.nodes.createCompleteNodeSet({ credentials: true })).includes(pw), sim.credentials.password);
+        assert.strictEqual(inEditor, false, 'no password in the editor model');
+
+        // Test login with the unchanged field uses the stored password on the runtime side.
+        await page.click('#rest-session-server-test-login');
+        await page.waitForSelector('#rest-session-server-test-result[data-result]', { timeout: 40000 });
+        assert.strictEqual(await page.getAttribute('#rest-session-server-test-result', 'data-result'), 'ok', await page.innerText('#rest-session-server-test-result'));
+        await page.click('#node-config-dialog-cancel');
+        await page.waitForSelector('#node-config-input-baseUrl', { state: 'detached' });
+    });
+
+    it('shows a green session status on the deployed example flow and fills the gauges', async function () {
+        await page.evaluate(() => {
+            let tab = null;
+            RED.nodes.eachWorkspace((ws) => {
+                if (ws.label === 'SmartServer dashboard') tab = ws.id;
+            });
+            RED.workspaces.show(tab);
+        });
+        const green = page.locator('g.red-ui-flow-node-group:has(text:text-is("read Volts_1")) .red-ui-flow-node-status-dot-green');
+        await green.first().waitFor({ state: 'attached', timeout: 30000 });
+        const label = await page.locator('g.red-ui-flow-node-group:has(text:text-is("read Volts_1")) .red-ui-flow-node-status-label').first().textContent();
+        assert.strictEqual(label, 'admin');
+        await page.waitForTimeout(500); // the edit tray slides out
+        await shot(page, 'running-flow.png');
+
+        const dashboard = await browser.newPage({ viewport: { width: 1000, height: 600 } });
+        try {
+            await dashboard.goto(`${red.url}/dashboard/smartserver`, { waitUntil: 'domcontentloaded' });
+            await dashboard.waitForFunction(() => /230\.1/.test(document.body.innerText), null, { timeout: 40000 });
+            await dashboard.waitForTimeout(1000); // let the needle animation settle for the picture
+            await shot(dashboard, 'dashboard-gauges.png');
+        } finally {
+            await dashboard.close();
+        }
+    });
+
+    it('speaks German with a German browser', async function () {
+        const context = await browser.newContext({ locale: 'de-DE', viewport: { width: 1400, height: 950 } });
+        try {
+            const german = await context.newPage();
+            await german.goto(red.url, { waitUntil: 'domcontentloaded' });
+            const request = german.locator('.red-ui-palette-node[data-palette-type="rest-session-request"] .red-ui-palette-label');
+            await request.waitFor({ state: 'attached', timeout: 60000 });
+            assert.strictEqual(squash(await request.textContent()), 'autorisierte Anfrage');
+            await german.evaluate((id) => RED.editor.editConfig('', 'rest-session-server', id, 'node-config-input'), serverId);
+            await german.waitForSelector('#rest-session-server-test-login', { state: 'visible' });
+            assert.strictEqual((await german.innerText('#rest-session-server-test-login')).trim(), 'Anmeldung testen');
+            await shot(german, 'config-dialog-de.png');
+        } finally {
+            await context.close();
+        }
+    });
+
+    it('raised no script error in the editor', function () {
+        assert.deepStrictEqual(pageErrors, []);
+    });
+});

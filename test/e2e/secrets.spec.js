@@ -1,0 +1,181 @@
+'use strict';
+/**
+ * Secrets in a real Node-RED (node_modules/node-red/red.js with this package linked into a fresh
+ * user dir): passwords (server, proxy), the proxy's authorization and every session cookie the
+ * backend issued must appear nowhere a user or an attacker can read: GET /flows (what the editor
+ * exports), the credentials the editor may read, the files on disk, the msgs, statuses and errors
+ * the flows produce (printed by debug nodes), and the log. One test captures them all.
+ */
+const assert = require('node:assert');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+
+const { ParityServer, TestProxy, USERS } = require('../support/parity-server');
+
+const ROOT = path.join(__dirname, '..', '..');
+const PACKAGE = ['@rest-session', 'node-red-rest-session'];
+const PASSWORD = USERS.admin;
+const WRONG_PASSWORD = 'Wrong-Secret-Pw-42';
+const PROXY_USER = 'proxy-user';
+const PROXY_PASSWORD = 'Proxy-Secret-Pw-7';
+
+/** A user dir with this package linked in (as scripts/start.js does) and credential encryption on. */
+function userDir() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-session-e2e-'));
+    const link = path.join(dir, 'node_modules', ...PACKAGE);
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(ROOT, link, 'dir');
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'e2e', private: true, dependencies: { [PACKAGE.join('/')]: '*' } }));
+    fs.writeFileSync(path.join(dir, 'settings.js'), `module.exports = {
+        uiHost: '127.0.0.1',
+        flowFile: 'flows.json',
+        credentialSecret: 'e2e-credential-key',
+        editorTheme: { tours: false, palette: { catalogues: [] } },
+        telemetry: { enabled: false },
+        logging: { console: { level: 'debug', metrics: false, audit: false } },
+    };\n`);
+    return dir;
+}
+
+/** Starts Node-RED on a free port; resolves once it listens, with its URL and everything it prints. */
+function startNodeRed(dir) {
+    const from = process.env.NODE_RED_PREFIX ? { paths: [path.resolve(process.env.NODE_RED_PREFIX)] } : undefined;
+    const child = spawn(process.execPath, [require.resolve('node-red/red.js', from), '-u', dir, '-p', '0'], {
+        cwd: dir,
+        env: { ...process.env, NODE_RED_DISABLE_TELEMETRY: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = { text: '' };
+    child.stdout.on('data', (chunk) => { output.text += chunk; });
+    child.stderr.on('data', (chunk) => { output.text += chunk; });
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${output.text}`)), 30000);
+        const check = () => {
+            const match = /Server now running at (http:\/\/127\.0\.0\.1:\d+)\//.exec(output.text);
+            if (!match) return;
+            clearTimeout(timer);
+            child.stdout.off('data', check);
+            resolve({ child, url: match[1], output });
+        };
+        child.stdout.on('data', check);
+        child.once('exit', (code) => reject(new Error(`Node-RED exited (${code}):\n${output.text}`)));
+    });
+}
+
+function stop(child) {
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
+        child.once('exit', () => {
+            clearTimeout(killer);
+            resolve();
+        });
+        child.kill('SIGINT');
+    });
+}
+
+/** One admin API call; resolves with the status and the body as text. */
+function admin(base, method, route, body) {
+    return new Promise((resolve, reject) => {
+        const data = body === undefined ? undefined : JSON.stringify(body);
+        const req = http.request(`${base}${route}`, {
+            method,
+            headers: data ? { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full', 'Content-Length': Buffer.byteLength(data) } : {},
+        }, (res) => {
+            let text = '';
+            res.on('data', (chunk) => { text += chunk; });
+            res.on('end', () => resolve({ status: res.statusCode, text }));
+        });
+        req.on('error', reject);
+        req.end(data);
+    });
+}
+
+/** Injects fire once after deploy; debug nodes print complete msgs to the log. */
+function flows(backend, proxy) {
+    const inTab = (node) => ({ z: 'tab', ...node });
+    const inject = (id, props, wires) => inTab({ id, type: 'inject', props, repeat: '', once: true, onceDelay: 0.2, topic: '', wires: [wires] });
+    const debug = (id) => inTab({ id, type: 'debug', active: true, tosidebar: true, console: true, complete: 'true', wires: [] });
+    return [
+        { id: 'tab', type: 'tab', label: 'e2e' },
+        { id: 'prx', type: 'http proxy', name: '', url: proxy.url, noproxy: [], credentials: { username: PROXY_USER, password: PROXY_PASSWORD } },
+        { id: 'srv', type: 'rest-session-server', vendor: 'smartserver', baseUrl: backend.origin, proxy: 'prx', requestTimeout: 5000, logoutOnClose: true, exposeCredential: false, credentials: { username: 'admin', password: PASSWORD } },
+        { id: 'bad', type: 'rest-session-server', vendor: 'smartserver', baseUrl: backend.origin, requestTimeout: 5000, logoutOnClose: true, credentials: { username: 'admin', password: WRONG_PASSWORD } },
+        inject('go', [{ p: 'payload' }], ['login']),
+        inTab({ id: 'login', type: 'rest-session-login', server: 'srv', wires: [['read', 'renew', 'out']] }),
+        inTab({ id: 'read', type: 'rest-session-request', server: 'srv', method: 'GET', url: '/json', ret: 'obj', paytoqs: 'ignore', wires: [['out']] }),
+        // The backend sends the session cookie again here: it must not reach the msg.
+        inTab({ id: 'renew', type: 'rest-session-request', server: 'srv', method: 'GET', url: '/set-cookie', ret: 'obj', paytoqs: 'ignore', wires: [['out']] }),
+        inject('elsewhere', [{ p: 'url', v: 'http://127.0.0.1:9/steal', vt: 'str' }], ['any']),
+        inTab({ id: 'any', type: 'rest-session-request', server: 'srv', method: 'GET', url: '', ret: 'txt', paytoqs: 'ignore', wires: [['out']] }),
+        inject('wrong', [{ p: 'payload' }], ['badlogin']),
+        inTab({ id: 'badlogin', type: 'rest-session-login', server: 'bad', wires: [['out']] }),
+        inTab({ id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['errors']] }),
+        inTab({ id: 'watcher', type: 'status', scope: null, wires: [['statuses']] }),
+        debug('out'),
+        debug('errors'),
+        debug('statuses'),
+    ];
+}
+
+describe('secrets in a real Node-RED: /flows, credentials, files, msgs, statuses, errors, logs', function () {
+    this.timeout(90000);
+    let backend;
+    let proxy;
+    let dir;
+    let nodeRed;
+
+    before(async () => {
+        backend = await new ParityServer().start();
+        proxy = await new TestProxy({ username: PROXY_USER, password: PROXY_PASSWORD }).start();
+        dir = userDir();
+    });
+    after(async () => {
+        if (nodeRed) await stop(nodeRed.child);
+        await backend.stop();
+        await proxy.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('never shows a password, the proxy authorization or a session cookie anywhere', async function () {
+        nodeRed = await startNodeRed(dir);
+        const { url, output } = nodeRed;
+        const deployed = await admin(url, 'POST', '/flows', flows(backend, proxy));
+        assert.strictEqual(deployed.status, 204, deployed.text);
+
+        // Wait until the flows did what the test reads: a 200, the two refusals, a status.
+        const expected = [/statusCode: 200/, /errorCode: 'INVALID_INPUT'/, /errorCode: 'INVALID_CREDENTIALS'/, /text: 'admin'/];
+        for (let i = 0; i < 300 && !expected.every((re) => re.test(output.text)); i++) await new Promise((r) => setTimeout(r, 50));
+        for (const re of expected) assert.match(output.text, re);
+        // Each of the 5 msgs came out once: login, read and renew at the output, two at Catch.
+        const count = (name) => output.text.split(`[debug:${name}]`).length - 1;
+        for (let i = 0; i < 100 && (count('out') < 3 || count('errors') < 2); i++) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 300));
+        assert.deepStrictEqual([count('out'), count('errors')], [3, 2]);
+        assert.ok(backend.requestsTo('/set-cookie').length === 1 && proxy.seen.length > 0, 'the flows ran through the proxy');
+
+        // A redeploy logs the session out (close), then read everything the editor can read.
+        assert.strictEqual((await admin(url, 'POST', '/flows', flows(backend, proxy))).status, 204);
+        for (let i = 0; i < 100 && !backend.stats.requests.some((r) => r.path === '/iap/auth/logout'); i++) await new Promise((r) => setTimeout(r, 50));
+        const exported = await admin(url, 'GET', '/flows');
+        assert.strictEqual(exported.status, 200);
+        assert.match(exported.text, /rest-session-server/);
+        const creds = [await admin(url, 'GET', '/credentials/rest-session-server/srv'), await admin(url, 'GET', '/credentials/http-proxy/prx')];
+        assert.deepStrictEqual(JSON.parse(creds[0].text), { username: 'admin', has_password: true, has_newPassword: false });
+        assert.deepStrictEqual(JSON.parse(creds[1].text), { username: PROXY_USER, has_password: true });
+        await stop(nodeRed.child);
+        const files = fs.readdirSync(dir).filter((file) => file.startsWith('flows')).map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
+        assert.ok(files.length >= 2, 'flows.json and flows_cred.json');
+
+        const cookies = [...backend.issued];
+        assert.ok(cookies.length >= 1, 'the backend did issue a session cookie');
+        const secrets = [PASSWORD, WRONG_PASSWORD, PROXY_PASSWORD, Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString('base64'), ...cookies];
+        const places = { '/flows': exported.text, credentials: creds.map((c) => c.text).join('\n'), files: files.join('\n'), 'msgs, statuses, errors and log': output.text };
+        for (const [place, text] of Object.entries(places)) {
+            for (const secret of secrets) assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 3)}...) is in ${place}`);
+        }
+    });
+});

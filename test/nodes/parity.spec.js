@@ -1,0 +1,511 @@
+'use strict';
+/**
+ * Parity with the core `http request` node: the same msg goes through our "authorized request"
+ * node and the core node (loaded from @node-red/nodes into the same runtime) against the same
+ * loopback backend, and what each sent and gave back is compared where both apply. The core node
+ * gets the session cookie through msg.cookies, as a flow would hand it over.
+ */
+const assert = require('node:assert');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const { helper, ALL_NODES, ADMIN, CA_FILE, Recorder, answeredOnce } = require('../support/harness');
+const { ParityServer, TestProxy } = require('../support/parity-server');
+
+const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
+const tlsFile = (name) => path.join(TLS_DIR, name);
+
+// The core nodes of the Node-RED the harness runs (NODE_RED_PREFIX selects another one, as in harness.js).
+const NODE_RED_DIR = path.dirname(require.resolve('node-red/package.json', process.env.NODE_RED_PREFIX ? { paths: [path.resolve(process.env.NODE_RED_PREFIX)] } : undefined));
+const CORE_DIR = path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [NODE_RED_DIR] }));
+const coreRequestNode = require(path.join(CORE_DIR, 'core', 'network', '21-httprequest.js'));
+const coreProxyNode = require(path.join(CORE_DIR, 'core', 'network', '06-httpproxy.js'));
+
+/**
+ * A flow with one pair of request nodes per case: `<id>-ours` (relative URL, our server config)
+ * and `<id>-core` (the absolute URL), both wired to `out`; a Catch node wired to `caught`.
+ * `cases`: `{ id, method, url, ret, paytoqs }`; `tls` / `proxy` are config nodes both pairs use.
+ */
+function parityFlow(origin, cases, { tls, proxy } = {}) {
+    const inTab = (node) => ({ z: 'tab', ...node });
+    const nodes = [{ id: 'tab', type: 'tab', label: 'parity' }];
+    if (tls) nodes.push(tls);
+    if (proxy) nodes.push(proxy);
+    nodes.push({
+        id: 'server', type: 'rest-session-server', vendor: 'smartserver', baseUrl: origin, tls: tls ? tls.id : '',
+        proxy: proxy ? proxy.id : '', requestTimeout: 5000, logoutOnClose: false, exposeCredential: false,
+    });
+    for (const { id, method = 'GET', url = '/echo', ret = 'obj', paytoqs = 'ignore' } of cases) {
+        nodes.push(inTab({ id: `${id}-ours`, type: 'rest-session-request', server: 'server', method, url, ret, paytoqs, wires: [['out']] }));
+        nodes.push(inTab({
+            id: `${id}-core`, type: 'http request', method, url: url ? origin + url : '', ret, paytoqs, senderr: true, persist: false,
+            tls: tls ? tls.id : '', proxy: proxy ? proxy.id : '', authType: '', wires: [['out']],
+        }));
+    }
+    nodes.push(...[
+        { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+        { id: 'out', type: 'helper' },
+        { id: 'caught', type: 'helper' },
+    ].map(inTab));
+    return nodes;
+}
+
+/** Loads the flow with our nodes and the core http request and http proxy nodes. */
+async function loadParity(flow, credentials = {}) {
+    await helper.load([...ALL_NODES, coreRequestNode, coreProxyNode], flow, { server: ADMIN, ...credentials });
+    return { out: new Recorder('out'), caught: new Recorder('caught'), inputs: 0 };
+}
+
+/**
+ * Sends `msg` to a node and resolves with what came of it: `{ msg, caught, warnings }`, where
+ * `caught` says the msg reached the Catch node instead of the output.
+ */
+async function run(rec, nodeId, msg, timeoutMs = 10000) {
+    const node = helper.getNode(nodeId);
+    const warnings = [];
+    const onWarn = (call) => warnings.push(String(call.args[0]));
+    node.on('call:warn', onWarn);
+    msg._msgid = crypto.randomUUID();
+    rec.inputs++;
+    node.receive(msg);
+    const started = Date.now();
+    for (;;) {
+        const out = rec.out.messages.find((m) => m._msgid === msg._msgid);
+        const caught = rec.caught.messages.find((m) => m._msgid === msg._msgid);
+        if (out || caught) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            node.removeListener('call:warn', onWarn);
+            return { msg: out || caught, caught: Boolean(caught), warnings };
+        }
+        if (Date.now() - started > timeoutMs) throw new Error(`no answer from ${nodeId} within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+}
+
+/**
+ * The same case through both nodes: `makeMsg()` is called once per node (fresh Buffers); the
+ * core node's msg also gets `cmsSID` in msg.cookies from `sessionFor()`.
+ */
+async function both(rec, id, makeMsg, sessionFor) {
+    const ours = await run(rec, `${id}-ours`, makeMsg());
+    const coreMsg = makeMsg();
+    coreMsg.cookies = { ...(coreMsg.cookies || {}), cmsSID: sessionFor() };
+    const core = await run(rec, `${id}-core`, coreMsg);
+    return { ours, core };
+}
+
+/** The request headers an echo saw, without the ones each client sets its own way. */
+function sentHeaders(echo) {
+    const headers = { ...echo.headers };
+    for (const name of ['host', 'connection', 'user-agent', 'cookie']) delete headers[name];
+    return headers;
+}
+
+/** `name=value; ...` as a map, without the session cookie. */
+function sentCookies(echo) {
+    const cookies = {};
+    for (const pair of String(echo.headers.cookie || '').split(';')) {
+        const eq = pair.indexOf('=');
+        if (eq > 0 && pair.slice(0, eq).trim() !== 'cmsSID') cookies[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+    }
+    return cookies;
+}
+
+/** Asserts every input of the test was answered exactly once (output or Catch). */
+function allAnswered(rec) {
+    return answeredOnce(rec, rec.inputs);
+}
+
+describe('authorized request: parity with the core http request node', function () {
+    let backend;
+    let rec;
+    const session = () => backend.issueSession();
+
+    before(async () => {
+        await helper.startServer();
+    });
+    after(async () => {
+        await helper.stopServer();
+    });
+    beforeEach(async () => {
+        backend = await new ParityServer().start();
+    });
+    afterEach(async () => {
+        await helper.unload();
+        await backend.stop();
+    });
+
+    const load = async (cases, options) => {
+        rec = await loadParity(parityFlow(backend.origin, cases, options));
+        return rec;
+    };
+
+    it('sends the node\'s method, or msg.method with "use", and warns when msg.method is ignored', async function () {
+        const methods = ['GET', 'POST', 'PUT', 'DELETE'];
+        await load([...methods.map((method) => ({ id: method, method })), { id: 'use', method: 'use' }, { id: 'head', method: 'HEAD', ret: 'txt' }]);
+        for (const method of methods) {
+            const { ours, core } = await both(rec, method, () => ({ payload: 'x' }), session);
+            assert.strictEqual(ours.msg.payload.method, method);
+            assert.strictEqual(core.msg.payload.method, method);
+        }
+        for (const method of ['patch', 'delete', 'options']) {
+            const { ours, core } = await both(rec, 'use', () => ({ method }), session);
+            assert.strictEqual(ours.msg.payload.method, method.toUpperCase());
+            assert.strictEqual(core.msg.payload.method, method.toUpperCase());
+        }
+        const ignored = await both(rec, 'PUT', () => ({ method: 'POST', payload: 'x' }), session);
+        assert.strictEqual(ignored.ours.msg.payload.method, 'PUT');
+        assert.strictEqual(ignored.core.msg.payload.method, 'PUT');
+        assert.strictEqual(ignored.ours.warnings.length, 1);
+        assert.strictEqual(ignored.core.warnings.length, 1);
+        const head = await both(rec, 'head', () => ({}), session);
+        assert.deepStrictEqual([head.ours.msg.statusCode, head.ours.msg.payload], [200, '']);
+        assert.deepStrictEqual([head.core.msg.statusCode, head.core.msg.payload], [200, '']);
+        await allAnswered(rec);
+    });
+
+    it('renders mustache URLs from the msg, takes msg.url, and escapes a stray % in the query alike', async function () {
+        await load([
+            { id: 'tpl', url: '/echo/{{{topic}}}/{{id}}?q={{q}}&n={{n.deep}}' },
+            { id: 'msgurl', url: '' },
+            { id: 'pct', url: '/echo?a=20%&b=%41' },
+        ]);
+        const tpl = await both(rec, 'tpl', () => ({ topic: 'a/b', id: 'x y', q: '1<2', n: { deep: 7 } }), session);
+        assert.strictEqual(tpl.ours.msg.payload.path, tpl.core.msg.payload.path);
+        assert.strictEqual(tpl.ours.msg.payload.path, '/echo/a/b/x%20y?q=1&lt;2&n=7');
+        const msgUrl = await both(rec, 'msgurl', () => ({ url: `${backend.origin}/echo/abs?x=1` }), session);
+        assert.strictEqual(msgUrl.ours.msg.payload.path, '/echo/abs?x=1');
+        assert.strictEqual(msgUrl.core.msg.payload.path, '/echo/abs?x=1');
+        const pct = await both(rec, 'pct', () => ({}), session);
+        assert.strictEqual(pct.ours.msg.payload.path, pct.core.msg.payload.path);
+        assert.strictEqual(pct.ours.msg.payload.path, '/echo?a=20%25&b=%41');
+        await allAnswered(rec);
+    });
+
+    it('merges msg.headers case-insensitively and sends them in the spelling the msg used', async function () {
+        await load([{ id: 'h', method: 'POST' }]);
+        const headers = () => ({ 'X-Custom': 'A', 'x-dup': '1', 'X-Dup': '2', 'content-type': 'text/plain', 'X-Number': 5 });
+        const { ours, core } = await both(rec, 'h', () => ({ headers: headers(), payload: 'hi' }), session);
+        assert.deepStrictEqual(sentHeaders(ours.msg.payload), sentHeaders(core.msg.payload));
+        assert.deepStrictEqual(sentHeaders(ours.msg.payload), { 'x-custom': 'A', 'x-dup': '2', 'content-type': 'text/plain', 'x-number': '5', 'content-length': '2' });
+        const spelling = (echo) => echo.headerNames.filter((name) => /^(x-|content-type)/i.test(name)).sort();
+        assert.deepStrictEqual(spelling(ours.msg.payload), spelling(core.msg.payload));
+        assert.deepStrictEqual(spelling(ours.msg.payload), ['X-Custom', 'X-Dup', 'X-Number', 'content-type']);
+        await allAnswered(rec);
+    });
+
+    it('does not send the response headers of a previous request node on', async function () {
+        await load([{ id: 'first', url: '/json' }, { id: 'next' }]);
+        const first = await both(rec, 'first', () => ({}), session);
+        assert.strictEqual(first.ours.msg.headers['x-backend'], 'parity');
+        assert.strictEqual(first.core.msg.headers['x-backend'], 'parity');
+        assert.ok(first.ours.msg.headers['x-node-red-request-node'] && first.core.msg.headers['x-node-red-request-node']);
+        // The core node deletes the marker from the msg it reads: keep a copy for the mixed case.
+        const coreHeaders = JSON.parse(JSON.stringify(first.core.msg.headers));
+        const ours = await run(rec, 'next-ours', first.ours.msg);
+        const core = await run(rec, 'next-core', { ...first.core.msg, cookies: { cmsSID: session() } });
+        // A core node's output fed to ours: its marker is honoured too.
+        const mixed = await run(rec, 'next-ours', { headers: coreHeaders });
+        for (const echo of [ours.msg.payload, core.msg.payload, mixed.msg.payload]) {
+            assert.strictEqual(echo.headers['x-backend'], undefined);
+            assert.strictEqual(echo.headers['content-type'], undefined);
+        }
+        // Changed after the reply, our own headers are sent again (the core node does the same).
+        const changed = { ...first.ours.msg.headers, 'X-Added': 'yes' };
+        const resent = await run(rec, 'next-ours', { headers: changed });
+        assert.strictEqual(resent.msg.payload.headers['x-added'], 'yes');
+        await allAnswered(rec);
+    });
+
+    it('merges msg.cookies and a Cookie header with the session cookie, neither clobbering the other', async function () {
+        await load([{ id: 'c' }]);
+        const msg = () => ({
+            cookies: { a: '1', b: { value: 'x y' }, c: { value: '%41', encode: false }, gone: null },
+            headers: { cookie: 'd=4' },
+        });
+        const { ours, core } = await both(rec, 'c', msg, session);
+        assert.deepStrictEqual(sentCookies(ours.msg.payload), sentCookies(core.msg.payload));
+        assert.deepStrictEqual(sentCookies(ours.msg.payload), { a: '1', b: 'x%20y', c: '%41', d: '4' });
+        const sid = /cmsSID=([0-9a-f]+)/.exec(ours.msg.payload.headers.cookie)[1];
+        assert.ok(backend.sessions.has(sid), 'the session cookie went too');
+        // A msg cookie of the session's name cannot replace the session's.
+        const forged = await run(rec, 'c-ours', { cookies: { cmsSID: 'forged', e: '5' } });
+        assert.deepStrictEqual(sentCookies(forged.msg.payload), { e: '5' });
+        assert.strictEqual((forged.msg.payload.headers.cookie.match(/cmsSID=/g) || []).length, 1);
+        assert.ok(!forged.msg.payload.headers.cookie.includes('forged'));
+        await allAnswered(rec);
+    });
+
+    it('encodes payloads alike: string, Buffer, number, JSON, form-urlencoded, multipart', async function () {
+        await load([{ id: 'p', method: 'POST' }]);
+        const cases = [
+            () => ({ payload: 'plain text' }),
+            () => ({ payload: Buffer.from([0, 1, 2, 255]) }),
+            () => ({ payload: 42 }),
+            () => ({ payload: { a: 1, b: 'x' } }),
+            () => ({ payload: { a: 1 }, headers: { 'Content-Type': 'application/vnd.test+json' } }),
+            () => ({ payload: { a: 'x y', list: [1, 2], empty: '' }, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+        ];
+        for (const makeMsg of cases) {
+            const { ours, core } = await both(rec, 'p', makeMsg, session);
+            assert.strictEqual(ours.msg.payload.body, core.msg.payload.body, JSON.stringify(makeMsg()));
+            assert.deepStrictEqual(sentHeaders(ours.msg.payload), sentHeaders(core.msg.payload), JSON.stringify(makeMsg()));
+        }
+        const multipart = () => ({
+            headers: { 'content-type': 'multipart/form-data' },
+            payload: {
+                text: 'hello',
+                bin: Buffer.from([1, 2, 3]),
+                file: { value: Buffer.from('file body'), options: { filename: 'data.bin' } },
+                num: 5,
+                skipped: null,
+            },
+        });
+        const { ours, core } = await both(rec, 'p', multipart, session);
+        assert.match(ours.msg.payload.headers['content-type'], /^multipart\/form-data; boundary=/);
+        assert.match(core.msg.payload.headers['content-type'], /^multipart\/form-data; boundary=/);
+        assert.deepStrictEqual(ours.msg.payload.parts, core.msg.payload.parts);
+        assert.deepStrictEqual(ours.msg.payload.parts.map((p) => [p.name, p.filename, Buffer.from(p.value, 'base64').toString()]), [
+            ['text', undefined, 'hello'], ['bin', undefined, '\u0001\u0002\u0003'], ['file', 'data.bin', 'file body'], ['num', undefined, '5'],
+        ]);
+        await allAnswered(rec);
+    });
+
+    it('puts a GET payload in the query or the body per paytoqs', async function () {
+        await load([
+            { id: 'ignore', url: '/echo?x=1', paytoqs: 'ignore' },
+            { id: 'query', url: '/echo?x=1', paytoqs: 'query' },
+            { id: 'body', url: '/echo?x=1', paytoqs: 'body' },
+        ]);
+        const payload = () => ({ payload: { a: 1, b: 'x y', list: ['p', 'q'] } });
+        const expected = { ignore: ['/echo?x=1', ''], query: ['/echo?x=1&a=1&b=x%20y&list=p&list=q', ''], body: ['/echo?x=1', '{"a":1,"b":"x y","list":["p","q"]}'] };
+        for (const [id, [pathAndQuery, body]] of Object.entries(expected)) {
+            const { ours, core } = await both(rec, id, payload, session);
+            for (const result of [ours, core]) {
+                assert.strictEqual(result.msg.payload.path, pathAndQuery, id);
+                assert.strictEqual(Buffer.from(result.msg.payload.body, 'base64').toString(), body, id);
+            }
+        }
+        await allAnswered(rec);
+    });
+
+    it('returns text, a Buffer or parsed JSON per ret; {} for a 204; a warning and the text for bad JSON', async function () {
+        await load([
+            { id: 'txt', url: '/json', ret: 'txt' },
+            { id: 'bin', url: '/json', ret: 'bin' },
+            { id: 'obj', url: '/json', ret: 'obj' },
+            { id: 'none', url: '/no-content', ret: 'obj' },
+            { id: 'bad', url: '/bad-json', ret: 'obj' },
+            { id: 'empty', url: '/empty', ret: 'obj' },
+        ]);
+        const expected = { txt: '{"ok":true}', bin: Buffer.from('{"ok":true}'), obj: { ok: true }, none: {}, bad: '{"a":', empty: '' };
+        for (const [id, payload] of Object.entries(expected)) {
+            const { ours, core } = await both(rec, id, () => ({}), session);
+            assert.deepStrictEqual(ours.msg.payload, payload, id);
+            assert.deepStrictEqual(core.msg.payload, payload, id);
+            assert.strictEqual(ours.msg.statusCode, core.msg.statusCode, id);
+            const warned = id === 'bad' || id === 'empty' ? 1 : 0;
+            assert.strictEqual(ours.warnings.length, warned, id);
+            assert.strictEqual(core.warnings.length, warned, id);
+        }
+        await allAnswered(rec);
+    });
+
+    it('honours msg.requestTimeout', async function () {
+        await load([{ id: 'slow', url: '/slow?ms=3000' }, { id: 'quick', url: '/slow?ms=50' }]);
+        const late = await both(rec, 'slow', () => ({ requestTimeout: 150 }), session);
+        assert.ok(late.ours.caught && late.core.caught);
+        assert.strictEqual(late.ours.msg.errorCode, 'TIMEOUT');
+        const inTime = await both(rec, 'quick', () => ({ requestTimeout: 2000 }), session);
+        assert.strictEqual(inTime.ours.msg.statusCode, 200);
+        assert.strictEqual(inTime.core.msg.statusCode, 200);
+        await allAnswered(rec);
+    });
+
+    it('follows redirects with the same msg.responseUrl and msg.redirectList, and stops with msg.followRedirects false', async function () {
+        const other = await new ParityServer({ open: true }).start();
+        try {
+            await load([
+                { id: 'hop', url: '/redirect/cookie' },
+                { id: 'chain', url: '/redirect/same/3' },
+                { id: 'away', url: `/redirect/away?to=${encodeURIComponent(`${other.origin}/echo`)}` },
+            ]);
+            const hop = await both(rec, 'hop', () => ({}), session);
+            for (const result of [hop.ours, hop.core]) {
+                assert.strictEqual(result.msg.statusCode, 200);
+                assert.strictEqual(result.msg.responseUrl, `${backend.origin}/redirect/echo`);
+                assert.deepStrictEqual(result.msg.redirectList, [{ location: '/redirect/echo', cookies: { hop: { value: '1', Path: '/' } } }]);
+                assert.strictEqual(sentCookies(result.msg.payload).hop, '1', 'a cookie set on a hop goes with the next hop');
+            }
+            const chain = await both(rec, 'chain', () => ({}), session);
+            assert.deepStrictEqual(chain.ours.msg.redirectList, chain.core.msg.redirectList);
+            assert.deepStrictEqual(chain.ours.msg.redirectList.map((r) => r.location), ['/redirect/same/2', '/redirect/same/1', '/redirect/same/0', '/redirect/echo']);
+            const stopped = await both(rec, 'hop', () => ({ followRedirects: false }), session);
+            for (const result of [stopped.ours, stopped.core]) {
+                assert.strictEqual(result.msg.statusCode, 302);
+                assert.strictEqual(result.msg.headers.location, '/redirect/echo');
+                assert.strictEqual(result.msg.responseUrl, `${backend.origin}/redirect/cookie`);
+                assert.deepStrictEqual(result.msg.redirectList, []);
+            }
+            const away = await both(rec, 'away', () => ({}), session);
+            assert.strictEqual(away.ours.msg.responseUrl, `${other.origin}/echo`);
+            assert.strictEqual(away.core.msg.responseUrl, `${other.origin}/echo`);
+            assert.deepStrictEqual(away.ours.msg.redirectList, away.core.msg.redirectList);
+            await allAnswered(rec);
+        } finally {
+            await other.stop();
+        }
+    });
+
+    it('gives msg.responseCookies in the same shape, without the session cookie', async function () {
+        await load([{ id: 'sc', url: '/set-cookie' }]);
+        const { ours, core } = await both(rec, 'sc', () => ({}), session);
+        const { cmsSID, ...others } = core.msg.responseCookies;
+        assert.ok(cmsSID, 'the core node does list the session cookie');
+        assert.deepStrictEqual(ours.msg.responseCookies, others);
+        assert.deepStrictEqual(ours.msg.responseCookies, { a: { value: '1', Path: '/' }, b: { value: 'x y', 'Max-Age': '60', SameSite: 'Lax' } });
+        await allAnswered(rec);
+    });
+
+    it('reuses the input msg: _msgid and user properties are kept', async function () {
+        await load([{ id: 'keep', url: '/json' }]);
+        const { ours, core } = await both(rec, 'keep', () => ({ topic: 'kept', extra: { deep: [1, 2] } }), session);
+        for (const result of [ours, core]) {
+            assert.strictEqual(result.msg.topic, 'kept');
+            assert.deepStrictEqual(result.msg.extra, { deep: [1, 2] });
+            assert.strictEqual(result.msg.retry, 0);
+        }
+        await allAnswered(rec);
+        const ids = rec.out.messages.map((m) => m._msgid);
+        assert.strictEqual(new Set(ids).size, 2);
+    });
+});
+
+describe('authorized request: TLS parity through the core tls-config node', function () {
+    const serverTls = () => ({ key: fs.readFileSync(tlsFile('server.key')), cert: fs.readFileSync(tlsFile('server.crt')) });
+    const tlsConfig = (overrides) => ({
+        id: 'tlsconf', type: 'tls-config', cert: '', key: '', ca: CA_FILE, certname: '', keyname: '', caname: '', servername: '', verifyservercert: true, ...overrides,
+    });
+    let backend;
+    let rec;
+
+    afterEach(async () => {
+        await helper.unload();
+        await backend.stop();
+    });
+
+    const check = async (tls, expectOk) => {
+        rec = await loadParity(parityFlow(backend.origin, [{ id: 't', url: '/json' }], { tls }));
+        const { ours, core } = await both(rec, 't', () => ({}), () => backend.issueSession());
+        if (expectOk) {
+            assert.deepStrictEqual([ours.caught, ours.msg.payload], [false, { ok: true }]);
+            assert.deepStrictEqual([core.caught, core.msg.payload], [false, { ok: true }]);
+        } else {
+            assert.ok(ours.caught && core.caught, 'both refuse');
+            assert.strictEqual(ours.msg.errorCode, 'TLS');
+        }
+        await allAnswered(rec);
+        await helper.unload();
+    };
+
+    it('trusts a CA, or a server when verification is turned off, and refuses an untrusted one', async function () {
+        backend = await new ParityServer({ tls: serverTls() }).start();
+        await check(tlsConfig(), true);
+        await check(tlsConfig({ ca: '', verifyservercert: false }), true);
+        await check(undefined, false);
+        await check(tlsConfig({ ca: tlsFile('client-ca.crt') }), false);
+    });
+
+    it('presents a client certificate to a server that requires one', async function () {
+        backend = await new ParityServer({
+            tls: { ...serverTls(), ca: fs.readFileSync(tlsFile('client-ca.crt')), requestCert: true, rejectUnauthorized: true },
+        }).start();
+        await check(tlsConfig({ cert: tlsFile('client-cert.crt'), key: tlsFile('client-key.key') }), true);
+        backend.stats.requests = [];
+        rec = await loadParity(parityFlow(backend.origin, [{ id: 't', url: '/json' }], { tls: tlsConfig() }));
+        const { ours, core } = await both(rec, 't', () => ({}), () => backend.issueSession());
+        assert.ok(ours.caught && core.caught, 'without the client certificate both are refused');
+        assert.strictEqual(ours.msg.errorCode, 'TLS');
+        assert.match(ours.msg.error.message, /client certificate/);
+        assert.strictEqual(backend.stats.requests.length, 0);
+        await allAnswered(rec);
+    });
+});
+
+describe('authorized request: proxy parity through the core http proxy node', function () {
+    let backend;
+    let secureBackend;
+    let proxy;
+    let rec;
+    const proxyNode = (overrides = {}) => ({ id: 'proxy', type: 'http proxy', name: '', url: proxy.url, noproxy: [], ...overrides });
+    const secureTls = { id: 'tlsconf', type: 'tls-config', cert: '', key: '', ca: CA_FILE, certname: '', keyname: '', caname: '', servername: '', verifyservercert: true };
+
+    beforeEach(async () => {
+        backend = await new ParityServer().start();
+        secureBackend = await new ParityServer({
+            tls: { key: fs.readFileSync(tlsFile('server.key')), cert: fs.readFileSync(tlsFile('server.crt')) },
+        }).start();
+    });
+    afterEach(async () => {
+        await helper.unload();
+        await backend.stop();
+        await secureBackend.stop();
+        await proxy.stop();
+    });
+
+    /** Both nodes through the proxy to `target`; returns what the proxy saw. */
+    const through = async (target, node, credentials, options = {}) => {
+        rec = await loadParity(parityFlow(target.origin, [{ id: 'p', url: '/json' }], { proxy: node, ...options }), credentials);
+        const { ours, core } = await both(rec, 'p', () => ({}), () => target.issueSession());
+        assert.deepStrictEqual([ours.caught, ours.msg.payload], [false, { ok: true }]);
+        assert.deepStrictEqual([core.caught, core.msg.payload], [false, { ok: true }]);
+        await allAnswered(rec);
+        return proxy.seen;
+    };
+
+    for (const auth of [false, true]) {
+        const credentials = auth ? { username: 'proxy-user', password: 'proxy-Secret-1' } : undefined;
+
+        it(`sends http targets in absolute form through the proxy${auth ? ' with proxy credentials' : ''}`, async function () {
+            proxy = await new TestProxy(credentials).start();
+            const seen = await through(backend, proxyNode(), auth ? { proxy: credentials } : {});
+            assert.ok(seen.every((entry) => entry.authorized));
+            // Ours in absolute form, which every proxy accepts; the core node (hpagent) tunnels even plain HTTP.
+            const ours = seen.filter((entry) => entry.kind === 'http').map((entry) => entry.target);
+            assert.deepStrictEqual(ours, ['/iap/auth/login', '/iap/auth/sessionTimeout', '/json'].map((p) => backend.origin + p));
+            assert.deepStrictEqual(seen.filter((entry) => entry.kind === 'connect').map((entry) => entry.target), [`127.0.0.1:${backend.port}`]);
+            assert.ok(backend.stats.requests.every((r) => r.path !== '/json' || r.session));
+        });
+
+        it(`tunnels https targets with CONNECT${auth ? ' with proxy credentials' : ''}`, async function () {
+            proxy = await new TestProxy(credentials).start();
+            const seen = await through(secureBackend, proxyNode(), auth ? { proxy: credentials } : {}, { tls: secureTls });
+            const target = `127.0.0.1:${secureBackend.port}`;
+            assert.ok(seen.length >= 2 && seen.every((entry) => entry.kind === 'connect' && entry.target === target && entry.authorized));
+        });
+    }
+
+    it('goes direct to hosts in noproxy', async function () {
+        proxy = await new TestProxy().start();
+        const seen = await through(backend, proxyNode({ noproxy: ['localhost', '127.0.0.1'] }), {});
+        assert.deepStrictEqual(seen, []);
+        await helper.unload();
+        const others = await through(backend, proxyNode({ noproxy: ['.example.com', `127.0.0.1:${backend.port + 1}`] }), {});
+        assert.ok(others.length > 0, 'entries that do not match keep the proxy');
+    });
+
+    it('reports a proxy that refuses the tunnel, naming the proxy credentials and never the password', async function () {
+        proxy = await new TestProxy({ username: 'proxy-user', password: 'proxy-Secret-1' }).start();
+        rec = await loadParity(parityFlow(secureBackend.origin, [{ id: 'p', url: '/json' }], { proxy: proxyNode(), tls: secureTls }), {
+            proxy: { username: 'proxy-user', password: 'wrong-Secret-2' },
+        });
+        const ours = await run(rec, 'p-ours', {});
+        assert.ok(ours.caught);
+        assert.strictEqual(ours.msg.errorCode, 'NETWORK');
+        assert.match(ours.msg.error.message, /proxy refused .*HTTP 407.*proxy credentials/);
+        assert.ok(!JSON.stringify(ours.msg).includes('wrong-Secret-2'));
+        assert.strictEqual(secureBackend.stats.requests.length, 0);
+        await allAnswered(rec);
+    });
+});

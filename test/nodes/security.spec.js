@@ -1,0 +1,168 @@
+'use strict';
+/**
+ * Security of the authorized request node against hostile input and hostile servers: the session
+ * credential stays on its origin, no header injection, XML is never expanded, reply bodies are
+ * bounded, TLS is verified unless the user turns it off. (Secrets in /flows, logs and msgs:
+ * test/e2e/secrets.spec.js, in a real Node-RED.)
+ */
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const { helper, standardFlow, tlsNode, load, answeredOnce } = require('../support/harness');
+const { ParityServer, xmlBomb } = require('../support/parity-server');
+const { parseXml } = require('../../nodes/lib/xml.js');
+
+const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
+const SRC_DIR = path.join(__dirname, '..', '..', 'src');
+
+/** The standard flow against a parity backend (no TLS config unless given). */
+function flowFor(backend, request = {}, server = {}) {
+    const flow = standardFlow(backend.origin, { request: { url: '', ret: 'txt', ...request }, server: { tls: '', logoutOnClose: false, ...server } });
+    return flow;
+}
+
+describe('authorized request: security', function () {
+    let backend;
+    let other;
+
+    before(async () => {
+        await helper.startServer();
+    });
+    after(async () => {
+        await helper.stopServer();
+    });
+    beforeEach(async () => {
+        backend = await new ParityServer().start();
+        other = await new ParityServer({ open: true }).start();
+    });
+    afterEach(async () => {
+        await helper.unload();
+        helper.settings({ restSessionServerMaxResponseBytes: undefined });
+        await backend.stop();
+        await other.stop();
+    });
+
+    it('never sends anything, login included, for a URL on another origin', async function () {
+        const rec = await load(flowFor(backend, {}, {}), undefined);
+        const r1 = helper.getNode('r1');
+        const elsewhere = [
+            `${other.origin}/echo`,
+            `//127.0.0.1:${other.port}/echo`,
+            `https://127.0.0.1:${backend.port}/echo`,
+            `http://localhost:${backend.port}/echo`,
+            `http://127.0.0.1:${backend.port}@127.0.0.1:${other.port}/echo`,
+        ];
+        for (const url of elsewhere) r1.receive({ url });
+        await answeredOnce(rec, elsewhere.length);
+        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), elsewhere.map(() => 'INVALID_INPUT'));
+        assert.strictEqual(backend.stats.requests.length, 0, 'not even a login');
+        assert.strictEqual(other.stats.requests.length, 0);
+    });
+
+    it('refuses a node URL template that renders to another origin', async function () {
+        const rec = await load(flowFor(backend, { url: '{{{payload}}}/echo' }));
+        helper.getNode('r1').receive({ payload: other.origin });
+        helper.getNode('r1').receive({ payload: `${backend.origin}.evil.example` });
+        await answeredOnce(rec, 2);
+        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['INVALID_INPUT', 'INVALID_INPUT']);
+        assert.strictEqual(backend.stats.requests.length + other.stats.requests.length, 0);
+    });
+
+    it('drops every cookie and Authorization when a redirect leaves the origin', async function () {
+        const rec = await load(flowFor(backend, { url: '', ret: 'obj' }));
+        const away = `/redirect/away?to=${encodeURIComponent(`${other.origin}/echo`)}`;
+        helper.getNode('r1').receive({ url: away, cookies: { mine: '1' }, headers: { Authorization: 'Bearer flow-token', 'X-Kept': 'yes' } });
+        const [msg] = await rec.out.waitFor(1);
+        assert.strictEqual(msg.responseUrl, `${other.origin}/echo`);
+        const seen = msg.payload.headers;
+        assert.strictEqual(seen.cookie, undefined);
+        assert.strictEqual(seen.authorization, undefined);
+        assert.strictEqual(seen['x-kept'], 'yes');
+        const hop = backend.requestsTo('/redirect/away')[0];
+        assert.match(hop.cookie, /cmsSID=/, 'the origin did get the session');
+        await answeredOnce(rec, 1);
+    });
+
+    it('refuses CR/LF in header values, header names, cookies, the URL and the method, sending nothing', async function () {
+        const flow = flowFor(backend, { url: '' });
+        flow.push({ id: 'r2', z: 'tab', type: 'rest-session-request', server: 'server', method: 'use', url: '/echo', wires: [['out']] });
+        const rec = await load(flow);
+        const r1 = helper.getNode('r1');
+        r1.receive({ url: '/echo', headers: { 'X-Test': 'a\r\nX-Injected: 1' } });
+        r1.receive({ url: '/echo', headers: { 'X-Test': 'a\nb' } });
+        r1.receive({ url: '/echo', headers: { 'X-Test\r\nX-Injected': '1' } });
+        r1.receive({ url: '/echo', cookies: { raw: { value: 'a\r\nX-Injected: 1', encode: false } } });
+        r1.receive({ url: '/echo\r\nX-Injected: 1' });
+        helper.getNode('r2').receive({ method: 'GET /echo HTTP/1.1\r\nX-Injected: 1\r\n\r\nGET' });
+        await answeredOnce(rec, 6);
+        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), Array(6).fill('INVALID_INPUT'));
+        assert.strictEqual(backend.stats.requests.length, 0);
+    });
+
+    it('never expands XML entities: parseXml, the only XML parser in src/, and ret txt/obj', async function () {
+        const bomb = xmlBomb();
+        const started = Date.now();
+        const parsed = parseXml(bomb);
+        assert.ok(Date.now() - started < 1000, 'parsed at once');
+        assert.ok(JSON.stringify(parsed).length < 1000, 'nothing expanded');
+        assert.strictEqual(parsed.lolz, '&lol9;');
+
+        // Every XML parse of the package goes through xml.ts, whose parser has processEntities off.
+        const sources = [];
+        const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).forEach((entry) => {
+            const file = path.join(dir, entry.name);
+            if (entry.isDirectory()) walk(file);
+            else if (file.endsWith('.ts')) sources.push(file);
+        });
+        walk(SRC_DIR);
+        const parsers = sources.filter((file) => /fast-xml-parser|XMLParser|DOMParser|xml2js|libxml/.test(fs.readFileSync(file, 'utf8')));
+        assert.deepStrictEqual(parsers.map((file) => path.relative(SRC_DIR, file)), [path.join('lib', 'xml.ts')]);
+        assert.match(fs.readFileSync(path.join(SRC_DIR, 'lib', 'xml.ts'), 'utf8'), /processEntities: false/);
+
+        const flow = flowFor(backend, { url: '/xml-bomb', ret: 'txt' });
+        flow.push({ id: 'r2', z: 'tab', type: 'rest-session-request', server: 'server', method: 'GET', url: '/xml-bomb', ret: 'obj', wires: [['out']] });
+        const rec = await load(flow);
+        helper.getNode('r1').receive({});
+        helper.getNode('r2').receive({});
+        const [first, second] = await rec.out.waitFor(2);
+        for (const msg of [first, second]) assert.strictEqual(msg.payload, bomb, 'the text as received, nothing expanded');
+        await answeredOnce(rec, 2);
+    });
+
+    it('bounds reply bodies by restSessionServerMaxResponseBytes with a SERVER_ERROR that names the limit', async function () {
+        helper.settings({ restSessionServerMaxResponseBytes: 1000 });
+        const rec = await load(flowFor(backend, { url: '' }));
+        const r1 = helper.getNode('r1');
+        r1.receive({ url: '/big?bytes=900' });
+        r1.receive({ url: '/big?bytes=5000' });
+        r1.receive({ url: '/big?bytes=5000000&chunked=1' });
+        await answeredOnce(rec, 3);
+        assert.strictEqual(rec.out.messages[0].payload.length, 900);
+        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['SERVER_ERROR', 'SERVER_ERROR']);
+        for (const msg of rec.caught.messages) assert.match(msg.error.message, /larger than 1000 bytes \(restSessionServerMaxResponseBytes/);
+        assert.strictEqual(backend.requestsTo('/big').length, 3, 'an oversized reply is not retried');
+    });
+
+    it('verifies TLS unless a tls-config node turns it off: a self-signed server is TLS, msg.rejectUnauthorized is not read', async function () {
+        await backend.stop();
+        backend = await new ParityServer({
+            tls: { key: fs.readFileSync(path.join(TLS_DIR, 'server.key')), cert: fs.readFileSync(path.join(TLS_DIR, 'server.crt')) },
+        }).start();
+        let rec = await load(flowFor(backend, { url: '/json' }));
+        helper.getNode('r1').receive({});
+        helper.getNode('r1').receive({ rejectUnauthorized: false });
+        helper.getNode('r1').receive({ rejectUnauthorized: 'false' });
+        await answeredOnce(rec, 3);
+        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['TLS', 'TLS', 'TLS']);
+        assert.match(rec.caught.messages[0].error.message, /certificate .*refused/);
+        assert.strictEqual(backend.stats.requests.length, 0);
+        await helper.unload();
+
+        rec = await load(flowFor(backend, { url: '/json' }, { tls: 'tls' }).map((node) => (node.id === 'tls' ? tlsNode({ ca: '', verifyservercert: false }) : node)));
+        helper.getNode('r1').receive({});
+        const [ok] = await rec.out.waitFor(1);
+        assert.strictEqual(ok.statusCode, 200);
+        await answeredOnce(rec, 1);
+    });
+});
