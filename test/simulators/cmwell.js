@@ -11,13 +11,8 @@
  */
 
 const http = require('node:http');
-const https = require('node:https');
 const crypto = require('node:crypto');
-const fs = require('node:fs');
-const path = require('node:path');
-
-const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
-const MAX_BODY_BYTES = 1024 * 1024;
+const { LoopbackServer, readBody, send, MAX_BODY_BYTES } = require('./loopback-server');
 
 const MINUTE_MS = 60000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -222,9 +217,7 @@ class CmWellSimulator {
         this._loginFaults = []; // failLoginNext: { status, body } for /_login
         this._issued = [];
         this._stats = emptyStats();
-        this._server = null;
-        this._sockets = new Set();
-        this._timers = new Set();
+        this._loopback = new LoopbackServer();
         this.port = null;
         this.origin = null;
     }
@@ -232,43 +225,16 @@ class CmWellSimulator {
     // ---- lifecycle ----------------------------------------------------------------------------
 
     async start() {
-        if (this._server) throw new Error('CM-Well simulator already started');
-        const handler = (req, res) => this._onRequest(req, res);
-        const server = this._options.tls
-            ? https.createServer({
-                cert: fs.readFileSync(path.join(TLS_DIR, 'server.crt')),
-                key: fs.readFileSync(path.join(TLS_DIR, 'server.key')),
-            }, handler)
-            : http.createServer(handler);
-        server.on('connection', (socket) => {
-            this._sockets.add(socket);
-            socket.on('close', () => this._sockets.delete(socket));
-        });
-        await new Promise((resolve, reject) => {
-            server.once('error', reject);
-            server.listen(this._options.port, this._options.host, () => {
-                server.off('error', reject);
-                resolve();
-            });
-        });
-        this._server = server;
-        this.port = server.address().port;
-        const host = this._options.host.includes(':') ? `[${this._options.host}]` : this._options.host;
-        this.origin = `${this._options.tls ? 'https' : 'http'}://${host}:${this.port}`;
+        if (this._loopback.server) throw new Error('CM-Well simulator already started');
+        const { port, origin } = await this._loopback.start(this._options, (req, res) => this._onRequest(req, res));
+        this.port = port;
+        this.origin = origin;
         return this;
     }
 
     /** Closes the listener and every socket, and drops replies still held by the penalty. */
     async stop() {
-        const server = this._server;
-        if (!server) return;
-        this._server = null;
-        for (const timer of this._timers) clearTimeout(timer);
-        this._timers.clear();
-        const closed = new Promise((resolve) => server.close(() => resolve()));
-        for (const socket of this._sockets) socket.destroy();
-        this._sockets.clear();
-        await closed;
+        await this._loopback.stop();
     }
 
     get baseUrl() {
@@ -370,17 +336,9 @@ class CmWellSimulator {
         };
         this._stats.requests.push(record);
         const ctx = { req, res, record, method: req.method, pathname: url.pathname, query: url.searchParams, body: Buffer.alloc(0) };
-        req.on('error', () => {});
-        res.on('error', () => {});
-        const chunks = [];
-        let size = 0;
-        req.on('data', (chunk) => {
-            size += chunk.length;
-            if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-        });
-        req.on('end', () => {
-            if (size > MAX_BODY_BYTES) return this._sendJson(ctx, 413, { success: false, message: 'Request body too large' });
-            ctx.body = Buffer.concat(chunks);
+        readBody(req, MAX_BODY_BYTES, (body) => {
+            if (body === null) return this._sendJson(ctx, 413, { success: false, message: 'Request body too large' });
+            ctx.body = body;
             this._dispatch(ctx);
         });
     }
@@ -403,9 +361,7 @@ class CmWellSimulator {
 
     _send(ctx, status, body, headers = {}) {
         ctx.record.status = status;
-        if (ctx.res.writableEnded || ctx.res.destroyed) return;
-        ctx.res.writeHead(status, headers);
-        ctx.res.end(ctx.method === 'HEAD' ? undefined : body);
+        send(ctx.res, status, ctx.method === 'HEAD' ? undefined : body, headers);
     }
 
     _sendText(ctx, status, text, headers = {}) {
@@ -418,15 +374,11 @@ class CmWellSimulator {
 
     /** Sends `reply` after `delayMs` (the login penalty); stop() drops it. */
     _sendLater(ctx, delayMs, reply) {
-        const send = () => (reply.json !== undefined
+        const answer = () => (reply.json !== undefined
             ? this._sendJson(ctx, reply.status, reply.json, reply.headers)
             : this._sendText(ctx, reply.status, reply.text, reply.headers));
-        if (!(delayMs > 0)) return send();
-        const timer = setTimeout(() => {
-            this._timers.delete(timer);
-            send();
-        }, delayMs);
-        this._timers.add(timer);
+        if (!(delayMs > 0)) return answer();
+        this._loopback.later(delayMs, answer);
     }
 
     // ---- /_login --------------------------------------------------------------------------------

@@ -12,13 +12,9 @@
  */
 
 const http = require('node:http');
-const https = require('node:https');
 const crypto = require('node:crypto');
-const fs = require('node:fs');
-const path = require('node:path');
+const { LoopbackServer, readBody, send, MAX_BODY_BYTES } = require('./loopback-server');
 
-const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
-const MAX_BODY_BYTES = 1024 * 1024;
 const TOKEN_PREFIX = 'QSDK ';
 const XML_LOGIN_REQUEST = 'DM2ContentIndexing_CheckCredentialReq';
 const XML_LOGIN_REPLY = 'DM2ContentIndexing_CheckCredentialResp';
@@ -164,9 +160,7 @@ class CommvaultSimulator {
         this._faults = { data: [], login: [], logout: [] };
         this._stats = emptyStats();
         this._commCellGuid = guid();
-        this._server = null;
-        this._sockets = new Set();
-        this._timers = new Set();
+        this._loopback = new LoopbackServer();
         this.port = null;
         this.origin = null;
     }
@@ -174,42 +168,15 @@ class CommvaultSimulator {
     // ---- lifecycle ----------------------------------------------------------------------------
 
     async start() {
-        if (this._server) throw new Error('Commvault simulator already started');
-        const handler = (req, res) => this._onRequest(req, res);
-        const server = this._options.tls
-            ? https.createServer({
-                cert: fs.readFileSync(path.join(TLS_DIR, 'server.crt')),
-                key: fs.readFileSync(path.join(TLS_DIR, 'server.key')),
-            }, handler)
-            : http.createServer(handler);
-        server.on('connection', (socket) => {
-            this._sockets.add(socket);
-            socket.on('close', () => this._sockets.delete(socket));
-        });
-        await new Promise((resolve, reject) => {
-            server.once('error', reject);
-            server.listen(this._options.port, this._options.host, () => {
-                server.off('error', reject);
-                resolve();
-            });
-        });
-        this._server = server;
-        this.port = server.address().port;
-        const host = this._options.host.includes(':') ? `[${this._options.host}]` : this._options.host;
-        this.origin = `${this._options.tls ? 'https' : 'http'}://${host}:${this.port}`;
+        if (this._loopback.server) throw new Error('Commvault simulator already started');
+        const { port, origin } = await this._loopback.start(this._options, (req, res) => this._onRequest(req, res));
+        this.port = port;
+        this.origin = origin;
         return this;
     }
 
     async stop() {
-        const server = this._server;
-        if (!server) return;
-        this._server = null;
-        for (const timer of this._timers) clearTimeout(timer);
-        this._timers.clear();
-        const closed = new Promise((resolve) => server.close(() => resolve()));
-        for (const socket of this._sockets) socket.destroy();
-        this._sockets.clear();
-        await closed;
+        await this._loopback.stop();
     }
 
     /** The web-service root URL, e.g. `https://127.0.0.1:1234/webconsole/api`. */
@@ -305,17 +272,9 @@ class CommvaultSimulator {
         };
         this._stats.requests.push(record);
         const ctx = { req, res, record, method: req.method, pathname: url.pathname, query: url.searchParams, body: Buffer.alloc(0) };
-        req.on('error', () => {});
-        res.on('error', () => {});
-        const chunks = [];
-        let size = 0;
-        req.on('data', (chunk) => {
-            size += chunk.length;
-            if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-        });
-        req.on('end', () => {
-            if (size > MAX_BODY_BYTES) return this._sendJson(ctx, 413, { errorCode: 413, errorMessage: 'Request body too large' });
-            ctx.body = Buffer.concat(chunks);
+        readBody(req, MAX_BODY_BYTES, (body) => {
+            if (body === null) return this._sendJson(ctx, 413, { errorCode: 413, errorMessage: 'Request body too large' });
+            ctx.body = body;
             this._dispatch(ctx);
         });
     }
@@ -342,9 +301,7 @@ class CommvaultSimulator {
 
     _send(ctx, status, body, headers = {}) {
         ctx.record.status = status;
-        if (ctx.res.writableEnded || ctx.res.destroyed) return;
-        ctx.res.writeHead(status, headers);
-        ctx.res.end(body);
+        send(ctx.res, status, body, headers);
     }
 
     _sendJson(ctx, status, value) {
@@ -437,11 +394,7 @@ class CommvaultSimulator {
         this._stats.loginAttempts++;
         const { loginDelayMs } = this._options;
         if (!(loginDelayMs > 0)) return this._answerLogin(ctx);
-        const timer = setTimeout(() => {
-            this._timers.delete(timer);
-            this._answerLogin(ctx);
-        }, loginDelayMs);
-        this._timers.add(timer);
+        this._loopback.later(loginDelayMs, () => this._answerLogin(ctx));
         return undefined;
     }
 

@@ -14,14 +14,10 @@
  */
 
 const http = require('node:http');
-const https = require('node:https');
 const crypto = require('node:crypto');
-const fs = require('node:fs');
-const path = require('node:path');
+const { LoopbackServer, readBody, send, MAX_BODY_BYTES } = require('./loopback-server');
 
-const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
 const SESSION_COOKIE = 'JSESSIONID';
-const MAX_BODY_BYTES = 1024 * 1024;
 const API_VERSIONS = ['v1.0', 'v1.1', 'v1.2', 'v1.3'];
 const JSON_TYPE = 'application/json';
 const XML_TYPE = 'application/xml';
@@ -178,9 +174,7 @@ class SdmSimulator {
         this._bombs = 0;
         this._expireAfter = 0;
         this._stats = emptyStats();
-        this._server = null;
-        this._sockets = new Set();
-        this._timers = new Set();
+        this._loopback = new LoopbackServer();
         this.port = null;
         this.origin = null;
     }
@@ -188,43 +182,16 @@ class SdmSimulator {
     // ---- lifecycle --------------------------------------------------------------------------
 
     async start() {
-        if (this._server) throw new Error('SDM simulator already started');
-        const handler = (req, res) => this._onRequest(req, res);
-        const server = this._options.tls
-            ? https.createServer({
-                cert: fs.readFileSync(path.join(TLS_DIR, 'server.crt')),
-                key: fs.readFileSync(path.join(TLS_DIR, 'server.key')),
-            }, handler)
-            : http.createServer(handler);
-        server.on('connection', (socket) => {
-            this._sockets.add(socket);
-            socket.on('close', () => this._sockets.delete(socket));
-        });
-        await new Promise((resolve, reject) => {
-            server.once('error', reject);
-            server.listen(this._options.port, this._options.host, () => {
-                server.off('error', reject);
-                resolve();
-            });
-        });
-        this._server = server;
-        this.port = server.address().port;
-        const host = this._options.host.includes(':') ? `[${this._options.host}]` : this._options.host;
-        this.origin = `${this._options.tls ? 'https' : 'http'}://${host}:${this.port}`;
+        if (this._loopback.server) throw new Error('SDM simulator already started');
+        const { port, origin } = await this._loopback.start(this._options, (req, res) => this._onRequest(req, res));
+        this.port = port;
+        this.origin = origin;
         return this;
     }
 
     /** Closes the server and every socket (keep-alive ones and delayed logins too). */
     async stop() {
-        const server = this._server;
-        if (!server) return;
-        this._server = null;
-        for (const timer of this._timers) clearTimeout(timer);
-        this._timers.clear();
-        const closed = new Promise((resolve) => server.close(() => resolve()));
-        for (const socket of this._sockets) socket.destroy();
-        this._sockets.clear();
-        await closed;
+        await this._loopback.stop();
     }
 
     /** The base URL a client configures: the origin (the API lives under `/rest`). */
@@ -300,17 +267,9 @@ class SdmSimulator {
         };
         this._stats.requests.push(record);
         const ctx = { req, res, record, method: req.method, pathname: url.pathname, body: Buffer.alloc(0), format: replyFormat(req.headers.accept) || 'xml' };
-        req.on('error', () => {});
-        res.on('error', () => {});
-        const chunks = [];
-        let size = 0;
-        req.on('data', (chunk) => {
-            size += chunk.length;
-            if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-        });
-        req.on('end', () => {
-            if (size > MAX_BODY_BYTES) return this._sendError(ctx, 413, MSG.tooLarge);
-            ctx.body = Buffer.concat(chunks);
+        readBody(req, MAX_BODY_BYTES, (body) => {
+            if (body === null) return this._sendError(ctx, 413, MSG.tooLarge);
+            ctx.body = body;
             this._dispatch(ctx);
         });
     }
@@ -340,9 +299,7 @@ class SdmSimulator {
 
     _send(ctx, status, body, headers = {}) {
         ctx.record.status = status;
-        if (ctx.res.writableEnded || ctx.res.destroyed) return;
-        ctx.res.writeHead(status, headers);
-        ctx.res.end(body);
+        send(ctx.res, status, body, headers);
     }
 
     /** `value` as `<root>` XML or as JSON without the root element, per the request's Accept. */
@@ -423,11 +380,7 @@ class SdmSimulator {
     _handleLogin(ctx) {
         const { loginDelayMs } = this._options;
         if (!(loginDelayMs > 0)) return this._answerLogin(ctx);
-        const timer = setTimeout(() => {
-            this._timers.delete(timer);
-            this._answerLogin(ctx);
-        }, loginDelayMs);
-        this._timers.add(timer);
+        this._loopback.later(loginDelayMs, () => this._answerLogin(ctx));
         return undefined;
     }
 

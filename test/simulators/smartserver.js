@@ -9,14 +9,10 @@
  */
 
 const http = require('node:http');
-const https = require('node:https');
 const crypto = require('node:crypto');
-const fs = require('node:fs');
-const path = require('node:path');
+const { LoopbackServer, readBody, send, MAX_BODY_BYTES } = require('./loopback-server');
 
-const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
 const SESSION_COOKIE = 'cmsSID';
-const MAX_BODY_BYTES = 1024 * 1024; // bound request bodies so a runaway client cannot eat memory
 const THROTTLE_RETRY_AFTER_S = 120;
 
 const DEFAULT_OPTIONS = {
@@ -223,9 +219,7 @@ class SmartServerSimulator {
     this._throttleCount = 0;
     this._hangCount = 0;
     this._stats = emptyStats();
-    this._server = null;
-    this._sockets = new Set();
-    this._timers = new Set();
+    this._loopback = new LoopbackServer();
     this.port = null;
     this.origin = null;
   }
@@ -233,43 +227,15 @@ class SmartServerSimulator {
   // ---- lifecycle ----------------------------------------------------------------------------
 
   async start() {
-    if (this._server) throw new Error('SmartServer simulator already started');
-    const handler = (req, res) => this._onRequest(req, res);
-    const server = this._options.tls
-      ? https.createServer({
-        cert: fs.readFileSync(path.join(TLS_DIR, 'server.crt')),
-        key: fs.readFileSync(path.join(TLS_DIR, 'server.key')),
-      }, handler)
-      : http.createServer(handler);
-    // Track raw sockets so stop() can close keep-alive and hung connections at once.
-    server.on('connection', (socket) => {
-      this._sockets.add(socket);
-      socket.on('close', () => this._sockets.delete(socket));
-    });
-    await new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this._options.port, this._options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this._server = server;
-    this.port = server.address().port;
-    const host = this._options.host.includes(':') ? `[${this._options.host}]` : this._options.host;
-    this.origin = `${this._options.tls ? 'https' : 'http'}://${host}:${this.port}`;
+    if (this._loopback.server) throw new Error('SmartServer simulator already started');
+    const { port, origin } = await this._loopback.start(this._options, (req, res) => this._onRequest(req, res));
+    this.port = port;
+    this.origin = origin;
     return this;
   }
 
   async stop() {
-    const server = this._server;
-    if (!server) return;
-    this._server = null;
-    for (const timer of this._timers) clearTimeout(timer);
-    this._timers.clear();
-    const closed = new Promise((resolve) => server.close(() => resolve()));
-    for (const socket of this._sockets) socket.destroy();
-    this._sockets.clear();
-    await closed;
+    await this._loopback.stop();
   }
 
   /** 'root' → origin (vendor-code layout), 'cms' → origin + '/cms' (documented 2.8+ layout). */
@@ -369,26 +335,11 @@ class SmartServerSimulator {
       query: url.searchParams,
       body: Buffer.alloc(0),
     };
-    req.on('error', () => {}); // a client abort must not crash the test process
-    res.on('error', () => {});
-    this._readBody(req, (tooLarge, body) => {
+    readBody(req, MAX_BODY_BYTES, (body) => {
+      if (body === null) return this._sendJson(ctx, 413, { message: MSG.tooLarge });
       ctx.body = body;
-      if (tooLarge) return this._sendJson(ctx, 413, { message: MSG.tooLarge });
       this._dispatch(ctx);
     });
-  }
-
-  /** Read the whole body, keeping at most MAX_BODY_BYTES; drain the rest so the reply is clean. */
-  _readBody(req, callback) {
-    const chunks = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => callback(tooLarge, tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks)));
   }
 
   _dispatch(ctx) {
@@ -413,9 +364,7 @@ class SmartServerSimulator {
 
   _send(ctx, status, body, headers = {}) {
     ctx.record.status = status;
-    if (ctx.res.writableEnded || ctx.res.destroyed) return;
-    ctx.res.writeHead(status, headers);
-    ctx.res.end(body);
+    send(ctx.res, status, body, headers);
   }
 
   _sendJson(ctx, status, value, headers = {}) {
@@ -496,11 +445,7 @@ class SmartServerSimulator {
     const { loginDelayMs } = this._options;
     if (!(loginDelayMs > 0)) return this._answerLogin(ctx);
     // Delay the answer (for client timeout tests); stop() clears pending timers.
-    const timer = setTimeout(() => {
-      this._timers.delete(timer);
-      this._answerLogin(ctx);
-    }, loginDelayMs);
-    this._timers.add(timer);
+    this._loopback.later(loginDelayMs, () => this._answerLogin(ctx));
   }
 
   _answerLogin(ctx) {

@@ -1,0 +1,108 @@
+'use strict';
+
+/**
+ * The server plumbing every vendor simulator shares, so each simulator file holds only its vendor
+ * behaviour: an HTTP or HTTPS listener (test certificate), a stop() that ends it at once, delayed
+ * replies that stop() cancels, bounded request bodies and replies that tolerate a vanished client.
+ * Only Node core modules.
+ */
+
+const http = require('node:http');
+const https = require('node:https');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
+
+/** Bound on request bodies, so a runaway client cannot eat the test process's memory. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** One listener with the sockets and timers that stop() must end, so no test waits on a leftover. */
+class LoopbackServer {
+    constructor() {
+        /** The listening server, or null when not started (or stopped). */
+        this.server = null;
+        this._sockets = new Set();
+        this._timers = new Set();
+    }
+
+    /**
+     * Listens on `host`:`port` (0: any free port), over TLS with test/fixtures/tls/server.crt when
+     * `tls`, and resolves `{ server, port, origin }` once listening (rejects if it cannot listen).
+     */
+    async start({ tls, host, port }, handler) {
+        const onRequest = (req, res) => {
+            req.on('error', () => {}); // a client abort must not crash the test process
+            res.on('error', () => {});
+            handler(req, res);
+        };
+        const server = tls
+            ? https.createServer({
+                cert: fs.readFileSync(path.join(TLS_DIR, 'server.crt')),
+                key: fs.readFileSync(path.join(TLS_DIR, 'server.key')),
+            }, onRequest)
+            : http.createServer(onRequest);
+        // Track raw sockets so stop() can close keep-alive and hung connections at once:
+        // server.close() alone waits for them.
+        server.on('connection', (socket) => {
+            this._sockets.add(socket);
+            socket.on('close', () => this._sockets.delete(socket));
+        });
+        await new Promise((resolve, reject) => {
+            server.once('error', reject);
+            server.listen(port, host, () => {
+                server.off('error', reject);
+                resolve();
+            });
+        });
+        this.server = server;
+        const bound = server.address().port;
+        const urlHost = host.includes(':') ? `[${host}]` : host; // IPv6 literals need brackets in a URL
+        return { server, port: bound, origin: `${tls ? 'https' : 'http'}://${urlHost}:${bound}` };
+    }
+
+    /** Drops pending delayed replies, closes the listener and destroys every socket; no-op when stopped. */
+    async stop() {
+        const { server } = this;
+        if (!server) return;
+        this.server = null;
+        for (const timer of this._timers) clearTimeout(timer);
+        this._timers.clear();
+        const closed = new Promise((resolve) => server.close(() => resolve()));
+        for (const socket of this._sockets) socket.destroy();
+        this._sockets.clear();
+        await closed;
+    }
+
+    /** Runs `fn` after `delayMs` (a delayed reply) unless stop() comes first. */
+    later(delayMs, fn) {
+        const timer = setTimeout(() => {
+            this._timers.delete(timer);
+            fn();
+        }, delayMs);
+        this._timers.add(timer);
+    }
+}
+
+/**
+ * Reads the whole request body and calls `done(body)`, or `done(null)` when it is over `limit`
+ * bytes. Past the limit the rest is still read (and dropped) so the client gets a clean reply.
+ */
+function readBody(req, limit, done) {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (chunk) => {
+        size += chunk.length;
+        if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => done(size > limit ? null : Buffer.concat(chunks)));
+}
+
+/** Writes a reply, unless the client is gone or already answered (a hung or late-delayed request). */
+function send(res, status, body, headers = {}) {
+    if (res.writableEnded || res.destroyed) return;
+    res.writeHead(status, headers);
+    res.end(body);
+}
+
+module.exports = { LoopbackServer, readBody, send, MAX_BODY_BYTES };
