@@ -1,0 +1,702 @@
+'use strict';
+/**
+ * `npm run bench`: the package's loopback benchmark (method: shared/docs/toolchain.md section 7).
+ *
+ * One process drives three client stacks against the same backend (bench/backend.js, a lean
+ * SmartServer in a forked process on 127.0.0.1) in a closed loop, after a warm-up, at each
+ * concurrency:
+ *   ours  the `rest-session-request` node in a real Node-RED runtime (node-red-node-test-helper),
+ *         logging in on demand and carrying the cmsSID cookie itself;
+ *   core  Node-RED's core `http request` node (keep-alive on), the cookie supplied in msg.headers;
+ *   raw   node:http with a keep-alive agent (the physical limit of this machine).
+ * Then the session checks: a cold start with 1 000 concurrent messages, an expiry in the middle of
+ * 1 000 in-flight messages, the heap after 100 000 requests, and the time to require the nodes.
+ *
+ * Writes bench/results/latest.json, latest.svg (chart) and latest.md (the README table).
+ * Env (for quick runs while developing; the defaults are the published method):
+ *   BENCH_N=10000 BENCH_ROUNDS=5 BENCH_CONCURRENCY=1,32 BENCH_WARMUP=500 BENCH_STACKS=ours,core,raw
+ *   BENCH_HEAP_TOTAL=100000 BENCH_BURST=1000 BENCH_EXTRAS=0 (skip the session, heap and load checks)
+ *   BENCH_OUT=<dir> BENCH_STRICT=1 (exit 1 when a goal is not met)
+ *   BENCH_PROFILE=<dir>: a V8 CPU profile of each measured phase, <stack>-c<C>-r<round>.cpuprofile
+ *   (read them with `node bench/profile-summary.js <file>`; the profiler itself costs some speed)
+ */
+const { fork, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const inspector = require('node:inspector');
+const os = require('node:os');
+const path = require('node:path');
+
+const { renderSvg } = require('./chart');
+
+const ROOT = path.resolve(__dirname, '..');
+
+// The heap check needs global.gc: run again with --expose-gc when started without it.
+if (typeof global.gc !== 'function') {
+    const again = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+    process.exit(again.status === null ? 1 : again.status);
+}
+
+// node-red-node-test-helper looks for a package.json from the cwd up (toolchain.md gotcha 6).
+process.chdir(ROOT);
+const helper = require('node-red-node-test-helper');
+
+helper.init(require.resolve('node-red'));
+
+const intEnv = (name, fallback) => {
+    const value = Number(process.env[name]);
+    return Number.isInteger(value) && value > 0 ? value : fallback;
+};
+const N = intEnv('BENCH_N', 10000);
+const ROUNDS = intEnv('BENCH_ROUNDS', 5);
+const WARMUP = intEnv('BENCH_WARMUP', 500);
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCY || '1,32').split(',').map(Number);
+const STACKS = (process.env.BENCH_STACKS || 'ours,core,raw').split(',');
+const HEAP_FIRST = 1000;
+const HEAP_TOTAL = intEnv('BENCH_HEAP_TOTAL', 100000);
+const BURST = intEnv('BENCH_BURST', 1000);
+const EXTRAS = process.env.BENCH_EXTRAS !== '0';
+const OUT_DIR = path.resolve(ROOT, process.env.BENCH_OUT || path.join('bench', 'results'));
+const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(ROOT, process.env.BENCH_PROFILE) : null;
+const HEAP_LIMIT_BYTES = 10 * 1024 * 1024;
+const CHECK_TIMEOUT_MS = 120000;
+
+const USER = { username: 'admin', password: 'Passw0rd!Passw0rd' };
+const DATA_PATH = '/iap/devs/17q2d9x.5/if/block/1/Volts_1/value';
+const NODE_FILES = ['server', 'login', 'request', 'logout'].map((name) => path.join(ROOT, 'nodes', `rest-session-${name}.js`));
+const NODES_DIR = path.dirname(require.resolve('@node-red/nodes/package.json'));
+
+const ourNodes = NODE_FILES.map((file) => require(file));
+const coreHttpRequest = require(path.join(NODES_DIR, 'core', 'network', '21-httprequest.js'));
+
+const hrMs = (start) => Number(process.hrtime.bigint() - start) / 1e6;
+const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const round = (value, digits = 0) => Number(value.toFixed(digits));
+
+// ---------------------------------------------------------------------------------------------
+// The backend
+// ---------------------------------------------------------------------------------------------
+
+let backend;
+let base;
+
+async function startBackend() {
+    backend = fork(path.join(__dirname, 'backend.js'), ['0'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const { port } = await new Promise((resolve, reject) => {
+        backend.once('error', reject);
+        backend.once('message', resolve);
+    });
+    base = `http://127.0.0.1:${port}`;
+}
+
+/** Sends a control message to the backend and waits for its acknowledgement. */
+function control(message) {
+    return new Promise((resolve) => {
+        backend.once('message', resolve);
+        backend.send(message);
+    });
+}
+
+/** The backend's counters (one request on a fresh connection, counted in `connections`). */
+function backendStats() {
+    return new Promise((resolve, reject) => {
+        http.get(`${base}/_bench/stats`, { agent: false }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk) => {
+                body += chunk;
+            });
+            res.on('end', () => resolve(JSON.parse(body)));
+        }).on('error', reject);
+    });
+}
+
+/** A session cookie for the stacks that do not log in themselves (core, raw). */
+function loginCookie() {
+    return new Promise((resolve, reject) => {
+        const body = JSON.stringify(USER);
+        const req = http.request(`${base}/cms/iap/auth/login`, {
+            method: 'POST',
+            agent: false,
+            headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        }, (res) => {
+            res.resume();
+            const cookie = (res.headers['set-cookie'] || [])[0];
+            if (res.statusCode !== 200 || !cookie) reject(new Error(`bench login failed: HTTP ${res.statusCode}`));
+            else resolve(cookie.split(';')[0]);
+        });
+        req.on('error', reject);
+        req.end(body);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closed loop
+// ---------------------------------------------------------------------------------------------
+
+/** `conc` workers, each awaiting one request at a time, until `total` are done; sorted latencies (ms). */
+async function closedLoop(conc, total, issue, recordLatency = true) {
+    const latencies = recordLatency ? new Float64Array(total) : null;
+    let next = 0;
+    async function worker() {
+        for (;;) {
+            const i = next++;
+            if (i >= total) return;
+            const start = process.hrtime.bigint();
+            await issue();
+            if (latencies) latencies[i] = hrMs(start);
+        }
+    }
+    await Promise.all(Array.from({ length: Math.min(conc, total) }, worker));
+    return latencies ? latencies.sort() : null;
+}
+
+function withTimeout(promise, ms, what) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Forces full collections until the heap stops shrinking (weak callbacks get a turn between). */
+async function collectGarbage() {
+    let previous = Infinity;
+    for (let i = 0; i < 10; i++) {
+        global.gc();
+        await new Promise((resolve) => setImmediate(resolve));
+        const used = process.memoryUsage().heapUsed;
+        if (used >= previous - 64 * 1024) return used;
+        previous = used;
+    }
+    return process.memoryUsage().heapUsed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The three stacks
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * node-red-node-test-helper wraps Node.prototype.send/status/log/... in sinon spies that keep
+ * every call's arguments and stack: production Node-RED has no such recorder, and it costs CPU and
+ * grows the heap by every msg. Once the flow is loaded, put the real methods back.
+ */
+function removeTestSpies(ids) {
+    if (!helper._sandbox || !helper._NodePrototype) {
+        // A test helper without these internals: measure with its recorders, and say so.
+        if (!removeTestSpies.warned) console.log('note: could not remove node-red-node-test-helper\'s call recorders; CPU and heap figures include them');
+        removeTestSpies.warned = true;
+        return;
+    }
+    helper._sandbox.restore();
+    if (helper._logSpy) {
+        helper._logSpy.restore();
+        helper._logSpy = null;
+    }
+    // Node-RED copies Node.prototype.send onto each wired node when it starts: the spy too.
+    const send = helper._NodePrototype.send;
+    for (const id of ids) {
+        const node = helper.getNode(id);
+        if (node && Object.prototype.hasOwnProperty.call(node, 'send') && typeof node.send.callCount === 'number') node.send = send;
+    }
+}
+
+/**
+ * A Node-RED stack: node `n1` under test wired to helper `h1`, a Catch node wired to `caught`.
+ * `issue()` sends one msg to n1 and resolves when it comes out of h1 or reaches Catch.
+ */
+function nodeRedStack(nodes, flowNodes, credentials, makeMsg) {
+    return {
+        async setup() {
+            const flow = [
+                { id: 'tab', type: 'tab', label: 'bench' },
+                ...flowNodes().map((node) => (node.type === 'rest-session-server' ? node : { z: 'tab', ...node })),
+                { id: 'h1', z: 'tab', type: 'helper' },
+                { id: 'catcher', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+                { id: 'caught', z: 'tab', type: 'helper' },
+            ];
+            await helper.load(nodes, flow, credentials());
+            removeTestSpies(flow.map((node) => node.id));
+            const n1 = helper.getNode('n1');
+            const pending = new Map();
+            const tally = { non200: 0, errors: 0, firstProblem: null };
+            const answer = (msg, problem) => {
+                const resolve = pending.get(msg.seq);
+                if (!resolve) return;
+                pending.delete(msg.seq);
+                if (problem) tally.firstProblem = tally.firstProblem || problem;
+                resolve();
+            };
+            helper.getNode('h1').on('input', (msg) => {
+                if (msg.statusCode !== 200) tally.non200++;
+                answer(msg, msg.statusCode === 200 ? null : `HTTP ${msg.statusCode}`);
+            });
+            helper.getNode('caught').on('input', (msg) => {
+                tally.errors++;
+                answer(msg, `${msg.errorCode || (msg.error && msg.error.code) || 'error'}: ${msg.error && msg.error.message}`);
+            });
+            let seq = 0;
+            const issue = () => new Promise((resolve) => {
+                const s = seq++;
+                pending.set(s, resolve);
+                n1.receive(makeMsg(s));
+            });
+            return { issue, tally };
+        },
+        teardown: () => helper.unload(),
+    };
+}
+
+let cookie;
+
+const stacks = {
+    ours: {
+        label: 'authorized request (ours)',
+        ...nodeRedStack(
+            ourNodes,
+            () => [
+                {
+                    id: 'server', type: 'rest-session-server', name: '', vendor: 'smartserver', baseUrl: `${base}/cms`,
+                    tls: '', proxy: '', requestTimeout: 30000, logoutOnClose: true, exposeCredential: false,
+                },
+                { id: 'n1', type: 'rest-session-request', server: 'server', method: 'GET', url: DATA_PATH, ret: 'obj', paytoqs: 'ignore', errorOnStatus: false, wires: [['h1']] },
+            ],
+            () => ({ server: { ...USER } }),
+            (seq) => ({ seq, payload: '' }),
+        ),
+    },
+    core: {
+        label: 'core http request',
+        ...nodeRedStack(
+            [coreHttpRequest],
+            () => [{ id: 'n1', type: 'http request', method: 'GET', ret: 'obj', paytoqs: 'ignore', url: `${base}/cms${DATA_PATH}`, persist: true, wires: [['h1']] }],
+            () => ({}),
+            (seq) => ({ seq, payload: '', headers: { cookie } }),
+        ),
+    },
+    raw: {
+        label: 'raw node:http, keep-alive agent',
+        setup(conc) {
+            const agent = new http.Agent({ keepAlive: true, maxSockets: conc });
+            const tally = { non200: 0, errors: 0, firstProblem: null };
+            const url = `${base}/cms${DATA_PATH}`;
+            const issue = () => new Promise((resolve) => {
+                http.get(url, { agent, headers: { cookie } }, (res) => {
+                    const chunks = [];
+                    res.on('data', (chunk) => chunks.push(chunk));
+                    res.on('end', () => {
+                        JSON.parse(Buffer.concat(chunks).toString('utf8'));
+                        if (res.statusCode !== 200) tally.non200++;
+                        resolve();
+                    });
+                }).on('error', (error) => {
+                    tally.errors++;
+                    tally.firstProblem = tally.firstProblem || error.message;
+                    resolve();
+                });
+            });
+            return { issue, tally, agent };
+        },
+        teardown: async (ctx) => ctx.agent.destroy(),
+    },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+// ---------------------------------------------------------------------------------------------
+
+let profiler;
+
+function inspectorPost(method, params = {}) {
+    return new Promise((resolve, reject) => profiler.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+}
+
+/** Starts the V8 CPU profiler (BENCH_PROFILE only); the returned function stops it and saves. */
+async function startProfile(name) {
+    if (!PROFILE_DIR) return async () => undefined;
+    if (!profiler) {
+        profiler = new inspector.Session();
+        profiler.connect();
+        await inspectorPost('Profiler.enable');
+        await inspectorPost('Profiler.setSamplingInterval', { interval: 200 });
+    }
+    await inspectorPost('Profiler.start');
+    return async () => {
+        const { profile } = await inspectorPost('Profiler.stop');
+        fs.mkdirSync(PROFILE_DIR, { recursive: true });
+        fs.writeFileSync(path.join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+    };
+}
+
+async function measure(stackName, conc, roundNo) {
+    const stack = stacks[stackName];
+    const ctx = await stack.setup(conc);
+    try {
+        await withTimeout(closedLoop(conc, WARMUP, ctx.issue), CHECK_TIMEOUT_MS, `${stackName} warm-up`);
+        await collectGarbage();
+        const s0 = await backendStats();
+        const stopProfile = await startProfile(`${stackName}-c${conc}-r${roundNo}`);
+        const cpu0 = process.cpuUsage();
+        const start = process.hrtime.bigint();
+        const latencies = await withTimeout(closedLoop(conc, N, ctx.issue), CHECK_TIMEOUT_MS * 5, `${stackName} at C=${conc}`);
+        const wallMs = hrMs(start);
+        const cpu = process.cpuUsage(cpu0);
+        await stopProfile();
+        const s1 = await backendStats();
+        const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+        return {
+            stack: stackName,
+            conc,
+            n: N,
+            rps: Math.round(N / (wallMs / 1000)),
+            p50ms: round(at(0.5), 3),
+            p99ms: round(at(0.99), 3),
+            clientCpuUsPerReq: Math.round((cpu.user + cpu.system) / N),
+            backendCpuUsPerReq: Math.round((s1.cpuUs - s0.cpuUs) / N),
+            newConnections: s1.connections - s0.connections - 1, // less the /stats probe's own
+            served: s1.dataOk - s0.dataOk,
+            unauthorized: s1.unauthorized - s0.unauthorized,
+            logins: s1.logins - s0.logins,
+            non200: ctx.tally.non200,
+            errors: ctx.tally.errors,
+            firstProblem: ctx.tally.firstProblem,
+        };
+    } finally {
+        await stack.teardown(ctx);
+    }
+}
+
+/** Per (stack, concurrency): the median of every metric over the rounds, req/s min and max. */
+function summarise(rows) {
+    const cells = [];
+    for (const conc of CONCURRENCIES) {
+        for (const stack of STACKS) {
+            const mine = rows.filter((row) => row.stack === stack && row.conc === conc);
+            if (!mine.length) continue;
+            const pick = (key) => mine.map((row) => row[key]);
+            cells.push({
+                stack,
+                label: stacks[stack].label,
+                conc,
+                rounds: mine.length,
+                rps: Math.round(median(pick('rps'))),
+                rpsMin: Math.min(...pick('rps')),
+                rpsMax: Math.max(...pick('rps')),
+                p50ms: round(median(pick('p50ms')), 2),
+                p99ms: round(median(pick('p99ms')), 2),
+                clientCpuUsPerReq: Math.round(median(pick('clientCpuUsPerReq'))),
+                backendCpuUsPerReq: Math.round(median(pick('backendCpuUsPerReq'))),
+                newConnections: Math.max(...pick('newConnections')),
+                problems: mine.reduce((sum, row) => sum + row.non200 + row.errors + (row.served === row.n ? 0 : 1), 0),
+            });
+        }
+    }
+    return cells;
+}
+
+/** 1 000 messages at once into a flow that has never logged in: how many logins reach the server. */
+async function coldStart() {
+    await control({ cmd: 'config', loginDelayMs: 50 }); // the login is still out when the last msg arrives
+    const ctx = await stacks.ours.setup();
+    try {
+        const s0 = await backendStats();
+        const start = process.hrtime.bigint();
+        await withTimeout(Promise.all(Array.from({ length: BURST }, ctx.issue)), CHECK_TIMEOUT_MS, 'the cold start');
+        const ms = hrMs(start);
+        const s1 = await backendStats();
+        return {
+            messages: BURST,
+            logins: s1.logins - s0.logins,
+            loginAttempts: s1.loginAttempts - s0.loginAttempts,
+            served: s1.dataOk - s0.dataOk,
+            non200: ctx.tally.non200,
+            errors: ctx.tally.errors,
+            firstProblem: ctx.tally.firstProblem,
+            ms: Math.round(ms),
+        };
+    } finally {
+        await control({ cmd: 'config', loginDelayMs: 0 });
+        await stacks.ours.teardown();
+    }
+}
+
+/** A live session ends on the server after the 500th of 1 000 in-flight requests: re-logins. */
+async function expiryMidFlight() {
+    const ctx = await stacks.ours.setup();
+    try {
+        await ctx.issue(); // logged in
+        const s0 = await backendStats();
+        await control({ cmd: 'config', expireAfter: Math.floor(BURST / 2) });
+        const start = process.hrtime.bigint();
+        await withTimeout(Promise.all(Array.from({ length: BURST }, ctx.issue)), CHECK_TIMEOUT_MS, 'the expiry check');
+        const ms = hrMs(start);
+        const s1 = await backendStats();
+        return {
+            messages: BURST,
+            expiredAfter: Math.floor(BURST / 2),
+            reLogins: s1.logins - s0.logins,
+            refused: s1.unauthorized - s0.unauthorized,
+            served: s1.dataOk - s0.dataOk,
+            non200: ctx.tally.non200,
+            errors: ctx.tally.errors,
+            firstProblem: ctx.tally.firstProblem,
+            ms: Math.round(ms),
+        };
+    } finally {
+        await control({ cmd: 'config', expireAfter: 0 });
+        await stacks.ours.teardown();
+    }
+}
+
+/** Heap (after a full GC) after the first 1 000 requests and after 100 000, through ours at C=32. */
+async function heapGrowth() {
+    const conc = 32;
+    const ctx = await stacks.ours.setup();
+    try {
+        await closedLoop(conc, HEAP_FIRST, ctx.issue, false);
+        const first = await collectGarbage();
+        const start = process.hrtime.bigint();
+        await withTimeout(closedLoop(conc, HEAP_TOTAL - HEAP_FIRST, ctx.issue, false), CHECK_TIMEOUT_MS * 10, 'the heap run');
+        const seconds = hrMs(start) / 1000;
+        const after = await collectGarbage();
+        return {
+            requests: HEAP_TOTAL,
+            conc,
+            heapAfterFirstMB: round(first / 1048576, 2),
+            heapAfterAllMB: round(after / 1048576, 2),
+            growthMB: round((after - first) / 1048576, 2),
+            rps: Math.round((HEAP_TOTAL - HEAP_FIRST) / seconds),
+            problems: ctx.tally.non200 + ctx.tally.errors,
+        };
+    } finally {
+        await stacks.ours.teardown();
+    }
+}
+
+/** Time to require the four node files in a fresh process (and their dependencies alone), 5 runs. */
+function moduleLoadTime() {
+    const timeRequire = (files) => {
+        const script = `const t=process.hrtime.bigint();for(const f of ${JSON.stringify(files)})require(f);`
+            + 'process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6));';
+        const runs = [];
+        for (let i = 0; i < 5; i++) {
+            const result = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
+            if (result.status !== 0) throw new Error(`require failed: ${result.stderr}`);
+            runs.push(Number(result.stdout));
+        }
+        return { medianMs: round(median(runs), 1), minMs: round(Math.min(...runs), 1), maxMs: round(Math.max(...runs), 1) };
+    };
+    const deps = ['axios', 'tough-cookie', 'fast-xml-parser'].map((name) => require.resolve(name));
+    return { nodes: timeRequire(NODE_FILES), dependenciesOnly: timeRequire(deps) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+function cellOf(cells, stack, conc) {
+    return cells.find((cell) => cell.stack === stack && cell.conc === conc);
+}
+
+/**
+ * ours/core and ours/raw per concurrency: the median over the rounds of each round's own ratio
+ * (the stacks of one round ran minutes apart at most, so a slow drift of the machine cancels out).
+ */
+function ratios(rows) {
+    const result = [];
+    for (const conc of CONCURRENCIES) {
+        for (const other of ['core', 'raw']) {
+            const pairs = [];
+            for (let r = 1; r <= ROUNDS; r++) {
+                const ours = rows.find((row) => row.round === r && row.stack === 'ours' && row.conc === conc);
+                const cell = rows.find((row) => row.round === r && row.stack === other && row.conc === conc);
+                if (ours && cell) pairs.push([ours, cell]);
+            }
+            if (!pairs.length) continue;
+            const ratio = (key) => round(median(pairs.map(([ours, cell]) => ours[key] / cell[key])), 2);
+            result.push({ conc, versus: other, rps: ratio('rps'), clientCpu: ratio('clientCpuUsPerReq'), p50: ratio('p50ms'), rounds: pairs.length });
+        }
+    }
+    return result;
+}
+
+function goals(cells, ratioList, extras) {
+    const list = [];
+    const ours32 = cellOf(cells, 'ours', 32);
+    const core32 = cellOf(cells, 'core', 32);
+    const ratio32 = ratioList.find((r) => r.conc === 32 && r.versus === 'core');
+    if (ours32 && core32 && ratio32) {
+        list.push({
+            goal: 'throughput at concurrency 32 ≥ 1.5× the core node\'s',
+            met: ratio32.rps >= 1.5,
+            figure: `${ratio32.rps.toFixed(2)}× (median of the per-round ratios; medians ${ours32.rps} vs ${core32.rps} req/s)`,
+        });
+    }
+    const cpuFigures = [];
+    let cpuMet = true;
+    for (const conc of CONCURRENCIES) {
+        const ours = cellOf(cells, 'ours', conc);
+        const core = cellOf(cells, 'core', conc);
+        if (!ours || !core) continue;
+        cpuMet = cpuMet && ours.clientCpuUsPerReq <= core.clientCpuUsPerReq;
+        cpuFigures.push(`C=${conc}: ${ours.clientCpuUsPerReq} vs ${core.clientCpuUsPerReq} µs`);
+    }
+    if (cpuFigures.length) list.push({ goal: 'client CPU per request ≤ the core node\'s', met: cpuMet, figure: cpuFigures.join('; ') });
+    if (extras) {
+        const { cold, expiry, heap } = extras;
+        list.push({
+            goal: `a cold start with ${cold.messages} concurrent messages costs exactly one login`,
+            met: cold.logins === 1 && cold.loginAttempts === 1 && cold.served === cold.messages && cold.non200 + cold.errors === 0,
+            figure: `${cold.logins} login(s), ${cold.served}/${cold.messages} answered 200 in ${cold.ms} ms${cold.firstProblem ? `; first problem: ${cold.firstProblem}` : ''}`,
+        });
+        list.push({
+            goal: `expiry in the middle of ${expiry.messages} in-flight messages costs exactly one re-login`,
+            met: expiry.reLogins === 1 && expiry.refused > 0 && expiry.served === expiry.messages && expiry.non200 + expiry.errors === 0,
+            figure: `${expiry.reLogins} re-login(s); session ended after the ${expiry.expiredAfter}th reply, ${expiry.refused} requests refused and replayed, `
+                + `${expiry.served}/${expiry.messages} answered 200${expiry.firstProblem ? `; first problem: ${expiry.firstProblem}` : ''}`,
+        });
+        list.push({
+            goal: `heap after ${heap.requests} requests and a GC within 10 MB of the heap after the first ${HEAP_FIRST}`,
+            met: heap.growthMB * 1048576 <= HEAP_LIMIT_BYTES && heap.problems === 0,
+            figure: `${heap.growthMB >= 0 ? '+' : ''}${heap.growthMB} MB (${heap.heapAfterFirstMB} → ${heap.heapAfterAllMB} MB, ${heap.rps} req/s)`,
+        });
+    }
+    return list;
+}
+
+function markdownTable(results) {
+    const lines = [
+        '| C | client stack | req/s median (min–max) | p50 ms | p99 ms | client CPU µs/req | backend CPU µs/req |',
+        '|---|---|---|---|---|---|---|',
+    ];
+    for (const cell of results.cells) {
+        const name = cell.stack === 'ours' ? `**${cell.label}**` : cell.label;
+        lines.push(`| ${cell.conc} | ${name} | ${cell.rps} (${cell.rpsMin}–${cell.rpsMax}) | ${cell.p50ms} | ${cell.p99ms} | ${cell.clientCpuUsPerReq} | ${cell.backendCpuUsPerReq} |`);
+    }
+    return lines.join('\n');
+}
+
+function report(results) {
+    const out = [];
+    out.push('');
+    out.push(`Machine: ${results.machine.cpus} × ${results.machine.cpuModel}; Node ${results.machine.node}; Node-RED ${results.machine.nodeRed}; `
+        + `load average ${results.machine.loadAverage1m.start} at start, ${results.machine.loadAverage1m.end} at end`);
+    out.push(`${results.n} requests per cell after ${results.warmup} warm-up, closed loop, median of ${results.rounds} round(s); backend in its own process on 127.0.0.1.`);
+    out.push('');
+    out.push(markdownTable(results));
+    out.push('');
+    out.push('Ratios (median of the per-round ratios):');
+    for (const r of results.ratios) {
+        out.push(`  ours/${r.versus} at C=${r.conc}: ${r.rps}× req/s, ${r.clientCpu}× client CPU per request, ${r.p50}× p50 latency`);
+    }
+    if (results.moduleLoad) {
+        const { nodes, dependenciesOnly } = results.moduleLoad;
+        out.push('');
+        out.push(`Module load: require() of the four node files in a fresh process: ${nodes.medianMs} ms median (${nodes.minMs}–${nodes.maxMs}, 5 runs); `
+            + `their dependencies axios + tough-cookie + fast-xml-parser alone: ${dependenciesOnly.medianMs} ms.`);
+    }
+    if (results.cells.some((cell) => cell.problems)) {
+        out.push('');
+        out.push('WARNING: some cells had non-200 answers or errors: see latest.json (rows[].firstProblem).');
+    }
+    out.push('');
+    out.push('Goals:');
+    for (const goal of results.goals) out.push(`  ${goal.met ? 'met    ' : 'NOT MET'}  ${goal.goal}: ${goal.figure}`);
+    return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+    const started = Date.now();
+    const loadAtStart = os.loadavg()[0];
+    if (loadAtStart > 0.5) console.log(`note: load average ${loadAtStart.toFixed(2)} at start: other processes share the 2 CPUs, expect noise`);
+    console.log(`bench: ${ROUNDS} round(s) × ${STACKS.join('/')} × C=${CONCURRENCIES.join(',')}, ${N} requests per cell`);
+    const moduleLoad = EXTRAS ? moduleLoadTime() : undefined;
+    if (moduleLoad) console.log(`module load: ${moduleLoad.nodes.medianMs} ms (dependencies alone ${moduleLoad.dependenciesOnly.medianMs} ms)`);
+
+    await startBackend();
+    await new Promise((resolve) => helper.startServer(resolve));
+    try {
+        cookie = await loginCookie();
+        const rows = [];
+        for (let r = 1; r <= ROUNDS; r++) {
+            // Rotate the order each round so a slow drift of the machine does not favour one stack.
+            const order = STACKS.map((_, i) => STACKS[(i + r - 1) % STACKS.length]);
+            for (const conc of CONCURRENCIES) {
+                for (const stack of order) {
+                    const row = { round: r, ...(await measure(stack, conc, r)) };
+                    rows.push(row);
+                    console.log(`  round ${r} C=${String(conc).padEnd(3)} ${stack.padEnd(5)} ${String(row.rps).padStart(5)} req/s  p50 ${row.p50ms} ms  p99 ${row.p99ms} ms  `
+                        + `client ${row.clientCpuUsPerReq} µs/req  backend ${row.backendCpuUsPerReq} µs/req  new conns ${row.newConnections}`
+                        + `${row.non200 || row.errors || row.served !== row.n ? `  PROBLEMS: ${row.non200} non-200, ${row.errors} errors, ${row.served} served (${row.firstProblem})` : ''}`);
+                }
+            }
+        }
+        let extras;
+        if (EXTRAS) {
+            const cold = await coldStart();
+            console.log(`  cold start: ${JSON.stringify(cold)}`);
+            const expiry = await expiryMidFlight();
+            console.log(`  expiry: ${JSON.stringify(expiry)}`);
+            const heap = await heapGrowth();
+            console.log(`  heap: ${JSON.stringify(heap)}`);
+            extras = { cold, expiry, heap };
+        }
+        const cells = summarise(rows);
+        const cpus = os.cpus();
+        const results = {
+            date: new Date().toISOString(),
+            machine: {
+                cpus: cpus.length,
+                cpuModel: (cpus[0] && cpus[0].model.trim()) || 'unknown',
+                memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+                node: process.version,
+                nodeRed: require('node-red/package.json').version,
+                platform: `${os.platform()} ${os.release()}`,
+                loadAverage1m: { start: round(loadAtStart, 2), end: round(os.loadavg()[0], 2) },
+            },
+            package: require(path.join(ROOT, 'package.json')).version,
+            n: N,
+            warmup: WARMUP,
+            rounds: ROUNDS,
+            concurrencies: CONCURRENCIES,
+            cells,
+            ratios: [],
+            goals: [],
+            moduleLoad,
+            ...extras,
+            rows,
+            seconds: Math.round((Date.now() - started) / 1000),
+        };
+        results.ratios = ratios(rows);
+        results.goals = goals(cells, results.ratios, extras);
+        const text = report(results);
+        console.log(text);
+        fs.mkdirSync(OUT_DIR, { recursive: true });
+        fs.writeFileSync(path.join(OUT_DIR, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+        fs.writeFileSync(path.join(OUT_DIR, 'latest.svg'), renderSvg(results));
+        fs.writeFileSync(path.join(OUT_DIR, 'latest.md'), `${markdownTable(results)}\n`);
+        console.log(`\nWrote ${path.relative(ROOT, OUT_DIR)}/latest.json, latest.svg, latest.md (${results.seconds} s).`);
+        return results.goals.every((goal) => goal.met);
+    } finally {
+        await new Promise((resolve) => helper.stopServer(resolve));
+        backend.disconnect();
+    }
+}
+
+main().then(
+    (allMet) => {
+        // Keep-alive sockets of the unloaded flows would hold the loop open for a while: leave now.
+        process.exit(process.env.BENCH_STRICT === '1' && !allMet ? 1 : 0);
+    },
+    (error) => {
+        console.error(error && error.stack ? error.stack : error);
+        if (backend) backend.kill();
+        process.exit(1);
+    },
+);
