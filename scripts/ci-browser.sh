@@ -12,13 +12,7 @@ if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 fi
 
-if [ ! -f nodes/rest-session-server.js ]; then
-    echo "Building nodes/ (not built yet)"
-    # tsc emits even with type errors; the lint step of .ci/run reports those.
-    npx tsc -p tsconfig.build.json || echo "tsc reported type errors (output emitted anyway)"
-    node scripts/copy-icons.js
-    test -f nodes/rest-session-server.js
-fi
+[ -f nodes/rest-session-server.js ] || npm run build
 
 status=0
 echo "--- test:browser"

@@ -50,6 +50,15 @@ export interface HttpResponse {
 }
 
 const MAX_REDIRECTS = 21;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** One request of an exchange: the first, or one that follows a redirect. */
+interface Hop {
+    method: string;
+    url: string;
+    headers: Record<string, string | false>;
+    body?: Buffer | string;
+}
 const DEFAULT_PROXY_CONNECT_TIMEOUT_MS = 30000;
 
 /**
@@ -100,23 +109,21 @@ export class HttpClient {
         // trickles bytes or a proxy that never opens the tunnel cannot hold a message forever.
         const deadline = new AbortController();
         const timer = setTimeout(() => deadline.abort(), request.timeoutMs);
-        let response: AxiosResponse<Buffer>;
+        let hop: Hop = { method: request.method, url: request.url, headers: withoutAxiosDefaults(request.headers), body: request.body };
         try {
-            response = await this.axios.request<Buffer>({
-                method: request.method,
-                url: request.url,
-                headers: withoutAxiosDefaults(request.headers),
-                data: request.body,
-                signal: deadline.signal,
-                maxRedirects: request.followRedirects ? MAX_REDIRECTS : 0,
-                beforeRedirect: (options: Record<string, any>, reply: { headers: http.IncomingHttpHeaders }, from: { url: string }) => {
-                    const hop = { location: String(reply.headers.location ?? ''), setCookie: toArray(reply.headers['set-cookie']) };
-                    redirects.push(hop);
-                    const origin = new URL(request.url).origin;
-                    if (new URL(String(options.href)).origin !== origin) stripCredential(options, request.credentialHeaders);
-                    else if (new URL(from.url).origin === origin) carryCookies(options, hop.setCookie);
-                },
-            });
+            for (;;) {
+                const response = await this.exchange(hop, deadline.signal);
+                const location = response.headers.location;
+                if (!request.followRedirects || !REDIRECT_STATUSES.has(response.status) || typeof location !== 'string') {
+                    return { status: response.status, headers: plainHeaders(response.headers), body: bodyOf(response), url: hop.url, redirects };
+                }
+                if (redirects.length >= MAX_REDIRECTS) {
+                    throw new SessionError('SERVER_ERROR', `${describeTarget(request.method, request.url)} redirected more than ${MAX_REDIRECTS} times.`);
+                }
+                const setCookie = toArray(response.headers['set-cookie'] as string | string[] | undefined);
+                redirects.push({ location, setCookie });
+                hop = nextHop(hop, response.status, location, setCookie, request);
+            }
         } catch (error) {
             // Sockets closed by destroy(): say why, rather than "connection reset".
             if (this.destroyed) throw stopped();
@@ -126,13 +133,11 @@ export class HttpClient {
         } finally {
             clearTimeout(timer);
         }
-        return {
-            status: response.status,
-            headers: plainHeaders(response.headers),
-            body: Buffer.isBuffer(response.data) ? response.data : Buffer.from(response.data ?? ''),
-            url: finalUrl(response, request.url),
-            redirects,
-        };
+    }
+
+    /** One HTTP exchange, redirects not followed (we follow them ourselves: cheaper, and our rules). */
+    private exchange(hop: Hop, signal: AbortSignal): Promise<AxiosResponse<Buffer>> {
+        return this.axios.request<Buffer>({ method: hop.method, url: hop.url, headers: hop.headers, data: hop.body, signal, maxRedirects: 0 });
     }
 
     /** Closes every socket (idle and in use) and refuses later requests: the config node is gone. */
@@ -175,9 +180,27 @@ function plainHeaders(headers: AxiosResponse['headers']): Record<string, string 
     return result;
 }
 
-function finalUrl(response: AxiosResponse, requested: string): string {
-    const responseUrl = (response.request as { res?: { responseUrl?: string } } | undefined)?.res?.responseUrl;
-    return typeof responseUrl === 'string' && responseUrl ? responseUrl : requested;
+function bodyOf(response: AxiosResponse<Buffer>): Buffer {
+    return Buffer.isBuffer(response.data) ? response.data : Buffer.from(response.data ?? '');
+}
+
+/**
+ * The request that follows a redirect, as browsers and the core node make it: 303 (and 301/302
+ * after a POST) turns into a body-less GET; a hop to another origin loses every credential; cookies
+ * a same-origin hop set go along to the next hop.
+ */
+function nextHop(from: Hop, status: number, location: string, setCookie: string[], request: HttpRequest): Hop {
+    const url = new URL(location, from.url).href;
+    const toGet = (status === 303 && from.method !== 'HEAD') || ((status === 301 || status === 302) && from.method === 'POST');
+    const headers = { ...from.headers };
+    if (toGet) {
+        for (const name of Object.keys(headers)) if (/^content-/i.test(name)) delete headers[name];
+    }
+    const origin = new URL(request.url).origin;
+    const options = { headers };
+    if (new URL(url).origin !== origin) stripCredential(options, request.credentialHeaders);
+    else if (new URL(from.url).origin === origin) carryCookies(options, setCookie);
+    return { method: toGet ? 'GET' : from.method, url, headers: options.headers, body: toGet ? undefined : from.body };
 }
 
 /** A hop to another origin gets neither cookies nor the session's header nor Authorization. */

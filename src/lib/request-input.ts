@@ -25,8 +25,14 @@ const invalid = (message: string) => new SessionError('INVALID_INPUT', message);
 
 /** Digest of a header set, to recognise headers this node put on a msg (and whether they were changed since). */
 export function headersDigest(headers: Record<string, unknown>): string {
-    const entries = Object.keys(headers).filter((name) => name !== RESPONSE_HEADERS_MARK).sort().map((name) => [name, headers[name]]);
-    return createHash('sha1').update(JSON.stringify(entries)).digest('hex');
+    // Runs on every reply: one hash over the sorted name/value lines, no intermediate JSON.
+    let text = '';
+    for (const name of Object.keys(headers).sort()) {
+        if (name === RESPONSE_HEADERS_MARK) continue;
+        const value = headers[name];
+        text += `${name}\u0000${Array.isArray(value) ? value.join('\u0001') : String(value)}\n`;
+    }
+    return createHash('sha1').update(text).digest('hex');
 }
 
 const OUR_DIGEST = /^[0-9a-f]{40}$/;

@@ -1,6 +1,35 @@
-import type { CookieJar } from 'tough-cookie';
+import type { Cookie, CookieJar } from 'tough-cookie';
 
 import type { HttpResponse } from './http-client';
+
+interface CachedCookies {
+    cookies: Cookie[];
+    /** The cookies must be looked up again from this time on (the earliest cookie expiry). */
+    validUntil: number;
+}
+
+/** Session cookies per jar and URL path: the jar's lookup is the costliest step of a request. */
+const cookieCache = new WeakMap<CookieJar, Map<string, CachedCookies>>();
+const MAX_CACHED_PATHS = 256;
+
+/** The jar's cookies for a URL, from the cache while nothing was stored and none has expired. */
+function sessionCookiesFor(jar: CookieJar, url: string): Cookie[] {
+    const queryAt = url.indexOf('?');
+    const key = queryAt < 0 ? url : url.slice(0, queryAt);
+    let paths = cookieCache.get(jar);
+    const cached = paths?.get(key);
+    const now = Date.now();
+    if (cached && now < cached.validUntil) return cached.cookies;
+    const cookies = jar.getCookiesSync(url);
+    let validUntil = Infinity;
+    for (const cookie of cookies) {
+        const expiry = cookie.expiryTime();
+        if (expiry !== undefined && expiry < validUntil) validUntil = expiry;
+    }
+    if (!paths || paths.size >= MAX_CACHED_PATHS) cookieCache.set(jar, (paths = new Map()));
+    paths.set(key, { cookies, validUntil });
+    return cookies;
+}
 
 /**
  * The headers with one `Cookie` header that carries the msg's cookies and the session's. The
@@ -12,7 +41,7 @@ export function cookieHeader(
     jar: CookieJar,
     url: string,
 ): Record<string, string> {
-    const sessionCookies = jar.getCookiesSync(url);
+    const sessionCookies = sessionCookiesFor(jar, url);
     const existingName = Object.keys(headers).find((name) => name.toLowerCase() === 'cookie');
     if (!sessionCookies.length && !msgCookies.length) return headers;
     const result = { ...headers };
@@ -39,6 +68,7 @@ export function storeSessionCookies(jar: CookieJar, response: HttpResponse, sess
     for (const header of setCookie) {
         if (storeAll || (sessionCookie !== undefined && cookieName(header) === sessionCookie)) {
             jar.setCookieSync(header, response.url, { ignoreError: true });
+            cookieCache.delete(jar);
         }
     }
 }

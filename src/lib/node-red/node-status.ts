@@ -17,6 +17,8 @@ const COUNTDOWN_KEYS: Partial<Record<ErrorCode, string>> = {
     LOCKED_OUT: 'status.lockedOut',
     RATE_LIMITED: 'status.rateLimited',
 };
+/** "requesting (n)" changes at most this often: a status event per message would cost more than the request. */
+const REQUESTING_INTERVAL_MS = 250;
 
 /**
  * A flow node's status: the state of the session it last used (the server's own at first), a
@@ -26,6 +28,9 @@ export class NodeStatus {
     private viewed: Session | undefined;
     private inFlight = 0;
     private countdown: NodeJS.Timeout | undefined;
+    private requestingTimer: NodeJS.Timeout | undefined;
+    private lastRequestingAt = 0;
+    private shown = '';
     private readonly onState = (event: StateEvent): void => {
         if (event.session === this.viewed) this.render();
     };
@@ -53,11 +58,13 @@ export class NodeStatus {
 
     begin(): void {
         this.inFlight++;
-        if (this.showRequests) this.render();
+        if (this.showRequests) this.renderRequesting();
     }
 
     end(): void {
         this.inFlight = Math.max(0, this.inFlight - 1);
+        if (this.inFlight > 0 && this.showRequests) return this.renderRequesting();
+        this.stopRequestingTimer();
         this.render();
     }
 
@@ -70,6 +77,29 @@ export class NodeStatus {
     close(): void {
         this.manager?.removeListener('state', this.onState);
         this.stopCountdown();
+        this.stopRequestingTimer();
+    }
+
+    /** The request count now, or once the interval is over (a single trailing update). */
+    private renderRequesting(): void {
+        if (this.requestingTimer) return;
+        const wait = this.lastRequestingAt + REQUESTING_INTERVAL_MS - Date.now();
+        if (wait <= 0) {
+            this.lastRequestingAt = Date.now();
+            this.render();
+            return;
+        }
+        this.requestingTimer = setTimeout(() => {
+            this.requestingTimer = undefined;
+            this.lastRequestingAt = Date.now();
+            this.render();
+        }, wait);
+        this.requestingTimer.unref();
+    }
+
+    private stopRequestingTimer(): void {
+        if (this.requestingTimer) clearTimeout(this.requestingTimer);
+        this.requestingTimer = undefined;
     }
 
     private render(): void {
@@ -117,7 +147,11 @@ export class NodeStatus {
         this.countdown = undefined;
     }
 
+    /** Sends the status unless it is already the one shown. */
     private set(status: StatusObject): void {
+        const key = `${status.fill}|${status.shape}|${status.text}`;
+        if (key === this.shown) return;
+        this.shown = key;
         this.node.status(status);
     }
 }
