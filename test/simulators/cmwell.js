@@ -12,7 +12,7 @@
 
 const http = require('node:http');
 const crypto = require('node:crypto');
-const { LoopbackServer, readBody, send, MAX_BODY_BYTES } = require('./loopback-server');
+const { LoopbackServer, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
 
 const MINUTE_MS = 60000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -525,40 +525,7 @@ class CmWellSimulator {
 // Command line: node test/simulators/cmwell.js [--port 9000] [--tls] [--host 127.0.0.1] [--penalty 3000]
 // ---------------------------------------------------------------------------------------------
 
-function parseArgs(argv) {
-    const options = {};
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === '--tls') options.tls = true;
-        else if (arg === '--port') options.port = Number.parseInt(argv[++i], 10);
-        else if (arg === '--host') options.host = argv[++i];
-        else if (arg === '--penalty') options.penaltyMs = Number.parseInt(argv[++i], 10);
-        else throw new Error(`Unknown argument: ${arg}`);
-    }
-    if (options.port !== undefined && !(options.port >= 0 && options.port <= 65535)) {
-        throw new Error('--port needs a number from 0 to 65535');
-    }
-    if (options.penaltyMs !== undefined && !(options.penaltyMs >= 0)) throw new Error('--penalty needs milliseconds');
-    return options;
-}
-
-async function main() {
-    const sim = new CmWellSimulator(parseArgs(process.argv.slice(2)));
-    await sim.start();
-    process.stdout.write(`${sim.origin}\n`);
-    const shutdown = () => {
-        sim.stop().then(() => process.exit(0), () => process.exit(1));
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-}
-
-if (require.main === module) {
-    main().catch((err) => {
-        process.stderr.write(`${err.message}\n`);
-        process.exit(1);
-    });
-}
+if (require.main === module) runCli((options) => new CmWellSimulator(options), (sim) => sim.origin, { '--penalty': ['penaltyMs', Number] });
 
 /**
  * The shared entry point of every simulator module (example-flow tests, `npm start`): a running

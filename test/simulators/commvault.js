@@ -13,7 +13,7 @@
 
 const http = require('node:http');
 const crypto = require('node:crypto');
-const { LoopbackServer, readBody, send, MAX_BODY_BYTES } = require('./loopback-server');
+const { LoopbackServer, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
 
 const TOKEN_PREFIX = 'QSDK ';
 const XML_LOGIN_REQUEST = 'DM2ContentIndexing_CheckCredentialReq';
@@ -566,39 +566,7 @@ class CommvaultSimulator {
 // Command line: node test/simulators/commvault.js [--port 8445] [--http] [--host 127.0.0.1] [--root /webconsole/api]
 // ---------------------------------------------------------------------------------------------
 
-function parseArgs(argv) {
-    const options = {};
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === '--http') options.tls = false;
-        else if (arg === '--port') options.port = Number.parseInt(argv[++i], 10);
-        else if (arg === '--host') options.host = argv[++i];
-        else if (arg === '--root') options.root = argv[++i];
-        else throw new Error(`Unknown argument: ${arg}`);
-    }
-    if (options.port !== undefined && !(options.port >= 0 && options.port <= 65535)) {
-        throw new Error('--port needs a number from 0 to 65535');
-    }
-    return options;
-}
-
-async function main() {
-    const sim = new CommvaultSimulator(parseArgs(process.argv.slice(2)));
-    await sim.start();
-    process.stdout.write(`${sim.baseUrl}\n`);
-    const shutdown = () => {
-        sim.stop().then(() => process.exit(0), () => process.exit(1));
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-}
-
-if (require.main === module) {
-    main().catch((err) => {
-        process.stderr.write(`${err.message}\n`);
-        process.exit(1);
-    });
-}
+if (require.main === module) runCli((options) => new CommvaultSimulator(options), (sim) => sim.baseUrl, { '--root': ['root', String] });
 
 /** The shared entry point of every simulator module (example-flow tests, `npm start`). */
 async function startForFlows({ host = '127.0.0.1', port = 0 } = {}) {

@@ -105,4 +105,42 @@ function send(res, status, body, headers = {}) {
     res.end(body);
 }
 
-module.exports = { LoopbackServer, readBody, send, MAX_BODY_BYTES };
+const COMMON_FLAGS = {
+    '--port': ['port', Number],
+    '--host': ['host', String],
+};
+
+/**
+ * The command line every simulator offers: `node test/simulators/<vendor>.js [--port N] [--host H]
+ * [--http | --tls] [vendor flags]` runs one until SIGINT/SIGTERM and prints the URL to use.
+ * `valueFlags` maps a vendor's own flags to an option and a parser, e.g. `{ '--root': ['root', String] }`.
+ */
+function runCli(createSimulator, printUrl, valueFlags = {}) {
+    const flags = { ...COMMON_FLAGS, ...valueFlags };
+    const options = {};
+    const argv = process.argv.slice(2);
+    const start = async () => {
+        for (let i = 0; i < argv.length; i++) {
+            const arg = argv[i];
+            if (arg === '--http' || arg === '--tls') options.tls = arg === '--tls';
+            else if (flags[arg]) options[flags[arg][0]] = flags[arg][1](argv[++i]);
+            else throw new Error(`Unknown argument: ${arg}`);
+        }
+        for (const [name, value] of Object.entries(options)) {
+            if (typeof value === 'number' && !(Number.isInteger(value) && value >= 0)) throw new Error(`${name} needs a whole number`);
+        }
+        if (options.port > 65535) throw new Error('--port needs a number from 0 to 65535');
+        const simulator = createSimulator(options);
+        await simulator.start();
+        process.stdout.write(`${printUrl(simulator)}\n`);
+        const shutdown = () => simulator.stop().then(() => process.exit(0), () => process.exit(1));
+        process.once('SIGINT', shutdown);
+        process.once('SIGTERM', shutdown);
+    };
+    start().catch((err) => {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(1);
+    });
+}
+
+module.exports = { LoopbackServer, readBody, send, runCli, MAX_BODY_BYTES };

@@ -15,7 +15,7 @@
 
 const http = require('node:http');
 const crypto = require('node:crypto');
-const { LoopbackServer, readBody, send, MAX_BODY_BYTES } = require('./loopback-server');
+const { LoopbackServer, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
 
 const SESSION_COOKIE = 'JSESSIONID';
 const API_VERSIONS = ['v1.0', 'v1.1', 'v1.2', 'v1.3'];
@@ -475,38 +475,7 @@ class SdmSimulator {
 // Command line: node test/simulators/sdm.js [--port 8444] [--http] [--host 127.0.0.1]
 // ---------------------------------------------------------------------------------------------
 
-function parseArgs(argv) {
-    const options = {};
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === '--http') options.tls = false;
-        else if (arg === '--port') options.port = Number.parseInt(argv[++i], 10);
-        else if (arg === '--host') options.host = argv[++i];
-        else throw new Error(`Unknown argument: ${arg}`);
-    }
-    if (options.port !== undefined && !(options.port >= 0 && options.port <= 65535)) {
-        throw new Error('--port needs a number from 0 to 65535');
-    }
-    return options;
-}
-
-async function main() {
-    const sim = new SdmSimulator(parseArgs(process.argv.slice(2)));
-    await sim.start();
-    process.stdout.write(`${sim.origin}\n`);
-    const shutdown = () => {
-        sim.stop().then(() => process.exit(0), () => process.exit(1));
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-}
-
-if (require.main === module) {
-    main().catch((err) => {
-        process.stderr.write(`${err.message}\n`);
-        process.exit(1);
-    });
-}
+if (require.main === module) runCli((options) => new SdmSimulator(options), (sim) => sim.origin);
 
 /** The shared entry point of every simulator module (example-flow tests, `npm start`). */
 async function startForFlows({ host = '127.0.0.1', port = 0 } = {}) {
