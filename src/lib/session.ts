@@ -74,10 +74,6 @@ export class Session {
         return changed;
     }
 
-    matches(credentials: LoginCredentials): boolean {
-        return credentials.password === this.credentials.password;
-    }
-
     /** A credential that is alive and not due for renewal, logging in (once, shared) if needed. */
     current(forceLogin = false, now: number = Date.now()): Promise<LiveCredential> {
         const live = this.live;
