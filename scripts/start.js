@@ -80,6 +80,9 @@ module.exports = {
 `;
 }
 
+/** Examples left out of the demo, each reported once. */
+const skippedExamples = new Set();
+
 /** Every `examples/*.json`, in name order, as one array; a node id used twice must be identical. */
 function readExampleFlows(rootDir) {
     const dir = path.join(rootDir, 'examples');
@@ -90,7 +93,8 @@ function readExampleFlows(rootDir) {
         if (!Array.isArray(nodes)) throw new Error(`examples/${file} is not an array of nodes`);
         // Node-RED starts no flow while a node type is missing: leave out what needs another package.
         if (nodes.some((n) => String(n.type).startsWith('ui-'))) {
-            console.warn(`Skipping examples/${file} in the demo: it needs @flowfuse/node-red-dashboard.`);
+            if (!skippedExamples.has(file)) console.warn(`Skipping examples/${file} in the demo: it needs @flowfuse/node-red-dashboard.`);
+            skippedExamples.add(file);
             continue;
         }
         for (const node of nodes) {
