@@ -7,10 +7,9 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { helper, ALL_NODES, CA_FILE, Recorder } = require('../support/harness');
+const { helper, NODES_DIR, ALL_NODES, CA_FILE, Recorder } = require('../support/harness');
 
 const EXAMPLES_DIR = path.join(__dirname, '..', '..', 'examples');
-const NODES_DIR = path.dirname(require.resolve('@node-red/nodes/package.json'));
 const coreNodes = ['common/20-inject.js', 'common/90-comment.js', 'function/10-switch.js', 'function/15-change.js']
     .map((file) => require(path.join(NODES_DIR, 'core', file)));
 

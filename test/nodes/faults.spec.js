@@ -9,13 +9,12 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 
-const { helper, ALL_NODES, ADMIN, Recorder, standardFlow, load, answeredOnce, delay } = require('../support/harness');
+const { helper, NODES_DIR, ALL_NODES, ADMIN, Recorder, standardFlow, load, answeredOnce, delay } = require('../support/harness');
 const { ParityServer, TestProxy } = require('../support/parity-server');
 
 const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
-// The core http proxy node of the Node-RED the harness runs (NODE_RED_PREFIX selects another one, as in harness.js).
-const NODE_RED_DIR = path.dirname(require.resolve('node-red/package.json', process.env.NODE_RED_PREFIX ? { paths: [path.resolve(process.env.NODE_RED_PREFIX)] } : undefined));
-const coreProxyNode = require(path.join(path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [NODE_RED_DIR] })), 'core', 'network', '06-httpproxy.js'));
+// The core http proxy node of the Node-RED the harness runs.
+const coreProxyNode = require(path.join(NODES_DIR, 'core', 'network', '06-httpproxy.js'));
 
 function flowFor(baseUrl, request = {}, server = {}) {
     return standardFlow(baseUrl, { request: { url: '/json', ret: 'obj', ...request }, server: { tls: '', logoutOnClose: false, ...server } });

@@ -10,17 +10,15 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { helper, ALL_NODES, ADMIN, CA_FILE, Recorder, answeredOnce } = require('../support/harness');
+const { helper, NODES_DIR, ALL_NODES, ADMIN, CA_FILE, Recorder, answeredOnce } = require('../support/harness');
 const { ParityServer, TestProxy } = require('../support/parity-server');
 
 const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
 const tlsFile = (name) => path.join(TLS_DIR, name);
 
-// The core nodes of the Node-RED the harness runs (NODE_RED_PREFIX selects another one, as in harness.js).
-const NODE_RED_DIR = path.dirname(require.resolve('node-red/package.json', process.env.NODE_RED_PREFIX ? { paths: [path.resolve(process.env.NODE_RED_PREFIX)] } : undefined));
-const CORE_DIR = path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [NODE_RED_DIR] }));
-const coreRequestNode = require(path.join(CORE_DIR, 'core', 'network', '21-httprequest.js'));
-const coreProxyNode = require(path.join(CORE_DIR, 'core', 'network', '06-httpproxy.js'));
+// The core nodes of the Node-RED the harness runs.
+const coreRequestNode = require(path.join(NODES_DIR, 'core', 'network', '21-httprequest.js'));
+const coreProxyNode = require(path.join(NODES_DIR, 'core', 'network', '06-httpproxy.js'));
 
 /**
  * A flow with one pair of request nodes per case: `<id>-ours` (relative URL, our server config)

@@ -123,4 +123,4 @@ function logText() {
     return spy ? spy.args.map((args) => JSON.stringify(args)).join('\n') : '';
 }
 
-module.exports = { helper, ALL_NODES, ADMIN, CA_FILE, tlsNode, serverNode, standardFlow, Recorder, load, settle, answeredOnce, delay, logText };
+module.exports = { helper, NODES_DIR, ALL_NODES, ADMIN, CA_FILE, tlsNode, serverNode, standardFlow, Recorder, load, settle, answeredOnce, delay, logText };
