@@ -12,7 +12,7 @@
 
 const http = require('node:http');
 const crypto = require('node:crypto');
-const { LoopbackServer, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
+const { Simulator, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
 
 const MINUTE_MS = 60000;
 const HOUR_MS = 60 * MINUTE_MS;
@@ -204,8 +204,9 @@ function emptyStats() {
 // The simulator
 // ---------------------------------------------------------------------------------------------
 
-class CmWellSimulator {
+class CmWellSimulator extends Simulator {
     constructor(options = {}) {
+        super('CM-Well');
         const { users, ...rest } = options;
         this._options = { ...DEFAULT_OPTIONS, ...rest };
         this._signingKey = this._options.signingKey || crypto.randomBytes(32).toString('hex');
@@ -217,25 +218,9 @@ class CmWellSimulator {
         this._loginFaults = []; // failLoginNext: { status, body } for /_login
         this._issued = [];
         this._stats = emptyStats();
-        this._loopback = new LoopbackServer();
-        this.port = null;
-        this.origin = null;
     }
 
-    // ---- lifecycle ----------------------------------------------------------------------------
-
-    async start() {
-        if (this._loopback.server) throw new Error('CM-Well simulator already started');
-        const { port, origin } = await this._loopback.start(this._options, (req, res) => this._onRequest(req, res));
-        this.port = port;
-        this.origin = origin;
-        return this;
-    }
-
-    /** Closes the listener and every socket, and drops replies still held by the penalty. */
-    async stop() {
-        await this._loopback.stop();
-    }
+    // ---- address ------------------------------------------------------------------------
 
     get baseUrl() {
         if (!this.origin) throw new Error('CM-Well simulator not started');

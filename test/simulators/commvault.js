@@ -13,7 +13,7 @@
 
 const http = require('node:http');
 const crypto = require('node:crypto');
-const { LoopbackServer, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
+const { Simulator, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
 
 const TOKEN_PREFIX = 'QSDK ';
 const XML_LOGIN_REQUEST = 'DM2ContentIndexing_CheckCredentialReq';
@@ -146,8 +146,9 @@ function emptyStats() {
 // The simulator
 // ---------------------------------------------------------------------------------------------
 
-class CommvaultSimulator {
+class CommvaultSimulator extends Simulator {
     constructor(options = {}) {
+        super('Commvault');
         const { users, ...rest } = options;
         this._options = { ...DEFAULT_OPTIONS, ...rest };
         this._options.root = `/${String(this._options.root).replace(/^\/+|\/+$/g, '')}`;
@@ -160,24 +161,9 @@ class CommvaultSimulator {
         this._faults = { data: [], login: [], logout: [] };
         this._stats = emptyStats();
         this._commCellGuid = guid();
-        this._loopback = new LoopbackServer();
-        this.port = null;
-        this.origin = null;
     }
 
-    // ---- lifecycle ----------------------------------------------------------------------------
-
-    async start() {
-        if (this._loopback.server) throw new Error('Commvault simulator already started');
-        const { port, origin } = await this._loopback.start(this._options, (req, res) => this._onRequest(req, res));
-        this.port = port;
-        this.origin = origin;
-        return this;
-    }
-
-    async stop() {
-        await this._loopback.stop();
-    }
+    // ---- address ------------------------------------------------------------------------
 
     /** The web-service root URL, e.g. `https://127.0.0.1:1234/webconsole/api`. */
     get baseUrl() {

@@ -105,6 +105,31 @@ function send(res, status, body, headers = {}) {
     res.end(body);
 }
 
+/**
+ * What every vendor simulator shares: one loopback server, `start()`/`stop()`, and the `port` and
+ * `origin` it listens on. A subclass sets `this._options` ({ tls, host, port }) and `_onRequest`.
+ */
+class Simulator {
+    constructor(name) {
+        this._name = name;
+        this._loopback = new LoopbackServer();
+        this.port = null;
+        this.origin = null;
+    }
+
+    async start() {
+        if (this._loopback.server) throw new Error(`${this._name} simulator already started`);
+        const { port, origin } = await this._loopback.start(this._options, (req, res) => this._onRequest(req, res));
+        this.port = port;
+        this.origin = origin;
+        return this;
+    }
+
+    async stop() {
+        await this._loopback.stop();
+    }
+}
+
 const COMMON_FLAGS = {
     '--port': ['port', Number],
     '--host': ['host', String],
@@ -143,4 +168,4 @@ function runCli(createSimulator, printUrl, valueFlags = {}) {
     });
 }
 
-module.exports = { LoopbackServer, readBody, send, runCli, MAX_BODY_BYTES };
+module.exports = { LoopbackServer, Simulator, readBody, send, runCli, MAX_BODY_BYTES };

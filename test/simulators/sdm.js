@@ -15,7 +15,7 @@
 
 const http = require('node:http');
 const crypto = require('node:crypto');
-const { LoopbackServer, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
+const { Simulator, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
 
 const SESSION_COOKIE = 'JSESSIONID';
 const API_VERSIONS = ['v1.0', 'v1.1', 'v1.2', 'v1.3'];
@@ -162,8 +162,9 @@ function emptyStats() {
 // The simulator
 // ---------------------------------------------------------------------------------------------
 
-class SdmSimulator {
+class SdmSimulator extends Simulator {
     constructor(options = {}) {
+        super('SDM');
         const { users, ...rest } = options;
         this._options = { ...DEFAULT_OPTIONS, ...rest };
         this._users = new Map();
@@ -174,25 +175,9 @@ class SdmSimulator {
         this._bombs = 0;
         this._expireAfter = 0;
         this._stats = emptyStats();
-        this._loopback = new LoopbackServer();
-        this.port = null;
-        this.origin = null;
     }
 
-    // ---- lifecycle --------------------------------------------------------------------------
-
-    async start() {
-        if (this._loopback.server) throw new Error('SDM simulator already started');
-        const { port, origin } = await this._loopback.start(this._options, (req, res) => this._onRequest(req, res));
-        this.port = port;
-        this.origin = origin;
-        return this;
-    }
-
-    /** Closes the server and every socket (keep-alive ones and delayed logins too). */
-    async stop() {
-        await this._loopback.stop();
-    }
+    // ---- address ------------------------------------------------------------------------
 
     /** The base URL a client configures: the origin (the API lives under `/rest`). */
     get baseUrl() {

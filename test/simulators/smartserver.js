@@ -10,7 +10,7 @@
 
 const http = require('node:http');
 const crypto = require('node:crypto');
-const { LoopbackServer, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
+const { Simulator, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
 
 const SESSION_COOKIE = 'cmsSID';
 const THROTTLE_RETRY_AFTER_S = 120;
@@ -205,8 +205,9 @@ function emptyStats() {
 // The simulator
 // ---------------------------------------------------------------------------------------------
 
-class SmartServerSimulator {
+class SmartServerSimulator extends Simulator {
   constructor(options = {}) {
+    super('SmartServer');
     const { users, ...rest } = options;
     this._options = { ...DEFAULT_OPTIONS, ...rest };
     this._users = new Map();
@@ -219,24 +220,9 @@ class SmartServerSimulator {
     this._throttleCount = 0;
     this._hangCount = 0;
     this._stats = emptyStats();
-    this._loopback = new LoopbackServer();
-    this.port = null;
-    this.origin = null;
   }
 
-  // ---- lifecycle ----------------------------------------------------------------------------
-
-  async start() {
-    if (this._loopback.server) throw new Error('SmartServer simulator already started');
-    const { port, origin } = await this._loopback.start(this._options, (req, res) => this._onRequest(req, res));
-    this.port = port;
-    this.origin = origin;
-    return this;
-  }
-
-  async stop() {
-    await this._loopback.stop();
-  }
+  // ---- address --------------------------------------------------------------------------
 
   /** 'root' → origin (vendor-code layout), 'cms' → origin + '/cms' (documented 2.8+ layout). */
   baseUrl(layout = 'root') {
