@@ -1,6 +1,6 @@
 import type { Node, NodeAPI } from 'node-red';
 
-import { readMsgCredentials } from './lib/msg-credentials';
+import { readMsgCredentials } from './lib/request/msg-credentials';
 import { setupFlowNode } from './lib/node-red/flow-node';
 import type { FlowNodeDef } from './lib/node-red/types';
 

@@ -3,8 +3,8 @@ import type { Node, NodeAPI } from 'node-red';
 import { isSessionError } from './lib/errors';
 import { setupFlowNode } from './lib/node-red/flow-node';
 import type { FlowNodeDef } from './lib/node-red/types';
-import type { Session } from './lib/session';
-import type { SessionManager } from './lib/session-manager';
+import type { Session } from './lib/session/session';
+import type { SessionManager } from './lib/session/session-manager';
 
 /** Ends `msg.session`'s session (or the server's own) and removes `msg.session` from the msg. */
 export = function register(RED: NodeAPI): void {

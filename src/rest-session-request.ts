@@ -3,8 +3,8 @@ import type { Node, NodeAPI } from 'node-red';
 import { setupFlowNode } from './lib/node-red/flow-node';
 import { flag } from './lib/node-red/server-settings';
 import type { FlowNodeDef } from './lib/node-red/types';
-import { PayloadToQuery, RequestNodeConfig, ReturnType, parseRequest } from './lib/request-input';
-import { statusError, writeResponse } from './lib/response-output';
+import { PayloadToQuery, RequestNodeConfig, ReturnType, parseRequest } from './lib/request/request-input';
+import { statusError, writeResponse } from './lib/request/response-output';
 
 interface RequestNodeDef extends FlowNodeDef {
     method?: string;

@@ -1,14 +1,14 @@
 import type { Node, NodeAPI } from 'node-red';
 
-import { HttpClient } from './lib/http-client';
-import { loginGuard } from './lib/login-guard';
+import { HttpClient } from './lib/http/http-client';
+import { loginGuard } from './lib/session/login-guard';
 import { proxySettings, tlsOptions } from './lib/node-red/connection-options';
 import { withEnv } from './lib/node-red/env';
 import { DEFAULT_MAX_RESPONSE_BYTES, coolDownMs, numberSetting } from './lib/node-red/runtime-settings';
 import { flag, readServerSettings } from './lib/node-red/server-settings';
 import { registerTestLogin } from './lib/node-red/test-login';
 import type { ServerCredentials, ServerNode, ServerNodeDef } from './lib/node-red/types';
-import { SessionManager } from './lib/session-manager';
+import { SessionManager } from './lib/session/session-manager';
 import { vendorAdapter } from './lib/vendors';
 import type { LoginCredentials } from './lib/vendors/adapter';
 

@@ -3,7 +3,7 @@
 const assert = require('node:assert');
 const http = require('node:http');
 
-const { HttpClient } = require('../../nodes/lib/http-client');
+const { HttpClient } = require('../../nodes/lib/http/http-client.js');
 
 function listen(handler) {
     const server = http.createServer(handler);

@@ -11,7 +11,7 @@ const path = require('node:path');
 
 const { helper, standardFlow, tlsNode, load, answeredOnce } = require('../support/harness');
 const { ParityServer, xmlBomb } = require('../support/parity-server');
-const { parseXml } = require('../../nodes/lib/xml.js');
+const { parseXml } = require('../../nodes/lib/vendors/xml.js');
 
 const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
 const SRC_DIR = path.join(__dirname, '..', '..', 'src');
@@ -117,8 +117,8 @@ describe('authorized request: security', function () {
         });
         walk(SRC_DIR);
         const parsers = sources.filter((file) => /fast-xml-parser|XMLParser|DOMParser|xml2js|libxml/.test(fs.readFileSync(file, 'utf8')));
-        assert.deepStrictEqual(parsers.map((file) => path.relative(SRC_DIR, file)), [path.join('lib', 'xml.ts')]);
-        assert.match(fs.readFileSync(path.join(SRC_DIR, 'lib', 'xml.ts'), 'utf8'), /processEntities: false/);
+        assert.deepStrictEqual(parsers.map((file) => path.relative(SRC_DIR, file)), [path.join('lib', 'vendors', 'xml.ts')]);
+        assert.match(fs.readFileSync(path.join(SRC_DIR, 'lib', 'vendors', 'xml.ts'), 'utf8'), /processEntities: false/);
 
         const flow = flowFor(backend, { url: '/xml-bomb', ret: 'txt' });
         flow.push({ id: 'r2', z: 'tab', type: 'rest-session-request', server: 'server', method: 'GET', url: '/xml-bomb', ret: 'obj', wires: [['out']] });

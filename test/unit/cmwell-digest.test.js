@@ -4,7 +4,7 @@ const assert = require('node:assert');
 const crypto = require('node:crypto');
 const {
     DIGEST_LOGIN_URI, parseDigestChallenge, digestUserProblem, digestResponse, digestAuthorization, basicAuthorization,
-} = require('../../nodes/lib/vendors/cmwell-digest.js');
+} = require('../../nodes/lib/vendors/cmwell/digest.js');
 
 const OPAQUE = '5058b4284162d0410f4749e9d3910a96';
 const NONCE = '0123456789abcdef0123456789abcdef';

@@ -1,7 +1,7 @@
 'use strict';
 
 const assert = require('node:assert');
-const { parseTokenLifetime, tokenLifetimeMs, tokenLifetimeProblem, jwtClaims, tokenExpiry, MAX_TOKEN_DAYS } = require('../../nodes/lib/vendors/cmwell-token.js');
+const { parseTokenLifetime, tokenLifetimeMs, tokenLifetimeProblem, jwtClaims, tokenExpiry, MAX_TOKEN_DAYS } = require('../../nodes/lib/vendors/cmwell/token.js');
 
 const DAY = 86400000;
 const HOUR = 3600000;

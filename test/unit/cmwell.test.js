@@ -4,7 +4,7 @@ const assert = require('node:assert');
 const crypto = require('node:crypto');
 const sinon = require('sinon');
 const { CookieJar } = require('tough-cookie');
-const { cmwell } = require('../../nodes/lib/vendors/cmwell.js');
+const { cmwell } = require('../../nodes/lib/vendors/cmwell/adapter.js');
 const { vendorAdapter } = require('../../nodes/lib/vendors/index.js');
 
 const ROOT = { username: 'root', password: 'root' };

@@ -5,10 +5,10 @@ const assert = require('node:assert');
 const sinon = require('sinon');
 const { CookieJar } = require('tough-cookie');
 
-const { commvault } = require('../../nodes/lib/vendors/commvault.js');
-const { lockDuration, loginBody, parseLoginReply, withoutToken } = require('../../nodes/lib/vendors/commvault-reply.js');
+const { commvault } = require('../../nodes/lib/vendors/commvault/adapter.js');
+const { lockDuration, loginBody, parseLoginReply, withoutToken } = require('../../nodes/lib/vendors/commvault/reply.js');
 const { vendorAdapter } = require('../../nodes/lib/vendors/index.js');
-const { parseXml } = require('../../nodes/lib/xml.js');
+const { parseXml } = require('../../nodes/lib/vendors/xml.js');
 
 const USER = { username: 'cvuser01', password: 'Password#123!' };
 const PASSWORD_B64 = 'UGFzc3dvcmQjMTIzIQ==';

@@ -2,7 +2,7 @@
 
 const assert = require('node:assert');
 const sinon = require('sinon');
-const { LoginGuard, DEFAULT_COOL_DOWN_MS, loginGuard } = require('../../nodes/lib/login-guard.js');
+const { LoginGuard, DEFAULT_COOL_DOWN_MS, loginGuard } = require('../../nodes/lib/session/login-guard.js');
 const { SessionError } = require('../../nodes/lib/errors.js');
 
 const START = Date.parse('2025-11-22T10:00:00Z');
@@ -39,7 +39,7 @@ describe('login-guard', function () {
 
     it('exports one process-wide guard', function () {
         assert.ok(loginGuard instanceof LoginGuard);
-        assert.strictEqual(require('../../nodes/lib/login-guard.js').loginGuard, loginGuard);
+        assert.strictEqual(require('../../nodes/lib/session/login-guard.js').loginGuard, loginGuard);
     });
 
     it('keys by origin and username', function () {

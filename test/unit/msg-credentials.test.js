@@ -1,7 +1,7 @@
 'use strict';
 
 const assert = require('node:assert');
-const { readMsgCredentials } = require('../../nodes/lib/msg-credentials.js');
+const { readMsgCredentials } = require('../../nodes/lib/request/msg-credentials.js');
 const { SessionError } = require('../../nodes/lib/errors.js');
 
 /** Asserts INVALID_INPUT with a message that names the reason and never echoes the password. */

@@ -1,7 +1,7 @@
 'use strict';
 
 const assert = require('node:assert');
-const { encodeMultipart } = require('../../nodes/lib/multipart.js');
+const { encodeMultipart } = require('../../nodes/lib/request/multipart.js');
 
 /** The parts of an encoded body, split at its boundary. */
 function parts(form) {

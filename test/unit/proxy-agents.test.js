@@ -1,7 +1,7 @@
 'use strict';
 
 const assert = require('node:assert');
-const { bypassesProxy } = require('../../nodes/lib/proxy-agents.js');
+const { bypassesProxy } = require('../../nodes/lib/http/proxy-agents.js');
 const { proxySettings, tlsOptions } = require('../../nodes/lib/node-red/connection-options.js');
 
 /** Just enough of RED for the config-node readers. */

@@ -2,7 +2,7 @@
 
 const assert = require('node:assert');
 const sinon = require('sinon');
-const { parseRequest, resolveUrl, headersDigest, RESPONSE_HEADERS_MARK } = require('../../nodes/lib/request-input.js');
+const { parseRequest, resolveUrl, headersDigest, RESPONSE_HEADERS_MARK } = require('../../nodes/lib/request/request-input.js');
 const { SessionError } = require('../../nodes/lib/errors.js');
 
 const BASE = 'https://device.example/cms';

@@ -2,8 +2,8 @@
 
 const assert = require('node:assert');
 const sinon = require('sinon');
-const { writeResponse, statusError } = require('../../nodes/lib/response-output.js');
-const { parseRequest, headersDigest, RESPONSE_HEADERS_MARK } = require('../../nodes/lib/request-input.js');
+const { writeResponse, statusError } = require('../../nodes/lib/request/response-output.js');
+const { parseRequest, headersDigest, RESPONSE_HEADERS_MARK } = require('../../nodes/lib/request/request-input.js');
 const { SessionError } = require('../../nodes/lib/errors.js');
 
 const URL_ = 'https://device.example/cms/iap/devs';

@@ -7,7 +7,7 @@ const {
     isTransientStatus,
     parseRetryAfter,
     retryDelayMs,
-} = require('../../nodes/lib/retry-policy.js');
+} = require('../../nodes/lib/http/retry-policy.js');
 
 const POLICY = { limit: 2, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 30000 };
 

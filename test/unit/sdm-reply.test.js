@@ -2,7 +2,7 @@
 
 const assert = require('node:assert');
 
-const { readReply, sessionFields, withoutSecrets, errorText, sessionLifetime, parseValidUntil, parseIdleMinutes } = require('../../nodes/lib/vendors/sdm-reply.js');
+const { readReply, sessionFields, withoutSecrets, errorText, sessionLifetime, parseValidUntil, parseIdleMinutes } = require('../../nodes/lib/vendors/sdm/reply.js');
 
 const NOW = Date.parse('2030-06-01T12:00:00Z');
 

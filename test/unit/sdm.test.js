@@ -5,7 +5,7 @@ const assert = require('node:assert');
 const sinon = require('sinon');
 const { CookieJar } = require('tough-cookie');
 
-const { sdm } = require('../../nodes/lib/vendors/sdm.js');
+const { sdm } = require('../../nodes/lib/vendors/sdm/adapter.js');
 const { vendorAdapter } = require('../../nodes/lib/vendors/index.js');
 
 const BASE = 'https://sdm.example:8443';

@@ -2,9 +2,9 @@
 
 const assert = require('node:assert');
 const sinon = require('sinon');
-const { sendWithRetry } = require('../../nodes/lib/send-with-retry.js');
+const { sendWithRetry } = require('../../nodes/lib/http/send-with-retry.js');
 const { SessionError } = require('../../nodes/lib/errors.js');
-const { DEFAULT_RETRY_POLICY } = require('../../nodes/lib/retry-policy.js');
+const { DEFAULT_RETRY_POLICY } = require('../../nodes/lib/http/retry-policy.js');
 
 const POLICY = { limit: 2, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 30000 };
 

@@ -2,7 +2,7 @@
 
 const assert = require('node:assert');
 const { CookieJar } = require('tough-cookie');
-const { cookieHeader, storeSessionCookies, sessionCookieString, cookieName } = require('../../nodes/lib/session-cookies.js');
+const { cookieHeader, storeSessionCookies, sessionCookieString, cookieName } = require('../../nodes/lib/session/session-cookies.js');
 
 const BASE = 'https://device.example';
 

@@ -3,8 +3,8 @@
 const assert = require('node:assert');
 const sinon = require('sinon');
 const { CookieJar } = require('tough-cookie');
-const { Session, expiryOf, refreshMargin } = require('../../nodes/lib/session.js');
-const { LoginGuard } = require('../../nodes/lib/login-guard.js');
+const { Session, expiryOf, refreshMargin } = require('../../nodes/lib/session/session.js');
+const { LoginGuard } = require('../../nodes/lib/session/login-guard.js');
 const { SessionError } = require('../../nodes/lib/errors.js');
 
 const START = Date.parse('2025-11-22T10:00:00Z');

@@ -2,7 +2,7 @@
 
 const assert = require('node:assert');
 const sinon = require('sinon');
-const { SingleFlight } = require('../../nodes/lib/single-flight.js');
+const { SingleFlight } = require('../../nodes/lib/session/single-flight.js');
 
 /** A promise with its resolve and reject exposed, to settle a task when the test decides. */
 function deferred() {

@@ -1,7 +1,7 @@
 'use strict';
 
 const assert = require('node:assert');
-const { passwordPolicyViolation } = require('../../nodes/lib/vendors/smartserver-password-policy.js');
+const { passwordPolicyViolation } = require('../../nodes/lib/vendors/smartserver/password-policy.js');
 
 const CURRENT = 'Expired!Passw0rd';
 const COMPLIANT = 'Tr0ub4dor&3Horse';

@@ -3,7 +3,7 @@
 const assert = require('node:assert');
 const sinon = require('sinon');
 const { CookieJar } = require('tough-cookie');
-const { smartserver, parseWait } = require('../../nodes/lib/vendors/smartserver.js');
+const { smartserver, parseWait } = require('../../nodes/lib/vendors/smartserver/adapter.js');
 const { vendorAdapter } = require('../../nodes/lib/vendors/index.js');
 
 const START = Date.parse('2025-11-22T10:00:00Z');

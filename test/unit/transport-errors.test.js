@@ -1,7 +1,7 @@
 'use strict';
 
 const assert = require('node:assert');
-const { transportError, describeTarget } = require('../../nodes/lib/transport-errors.js');
+const { transportError, describeTarget } = require('../../nodes/lib/http/transport-errors.js');
 const { SessionError } = require('../../nodes/lib/errors.js');
 
 const SECRET_URL = 'https://device.example/cms/iap/devs?token=secret#frag';

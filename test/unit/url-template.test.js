@@ -1,7 +1,7 @@
 'use strict';
 
 const assert = require('node:assert');
-const { renderUrlTemplate } = require('../../nodes/lib/url-template.js');
+const { renderUrlTemplate } = require('../../nodes/lib/request/url-template.js');
 
 describe('url-template', function () {
     it('returns a template without placeholders as it is', function () {

@@ -1,8 +1,8 @@
 import type { NodeAPI } from 'node-red';
 
 import { SessionError } from '../errors';
-import type { TlsOptions } from '../http-client';
-import type { ProxySettings } from '../proxy-agents';
+import type { TlsOptions } from '../http/http-client';
+import type { ProxySettings } from '../http/proxy-agents';
 import type { TlsConfigNode } from './types';
 
 /** The core `http proxy` config node (06-httpproxy.js) as it stores its settings. */

@@ -1,8 +1,8 @@
 import type { Node, NodeAPI } from 'node-red';
 
 import { SessionError } from '../errors';
-import type { Session } from '../session';
-import type { SessionManager } from '../session-manager';
+import type { Session } from '../session/session';
+import type { SessionManager } from '../session/session-manager';
 import { serverText } from './i18n';
 import { NodeStatus } from './node-status';
 import { asSessionError, failMessage } from './report-error';

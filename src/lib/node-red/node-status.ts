@@ -2,9 +2,9 @@ import type { Node, NodeStatus as StatusObject } from 'node-red';
 
 import { formatDuration } from '../duration';
 import { ErrorCode, SessionError } from '../errors';
-import { loginGuard } from '../login-guard';
-import type { Session } from '../session';
-import type { SessionManager, StateEvent } from '../session-manager';
+import { loginGuard } from '../session/login-guard';
+import type { Session } from '../session/session';
+import type { SessionManager, StateEvent } from '../session/session-manager';
 import type { Translate } from './i18n';
 
 const FAILURE_KEYS: Partial<Record<ErrorCode, string>> = {

@@ -1,6 +1,6 @@
 import type { NodeAPI } from 'node-red';
 
-import { DEFAULT_COOL_DOWN_MS } from '../login-guard';
+import { DEFAULT_COOL_DOWN_MS } from '../session/login-guard';
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 

@@ -1,9 +1,9 @@
 import type { Node, NodeAPI } from 'node-red';
 
 import { ErrorCode, SessionError } from '../errors';
-import { HttpClient, HttpClientOptions } from '../http-client';
-import { LoginGuard, loginGuard } from '../login-guard';
-import { SessionManager } from '../session-manager';
+import { HttpClient, HttpClientOptions } from '../http/http-client';
+import { LoginGuard, loginGuard } from '../session/login-guard';
+import { SessionManager } from '../session/session-manager';
 import { vendorAdapter } from '../vendors';
 import type { LoginCredentials, ServerSettings } from '../vendors/adapter';
 import { proxySettings, tlsOptions } from './connection-options';

@@ -1,6 +1,6 @@
 import type { Node, NodeDef, NodeMessageInFlow } from 'node-red';
 
-import type { SessionManager } from '../session-manager';
+import type { SessionManager } from '../session/session-manager';
 
 /** The `rest-session-server` config node as flow nodes see it. */
 export interface ServerNode extends Node {

@@ -1,6 +1,6 @@
 import type { CookieJar } from 'tough-cookie';
 
-import type { HttpResponse } from '../http-client';
+import type { HttpResponse } from '../http/http-client';
 
 export type VendorId = 'smartserver' | 'cmwell' | 'sdm' | 'commvault';
 

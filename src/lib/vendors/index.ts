@@ -1,9 +1,9 @@
 import { SessionError } from '../errors';
 import type { VendorAdapter, VendorId } from './adapter';
-import { cmwell } from './cmwell';
-import { commvault } from './commvault';
-import { sdm } from './sdm';
-import { smartserver } from './smartserver';
+import { cmwell } from './cmwell/adapter';
+import { commvault } from './commvault/adapter';
+import { sdm } from './sdm/adapter';
+import { smartserver } from './smartserver/adapter';
 
 const ADAPTERS: Record<VendorId, VendorAdapter> = { smartserver, cmwell, sdm, commvault };
 

@@ -1,6 +1,6 @@
 import { SessionError } from '../errors';
-import type { HttpResponse } from '../http-client';
-import { parseRetryAfter } from '../retry-policy';
+import type { HttpResponse } from '../http/http-client';
+import { parseRetryAfter } from '../http/retry-policy';
 
 /** Header value as one string (first of several). */
 export function headerValue(response: HttpResponse, name: string): string | undefined {

@@ -3,7 +3,7 @@ import https from 'node:https';
 
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
 
-import { SessionError } from './errors';
+import { SessionError } from '../errors';
 import { ProxyHttpAgent, ProxyHttpsAgent, ProxySettings } from './proxy-agents';
 import { describeTarget, transportError } from './transport-errors';
 

@@ -1,4 +1,4 @@
-import { SessionError } from './errors';
+import { SessionError } from '../errors';
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED', 'ESOCKETTIMEDOUT']);
 const TLS_CODES = new Set([

@@ -1,8 +1,8 @@
-import { SessionError } from '../errors';
-import type { HttpResponse } from '../http-client';
-import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from './adapter';
-import { loginFailure, logoutFailure, replyMessage } from './login-failure';
-import { passwordPolicyViolation } from './smartserver-password-policy';
+import { SessionError } from '../../errors';
+import type { HttpResponse } from '../../http/http-client';
+import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../adapter';
+import { loginFailure, logoutFailure, replyMessage } from '../login-failure';
+import { passwordPolicyViolation } from './password-policy';
 
 const LABEL = 'SmartServer';
 const LOCKOUT_PREFIX = 'Too many failed login attempts';

@@ -1,7 +1,7 @@
-import { ErrorCode, SessionError } from './errors';
-import type { HttpResponse } from './http-client';
+import { ErrorCode, SessionError } from '../errors';
+import type { HttpResponse } from '../http/http-client';
 import { RESPONSE_HEADERS_MARK, ReturnType, headersDigest } from './request-input';
-import { cookieName } from './session-cookies';
+import { cookieName } from '../session/session-cookies';
 
 /** One entry of `msg.responseCookies`, as the core node writes it: `{value, Path, Expires, ...}`. */
 export type ResponseCookie = { value: string } & Record<string, string>;

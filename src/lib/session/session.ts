@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 
 import { CookieJar } from 'tough-cookie';
 
-import { SessionError, isSessionError } from './errors';
+import { SessionError, isSessionError } from '../errors';
 import { LoginGuard } from './login-guard';
 import { SingleFlight } from './single-flight';
-import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from './vendors/adapter';
+import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../vendors/adapter';
 
 /** A credential from one successful login, with what is known about its lifetime. */
 export interface LiveCredential extends SessionCredential {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
-import { formatDuration, secondsUntil } from './duration';
-import { ErrorCode, SessionError } from './errors';
+import { formatDuration, secondsUntil } from '../duration';
+import { ErrorCode, SessionError } from '../errors';
 
 /** Rejections that say "these credentials are wrong": never resent unchanged during the cool-down. */
 const CREDENTIAL_REJECTIONS: ReadonlySet<ErrorCode> = new Set([

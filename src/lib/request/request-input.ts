@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 
-import { SessionError } from './errors';
+import { SessionError } from '../errors';
 import { encodeBody, withQuery } from './request-body';
-import type { AuthorizedRequest } from './session-manager';
+import type { AuthorizedRequest } from '../session/session-manager';
 import { renderUrlTemplate } from './url-template';
 
 export type ReturnType = 'txt' | 'bin' | 'obj';

@@ -1,5 +1,5 @@
-import { SessionError } from './errors';
-import type { LoginCredentials } from './vendors/adapter';
+import { SessionError } from '../errors';
+import type { LoginCredentials } from '../vendors/adapter';
 
 /** `msg.credentials` checked for shape; undefined when the msg has none. */
 export function readMsgCredentials(value: unknown): LoginCredentials | undefined {

@@ -1,6 +1,6 @@
 import type { Cookie, CookieJar } from 'tough-cookie';
 
-import type { HttpResponse } from './http-client';
+import type { HttpResponse } from '../http/http-client';
 
 interface CachedCookies {
     cookies: Cookie[];

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 
-import { SessionError } from './errors';
-import type { HttpClient, HttpRequest, HttpResponse } from './http-client';
+import { SessionError } from '../errors';
+import type { HttpClient, HttpRequest, HttpResponse } from '../http/http-client';
 import { LoginGuard } from './login-guard';
-import { isIdempotent } from './retry-policy';
-import { sendWithRetry } from './send-with-retry';
+import { isIdempotent } from '../http/retry-policy';
+import { sendWithRetry } from '../http/send-with-retry';
 import { LiveCredential, Session, SessionState, expiryOf } from './session';
 import { cookieHeader, sessionCookieString, storeSessionCookies } from './session-cookies';
-import type { LoginCredentials, ServerSettings, SessionCredential, VendorAdapter, VendorContext, VendorExchange } from './vendors/adapter';
+import type { LoginCredentials, ServerSettings, SessionCredential, VendorAdapter, VendorContext, VendorExchange } from '../vendors/adapter';
 
 export interface SessionManagerOptions {
     serverId: string;

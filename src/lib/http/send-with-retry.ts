@@ -1,4 +1,4 @@
-import { isTransientError } from './errors';
+import { isTransientError } from '../errors';
 import type { HttpResponse } from './http-client';
 import { DEFAULT_RETRY_POLICY, RetryPolicy, isTransientStatus, parseRetryAfter, retryDelayMs } from './retry-policy';
 

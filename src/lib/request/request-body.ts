@@ -1,6 +1,6 @@
 import { escape } from 'node:querystring';
 
-import { SessionError } from './errors';
+import { SessionError } from '../errors';
 import { encodeMultipart } from './multipart';
 
 /**

@@ -1,6 +1,6 @@
-import type { HttpResponse } from '../http-client';
+import type { HttpResponse } from '../../http/http-client';
 import { parseXml } from '../xml';
-import { headerValue } from './login-failure';
+import { headerValue } from '../login-failure';
 
 /** Longest server text quoted in an error message. */
 const MAX_DETAIL = 200;

@@ -1,9 +1,9 @@
-import { SessionError } from '../errors';
-import type { HttpResponse } from '../http-client';
+import { SessionError } from '../../errors';
+import type { HttpResponse } from '../../http/http-client';
 import { escapeXml } from '../xml';
-import type { LoginCredentials, LoginResult, ServerSettings, SessionCredential, VendorAdapter, VendorContext } from './adapter';
-import { loginFailure } from './login-failure';
-import { errorText, readReply, sessionFields, sessionLifetime, withoutSecrets } from './sdm-reply';
+import type { LoginCredentials, LoginResult, ServerSettings, SessionCredential, VendorAdapter, VendorContext } from '../adapter';
+import { loginFailure } from '../login-failure';
+import { errorText, readReply, sessionFields, sessionLifetime, withoutSecrets } from './reply';
 
 const LABEL = 'Oracle SDM';
 const SESSION_COOKIE = 'JSESSIONID';

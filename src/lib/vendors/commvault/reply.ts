@@ -1,6 +1,6 @@
-import type { HttpResponse } from '../http-client';
+import type { HttpResponse } from '../../http/http-client';
 import { escapeXml, parseXml } from '../xml';
-import { headerValue } from './login-failure';
+import { headerValue } from '../login-failure';
 
 export type CommvaultFormat = 'json' | 'xml';
 

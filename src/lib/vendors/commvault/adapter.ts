@@ -1,8 +1,8 @@
-import { SessionError } from '../errors';
-import type { HttpResponse } from '../http-client';
-import type { LoginCredentials, LoginResult, ServerSettings, VendorAdapter } from './adapter';
-import { LoginReply, lockDuration, loginBody, mediaType, parseLoginReply, withoutToken } from './commvault-reply';
-import { loginFailure, logoutFailure } from './login-failure';
+import { SessionError } from '../../errors';
+import type { HttpResponse } from '../../http/http-client';
+import type { LoginCredentials, LoginResult, ServerSettings, VendorAdapter } from '../adapter';
+import { LoginReply, lockDuration, loginBody, mediaType, parseLoginReply, withoutToken } from './reply';
+import { loginFailure, logoutFailure } from '../login-failure';
 
 const LABEL = 'Commvault';
 const TOKEN_HEADER = 'Authtoken';

@@ -1,9 +1,9 @@
-import { SessionError } from '../errors';
-import type { HttpResponse } from '../http-client';
-import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from './adapter';
-import { basicAuthorization, digestAuthorization, digestUserProblem, parseDigestChallenge } from './cmwell-digest';
-import { tokenExpiry, tokenLifetimeProblem } from './cmwell-token';
-import { loginFailure, replyMessage } from './login-failure';
+import { SessionError } from '../../errors';
+import type { HttpResponse } from '../../http/http-client';
+import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../adapter';
+import { basicAuthorization, digestAuthorization, digestUserProblem, parseDigestChallenge } from './digest';
+import { tokenExpiry, tokenLifetimeProblem } from './token';
+import { loginFailure, replyMessage } from '../login-failure';
 
 const LABEL = 'CM-Well';
 const LOGIN_PATH = '/_login';
