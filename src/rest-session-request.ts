@@ -36,7 +36,7 @@ export = function register(RED: NodeAPI): void {
                 const session = manager.sessionFor(msg.session);
                 const request = parseRequest(config, msg, manager.baseUrl, manager.requestTimeoutMs, warn);
                 const { response } = await manager.request(session, request);
-                writeResponse(msg, response, config.ret, manager.adapter.sessionCookie, warn);
+                writeResponse(msg, response, config.ret, manager.sessionCookie, warn);
                 msg.session = manager.describe(session, server.exposeCredential);
                 const failure = errorOnStatus ? statusError(response) : undefined;
                 if (failure) throw failure;

@@ -1,14 +1,13 @@
 import type { Node, NodeAPI } from 'node-red';
 
-import { HttpClient } from './lib/http/http-client';
-import { loginGuard } from './lib/session/login-guard';
 import { proxySettings, tlsOptions } from './lib/node-red/connection-options';
 import { withEnv } from './lib/node-red/env';
-import { DEFAULT_MAX_RESPONSE_BYTES, coolDownMs, numberSetting } from './lib/node-red/runtime-settings';
+import { DEFAULT_MAX_RESPONSE_BYTES, numberSetting } from './lib/node-red/runtime-settings';
 import { flag, readServerSettings } from './lib/node-red/server-settings';
+import { createSessionManager } from './lib/node-red/session-factory';
 import { registerTestLogin } from './lib/node-red/test-login';
 import type { ServerCredentials, ServerNode, ServerNodeDef } from './lib/node-red/types';
-import { SessionManager } from './lib/session/session-manager';
+import type { SessionManager } from './lib/session/session-manager';
 import { vendorAdapter } from './lib/vendors';
 import type { LoginCredentials } from './lib/vendors/adapter';
 
@@ -26,20 +25,13 @@ export = function register(RED: NodeAPI): void {
         node.sessionManager = () => {
             if (!manager) {
                 const adapter = vendorAdapter(def.vendor || 'smartserver');
-                const settings = readServerSettings(def, adapter);
-                manager = new SessionManager({
+                manager = createSessionManager(RED, {
                     serverId: node.id,
-                    settings,
+                    settings: readServerSettings(def, adapter),
                     adapter,
-                    http: new HttpClient({
-                        tls: tlsOptions(RED, def.tls),
-                        proxy: proxySettings(RED, def.proxy),
-                        maxResponseBytes: numberSetting(RED, 'MaxResponseBytes', DEFAULT_MAX_RESPONSE_BYTES),
-                        proxyConnectTimeoutMs: settings.requestTimeoutMs,
-                    }),
-                    guard: loginGuard,
+                    connection: { tls: tlsOptions(RED, def.tls), proxy: proxySettings(RED, def.proxy) },
+                    maxResponseBytes: numberSetting(RED, 'MaxResponseBytes', DEFAULT_MAX_RESPONSE_BYTES),
                     credentials: ownCredentials(node),
-                    coolDownMs: coolDownMs(RED),
                 });
             }
             return manager;

@@ -2,7 +2,6 @@ import type { Node, NodeStatus as StatusObject } from 'node-red';
 
 import { formatDuration } from '../duration';
 import { ErrorCode, SessionError } from '../errors';
-import { loginGuard } from '../session/login-guard';
 import type { Session } from '../session/session';
 import type { SessionManager, StateEvent } from '../session/session-manager';
 import type { Translate } from './i18n';
@@ -131,7 +130,7 @@ export class NodeStatus {
         const error = session.lastError;
         const code = error?.code ?? 'SERVER_ERROR';
         const countdownKey = COUNTDOWN_KEYS[code];
-        const block = loginGuard.blockOf(session.guardKey);
+        const block = this.manager?.loginBlock(session);
         if (countdownKey && block) {
             this.set({ fill: 'red', shape: 'ring', text: this.text(countdownKey, { time: formatDuration(block.until - Date.now()) }) });
             this.countdown = setTimeout(() => this.render(), 1000);

@@ -1,16 +1,15 @@
 import type { Node, NodeAPI } from 'node-red';
 
 import { ErrorCode, SessionError } from '../errors';
-import { HttpClient, HttpClientOptions } from '../http/http-client';
-import { LoginGuard, loginGuard } from '../session/login-guard';
-import { SessionManager } from '../session/session-manager';
+import type { HttpClientOptions } from '../http/http-client';
+import { LoginGuard } from '../session/login-guard';
 import { vendorAdapter } from '../vendors';
-import type { LoginCredentials, ServerSettings } from '../vendors/adapter';
+import type { LoginCredentials, ServerSettings, VendorAdapter } from '../vendors/adapter';
 import { proxySettings, tlsOptions } from './connection-options';
 import { withEnv } from './env';
 import { asSessionError } from './report-error';
-import { coolDownMs } from './runtime-settings';
 import { readServerSettings } from './server-settings';
+import { createSessionManager } from './session-factory';
 import type { ServerCredentials, ServerNode, ServerNodeDef } from './types';
 
 /** The admin route of the config dialog's "Test login" button (relative to `httpAdminRoot`). */
@@ -65,7 +64,7 @@ async function testLogin(RED: NodeAPI, body: TestLoginBody, running: Map<string,
     const key = LoginGuard.fingerprint([JSON.stringify(settings), text(body.tls), text(body.proxy), credentials.username, credentials.password]);
     const shared = running.get(key);
     if (shared) return shared;
-    const attempt = loginAndLogout(RED, settings, adapter.id, credentials, connection);
+    const attempt = loginAndLogout(RED, settings, adapter, credentials, connection);
     const bounded = within(attempt, TEST_LIMIT_MS, () => new SessionError('TIMEOUT', `The test login got no answer within ${TEST_LIMIT_MS / 1000} s.`));
     running.set(key, bounded);
     try {
@@ -80,19 +79,12 @@ async function testLogin(RED: NodeAPI, body: TestLoginBody, running: Map<string,
 async function loginAndLogout(
     RED: NodeAPI,
     settings: ServerSettings,
-    vendor: string,
+    adapter: VendorAdapter,
     credentials: LoginCredentials,
     connection: Pick<HttpClientOptions, 'tls' | 'proxy'>,
 ): Promise<TestLoginResult> {
-    const manager = new SessionManager({
-        serverId: 'test-login',
-        settings,
-        adapter: vendorAdapter(vendor),
-        http: new HttpClient({ ...connection, maxResponseBytes: MAX_RESPONSE_BYTES, proxyConnectTimeoutMs: settings.requestTimeoutMs }),
-        guard: loginGuard,
-        credentials,
-        coolDownMs: coolDownMs(RED),
-    });
+    const vendor = adapter.id;
+    const manager = createSessionManager(RED, { serverId: 'test-login', settings, adapter, connection, maxResponseBytes: MAX_RESPONSE_BYTES, credentials });
     try {
         const session = manager.ownSession();
         await manager.login(session, true);

@@ -1,36 +1,23 @@
 import { EventEmitter } from 'node:events';
 
 import { SessionError } from '../errors';
-import type { HttpClient, HttpRequest, HttpResponse } from '../http/http-client';
-import { LoginGuard } from './login-guard';
-import { isIdempotent } from '../http/retry-policy';
-import { sendWithRetry } from '../http/send-with-retry';
+import type { HttpResponse } from '../http/http-client';
+import { BlockInfo, LoginGuard } from './login-guard';
+import type { AuthorizedRequest, ServerTransport } from './server-transport';
 import { LiveCredential, Session, SessionState, expiryOf } from './session';
-import { cookieHeader, sessionCookieString, storeSessionCookies } from './session-cookies';
-import type { LoginCredentials, ServerSettings, SessionCredential, VendorAdapter, VendorContext, VendorExchange } from '../vendors/adapter';
+import { sessionCookieString } from './session-cookies';
+import type { LoginCredentials, VendorAdapter } from '../vendors/adapter';
+
+export type { AuthorizedRequest } from './server-transport';
 
 export interface SessionManagerOptions {
     serverId: string;
-    settings: ServerSettings;
     adapter: VendorAdapter;
-    http: HttpClient;
+    transport: ServerTransport;
     guard: LoginGuard;
     /** The config node's own user; absent when the config has no credentials. */
     credentials?: LoginCredentials;
     coolDownMs: number;
-}
-
-/** An authorized request as the request node parsed it from the msg. */
-export interface AuthorizedRequest {
-    method: string;
-    /** Absolute URL, already checked to be on the server's origin. */
-    url: string;
-    headers: Record<string, string>;
-    /** `name=value` pairs from the msg, sent beside the session cookie. */
-    cookies: string[];
-    body?: Buffer | string;
-    timeoutMs?: number;
-    followRedirects: boolean;
 }
 
 /** A reference to a session as found in `msg.session` (possibly read back from JSON). */
@@ -65,16 +52,12 @@ export interface StateEvent {
 export class SessionManager extends EventEmitter {
     private readonly sessions = new Map<string, Session>();
     private readonly own: Session | undefined;
-    private readonly context: VendorContext;
     private readonly origin: string;
-    private readonly defaultHeaders: Record<string, string>;
     private closed = false;
 
     constructor(private readonly options: SessionManagerOptions) {
         super();
-        this.origin = new URL(options.settings.baseUrl).origin;
-        this.defaultHeaders = options.adapter.requestHeaders(options.settings);
-        this.context = { settings: options.settings, send: (exchange, credential) => this.sendExchange(exchange, credential) };
+        this.origin = new URL(options.transport.settings.baseUrl).origin;
         if (options.credentials) this.own = this.createSession(options.credentials);
     }
 
@@ -82,16 +65,22 @@ export class SessionManager extends EventEmitter {
         return this.options.serverId;
     }
 
-    get adapter(): VendorAdapter {
-        return this.options.adapter;
-    }
-
     get baseUrl(): string {
-        return this.options.settings.baseUrl;
+        return this.options.transport.settings.baseUrl;
     }
 
     get requestTimeoutMs(): number {
-        return this.options.settings.requestTimeoutMs;
+        return this.options.transport.settings.requestTimeoutMs;
+    }
+
+    /** Name of the cookie that carries the session, if the vendor uses one: kept out of `msg.responseCookies`. */
+    get sessionCookie(): string | undefined {
+        return this.options.adapter.sessionCookie;
+    }
+
+    /** The login block (lockout, rate limit, cool-down) in force for this session's user, if any. */
+    loginBlock(session: Session): BlockInfo | undefined {
+        return this.options.guard.blockOf(session.guardKey);
     }
 
     /** The config node's own session. */
@@ -135,15 +124,16 @@ export class SessionManager extends EventEmitter {
     /** Sends an authorized request; on the vendor's expiry signal logs in once and replays once. */
     async request(session: Session, request: AuthorizedRequest): Promise<{ response: HttpResponse; credential: LiveCredential }> {
         this.assertOpen();
+        const { adapter, transport } = this.options;
         let credential = await session.current();
-        let response = await this.sendAuthorized(credential, request);
-        if (this.adapter.isSessionRejected(response)) {
+        let response = await transport.sendAuthorized(credential, request);
+        if (adapter.isSessionRejected(response)) {
             credential = await session.replace(credential);
-            response = await this.sendAuthorized(credential, request);
-            if (this.adapter.isSessionRejected(response)) {
+            response = await transport.sendAuthorized(credential, request);
+            if (adapter.isSessionRejected(response)) {
                 throw new SessionError(
                     'SESSION_REJECTED',
-                    `${this.adapter.label} still refused the request after a fresh login of "${session.user}" (HTTP ${response.status}).`,
+                    `${adapter.label} still refused the request after a fresh login of "${session.user}" (HTTP ${response.status}).`,
                     { statusCode: response.status },
                 );
             }
@@ -164,7 +154,7 @@ export class SessionManager extends EventEmitter {
         const described: MsgSession = {
             id: session.id,
             server: this.serverId,
-            vendor: this.adapter.id,
+            vendor: this.options.adapter.id,
             user: session.user,
             loggedInAt: live ? live.loggedInAt : null,
             expiresAt: live ? expiryOf(live) : null,
@@ -187,7 +177,7 @@ export class SessionManager extends EventEmitter {
             await Promise.race([logouts, deadline]);
             clearTimeout(timer);
         }
-        this.options.http.destroy();
+        this.options.transport.destroy();
         this.removeAllListeners();
     }
 
@@ -195,8 +185,8 @@ export class SessionManager extends EventEmitter {
         const session = new Session(
             { ...credentials },
             {
-                adapter: this.adapter,
-                context: this.context,
+                adapter: this.options.adapter,
+                context: this.options.transport.context,
                 guard: this.options.guard,
                 origin: this.origin,
                 coolDownMs: this.options.coolDownMs,
@@ -211,46 +201,6 @@ export class SessionManager extends EventEmitter {
     private assertOpen(): void {
         if (this.closed) throw new SessionError('CONFIG', 'The server configuration was stopped (redeploy or shutdown).');
     }
-
-    /** An adapter's exchange (login, expiry probe, logout): retried on transient faults. */
-    private sendExchange(exchange: VendorExchange, credential: SessionCredential): Promise<HttpResponse> {
-        const url = this.baseUrl + exchange.path;
-        const headers = { ...exchange.headers };
-        if (credential.header) headers[credential.header.name] = credential.header.value;
-        return sendWithRetry(() => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body), exchange.retry !== false);
-    }
-
-    private sendAuthorized(credential: LiveCredential, request: AuthorizedRequest): Promise<HttpResponse> {
-        const headers = withDefaults(request.headers, this.defaultHeaders);
-        if (credential.header) setHeader(headers, credential.header.name, credential.header.value);
-        return sendWithRetry(
-            () => this.sendOnce(credential, request.url, headers, request.cookies, request.method, request.body, request),
-            isIdempotent(request.method),
-        );
-    }
-
-    private async sendOnce(
-        credential: SessionCredential,
-        url: string,
-        headers: Record<string, string>,
-        msgCookies: string[],
-        method: string,
-        body: Buffer | string | undefined,
-        request?: AuthorizedRequest,
-    ): Promise<HttpResponse> {
-        const outgoing: HttpRequest = {
-            method,
-            url,
-            headers: cookieHeader(headers, msgCookies, credential.jar, url),
-            body,
-            timeoutMs: request?.timeoutMs ?? this.options.settings.requestTimeoutMs,
-            followRedirects: request?.followRedirects ?? false,
-            credentialHeaders: credential.header ? [credential.header.name] : [],
-        };
-        const response = await this.options.http.send(outgoing);
-        storeSessionCookies(credential.jar, response, this.adapter.sessionCookie, !request);
-        return response;
-    }
 }
 
 function credentialHeaders(live: LiveCredential): Record<string, string> {
@@ -259,19 +209,4 @@ function credentialHeaders(live: LiveCredential): Record<string, string> {
     if (cookies) headers.Cookie = cookies;
     if (live.header) headers[live.header.name] = live.header.value;
     return headers;
-}
-
-/** Vendor defaults for headers the msg does not set (names compared without case). */
-function withDefaults(headers: Record<string, string>, defaults: Record<string, string>): Record<string, string> {
-    const result = { ...headers };
-    for (const [name, value] of Object.entries(defaults)) {
-        if (!Object.keys(result).some((key) => key.toLowerCase() === name.toLowerCase())) result[name] = value;
-    }
-    return result;
-}
-
-/** Sets a header, replacing any spelling of the same name: the session's token always wins. */
-function setHeader(headers: Record<string, string>, name: string, value: string): void {
-    for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
-    headers[name] = value;
 }
