@@ -182,7 +182,9 @@ function exampleVendors(rootDir) {
 
 /** Starts a vendor's simulator on its demo port, or on a free port when that one is taken. */
 async function startSimulator(rootDir, vendor) {
-    const module = require(path.join(rootDir, 'test', 'simulators', `${vendor}.js`));
+    // The simulators are TypeScript test code: tsx (a dev dependency, like the simulators) loads them.
+    require('tsx/cjs/api').register();
+    const module = require(path.join(rootDir, 'test', 'simulators', `${vendor}.ts`));
     const port = portFromEnv(`${vendor.toUpperCase()}_PORT`, module.DEMO_PORT || 0);
     try {
         return await module.startForFlows({ host: HOST, port });

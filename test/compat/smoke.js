@@ -3,7 +3,7 @@
  * Smoke test of the packed package on another Node-RED and Node (test/compat/run.sh node18-nr3):
  *
  *   1. `npm pack` the built package (as published: nodes/, examples/, README, LICENSE);
- *   2. start the simulator of every vendor the example flows use (test/simulators/<vendor>.js,
+ *   2. start the simulator of every vendor the example flows use (test/simulators/<vendor>.ts,
  *      `startForFlows`), write a fresh Node-RED user dir with scripts/start.js `prepareDemo`, then
  *      replace its link to the repo with the tarball, installed by npm from the registry;
  *   3. start that Node-RED (its own node binary) on a free loopback port, check through the admin
@@ -335,8 +335,8 @@ async function main() {
 
         const vendors = [...new Set(examples.flatMap((e) => e.nodes).filter((n) => n.type === 'rest-session-server').map((n) => n.vendor || 'smartserver'))].sort();
         for (const vendor of vendors) {
-            const file = path.join(ROOT, 'test', 'simulators', `${vendor}.js`);
-            if (!fs.existsSync(file)) throw new Error(`an example uses vendor "${vendor}" but test/simulators/${vendor}.js does not exist`);
+            const file = path.join(ROOT, 'test', 'simulators', `${vendor}.ts`);
+            if (!fs.existsSync(file)) throw new Error(`an example uses vendor "${vendor}" but test/simulators/${vendor}.ts does not exist`);
             started[vendor] = await require(file).startForFlows({ host: HOST, port: 0 });
             say(`${vendor} simulator at ${started[vendor].baseUrl}`);
         }

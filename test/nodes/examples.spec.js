@@ -13,9 +13,9 @@ const EXAMPLES_DIR = path.join(__dirname, '..', '..', 'examples');
 const coreNodes = ['common/20-inject.js', 'common/90-comment.js', 'function/10-switch.js', 'function/15-change.js']
     .map((file) => require(path.join(NODES_DIR, 'core', file)));
 
-/** Each vendor's simulator module (test/simulators/<vendor>.js) starts one for the example flows. */
+/** Each vendor's simulator module (test/simulators/<vendor>.ts) starts one for the example flows. */
 function simulatorFor(vendor) {
-    return require(path.join(__dirname, '..', 'simulators', `${vendor}.js`));
+    return require(path.join(__dirname, '..', 'simulators', `${vendor}.ts`));
 }
 
 /** FlowFuse Dashboard 2 is not installed here: its config nodes go, its widgets become helper nodes. */

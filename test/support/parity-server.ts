@@ -1,4 +1,3 @@
-'use strict';
 /**
  * A loopback backend for the parity, security and fault tests. It speaks just enough SmartServer
  * for our nodes (login sets `cmsSID`, `sessionTimeout`, logout, 401 without a live cookie) and has
@@ -21,33 +20,50 @@
  *   /malformed            not HTTP at all
  *   /xml-bomb             a "billion laughs" document
  */
-const crypto = require('node:crypto');
-const http = require('node:http');
-const https = require('node:https');
-const net = require('node:net');
+import crypto from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
-const SESSION_COOKIE = 'cmsSID';
+import { cookieValues } from '../simulators/loopback-server';
+
+type Json = (status: number, value?: unknown, headers?: http.OutgoingHttpHeaders) => void;
+
+export interface ParityRequest {
+    method: string;
+    path: string;
+    cookie: string;
+    session: boolean;
+}
+
+export interface MultipartPart {
+    name: string | undefined;
+    filename: string | undefined;
+    contentType: string | undefined;
+    /** base64 */
+    value: string;
+}
+
+export const SESSION_COOKIE = 'cmsSID';
 const SESSION_TTL_MS = 86400000;
-const USERS = { admin: 'Passw0rd!Passw0rd' };
+export const USERS: Record<string, string> = { admin: 'Passw0rd!Passw0rd' };
 
 /** A document whose entities would expand to 10^9 "lol"s (about 3 GB) if a parser expanded them. */
-function xmlBomb() {
+export function xmlBomb(): string {
     const lines = ['<?xml version="1.0"?>', '<!DOCTYPE lolz [', ' <!ENTITY lol "lol">'];
     for (let i = 1; i <= 9; i++) lines.push(` <!ENTITY lol${i} "${`&lol${i === 1 ? '' : i - 1};`.repeat(10)}">`);
     lines.push(']>', '<lolz>&lol9;</lolz>');
     return lines.join('\n');
 }
 
-function cookieValues(header, name) {
-    return String(header || '').split(';').map((part) => part.trim()).filter((part) => part.startsWith(`${name}=`)).map((part) => part.slice(name.length + 1));
-}
-
 /** Parts of a multipart/form-data body: name, filename, content type and value (base64). */
-function multipartParts(contentType, body) {
+function multipartParts(contentType: string | undefined, body: Buffer): MultipartPart[] | undefined {
     const match = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType || '');
     if (!match) return undefined;
     const delimiter = Buffer.from(`--${match[1] || match[2]}`);
-    const parts = [];
+    const parts: MultipartPart[] = [];
     let start = body.indexOf(delimiter);
     while (start >= 0) {
         const next = body.indexOf(delimiter, start + delimiter.length);
@@ -68,48 +84,54 @@ function multipartParts(contentType, body) {
     return parts;
 }
 
-class ParityServer {
+export class ParityServer {
+    readonly tls: https.ServerOptions | null;
+    readonly open: boolean;
+    /** session id → user */
+    readonly sessions = new Map<string, string>();
+    /** Every session id ever issued: the secrets tests look for. */
+    readonly issued = new Set<string>();
+    private readonly faults: { status: number; headers: http.OutgoingHttpHeaders }[] = [];
+    private readonly sockets = new Set<net.Socket>();
+    readonly stats: { requests: ParityRequest[]; logins: number } = { requests: [], logins: 0 };
+    port = 0;
+    server: http.Server | null = null;
+
     /**
-     * @param {object} [options]
-     * @param {object} [options.tls]  https.createServer options (key, cert, ca, requestCert)
-     * @param {boolean} [options.open] serve every route without a session (a foreign origin)
+     * `tls`: https.createServer options (key, cert, ca, requestCert);
+     * `open`: serve every route without a session (a foreign origin).
      */
-    constructor({ tls = null, open = false } = {}) {
+    constructor({ tls = null, open = false }: { tls?: https.ServerOptions | null; open?: boolean } = {}) {
         this.tls = tls;
         this.open = open;
-        this.sessions = new Map();
-        /** Every session id ever issued: the secrets tests look for. */
-        this.issued = new Set();
-        this.faults = [];
-        this.sockets = new Set();
-        this.stats = { requests: [], logins: 0 };
-        this.port = 0;
     }
 
-    get origin() {
+    get origin(): string {
         return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
     }
 
-    async start(port = this.port) {
-        const handler = (req, res) => this.onRequest(req, res);
-        this.server = this.tls ? https.createServer(this.tls, handler) : http.createServer(handler);
-        this.server.on('connection', (socket) => {
+    async start(port = this.port): Promise<this> {
+        const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.onRequest(req, res);
+        const server: http.Server = this.tls ? https.createServer(this.tls, handler) : http.createServer(handler);
+        this.server = server;
+        server.on('connection', (socket: net.Socket) => {
             this.sockets.add(socket);
             socket.on('close', () => this.sockets.delete(socket));
         });
         // A client that fails the TLS handshake (no client certificate) must not crash the test.
-        this.server.on('tlsClientError', () => {});
-        await new Promise((resolve, reject) => {
-            this.server.once('error', reject);
-            this.server.listen(port, '127.0.0.1', resolve);
+        server.on('tlsClientError', () => {});
+        await new Promise<void>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen(port, '127.0.0.1', resolve);
         });
-        this.port = this.server.address().port;
+        this.port = (server.address() as AddressInfo).port;
         return this;
     }
 
-    async stop() {
-        if (!this.server) return;
-        const closed = new Promise((resolve) => this.server.close(resolve));
+    async stop(): Promise<void> {
+        const { server } = this;
+        if (!server) return;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const socket of this.sockets) socket.destroy();
         this.sockets.clear();
         this.server = null;
@@ -117,47 +139,47 @@ class ParityServer {
     }
 
     /** A restart: every connection dropped, every session forgotten, the same port again. */
-    async restart() {
+    async restart(): Promise<void> {
         await this.stop();
         this.sessions.clear();
         await this.start(this.port);
     }
 
     /** A live session id without a login exchange, for the core node's msg.cookies. */
-    issueSession(user = 'admin') {
+    issueSession(user = 'admin'): string {
         const sid = crypto.randomBytes(16).toString('hex');
         this.sessions.set(sid, user);
         this.issued.add(sid);
         return sid;
     }
 
-    expireSessions() {
+    expireSessions(): void {
         this.sessions.clear();
     }
 
     /** The next `count` session-checked requests are answered with `status`. */
-    failNext(status, count = 1, headers = {}) {
+    failNext(status: number, count = 1, headers: http.OutgoingHttpHeaders = {}): void {
         for (let i = 0; i < count; i++) this.faults.push({ status, headers });
     }
 
-    requestsTo(prefix) {
+    requestsTo(prefix: string): ParityRequest[] {
         return this.stats.requests.filter((r) => r.path.startsWith(prefix));
     }
 
-    onRequest(req, res) {
+    private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
         req.on('error', () => {});
         res.on('error', () => {});
-        const chunks = [];
-        req.on('data', (chunk) => chunks.push(chunk));
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
         req.on('end', () => this.route(req, res, Buffer.concat(chunks)));
     }
 
-    route(req, res, body) {
-        const url = new URL(req.url, 'http://backend.invalid');
+    private route(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
+        const url = new URL(req.url ?? '/', 'http://backend.invalid');
         const path = url.pathname;
         const sid = cookieValues(req.headers.cookie, SESSION_COOKIE).find((value) => this.sessions.has(value));
-        this.stats.requests.push({ method: req.method, path, cookie: req.headers.cookie || '', session: Boolean(sid) });
-        const json = (status, value, headers = {}) => {
+        this.stats.requests.push({ method: req.method ?? 'GET', path, cookie: req.headers.cookie || '', session: Boolean(sid) });
+        const json: Json = (status, value, headers = {}) => {
             res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
             res.end(value === undefined ? undefined : JSON.stringify(value));
         };
@@ -165,30 +187,36 @@ class ParityServer {
         if (!sid && !this.open) return json(401, { message: 'Unauthorized' });
         if (path === '/iap/auth/sessionTimeout') return json(200, SESSION_TTL_MS);
         if (path === '/iap/auth/logout') {
-            this.sessions.delete(sid);
+            if (sid) this.sessions.delete(sid);
             return json(204);
         }
-        if (this.faults.length) {
-            const fault = this.faults.shift();
+        const fault = this.faults.shift();
+        if (fault) {
             return json(fault.status, { message: http.STATUS_CODES[fault.status] }, fault.headers);
         }
         return this.testRoute(req, res, { url, path, body, sid, json });
     }
 
-    login(body, json) {
+    private login(body: Buffer, json: Json): void {
         this.stats.logins++;
-        let credentials;
+        let credentials: { username?: string; password?: string } | null;
         try {
-            credentials = JSON.parse(body.toString());
+            credentials = JSON.parse(body.toString()) as typeof credentials;
         } catch {
             return json(400, { message: 'Invalid request' });
         }
-        if (!credentials || USERS[credentials.username] !== credentials.password) return json(401, { message: 'Wrong Username or Password' });
+        if (!credentials || typeof credentials.username !== 'string' || USERS[credentials.username] !== credentials.password) {
+            return json(401, { message: 'Wrong Username or Password' });
+        }
         const sid = this.issueSession(credentials.username);
         return json(200, { id: 1, userName: credentials.username }, { 'Set-Cookie': `${SESSION_COOKIE}=${sid}; Path=/; HttpOnly` });
     }
 
-    testRoute(req, res, { url, path, body, sid, json }) {
+    private testRoute(
+        req: http.IncomingMessage,
+        res: http.ServerResponse,
+        { url, path, body, sid, json }: { url: URL; path: string; body: Buffer; sid: string | undefined; json: Json },
+    ): void {
         const query = url.searchParams;
         if (path.startsWith('/echo') || path === '/redirect/echo') {
             const names = req.rawHeaders.filter((_value, index) => index % 2 === 0);
@@ -207,7 +235,7 @@ class ParityServer {
         const same = /^\/redirect\/same\/(\d+)$/.exec(path);
         if (same) return this.redirect(res, Number(same[1]) > 0 ? `/redirect/same/${Number(same[1]) - 1}` : '/redirect/echo');
         if (path === '/redirect/cookie') return this.redirect(res, '/redirect/echo', { 'Set-Cookie': 'hop=1; Path=/' });
-        if (path === '/redirect/away') return this.redirect(res, query.get('to'));
+        if (path === '/redirect/away') return this.redirect(res, query.get('to') ?? '/');
         if (path === '/set-cookie') {
             return json(200, { ok: true }, {
                 'Set-Cookie': ['a=1; Path=/; HttpOnly', 'b=x%20y; Max-Age=60; SameSite=Lax', `${SESSION_COOKIE}=${sid || 'none'}; Path=/; HttpOnly`],
@@ -219,30 +247,35 @@ class ParityServer {
         if (path === '/slow') {
             const timer = setTimeout(() => json(200, { slow: true }), Number(query.get('ms')) || 1000);
             res.on('close', () => clearTimeout(timer));
-            return undefined;
+            return;
         }
-        if (path === '/hang') return undefined;
+        if (path === '/hang') return;
         if (path === '/big') {
             const data = Buffer.alloc(Number(query.get('bytes')) || 0, 'x');
             res.writeHead(200, query.get('chunked') ? { 'Content-Type': 'text/plain' } : { 'Content-Type': 'text/plain', 'Content-Length': data.length });
-            return res.end(data);
+            res.end(data);
+            return;
         }
         if (path === '/truncated') {
             res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '100' });
             res.write('0123456789');
-            return setTimeout(() => res.socket && res.socket.destroy(), 20);
+            setTimeout(() => res.socket?.destroy(), 20);
+            return;
         }
-        if (path === '/malformed') return res.socket.end('NOT-HTTP garbage\r\n\r\n');
+        if (path === '/malformed') {
+            res.socket?.end('NOT-HTTP garbage\r\n\r\n');
+            return;
+        }
         if (path === '/xml-bomb') return this.text(res, 200, xmlBomb(), 'application/xml');
         return json(404, { message: 'Not found' });
     }
 
-    redirect(res, location, headers = {}) {
+    private redirect(res: http.ServerResponse, location: string, headers: http.OutgoingHttpHeaders = {}): void {
         res.writeHead(302, { Location: location, ...headers });
         res.end();
     }
 
-    text(res, status, body, type) {
+    private text(res: http.ServerResponse, status: number, body: string, type: string): void {
         res.writeHead(status, { 'Content-Type': type });
         res.end(body);
     }
@@ -253,64 +286,75 @@ class ParityServer {
  * With `username`/`password` it answers 407 to anyone without the right Proxy-Authorization.
  * `seen` lists what went through: `{ kind: 'http' | 'connect', target, authorized }`.
  */
-class TestProxy {
-    constructor({ username, password } = {}) {
+export class TestProxy {
+    private readonly expected: string | null;
+    readonly seen: { kind: 'http' | 'connect'; target: string; authorized: boolean }[] = [];
+    private readonly sockets = new Set<net.Socket>();
+    private server: http.Server | null = null;
+    port = 0;
+
+    constructor({ username, password }: { username?: string; password?: string } = {}) {
         this.expected = username || password ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : null;
-        this.seen = [];
-        this.sockets = new Set();
     }
 
-    get url() {
+    get url(): string {
         return `http://127.0.0.1:${this.port}`;
     }
 
-    async start() {
-        this.server = http.createServer((req, res) => this.forward(req, res));
-        this.server.on('connect', (req, socket, head) => this.tunnel(req, socket, head));
-        this.server.on('connection', (socket) => {
+    async start(): Promise<this> {
+        const server = http.createServer((req, res) => this.forward(req, res));
+        this.server = server;
+        server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.tunnel(req, socket, head));
+        server.on('connection', (socket: net.Socket) => {
             this.sockets.add(socket);
             socket.on('close', () => this.sockets.delete(socket));
         });
-        await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-        this.port = this.server.address().port;
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        this.port = (server.address() as AddressInfo).port;
         return this;
     }
 
-    async stop() {
-        const closed = new Promise((resolve) => this.server.close(resolve));
+    async stop(): Promise<void> {
+        const { server } = this;
+        if (!server) return;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const socket of this.sockets) socket.destroy();
         await closed;
     }
 
-    authorized(req) {
+    private authorized(req: http.IncomingMessage): boolean {
         return !this.expected || req.headers['proxy-authorization'] === this.expected;
     }
 
-    forward(req, res) {
+    private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
         const ok = this.authorized(req);
-        this.seen.push({ kind: 'http', target: req.url, authorized: ok });
+        this.seen.push({ kind: 'http', target: req.url ?? '', authorized: ok });
         req.on('error', () => {});
         if (!ok) {
             res.writeHead(407, { 'Proxy-Authenticate': 'Basic realm="test"' });
-            return res.end();
+            res.end();
+            return;
         }
-        const target = new URL(req.url);
+        const target = new URL(req.url ?? '');
         const headers = { ...req.headers };
         delete headers['proxy-authorization'];
         const upstream = http.request({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers }, (reply) => {
-            res.writeHead(reply.statusCode, reply.rawHeaders);
+            res.writeHead(reply.statusCode ?? 502, reply.rawHeaders);
             reply.pipe(res);
         });
         upstream.on('error', () => res.destroy());
         req.pipe(upstream);
     }
 
-    tunnel(req, socket, head) {
+    private tunnel(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
         const ok = this.authorized(req);
-        this.seen.push({ kind: 'connect', target: req.url, authorized: ok });
+        this.seen.push({ kind: 'connect', target: req.url ?? '', authorized: ok });
         socket.on('error', () => {});
-        if (!ok) return socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');
-        const [host, port] = req.url.split(':');
+        if (!ok) {
+            socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');
+            return;
+        }
+        const [host, port] = (req.url ?? '').split(':');
         const upstream = net.connect(Number(port), host, () => {
             socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
             if (head.length) upstream.write(head);
@@ -321,5 +365,3 @@ class TestProxy {
         socket.on('close', () => upstream.destroy());
     }
 }
-
-module.exports = { ParityServer, TestProxy, USERS, SESSION_COOKIE, xmlBomb };

@@ -1,7 +1,5 @@
-'use strict';
-
 /**
- * Commvault / SnapProtect REST ("WebConsole API") simulator (see docs vendors.md section 4).
+ * Commvault / SnapProtect REST ("WebConsole API") simulator (the wire facts: docs/vendors.md, Commvault).
  *
  * Serves Login (JSON or XML, Base64 password, HTTP 200 with `errList` on refusal), Logout,
  * RenewLoginToken, WhoAmI and a few data routes (Client, CommServ) under a configurable web-service
@@ -11,15 +9,36 @@
  * Only Node core modules.
  */
 
-const http = require('node:http');
-const crypto = require('node:crypto');
-const { Simulator, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
+import http from 'node:http';
+import crypto from 'node:crypto';
+import {
+    LockoutCounter,
+    Simulator,
+    runCli,
+    type Exchange,
+    type FlowSimulator,
+    type ListenOptions,
+    type RequestRecord,
+    type SimulatorOptions,
+    type SimulatorStats,
+} from './loopback-server';
 
 const TOKEN_PREFIX = 'QSDK ';
 const XML_LOGIN_REQUEST = 'DM2ContentIndexing_CheckCredentialReq';
 const XML_LOGIN_REPLY = 'DM2ContentIndexing_CheckCredentialResp';
 
-const DEFAULT_OPTIONS = {
+export interface CommvaultOptions extends ListenOptions {
+    /** The web-service root path. */
+    root: string;
+    idleTtlMs: number;
+    lockoutThreshold: number;
+    lockoutDurationS: number;
+    /** Status of the "Invalid authorization token provided." logout answer (undocumented: 200 or 401). */
+    logoutInvalidStatus: number;
+    loginDelayMs: number;
+}
+
+const DEFAULT_OPTIONS: CommvaultOptions = {
     tls: true,
     host: '127.0.0.1',
     port: 0,
@@ -27,14 +46,23 @@ const DEFAULT_OPTIONS = {
     idleTtlMs: 30 * 60 * 1000,
     lockoutThreshold: 5,
     lockoutDurationS: 5400,
-    /** Status of the "Invalid authorization token provided." logout answer (undocumented: 200 or 401). */
     logoutInvalidStatus: 200,
     loginDelayMs: 0,
 };
 
-const DEFAULT_USERS = { cvuser01: { password: 'Password#123!' } };
+export interface CommvaultUser {
+    password: string;
+    /** When set, the login must name it. */
+    domain: string;
+    forcePasswordChange: boolean;
+    userGUID: string;
+    aliasName: string;
+    smtpAddress: string;
+}
 
-// The Logout texts and the 401 body follow vendors.md; the errList codes and texts are the
+const DEFAULT_USERS: Record<string, Partial<CommvaultUser>> = { cvuser01: { password: 'Password#123!' } };
+
+// The Logout texts and the 401 body follow docs/vendors.md; the errList codes and texts are the
 // simulator's choice (the vendor's exact values are not documented).
 const MSG = {
     loggedOut: 'User logged out',
@@ -45,26 +73,59 @@ const MSG = {
     renewFailed: { errorCode: 1118, errLogMessage: 'Failed to renew the login token' },
 };
 
+export interface CommvaultRecord extends RequestRecord {
+    authtoken: boolean;
+    accept: string;
+    contentType: string;
+}
+
+export interface CommvaultLogin {
+    format: 'json' | 'xml';
+    username: string;
+    domain: unknown;
+    commserver: unknown;
+    fields: string[];
+}
+
+export interface CommvaultStats extends SimulatorStats<CommvaultRecord> {
+    logouts: number;
+    renewals: number;
+    logins: CommvaultLogin[];
+}
+
+type Ctx = Exchange<CommvaultRecord>;
+type Fault = { status: number; body: unknown };
+type Data = { xmlRoot: string; value: Record<string, unknown> };
+
+interface TokenEntry {
+    token: string;
+    user: string;
+    deviceId: string | undefined;
+    createdAt: number;
+    lastUsedAt: number;
+    expired: boolean;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
 // ---------------------------------------------------------------------------------------------
 
-function mediaTypeOf(header) {
+function mediaTypeOf(header: string | undefined): string {
     return typeof header === 'string' ? header.split(';')[0].trim().toLowerCase() : '';
 }
 
-function isXmlType(header) {
+function isXmlType(header: string | undefined): boolean {
     const type = mediaTypeOf(header);
     return type === 'application/xml' || type === 'text/xml';
 }
 
 /** The reply format a client asked for with Accept: XML only when it names XML. */
-function wantsXml(accept) {
+function wantsXml(accept: string | undefined): boolean {
     return typeof accept === 'string' && /\b(application|text)\/xml\b/i.test(accept);
 }
 
 /** Strict Base64 of UTF-8 text; null when `text` is not Base64 (the vendor fails such a login). */
-function decodeBase64(text) {
+export function decodeBase64(text: unknown): string | null {
     if (typeof text !== 'string' || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
     const bytes = Buffer.from(text, 'base64');
     if (bytes.toString('base64') !== text) return null;
@@ -72,10 +133,10 @@ function decodeBase64(text) {
     return Buffer.from(decoded, 'utf8').equals(bytes) ? decoded : null;
 }
 
-const XML_ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
-function decodeXmlText(text) {
-    return text.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-zA-Z]+);/g, (match, name) => {
+function decodeXmlText(text: string): string {
+    return text.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-zA-Z]+);/g, (match, name: string) => {
         if (name[0] === '#') {
             const code = name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
             return code >= 0 && code <= 0x10ffff ? String.fromCodePoint(code) : match;
@@ -84,15 +145,15 @@ function decodeXmlText(text) {
     });
 }
 
-function encodeXmlText(text) {
+function encodeXmlText(text: unknown): string {
     return String(text).replace(/[&<>"']/g, (char) => `&${Object.keys(XML_ENTITIES).find((k) => XML_ENTITIES[k] === char)};`);
 }
 
 /** The first element of an XML document as `{ name, attributes }`; null when there is none. */
-function parseXmlElement(text) {
+export function parseXmlElement(text: string): { name: string; attributes: Record<string, string> } | null {
     const match = /^\s*(?:<\?xml[^>]*\?>\s*)?<([A-Za-z_][\w.-]*)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*\/?>/.exec(text);
     if (!match) return null;
-    const attributes = {};
+    const attributes: Record<string, string> = {};
     for (const attr of match[2].matchAll(/([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
         attributes[attr[1]] = decodeXmlText(attr[2] !== undefined ? attr[2] : attr[3]);
     }
@@ -103,15 +164,17 @@ function parseXmlElement(text) {
  * A reply object as Commvault XML: scalars become attributes, objects child elements, arrays
  * repeated child elements (so `errList: []` disappears and `errList: [{…}]` is one `<errList …/>`).
  */
-function toXml(name, value) {
-    const attributes = [];
-    const children = [];
+export function toXml(name: string, value: Record<string, unknown>): string {
+    const attributes: string[] = [];
+    const children: string[] = [];
     for (const [key, field] of Object.entries(value)) {
         if (field === null || field === undefined) continue;
         if (Array.isArray(field)) {
-            for (const item of field) children.push(typeof item === 'object' ? toXml(key, item) : `<${key}>${encodeXmlText(item)}</${key}>`);
+            for (const item of field as unknown[]) {
+                children.push(typeof item === 'object' && item !== null ? toXml(key, item as Record<string, unknown>) : `<${key}>${encodeXmlText(item)}</${key}>`);
+            }
         } else if (typeof field === 'object') {
-            children.push(toXml(key, field));
+            children.push(toXml(key, field as Record<string, unknown>));
         } else {
             attributes.push(` ${key}="${encodeXmlText(field)}"`);
         }
@@ -121,24 +184,42 @@ function toXml(name, value) {
 }
 
 /** "QSDK 3856…" or a bare "3856…" (clients differ): the token's hex part, or null. */
-function tokenKey(header) {
+function tokenKey(header: unknown): string | null {
     if (typeof header !== 'string') return null;
     const value = header.trim().replace(/^QSDK\s+/i, '');
     return /^[0-9a-f]+$/i.test(value) ? value.toLowerCase() : null;
 }
 
-function guid() {
+/** `{ sessionId, deviceId }` of a RenewLoginToken call; null when unreadable (refused then). */
+function parseRenewBody(raw: Buffer): { sessionId?: unknown; deviceId?: unknown } | null {
+    try {
+        const body: unknown = JSON.parse(raw.toString('utf8'));
+        return body && typeof body === 'object' ? body : null;
+    } catch {
+        return null;
+    }
+}
+
+function guid(): string {
     return crypto.randomUUID().toUpperCase();
 }
 
-function makeClients() {
+interface Client {
+    clientId: number;
+    clientName: string;
+    displayName: string;
+    hostName: string;
+    clientDescription: string;
+}
+
+function makeClients(): Client[] {
     return [
         { clientId: 2, clientName: 'cs01', displayName: 'CommServe', hostName: 'cs01.example.local', clientDescription: '' },
         { clientId: 5, clientName: 'fileserver01', displayName: 'File server 01', hostName: 'fs01.example.local', clientDescription: '' },
     ];
 }
 
-function emptyStats() {
+function emptyStats(): CommvaultStats {
     return { loginAttempts: 0, loginsOk: 0, logouts: 0, renewals: 0, logins: [], requests: [] };
 }
 
@@ -146,126 +227,112 @@ function emptyStats() {
 // The simulator
 // ---------------------------------------------------------------------------------------------
 
-class CommvaultSimulator extends Simulator {
-    constructor(options = {}) {
-        super('Commvault');
+export class CommvaultSimulator extends Simulator<CommvaultRecord, CommvaultStats> {
+    protected readonly _options: CommvaultOptions;
+    private readonly _users = new Map<string, CommvaultUser>();
+    private readonly _tokens = new Map<string, TokenEntry>(); // hex → entry
+    private readonly _issued: string[] = [];
+    private readonly _lockout: LockoutCounter;
+    private readonly _clients = makeClients();
+    private readonly _faults: Record<'data' | 'login' | 'logout', Fault[]> = { data: [], login: [], logout: [] };
+    private readonly _commCellGuid = guid();
+    protected override _jsonType = 'application/json; charset=utf-8';
+
+    constructor(options: SimulatorOptions<CommvaultUser> & Partial<CommvaultOptions> = {}) {
+        super('Commvault', emptyStats);
         const { users, ...rest } = options;
         this._options = { ...DEFAULT_OPTIONS, ...rest };
         this._options.root = `/${String(this._options.root).replace(/^\/+|\/+$/g, '')}`;
-        this._users = new Map();
-        for (const [name, props] of Object.entries(users || DEFAULT_USERS)) this.setUser(name, props);
-        this._tokens = new Map(); // hex -> { token, user, deviceId, createdAt, lastUsedAt, expired }
-        this._issued = [];
-        this._failures = new Map(); // username -> { count, lockedUntil }
-        this._clients = makeClients();
-        this._faults = { data: [], login: [], logout: [] };
-        this._stats = emptyStats();
-        this._commCellGuid = guid();
+        this._lockout = new LockoutCounter(() => ({ threshold: this._options.lockoutThreshold, durationMs: this._options.lockoutDurationS * 1000 }));
+        for (const [name, props] of Object.entries(users ?? DEFAULT_USERS)) this.setUser(name, props);
     }
 
     // ---- address ------------------------------------------------------------------------
 
     /** The web-service root URL, e.g. `https://127.0.0.1:1234/webconsole/api`. */
-    get baseUrl() {
+    get baseUrl(): string {
         if (!this.origin) throw new Error('Commvault simulator not started');
         return this.origin + this._options.root;
     }
 
     // ---- test controls ------------------------------------------------------------------------
 
-    get stats() {
-        return this._stats;
-    }
-
-    resetStats() {
-        this._stats = emptyStats();
-    }
-
     /** Every token stops working (401 on data calls); they can still be renewed. */
-    expireTokens() {
+    expireTokens(): void {
         for (const entry of this._tokens.values()) entry.expired = true;
     }
 
     /** The next `count` data calls (after the token check) answer `status` with `body`. */
-    failNext(status, count = 1, body) {
+    failNext(status: number, count = 1, body?: unknown): void {
         for (let i = 0; i < count; i++) this._faults.data.push({ status, body });
     }
 
-    failNextLogin(status, count = 1, body) {
+    failNextLogin(status: number, count = 1, body?: unknown): void {
         for (let i = 0; i < count; i++) this._faults.login.push({ status, body });
     }
 
-    failNextLogout(status, count = 1, body) {
+    failNextLogout(status: number, count = 1, body?: unknown): void {
         for (let i = 0; i < count; i++) this._faults.logout.push({ status, body });
     }
 
     /** Adds or changes a user: `password`, `domain` (then required at login), `forcePasswordChange`. */
-    setUser(name, props = {}) {
+    setUser(name: string, props: Partial<CommvaultUser> = {}): CommvaultUser {
         const current = this._users.get(name);
-        const record = current
+        const record: CommvaultUser = current
             ? { ...current, ...props }
             : {
-                password: '',
-                domain: '',
-                forcePasswordChange: false,
-                userGUID: guid(),
-                aliasName: String(this._users.size + 1),
-                smtpAddress: `${name}@commvault.example.local`,
-                ...props,
-            };
+                  password: '',
+                  domain: '',
+                  forcePasswordChange: false,
+                  userGUID: guid(),
+                  aliasName: String(this._users.size + 1),
+                  smtpAddress: `${name}@commvault.example.local`,
+                  ...props,
+              };
         this._users.set(name, record);
         return { ...record };
     }
 
-    getUser(name) {
+    getUser(name: string): CommvaultUser | undefined {
         const record = this._users.get(name);
         return record ? { ...record } : undefined;
     }
 
     /** Every token ever issued, as sent in the Authtoken header ("QSDK …"). */
-    issuedTokens() {
+    issuedTokens(): string[] {
         return [...this._issued];
     }
 
-    isTokenValid(token) {
+    isTokenValid(token: string): boolean {
         return this._liveToken(tokenKey(token)) !== null;
     }
 
-    liveTokens() {
+    liveTokens(): number {
         let count = 0;
         for (const key of [...this._tokens.keys()]) if (this._liveToken(key)) count++;
         return count;
     }
 
     /** When the user's lock ends (ms since the epoch), or 0 when not locked. */
-    lockedUntil(name) {
-        const entry = this._failureEntry(name);
-        return entry.lockedUntil > Date.now() ? entry.lockedUntil : 0;
+    lockedUntil(name: string): number {
+        return this._lockout.lockedUntil(name);
     }
 
     // ---- request plumbing ---------------------------------------------------------------------
 
-    _onRequest(req, res) {
-        const url = new URL(req.url, 'http://simulator.invalid');
-        const record = {
-            method: req.method,
-            path: url.pathname,
-            status: null,
+    protected _recordFields(req: http.IncomingMessage): Omit<CommvaultRecord, keyof RequestRecord> {
+        return {
             authtoken: typeof req.headers.authtoken === 'string' && req.headers.authtoken !== '',
-            accept: req.headers.accept || '',
-            contentType: req.headers['content-type'] || '',
-            at: Date.now(),
+            accept: req.headers.accept ?? '',
+            contentType: req.headers['content-type'] ?? '',
         };
-        this._stats.requests.push(record);
-        const ctx = { req, res, record, method: req.method, pathname: url.pathname, query: url.searchParams, body: Buffer.alloc(0) };
-        readBody(req, MAX_BODY_BYTES, (body) => {
-            if (body === null) return this._sendJson(ctx, 413, { errorCode: 413, errorMessage: 'Request body too large' });
-            ctx.body = body;
-            this._dispatch(ctx);
-        });
     }
 
-    _dispatch(ctx) {
+    protected _tooLarge(ctx: Ctx): void {
+        this._sendJson(ctx, 413, { errorCode: 413, errorMessage: 'Request body too large' });
+    }
+
+    protected _dispatch(ctx: Ctx): void {
         const { root } = this._options;
         const { method, pathname } = ctx;
         if (pathname !== root && !pathname.startsWith(`${root}/`)) return this._notFound(ctx);
@@ -285,33 +352,24 @@ class CommvaultSimulator extends Simulator {
         return this._notFound(ctx);
     }
 
-    _send(ctx, status, body, headers = {}) {
-        ctx.record.status = status;
-        send(ctx.res, status, body, headers);
-    }
-
-    _sendJson(ctx, status, value) {
-        this._send(ctx, status, JSON.stringify(value), { 'Content-Type': 'application/json; charset=utf-8' });
-    }
-
     /** JSON, or XML under `xmlRoot` when the client's Accept asks for XML. */
-    _sendData(ctx, { xmlRoot, value }, status = 200) {
+    private _sendData(ctx: Ctx, { xmlRoot, value }: Data, status = 200): void {
         if (wantsXml(ctx.req.headers.accept)) {
             return this._send(ctx, status, toXml(xmlRoot, value), { 'Content-Type': 'application/xml; charset=utf-8' });
         }
         return this._sendJson(ctx, status, value);
     }
 
-    _sendText(ctx, status, text) {
+    private _sendText(ctx: Ctx, status: number, text: string): void {
         this._send(ctx, status, text, { 'Content-Type': 'text/plain; charset=utf-8' });
     }
 
-    _notFound(ctx) {
+    private _notFound(ctx: Ctx): void {
         this._sendJson(ctx, 404, { errorCode: 404, errorMessage: 'The requested resource was not found' });
     }
 
     /** An injected fault from `queue`, answered; true when one was used. */
-    _fault(ctx, queue) {
+    private _fault(ctx: Ctx, queue: keyof CommvaultSimulator['_faults']): boolean {
         const fault = this._faults[queue].shift();
         if (!fault) return false;
         const { status, body } = fault;
@@ -323,7 +381,7 @@ class CommvaultSimulator extends Simulator {
     // ---- tokens -------------------------------------------------------------------------------
 
     /** The token entry for `key` if alive (not expired, used within idleTtlMs), else null. */
-    _liveToken(key) {
+    private _liveToken(key: string | null): TokenEntry | null {
         const entry = key ? this._tokens.get(key) : undefined;
         if (!entry || entry.expired) return null;
         if (Date.now() >= entry.lastUsedAt + this._options.idleTtlMs) {
@@ -333,7 +391,7 @@ class CommvaultSimulator extends Simulator {
         return entry;
     }
 
-    _issueToken(user, deviceId) {
+    private _issueToken(user: string, deviceId: string | undefined): TokenEntry {
         const key = crypto.randomBytes(64).toString('hex');
         const now = Date.now();
         const entry = { token: TOKEN_PREFIX + key, user, deviceId, createdAt: now, lastUsedAt: now, expired: false };
@@ -343,49 +401,23 @@ class CommvaultSimulator extends Simulator {
     }
 
     /** Data calls: a live Authtoken (its idle timer restarts), then injected faults, then the handler. */
-    _withToken(ctx, handler) {
+    private _withToken(ctx: Ctx, handler: (entry: TokenEntry) => void): void {
         const entry = this._liveToken(tokenKey(ctx.req.headers.authtoken));
         if (!entry) return this._sendJson(ctx, 401, MSG.accessDenied);
         entry.lastUsedAt = Date.now();
-        if (this._fault(ctx, 'data')) return undefined;
-        return handler(entry);
-    }
-
-    // ---- lockout ------------------------------------------------------------------------------
-
-    _failureEntry(name) {
-        let entry = this._failures.get(name);
-        if (!entry) {
-            entry = { count: 0, lockedUntil: 0 };
-            this._failures.set(name, entry);
-        }
-        if (entry.lockedUntil && entry.lockedUntil <= Date.now()) {
-            entry.count = 0;
-            entry.lockedUntil = 0;
-        }
-        return entry;
-    }
-
-    /** Counts a failed login; the one that reaches the threshold locks the account at once. */
-    _recordFailure(name) {
-        const entry = this._failureEntry(name);
-        entry.count++;
-        if (entry.count >= this._options.lockoutThreshold) entry.lockedUntil = Date.now() + this._options.lockoutDurationS * 1000;
-        return entry;
+        if (this._fault(ctx, 'data')) return;
+        handler(entry);
     }
 
     // ---- Login --------------------------------------------------------------------------------
 
-    _handleLogin(ctx) {
+    private _handleLogin(ctx: Ctx): void {
         this._stats.loginAttempts++;
-        const { loginDelayMs } = this._options;
-        if (!(loginDelayMs > 0)) return this._answerLogin(ctx);
-        this._loopback.later(loginDelayMs, () => this._answerLogin(ctx));
-        return undefined;
+        this._afterDelay(this._options.loginDelayMs, () => this._answerLogin(ctx));
     }
 
     /** `{ format, fields }` from a JSON body or the XML request element's attributes; null if unreadable. */
-    _readLoginRequest(ctx) {
+    private _readLoginRequest(ctx: Ctx): { format: 'json' | 'xml'; fields: Record<string, unknown> } | null {
         const contentType = ctx.req.headers['content-type'];
         const text = ctx.body.toString('utf8');
         if (isXmlType(contentType)) {
@@ -395,30 +427,31 @@ class CommvaultSimulator extends Simulator {
         }
         if (mediaTypeOf(contentType) !== 'application/json') return null;
         try {
-            const fields = JSON.parse(text);
+            const fields: unknown = JSON.parse(text);
             if (!fields || typeof fields !== 'object' || Array.isArray(fields)) return null;
-            return { format: 'json', fields };
+            return { format: 'json', fields: fields as Record<string, unknown> };
         } catch {
             return null;
         }
     }
 
-    _answerLogin(ctx) {
-        if (this._fault(ctx, 'login')) return undefined;
+    private _answerLogin(ctx: Ctx): void {
+        if (this._fault(ctx, 'login')) return;
         const request = this._readLoginRequest(ctx);
         if (!request || typeof request.fields.username !== 'string' || typeof request.fields.password !== 'string') {
             return this._sendJson(ctx, 400, { errorCode: 400, errorMessage: 'Invalid login request' });
         }
-        const { username, password, domain = '', commserver = '', deviceId } = request.fields;
+        const { domain = '', commserver = '', deviceId } = request.fields;
+        const { username, password } = request.fields as { username: string; password: string };
         this._stats.logins.push({ format: request.format, username, domain, commserver, fields: Object.keys(request.fields) });
-        const reply = (status, value) => this._sendData(ctx, { xmlRoot: XML_LOGIN_REPLY, value }, status);
+        const reply = (status: number, value: Record<string, unknown>): void => this._sendData(ctx, { xmlRoot: XML_LOGIN_REPLY, value }, status);
 
         // The lock wins even over the right password.
         if (this.lockedUntil(username)) return reply(200, this._lockedReply(username));
         const user = this._users.get(username);
         const domainOk = !user || !user.domain || String(domain).toLowerCase() === user.domain.toLowerCase();
         if (!user || !domainOk || decodeBase64(password) !== user.password) {
-            const entry = this._recordFailure(username);
+            const entry = this._lockout.recordFailure(username);
             if (entry.lockedUntil) return reply(200, this._lockedReply(username));
             return reply(200, {
                 errList: [MSG.invalidCredentials],
@@ -427,14 +460,14 @@ class CommvaultSimulator extends Simulator {
                 remainingLockTime: 0,
             });
         }
-        this._failureEntry(username).count = 0;
+        this._lockout.clear(username);
         const entry = this._issueToken(username, typeof deviceId === 'string' ? deviceId : undefined);
         this._stats.loginsOk++;
         return reply(200, this._successReply(username, user, entry.token));
     }
 
-    _lockedReply(username) {
-        const entry = this._failureEntry(username);
+    private _lockedReply(username: string): Record<string, unknown> {
+        const entry = this._lockout.entry(username);
         return {
             errList: [MSG.accountLocked],
             isAccountLocked: true,
@@ -443,7 +476,7 @@ class CommvaultSimulator extends Simulator {
         };
     }
 
-    _successReply(username, user, token) {
+    private _successReply(username: string, user: CommvaultUser, token: string): Record<string, unknown> {
         const organization = { GUID: this._commCellGuid, providerDomainName: 'Commcell', providerId: 0 };
         return {
             aliasName: user.aliasName,
@@ -467,36 +500,31 @@ class CommvaultSimulator extends Simulator {
 
     // ---- Logout, RenewLoginToken, WhoAmI --------------------------------------------------------
 
-    _handleLogout(ctx) {
-        if (this._fault(ctx, 'logout')) return undefined;
+    private _handleLogout(ctx: Ctx): void {
+        if (this._fault(ctx, 'logout')) return;
         const key = tokenKey(ctx.req.headers.authtoken);
         const entry = this._liveToken(key);
-        if (!entry) return this._sendText(ctx, this._options.logoutInvalidStatus, MSG.invalidToken);
+        if (!key || !entry) return this._sendText(ctx, this._options.logoutInvalidStatus, MSG.invalidToken);
         this._tokens.delete(key);
         this._stats.logouts++;
         return this._sendText(ctx, 200, MSG.loggedOut);
     }
 
     /** The expired token (header and `sessionId`) plus the login's `deviceId` → a new token. */
-    _handleRenew(ctx) {
+    private _handleRenew(ctx: Ctx): void {
         const key = tokenKey(ctx.req.headers.authtoken);
         const entry = key ? this._tokens.get(key) : undefined;
-        let body = null;
-        try {
-            body = JSON.parse(ctx.body.toString('utf8'));
-        } catch {
-            // unreadable: refused below
-        }
+        const body = parseRenewBody(ctx.body);
         const sessionOk = body && tokenKey(body.sessionId) === key;
         const deviceOk = entry && entry.deviceId !== undefined && body && body.deviceId === entry.deviceId;
-        if (!entry || !sessionOk || !deviceOk) return this._sendJson(ctx, 200, { error: MSG.renewFailed });
+        if (!key || !entry || !sessionOk || !deviceOk) return this._sendJson(ctx, 200, { error: MSG.renewFailed });
         this._tokens.delete(key);
         const renewed = this._issueToken(entry.user, entry.deviceId);
         this._stats.renewals++;
         return this._sendJson(ctx, 200, { token: renewed.token, error: {} });
     }
 
-    _handleWhoAmI(ctx, entry) {
+    private _handleWhoAmI(ctx: Ctx, entry: TokenEntry): void {
         const user = this._users.get(entry.user);
         return this._sendData(ctx, {
             xmlRoot: 'CvEntities_ProcessingInstructionInfo',
@@ -506,28 +534,28 @@ class CommvaultSimulator extends Simulator {
 
     // ---- data routes --------------------------------------------------------------------------
 
-    _clientEntity(client) {
+    private _clientEntity(client: Client): Record<string, unknown> {
         const { clientId, clientName, displayName, hostName } = client;
         return { client: { clientEntity: { clientId, clientName, displayName, hostName }, clientDescription: client.clientDescription } };
     }
 
-    _clientList() {
+    private _clientList(): Data {
         return { xmlRoot: 'App_GetClientPropertiesResponse', value: { clientProperties: this._clients.map((c) => this._clientEntity(c)) } };
     }
 
-    _getClient(ctx, id) {
+    private _getClient(ctx: Ctx, id: number): void {
         const client = this._clients.find((c) => c.clientId === id);
         if (!client) return this._sendJson(ctx, 404, { errorCode: 2, errorMessage: `Client ${id} not found` });
         return this._sendData(ctx, { xmlRoot: 'App_GetClientPropertiesResponse', value: { clientProperties: [this._clientEntity(client)] } });
     }
 
     /** Write route: `{"clientProperties":{"client":{"clientDescription":"…"}}}` sets the description. */
-    _updateClient(ctx, id) {
+    private _updateClient(ctx: Ctx, id: number): void {
         const client = this._clients.find((c) => c.clientId === id);
         if (!client) return this._sendJson(ctx, 404, { errorCode: 2, errorMessage: `Client ${id} not found` });
-        let description;
+        let description: unknown;
         try {
-            const body = JSON.parse(ctx.body.toString('utf8'));
+            const body = JSON.parse(ctx.body.toString('utf8')) as { clientProperties: { client: { clientDescription: unknown } } };
             description = body.clientProperties.client.clientDescription;
         } catch {
             description = undefined;
@@ -540,7 +568,7 @@ class CommvaultSimulator extends Simulator {
         });
     }
 
-    _commServ() {
+    private _commServ(): Data {
         return {
             xmlRoot: 'App_GetCommServResponse',
             value: { commcell: { commCellId: 2, commCellName: 'cs01', csGUID: this._commCellGuid, hostName: 'cs01.example.local', releaseName: '11.32' } },
@@ -549,24 +577,22 @@ class CommvaultSimulator extends Simulator {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Command line: node test/simulators/commvault.js [--port 8445] [--http] [--host 127.0.0.1] [--root /webconsole/api]
+// Command line: node -r tsx/cjs test/simulators/commvault.ts [--port 8445] [--http] [--host 127.0.0.1] [--root /webconsole/api]
 // ---------------------------------------------------------------------------------------------
 
 if (require.main === module) runCli((options) => new CommvaultSimulator(options), (sim) => sim.baseUrl, { '--root': ['root', String] });
 
 /** The shared entry point of every simulator module (example-flow tests, `npm start`). */
-async function startForFlows({ host = '127.0.0.1', port = 0 } = {}) {
+export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<CommvaultSimulator>> {
     const simulator = new CommvaultSimulator({ host, port });
     await simulator.start();
     return {
         simulator,
         baseUrl: simulator.baseUrl,
-        credentials: { username: 'cvuser01', password: DEFAULT_USERS.cvuser01.password },
+        credentials: { username: 'cvuser01', password: DEFAULT_USERS.cvuser01.password ?? '' },
         stop: () => simulator.stop(),
     };
 }
 
 /** Port `npm start` uses for this vendor (env COMMVAULT_PORT overrides). */
-const DEMO_PORT = 8445;
-
-module.exports = { CommvaultSimulator, decodeBase64, parseXmlElement, toXml, startForFlows, DEMO_PORT };
+export const DEMO_PORT = 8445;

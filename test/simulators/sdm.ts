@@ -1,7 +1,6 @@
-'use strict';
-
 /**
- * Oracle Communications Session Delivery Manager (SDM) REST simulator (see docs vendors.md section 3).
+ * Oracle Communications Session Delivery Manager (SDM) REST simulator (the wire facts:
+ * docs/vendors.md, Oracle SDM).
  *
  * Serves `/rest/{versionId}/admin/login`, `/admin/logout`, the device list
  * `GET /rest/{versionId}/inventory/deviceMgmt/devices` (also at `/configuration/devices`) and one
@@ -13,17 +12,36 @@
  * the formats of `validUntil` and `idleTimeout`, the JSON reply shapes. Only Node core modules.
  */
 
-const http = require('node:http');
-const crypto = require('node:crypto');
-const { Simulator, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
+import http from 'node:http';
+import crypto from 'node:crypto';
+import {
+    CookieSessions,
+    Simulator,
+    runCli,
+    type Exchange,
+    type FlowSimulator,
+    type Headers,
+    type ListenOptions,
+    type RequestRecord,
+    type SimulatorOptions,
+    type SimulatorStats,
+} from './loopback-server';
 
 const SESSION_COOKIE = 'JSESSIONID';
-const API_VERSIONS = ['v1.0', 'v1.1', 'v1.2', 'v1.3'];
+export const API_VERSIONS = ['v1.0', 'v1.1', 'v1.2', 'v1.3'];
 const JSON_TYPE = 'application/json';
 const XML_TYPE = 'application/xml';
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
 
-const DEFAULT_OPTIONS = {
+export interface SdmOptions extends ListenOptions {
+    sessionTtlMs: number;
+    /** 0: no idle limit. */
+    idleTtlMs: number;
+    loginDelayMs: number;
+    serverInfo: string;
+}
+
+const DEFAULT_OPTIONS: SdmOptions = {
     tls: true,
     host: '127.0.0.1',
     port: 0,
@@ -33,9 +51,14 @@ const DEFAULT_OPTIONS = {
     serverInfo: 'NNC82',
 };
 
-const DEFAULT_USERS = { admin: { password: 'passphrase', userGroup: 'LI_ADMIN' } };
+export interface SdmUser {
+    password: string;
+    userGroup: string;
+}
 
-// Documented texts (vendors.md section 3); the others are the simulator's choice.
+const DEFAULT_USERS: Record<string, Partial<SdmUser>> = { admin: { password: 'passphrase', userGroup: 'LI_ADMIN' } };
+
+// Documented texts (docs/vendors.md); the others are the simulator's choice.
 const MSG = {
     invalidInput: 'The user input is invalid.',
     invalidCredentials: 'The user ID or password is invalid.',
@@ -54,26 +77,44 @@ const DEVICES = [
     { deviceId: 'sbc-west-01', name: 'SBC West', ipAddress: '10.0.20.11', platform: 'Acme Packet 4600', softwareVersion: 'SCZ9.3.0', status: 'Connected' },
 ];
 
+export interface SdmRecord extends RequestRecord {
+    cookie: string;
+    accept: string;
+}
+
+export interface SdmStats extends SimulatorStats<SdmRecord> {
+    logouts: number;
+}
+
+type Ctx = Exchange<SdmRecord>;
+type FaultRoute = 'data' | 'login' | 'logout';
+type Fault = { status: number; body: string | Buffer | undefined; route: FaultRoute };
+
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
 // ---------------------------------------------------------------------------------------------
 
-function escapeXml(text) {
-    return String(text).replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[ch]);
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const XML_NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function escapeXml(text: unknown): string {
+    return String(text).replace(/[&<>"']/g, (ch) => XML_ESCAPES[ch]);
 }
 
-function unescapeXml(text) {
-    return text.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (match, name) => {
+function unescapeXml(text: string): string {
+    return text.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (match, name: string) => {
         if (name[0] === '#') return String.fromCodePoint(name[1] === 'x' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10));
-        return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[name];
+        return XML_NAMED[name];
     });
 }
 
 /** `<name>value</name>` for each field, nested objects and arrays (as repeated elements) included. */
-function toXml(name, value) {
+function toXml(name: string, value: unknown): string {
     if (Array.isArray(value)) return value.map((item) => toXml(name, item)).join('');
     if (value && typeof value === 'object') {
-        return `<${name}>${Object.entries(value).map(([key, inner]) => toXml(key, inner)).join('')}</${name}>`;
+        return `<${name}>${Object.entries(value)
+            .map(([key, inner]) => toXml(key, inner))
+            .join('')}</${name}>`;
     }
     return `<${name}>${escapeXml(value)}</${name}>`;
 }
@@ -82,12 +123,15 @@ function toXml(name, value) {
  * The text of each `<field>` directly inside the root element `<root>` of a small XML body, or null
  * when the body is not that root. Enough for the login and device-group bodies; a DOCTYPE is refused.
  */
-function readXmlFields(text, root, fields) {
-    const trimmed = text.replace(/^\uFEFF/, '').replace(/^<\?xml[^>]*\?>/, '').trim();
+export function readXmlFields(text: string, root: string, fields: string[]): Record<string, string> | null {
+    const trimmed = text
+        .replace(/^\uFEFF/, '')
+        .replace(/^<\?xml[^>]*\?>/, '')
+        .trim();
     if (/<!DOCTYPE/i.test(trimmed)) return null;
     const match = new RegExp(`^<${root}(\\s[^>]*)?>([\\s\\S]*)</${root}>$`).exec(trimmed);
     if (!match) return null;
-    const result = {};
+    const result: Record<string, string> = {};
     for (const field of fields) {
         const inner = new RegExp(`<${field}>([^<]*)</${field}>|<${field}\\s*/>`).exec(match[2]);
         if (inner) result[field] = unescapeXml(inner[1] || '');
@@ -96,11 +140,11 @@ function readXmlFields(text, root, fields) {
 }
 
 /** The media type of a Content-Type header, lower case, without parameters. */
-function mediaType(header) {
+function mediaType(header: string | undefined): string {
     return typeof header === 'string' ? header.split(';')[0].trim().toLowerCase() : '';
 }
 
-function isXmlType(type) {
+function isXmlType(type: string): boolean {
     return type === XML_TYPE || type === 'text/xml';
 }
 
@@ -109,7 +153,7 @@ function isXmlType(type) {
  * higher quality wins, a tie or a wildcard gives XML (listed first); null when neither is acceptable.
  * No Accept header at all counts as `*\/*`.
  */
-function replyFormat(accept) {
+export function replyFormat(accept: string | undefined): 'xml' | 'json' | null {
     if (typeof accept !== 'string' || accept.trim() === '') return 'xml';
     let json = 0;
     let xml = 0;
@@ -127,20 +171,13 @@ function replyFormat(accept) {
     return json > xml ? 'json' : 'xml';
 }
 
-/** Values of every cookie called `name` in a Cookie header; a bare value without `name=` is not one. */
-function cookieValues(header, name) {
-    if (typeof header !== 'string' || header === '') return [];
-    const values = [];
-    for (const part of header.split(';')) {
-        const eq = part.indexOf('=');
-        if (eq < 0) continue;
-        if (part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
-    }
-    return values;
+/** The format of this exchange's replies: what its Accept asks for, XML when it asks for neither. */
+function formatOf(ctx: Ctx): 'xml' | 'json' {
+    return replyFormat(ctx.req.headers.accept) ?? 'xml';
 }
 
 /** A Tomcat session id: 32 upper-case hex digits and the route of the node, as in the docs. */
-function newSessionId() {
+function newSessionId(): string {
     return `${crypto.randomBytes(16).toString('hex').toUpperCase()}.tomcat1`;
 }
 
@@ -148,13 +185,13 @@ function newSessionId() {
  * A DOCTYPE declaring the "billion laughs" entity chain (lol9 expands to 10^9 "lol"): a parser
  * that expands entities would hang or run out of memory. Used by `entityBombNext`.
  */
-function entityBombDoctype(root) {
+function entityBombDoctype(root: string): string {
     const entities = ['<!ENTITY lol0 "lol">'];
     for (let i = 1; i <= 9; i++) entities.push(`<!ENTITY lol${i} "${`&lol${i - 1};`.repeat(10)}">`);
     return `<!DOCTYPE ${root} [${entities.join('')}]>`;
 }
 
-function emptyStats() {
+function emptyStats(): SdmStats {
     return { loginAttempts: 0, loginsOk: 0, logouts: 0, requests: [] };
 }
 
@@ -162,46 +199,40 @@ function emptyStats() {
 // The simulator
 // ---------------------------------------------------------------------------------------------
 
-class SdmSimulator extends Simulator {
-    constructor(options = {}) {
-        super('SDM');
+export class SdmSimulator extends Simulator<SdmRecord, SdmStats> {
+    protected readonly _options: SdmOptions;
+    private readonly _users = new Map<string, SdmUser>();
+    private readonly _sessions: CookieSessions;
+    private readonly _groups = ['Home'];
+    private readonly _faults: Fault[] = []; // queued failNext answers
+    private _bombs = 0;
+    private _expireAfter = 0;
+
+    constructor(options: SimulatorOptions<SdmUser> & Partial<SdmOptions> = {}) {
+        super('SDM', emptyStats);
         const { users, ...rest } = options;
         this._options = { ...DEFAULT_OPTIONS, ...rest };
-        this._users = new Map();
-        for (const [name, props] of Object.entries(users || DEFAULT_USERS)) this.setUser(name, props);
-        this._sessions = new Map(); // sessionId -> { id, user, createdAt, lastUsedAt }
-        this._groups = ['Home'];
-        this._faults = []; // queued failNext answers: { status, body, route }
-        this._bombs = 0;
-        this._expireAfter = 0;
-        this._stats = emptyStats();
+        this._sessions = new CookieSessions(SESSION_COOKIE, () => this._options);
+        for (const [name, props] of Object.entries(users ?? DEFAULT_USERS)) this.setUser(name, props);
     }
 
     // ---- address ------------------------------------------------------------------------
 
     /** The base URL a client configures: the origin (the API lives under `/rest`). */
-    get baseUrl() {
+    get baseUrl(): string {
         if (!this.origin) throw new Error('SDM simulator not started');
         return this.origin;
     }
 
     // ---- test controls ----------------------------------------------------------------------
 
-    get stats() {
-        return this._stats;
-    }
-
-    resetStats() {
-        this._stats = emptyStats();
-    }
-
     /** Every live session becomes invalid, as after an SDM restart. */
-    expireSessions() {
+    expireSessions(): void {
         this._sessions.clear();
     }
 
     /** Every session becomes invalid once `count` more data requests have been served with one. */
-    expireSessionsAfter(count) {
+    expireSessionsAfter(count: number): void {
         this._expireAfter = count;
     }
 
@@ -210,56 +241,43 @@ class SdmSimulator extends Simulator {
      * instead of being handled. `route`: 'data' (default: device routes, after the session check),
      * 'login' or 'logout'.
      */
-    failNext(status, count = 1, { body, route = 'data' } = {}) {
+    failNext(status: number, count = 1, { body, route = 'data' }: { body?: string | Buffer; route?: FaultRoute } = {}): void {
         for (let i = 0; i < count; i++) this._faults.push({ status, body, route });
     }
 
     /** The next `count` XML replies (login or data) start with a DOCTYPE "billion laughs" entity bomb. */
-    entityBombNext(count = 1) {
+    entityBombNext(count = 1): void {
         this._bombs += count;
     }
 
-    setUser(name, props = {}) {
-        const current = this._users.get(name) || { password: '', userGroup: 'LI_ADMIN' };
+    setUser(name: string, props: Partial<SdmUser> = {}): void {
+        const current = this._users.get(name) ?? { password: '', userGroup: 'LI_ADMIN' };
         this._users.set(name, { ...current, ...props });
     }
 
-    isSessionValid(sessionId) {
-        return this._liveSession(sessionId) !== null;
+    isSessionValid(sessionId: string): boolean {
+        return this._sessions.live(sessionId) !== null;
     }
 
-    liveSessions() {
-        let count = 0;
-        for (const id of [...this._sessions.keys()]) if (this._liveSession(id)) count++;
-        return count;
+    liveSessions(): number {
+        return this._sessions.liveCount();
     }
 
-    get deviceGroups() {
+    get deviceGroups(): string[] {
         return [...this._groups];
     }
 
     // ---- request plumbing -------------------------------------------------------------------
 
-    _onRequest(req, res) {
-        const url = new URL(req.url, 'http://simulator.invalid');
-        const record = {
-            method: req.method,
-            path: url.pathname,
-            status: null,
-            cookie: req.headers.cookie || '',
-            accept: req.headers.accept || '',
-            at: Date.now(),
-        };
-        this._stats.requests.push(record);
-        const ctx = { req, res, record, method: req.method, pathname: url.pathname, body: Buffer.alloc(0), format: replyFormat(req.headers.accept) || 'xml' };
-        readBody(req, MAX_BODY_BYTES, (body) => {
-            if (body === null) return this._sendError(ctx, 413, MSG.tooLarge);
-            ctx.body = body;
-            this._dispatch(ctx);
-        });
+    protected _recordFields(req: http.IncomingMessage): Omit<SdmRecord, keyof RequestRecord> {
+        return { cookie: req.headers.cookie ?? '', accept: req.headers.accept ?? '' };
     }
 
-    _dispatch(ctx) {
+    protected _tooLarge(ctx: Ctx): void {
+        this._sendError(ctx, 413, MSG.tooLarge);
+    }
+
+    protected _dispatch(ctx: Ctx): void {
         const { method, pathname } = ctx;
         if (pathname === '/' && method === 'GET') return this._sendLanding(ctx);
         const match = /^\/rest\/([^/]+)(\/.*)?$/.exec(pathname);
@@ -269,27 +287,23 @@ class SdmSimulator extends Simulator {
         if (!API_VERSIONS.includes(version)) return this._sendError(ctx, 404, MSG.unknownVersion);
         if (replyFormat(ctx.req.headers.accept) === null) return this._sendError(ctx, 406, MSG.notAcceptable);
 
-        const routes = {
+        const routes: Record<string, Record<string, () => void>> = {
             '/admin/login': { POST: () => this._handleLogin(ctx) },
             '/admin/logout': { POST: () => this._handleLogout(ctx) },
             '/inventory/deviceMgmt/devices': { GET: () => this._withSession(ctx, () => this._listDevices(ctx)) },
             '/configuration/devices': { GET: () => this._withSession(ctx, () => this._listDevices(ctx)) },
             '/inventory/deviceMgmt/deviceGroups': { POST: () => this._withSession(ctx, () => this._addDeviceGroup(ctx)) },
         };
-        const handlers = routes[route];
+        const handlers = routes[route] as Record<string, () => void> | undefined;
         if (!handlers) return this._sendError(ctx, 404, MSG.notFound);
-        if (!handlers[method]) return this._sendError(ctx, 405, MSG.methodNotAllowed, { Allow: Object.keys(handlers).join(', ') });
-        return handlers[method]();
-    }
-
-    _send(ctx, status, body, headers = {}) {
-        ctx.record.status = status;
-        send(ctx.res, status, body, headers);
+        const handler = handlers[method] as (() => void) | undefined;
+        if (!handler) return this._sendError(ctx, 405, MSG.methodNotAllowed, { Allow: Object.keys(handlers).join(', ') });
+        handler();
     }
 
     /** `value` as `<root>` XML or as JSON without the root element, per the request's Accept. */
-    _sendData(ctx, status, root, value, headers = {}) {
-        if (ctx.format === 'json') {
+    private _sendData(ctx: Ctx, status: number, root: string, value: Record<string, unknown>, headers: Headers = {}): void {
+        if (formatOf(ctx) === 'json') {
             return this._send(ctx, status, JSON.stringify(value), { 'Content-Type': JSON_TYPE, ...headers });
         }
         let doctype = '';
@@ -306,16 +320,16 @@ class SdmSimulator extends Simulator {
      * Error bodies are not documented: the simulator answers `<error><code>…</code><message>…</message></error>`
      * or `{"code":…,"message":"…"}` per Accept, with the documented message texts.
      */
-    _sendError(ctx, status, message, headers = {}) {
+    private _sendError(ctx: Ctx, status: number, message: string, headers: Headers = {}): void {
         this._sendData(ctx, status, 'error', { code: status, message }, headers);
     }
 
-    _sendLanding(ctx) {
+    private _sendLanding(ctx: Ctx): void {
         this._send(ctx, 200, '<!DOCTYPE html><html><head><title>Session Delivery Manager</title></head><body>SDM web client</body></html>', { 'Content-Type': 'text/html' });
     }
 
     /** A queued failNext answer for this kind of route, if any: true when it was sent. */
-    _injectedFault(ctx, route) {
+    private _injectedFault(ctx: Ctx, route: FaultRoute): boolean {
         const index = this._faults.findIndex((fault) => fault.route === route);
         if (index < 0) return false;
         const [{ status, body }] = this._faults.splice(index, 1);
@@ -324,53 +338,22 @@ class SdmSimulator extends Simulator {
         return true;
     }
 
-    // ---- sessions ---------------------------------------------------------------------------
-
-    /** The session `id` if still alive (absolute and idle limits), else null; dead ones are dropped. */
-    _liveSession(id) {
-        const session = this._sessions.get(id);
-        if (!session) return null;
-        const now = Date.now();
-        const { sessionTtlMs, idleTtlMs } = this._options;
-        if (now >= session.createdAt + sessionTtlMs || (idleTtlMs > 0 && now >= session.lastUsedAt + idleTtlMs)) {
-            this._sessions.delete(id);
-            return null;
-        }
-        return session;
-    }
-
-    /** The live session named by the request's `JSESSIONID` cookie (its idle timer restarts), or null. */
-    _requestSession(ctx) {
-        for (const id of cookieValues(ctx.req.headers.cookie, SESSION_COOKIE)) {
-            const session = this._liveSession(id);
-            if (session) {
-                session.lastUsedAt = Date.now();
-                return session;
-            }
-        }
-        return null;
-    }
-
-    _withSession(ctx, handler) {
-        const session = this._requestSession(ctx);
+    private _withSession(ctx: Ctx, handler: () => void): void {
+        const session = this._sessions.fromRequest(ctx.req);
         if (!session) return this._sendError(ctx, 401, MSG.invalidSession);
-        if (this._injectedFault(ctx, 'data')) return undefined;
-        handler(session);
+        if (this._injectedFault(ctx, 'data')) return;
+        handler();
         if (this._expireAfter > 0 && --this._expireAfter === 0) this.expireSessions();
-        return undefined;
     }
 
     // ---- admin routes -----------------------------------------------------------------------
 
-    _handleLogin(ctx) {
-        const { loginDelayMs } = this._options;
-        if (!(loginDelayMs > 0)) return this._answerLogin(ctx);
-        this._loopback.later(loginDelayMs, () => this._answerLogin(ctx));
-        return undefined;
+    private _handleLogin(ctx: Ctx): void {
+        this._afterDelay(this._options.loginDelayMs, () => this._answerLogin(ctx));
     }
 
-    _answerLogin(ctx) {
-        if (this._injectedFault(ctx, 'login')) return undefined;
+    private _answerLogin(ctx: Ctx): void {
+        if (this._injectedFault(ctx, 'login')) return;
         const type = mediaType(ctx.req.headers['content-type']);
         if (type !== JSON_TYPE && !isXmlType(type)) return this._sendError(ctx, 415, MSG.unsupportedType);
         const creds = type === JSON_TYPE ? this._jsonLogin(ctx.body) : readXmlFields(ctx.body.toString('utf8'), 'session', ['userName', 'password']);
@@ -380,22 +363,19 @@ class SdmSimulator extends Simulator {
         const user = this._users.get(creds.userName);
         if (!user || user.password !== creds.password) return this._sendError(ctx, 401, MSG.invalidCredentials);
 
-        const id = newSessionId();
-        const now = Date.now();
-        this._sessions.set(id, { id, user: creds.userName, createdAt: now, lastUsedAt: now });
+        const session = this._sessions.create(newSessionId(), creds.userName);
         this._stats.loginsOk++;
-        this._sendData(ctx, 200, 'session', this._sessionBody(id, creds.userName, user, now), {
-            'Set-Cookie': `${SESSION_COOKIE}=${id}; Path=/rest; HttpOnly`,
+        this._sendData(ctx, 200, 'session', this._sessionBody(session.id, creds.userName, user, session.createdAt), {
+            'Set-Cookie': `${SESSION_COOKIE}=${session.id}; Path=/rest; HttpOnly`,
         });
-        return undefined;
     }
 
     /** The documented JSON form has no root element: `{"session":{...}}` is "incorrect" (400). */
-    _jsonLogin(raw) {
+    private _jsonLogin(raw: Buffer): Record<string, unknown> | null {
         try {
-            const body = JSON.parse(raw.toString('utf8'));
+            const body: unknown = JSON.parse(raw.toString('utf8'));
             if (!body || typeof body !== 'object' || Array.isArray(body) || 'session' in body) return null;
-            return body;
+            return body as Record<string, unknown>;
         } catch {
             return null;
         }
@@ -407,7 +387,7 @@ class SdmSimulator extends Simulator {
      * (rounded up; 0 = no idle limit, as in the documented example) and `validUntil` as an ISO 8601
      * UTC date-time.
      */
-    _sessionBody(id, userName, user, now) {
+    private _sessionBody(id: string, userName: string, user: SdmUser, now: number): Record<string, unknown> {
         return {
             idleTimeout: this._options.idleTtlMs > 0 ? Math.ceil(this._options.idleTtlMs / 60000) : 0,
             serverInfo: this._options.serverInfo,
@@ -418,30 +398,29 @@ class SdmSimulator extends Simulator {
         };
     }
 
-    _handleLogout(ctx) {
-        if (this._injectedFault(ctx, 'logout')) return undefined;
-        const session = this._requestSession(ctx);
+    private _handleLogout(ctx: Ctx): void {
+        if (this._injectedFault(ctx, 'logout')) return;
+        const session = this._sessions.fromRequest(ctx.req);
         if (!session) return this._sendError(ctx, 401, MSG.notAuthorized);
         this._sessions.delete(session.id);
         this._stats.logouts++;
         this._send(ctx, 204);
-        return undefined;
     }
 
     // ---- data routes ------------------------------------------------------------------------
 
-    _listDevices(ctx) {
-        if (ctx.format === 'json') return this._sendData(ctx, 200, 'devices', { devices: DEVICES });
+    private _listDevices(ctx: Ctx): void {
+        if (formatOf(ctx) === 'json') return this._sendData(ctx, 200, 'devices', { devices: DEVICES });
         return this._sendData(ctx, 200, 'devices', { device: DEVICES });
     }
 
     /** Adds a device group under Home: `{"groupName":"x"}` or `<deviceGroup><groupName>x</groupName></deviceGroup>`. */
-    _addDeviceGroup(ctx) {
+    private _addDeviceGroup(ctx: Ctx): void {
         const type = mediaType(ctx.req.headers['content-type']);
-        let fields = null;
+        let fields: { groupName?: unknown } | null = null;
         if (type === JSON_TYPE) {
             try {
-                fields = JSON.parse(ctx.body.toString('utf8'));
+                fields = JSON.parse(ctx.body.toString('utf8')) as { groupName?: unknown } | null;
             } catch {
                 fields = null;
             }
@@ -457,24 +436,22 @@ class SdmSimulator extends Simulator {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Command line: node test/simulators/sdm.js [--port 8444] [--http] [--host 127.0.0.1]
+// Command line: node -r tsx/cjs test/simulators/sdm.ts [--port 8444] [--http] [--host 127.0.0.1]
 // ---------------------------------------------------------------------------------------------
 
-if (require.main === module) runCli((options) => new SdmSimulator(options), (sim) => sim.origin);
+if (require.main === module) runCli((options) => new SdmSimulator(options), (sim) => sim.origin ?? '');
 
 /** The shared entry point of every simulator module (example-flow tests, `npm start`). */
-async function startForFlows({ host = '127.0.0.1', port = 0 } = {}) {
+export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<SdmSimulator>> {
     const simulator = new SdmSimulator({ host, port });
     await simulator.start();
     return {
         simulator,
         baseUrl: simulator.baseUrl,
-        credentials: { username: 'admin', password: DEFAULT_USERS.admin.password },
+        credentials: { username: 'admin', password: DEFAULT_USERS.admin.password ?? '' },
         stop: () => simulator.stop(),
     };
 }
 
 /** Port `npm start` uses for this vendor (env SDM_PORT overrides). */
-const DEMO_PORT = 8444;
-
-module.exports = { SdmSimulator, replyFormat, readXmlFields, startForFlows, DEMO_PORT, API_VERSIONS };
+export const DEMO_PORT = 8444;

@@ -1,7 +1,5 @@
-'use strict';
-
 /**
- * CM-Well simulator (see docs vendors.md section 2 and conformance cases 16-33).
+ * CM-Well simulator (the wire facts: docs/vendors.md, CM-Well).
  *
  * `GET /_login` with HTTP Basic or CM-Well's RFC 2069 Digest, the `exp` short format, HS256 JWTs
  * whose `exp` claim is in milliseconds, and a few data routes with authorization enforced (as with
@@ -10,42 +8,66 @@
  * goes through Date.now() so tests can fake the clock.
  */
 
-const http = require('node:http');
-const crypto = require('node:crypto');
-const { Simulator, readBody, send, MAX_BODY_BYTES, runCli } = require('./loopback-server');
+import http from 'node:http';
+import crypto from 'node:crypto';
+import {
+    Simulator,
+    cookieValues,
+    runCli,
+    type Exchange,
+    type FlowSimulator,
+    type Headers,
+    type ListenOptions,
+    type RequestRecord,
+    type SimulatorOptions,
+    type SimulatorStats,
+} from './loopback-server';
 
 const MINUTE_MS = 60000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
 
-const DEFAULT_OPTIONS = {
+export interface CmWellOptions extends ListenOptions {
+    /** `webservice.login.penaltysec`: every /_login reply waits this long (Digest: half). */
+    penaltyMs: number;
+    /** `play.http.secret.key`; random when not given. */
+    signingKey: string | undefined;
+    /** Lifetime of a token asked for without `exp`. */
+    defaultLifetimeMs: number;
+    /** `authorization.token.expiry.maxDays`. */
+    maxDays: number;
+}
+
+const DEFAULT_OPTIONS: CmWellOptions = {
     tls: false,
     host: '127.0.0.1',
     port: 0,
-    /** `webservice.login.penaltysec`: every /_login reply waits this long (Digest: half). */
     penaltyMs: 3000,
-    /** `play.http.secret.key`; random when not given. */
     signingKey: undefined,
-    /** Lifetime of a token asked for without `exp`. */
     defaultLifetimeMs: DAY_MS,
-    /** `authorization.token.expiry.maxDays`. */
     maxDays: 60,
 };
 
-const DEFAULT_USERS = { root: { password: 'root' } };
+export interface CmWellUser {
+    password: string;
+    /** Tokens with a lower `rev` claim are refused (root is immune). */
+    rev: number;
+}
 
-const REALM = 'cmwell';
-const md5 = (text) => crypto.createHash('md5').update(text, 'utf8').digest('hex');
+const DEFAULT_USERS: Record<string, Partial<CmWellUser>> = { root: { password: 'root' } };
+
+export const REALM = 'cmwell';
+const md5 = (text: string): string => crypto.createHash('md5').update(text, 'utf8').digest('hex');
 /** CM-Well's fixed opaque: md5("any string will do. even 42."). */
-const OPAQUE = md5('any string will do. even 42.');
+export const OPAQUE = md5('any string will do. even 42.');
 /** HA2 is a constant on the server: the client's `uri` and method are ignored. */
 const HA2 = md5('GET:/_login');
 
 const TOKEN_HEADER = 'x-cm-well-token';
 const TOKEN2_HEADER = 'x-cm-well-token2';
 
-// Response texts, as the server sends them (vendors.md section 2).
-const MSG = {
+// Response texts, as the server sends them (docs/vendors.md).
+export const MSG = {
     provideCredentials: 'Please provide your credentials.\n',
     notAuthenticated: 'Not authenticated.\n',
     expiryTooFar: 'Token expiry must be less than 60 days',
@@ -53,43 +75,70 @@ const MSG = {
     notAuthorized: 'Not authorized, please login first',
 };
 
+export interface CmWellRecord extends RequestRecord {
+    query: string;
+    token: boolean;
+    tokenFrom: string | null;
+    auth: 'Digest' | 'Basic' | null;
+    /** The `uri` field of a Digest login (null when it had none). */
+    digestUri?: string | null;
+}
+
+export type CmWellStats = SimulatorStats<CmWellRecord>;
+
+type Ctx = Exchange<CmWellRecord>;
+type Fault = { status: number; body: unknown };
+type Reply = { status: number; json?: unknown; text?: string; headers?: Headers };
+
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
 // ---------------------------------------------------------------------------------------------
+
+export interface ShortDuration {
+    days: number;
+    hours: number;
+    minutes: number;
+}
 
 /**
  * `LoginHandler.parseShortFormatDuration`: each of d, h, m is the first `(\d+)` followed by the
  * unit letter, case-insensitive; missing units count 0 (so "abc" is 0d0h0m).
  */
-function parseShortDuration(text) {
-    const unit = (letter) => {
+export function parseShortDuration(text: string): ShortDuration {
+    const unit = (letter: string): number => {
         const match = new RegExp(`(\\d+)${letter}`, 'i').exec(text);
         return match ? Number.parseInt(match[1], 10) : 0;
     };
     return { days: unit('d'), hours: unit('h'), minutes: unit('m') };
 }
 
-function durationMs({ days, hours, minutes }) {
+function durationMs({ days, hours, minutes }: ShortDuration): number {
     return days * DAY_MS + hours * HOUR_MS + minutes * MINUTE_MS;
 }
 
-const base64url = (value) => Buffer.from(value).toString('base64url');
+const base64url = (value: string): string => Buffer.from(value).toString('base64url');
 
-function signJwt(claims, key) {
+export function signJwt(claims: Record<string, unknown>, key: string): string {
     const unsigned = `${base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${base64url(JSON.stringify(claims))}`;
     const signature = crypto.createHmac('sha256', key).update(unsigned).digest('base64url');
     return `${unsigned}.${signature}`;
+}
+
+interface JwtClaims {
+    sub: string;
+    exp: number;
+    rev?: unknown;
 }
 
 /**
  * `Token.apply`: the claims of a JWT that has `sub` and `exp`, with a flag telling whether `key`
  * signed it; null for anything else (the request is then anonymous, not "invalid token").
  */
-function readJwt(token, key) {
+function readJwt(token: string, key: string): { claims: JwtClaims; signed: boolean } | null {
     const parts = String(token).split('.');
     if (parts.length !== 3) return null;
-    let header;
-    let claims;
+    let header: unknown;
+    let claims: unknown;
     try {
         header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
         claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
@@ -97,11 +146,12 @@ function readJwt(token, key) {
         return null;
     }
     if (!header || typeof header !== 'object' || !claims || typeof claims !== 'object') return null;
-    if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number') return null;
+    const { sub, exp } = claims as Record<string, unknown>;
+    if (typeof sub !== 'string' || typeof exp !== 'number') return null;
     const expected = crypto.createHmac('sha256', key).update(`${parts[0]}.${parts[1]}`).digest();
     const given = Buffer.from(parts[2], 'base64url');
-    const signed = header.alg === 'HS256' && given.length === expected.length && crypto.timingSafeEqual(given, expected);
-    return { claims, signed };
+    const signed = (header as { alg?: unknown }).alg === 'HS256' && given.length === expected.length && crypto.timingSafeEqual(given, expected);
+    return { claims: claims as JwtClaims, signed };
 }
 
 /**
@@ -110,10 +160,10 @@ function readJwt(token, key) {
  * first character that does not fit; what follows is dropped. Null when the header does not start
  * with "Digest".
  */
-function parseDigestClientHeader(header) {
+export function parseDigestClientHeader(header: string): Record<string, string> | null {
     const match = /^\s*Digest\s+/.exec(header);
     if (!match) return null;
-    const fields = {};
+    const fields: Record<string, string> = {};
     const pair = /\s*([a-zA-Z]+)\s*=\s*([a-zA-Z0-9"?=&/_-]+)\s*/y;
     pair.lastIndex = match[0].length;
     for (;;) {
@@ -128,45 +178,42 @@ function parseDigestClientHeader(header) {
 
 const DIGEST_KEYS = ['realm', 'nonce', 'opaque', 'username', 'response'];
 
-/** Values of every cookie called `name` in a Cookie header. */
-function cookieValue(header, name) {
-    if (typeof header !== 'string') return undefined;
-    for (const part of header.split(';')) {
-        const eq = part.indexOf('=');
-        if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-    }
-    return undefined;
-}
-
 /** `AuthUtils.extractTokenFrom`: the first place that holds a token wins, valid or not. */
-function findToken(req, query) {
+function findToken(req: http.IncomingMessage, query: URLSearchParams): { token: string; from: string } | null {
     const header2 = req.headers[TOKEN2_HEADER];
-    if (header2 !== undefined) return { token: header2, from: 'X-CM-WELL-TOKEN2' };
+    if (header2 !== undefined) return { token: String(header2), from: 'X-CM-WELL-TOKEN2' };
     const header = req.headers[TOKEN_HEADER];
-    if (header !== undefined) return { token: header, from: 'X-CM-WELL-TOKEN' };
-    if (query.has('token')) return { token: query.get('token'), from: 'query' };
-    const cookie2 = cookieValue(req.headers.cookie, 'X-CM-WELL-TOKEN2');
+    if (header !== undefined) return { token: String(header), from: 'X-CM-WELL-TOKEN' };
+    const fromQuery = query.get('token');
+    if (fromQuery !== null) return { token: fromQuery, from: 'query' };
+    const [cookie2] = cookieValues(req.headers.cookie, 'X-CM-WELL-TOKEN2');
     if (cookie2 !== undefined) return { token: cookie2, from: 'cookie X-CM-WELL-TOKEN2' };
-    const cookie = cookieValue(req.headers.cookie, 'X-CM-WELL-TOKEN');
+    const [cookie] = cookieValues(req.headers.cookie, 'X-CM-WELL-TOKEN');
     if (cookie !== undefined) return { token: cookie, from: 'cookie X-CM-WELL-TOKEN' };
     return null;
 }
 
 /** `<http://example.org/a/b>` → `/example.org/a/b`; null for anything that is not an http(s) IRI. */
-function iriToPath(iri) {
+function iriToPath(iri: string): string | null {
     const match = /^<https?:\/\/([^>]+)>$/.exec(iri);
     return match ? `/${match[1].replace(/\/+$/, '')}` : null;
 }
 
 /** The local name of a predicate IRI: after the last "#" or "/". */
-function localName(iri) {
+function localName(iri: string): string {
     const inner = iri.slice(1, -1);
     return inner.slice(Math.max(inner.lastIndexOf('#'), inner.lastIndexOf('/')) + 1) || inner;
 }
 
+interface Triple {
+    subject: string;
+    field: string;
+    value: string;
+}
+
 /** N-Triples lines `<s> <p> "literal" .` or `<s> <p> <o> .`; null when a line does not parse. */
-function parseNTriples(text) {
-    const triples = [];
+function parseNTriples(text: string): Triple[] | null {
+    const triples: Triple[] = [];
     for (const raw of text.split(/\r?\n/)) {
         const line = raw.trim();
         if (line === '' || line.startsWith('#')) continue;
@@ -174,17 +221,17 @@ function parseNTriples(text) {
         if (!match) return null;
         const subject = iriToPath(match[1]);
         if (!subject) return null;
-        const object = match[3].startsWith('<')
-            ? match[3].slice(1, -1)
-            : JSON.parse(match[3].replace(/(@[A-Za-z-]+|\^\^<[^>\s]+>)$/, ''));
+        const object = match[3].startsWith('<') ? match[3].slice(1, -1) : (JSON.parse(match[3].replace(/(@[A-Za-z-]+|\^\^<[^>\s]+>)$/, '')) as string);
         triples.push({ subject, field: localName(match[2]), value: object });
     }
     return triples;
 }
 
+type Fields = Record<string, string[]>;
+
 /** The infotons every simulator starts with. */
-function makeInfotons() {
-    const infotons = new Map();
+function makeInfotons(): Map<string, Fields> {
+    const infotons = new Map<string, Fields>();
     infotons.set('/example.org/Individuals/JohnSmith', {
         name: ['John Smith'],
         worksFor: ['http://example.org/Organizations/Acme'],
@@ -196,71 +243,68 @@ function makeInfotons() {
     return infotons;
 }
 
-function emptyStats() {
+function emptyStats(): CmWellStats {
     return { loginAttempts: 0, loginsOk: 0, requests: [] };
 }
+
+type Verdict = { verdict: 'anonymous' } | { verdict: 'invalid' } | { verdict: 'valid'; user: string; known: boolean };
 
 // ---------------------------------------------------------------------------------------------
 // The simulator
 // ---------------------------------------------------------------------------------------------
 
-class CmWellSimulator extends Simulator {
-    constructor(options = {}) {
-        super('CM-Well');
+export class CmWellSimulator extends Simulator<CmWellRecord, CmWellStats> {
+    protected readonly _options: CmWellOptions;
+    private _signingKey: string;
+    private readonly _users = new Map<string, CmWellUser>();
+    /** Challenge nonces not used yet (a test may add its own). */
+    readonly _nonces = new Set<string>();
+    private readonly _infotons = makeInfotons();
+    private readonly _faults: Fault[] = []; // failNext: for data routes
+    private readonly _loginFaults: Fault[] = []; // failLoginNext: for /_login
+    private readonly _issued: string[] = [];
+
+    constructor(options: SimulatorOptions<CmWellUser> & Partial<CmWellOptions> = {}) {
+        super('CM-Well', emptyStats);
         const { users, ...rest } = options;
         this._options = { ...DEFAULT_OPTIONS, ...rest };
         this._signingKey = this._options.signingKey || crypto.randomBytes(32).toString('hex');
-        this._users = new Map();
-        for (const [name, props] of Object.entries(users || DEFAULT_USERS)) this.setUser(name, props);
-        this._nonces = new Set();
-        this._infotons = makeInfotons();
-        this._faults = []; // failNext: { status, body } for data routes
-        this._loginFaults = []; // failLoginNext: { status, body } for /_login
-        this._issued = [];
-        this._stats = emptyStats();
+        for (const [name, props] of Object.entries(users ?? DEFAULT_USERS)) this.setUser(name, props);
     }
 
     // ---- address ------------------------------------------------------------------------
 
-    get baseUrl() {
+    get baseUrl(): string {
         if (!this.origin) throw new Error('CM-Well simulator not started');
         return this.origin;
     }
 
     // ---- test controls ------------------------------------------------------------------------
 
-    get stats() {
-        return this._stats;
-    }
-
-    resetStats() {
-        this._stats = emptyStats();
-    }
-
     /** Every token issued so far, oldest first (tests look for leaks with these). */
-    get issuedTokens() {
+    get issuedTokens(): string[] {
         return [...this._issued];
     }
 
     /** Adds or changes a user: `{ password, rev }`. */
-    setUser(name, props = {}) {
-        const current = this._users.get(name) || { password: '', rev: 0 };
+    setUser(name: string, props: Partial<CmWellUser> = {}): CmWellUser {
+        const current = this._users.get(name) ?? { password: '', rev: 0 };
         const record = { ...current, ...props };
         this._users.set(name, record);
         return { ...record };
     }
 
-    getUser(name) {
+    getUser(name: string): CmWellUser | undefined {
         const record = this._users.get(name);
         return record ? { ...record } : undefined;
     }
 
-    removeUser(name) {
+    removeUser(name: string): void {
         this._users.delete(name);
     }
 
     /** Bumps the user's `rev`: every token issued to them before is refused (root is immune). */
-    revokeUser(name) {
+    revokeUser(name: string): number {
         const record = this._users.get(name);
         if (!record) throw new Error(`no user "${name}"`);
         record.rev += 1;
@@ -268,67 +312,59 @@ class CmWellSimulator extends Simulator {
     }
 
     /** Every token issued so far becomes invalid (badly signed), as after a secret key rotation. */
-    expireTokens() {
+    expireTokens(): void {
         this._signingKey = crypto.randomBytes(32).toString('hex');
     }
 
     /** The next `count` authorized data requests are answered with this status (and body). */
-    failNext(status, count = 1, body) {
+    failNext(status: number, count = 1, body?: unknown): void {
         for (let i = 0; i < count; i++) this._faults.push({ status, body });
     }
 
     /** The next `count` logins are answered with this status (and body) at once, without the penalty. */
-    failLoginNext(status, count = 1, body) {
+    failLoginNext(status: number, count = 1, body?: unknown): void {
         for (let i = 0; i < count; i++) this._loginFaults.push({ status, body });
     }
 
     /** A fresh challenge nonce, as the 401 of an unauthenticated /_login hands out (for tests). */
-    issueNonce() {
+    issueNonce(): string {
         const nonce = md5(crypto.randomBytes(26).toString('base64'));
         this._nonces.add(nonce);
         return nonce;
     }
 
     /** A token signed with the current key (for tests): `{ sub, exp, rev }` as given. */
-    signToken(claims) {
+    signToken(claims: Record<string, unknown>): string {
         return signJwt(claims, this._signingKey);
     }
 
     /** What the server thinks of a token: 'valid', 'invalid' or 'anonymous'. */
-    checkToken(token) {
+    checkToken(token: string): Verdict['verdict'] {
         return this._tokenVerdict(token).verdict;
     }
 
-    infoton(pathname) {
+    infoton(pathname: string): Fields | undefined {
         const fields = this._infotons.get(pathname);
-        return fields ? JSON.parse(JSON.stringify(fields)) : undefined;
+        return fields ? (JSON.parse(JSON.stringify(fields)) as Fields) : undefined;
     }
 
     // ---- request plumbing ---------------------------------------------------------------------
 
-    _onRequest(req, res) {
-        const url = new URL(req.url, 'http://simulator.invalid');
+    protected _recordFields(req: http.IncomingMessage, url: URL): Omit<CmWellRecord, keyof RequestRecord> {
         const authorization = req.headers.authorization;
-        const record = {
-            method: req.method,
-            path: url.pathname,
+        return {
             query: url.search,
-            status: null, // filled in when answered
             token: false,
             tokenFrom: null,
-            auth: authorization === undefined ? null : (authorization.includes('Digest') ? 'Digest' : 'Basic'),
-            at: Date.now(),
+            auth: authorization === undefined ? null : authorization.includes('Digest') ? 'Digest' : 'Basic',
         };
-        this._stats.requests.push(record);
-        const ctx = { req, res, record, method: req.method, pathname: url.pathname, query: url.searchParams, body: Buffer.alloc(0) };
-        readBody(req, MAX_BODY_BYTES, (body) => {
-            if (body === null) return this._sendJson(ctx, 413, { success: false, message: 'Request body too large' });
-            ctx.body = body;
-            this._dispatch(ctx);
-        });
     }
 
-    _dispatch(ctx) {
+    protected _tooLarge(ctx: Ctx): void {
+        this._sendJson(ctx, 413, { success: false, message: 'Request body too large' });
+    }
+
+    protected _dispatch(ctx: Ctx): void {
         const { method, pathname } = ctx;
         if (pathname === '/_login') {
             if (method !== 'GET') return this._sendText(ctx, 404, 'Action not found');
@@ -344,37 +380,33 @@ class CmWellSimulator extends Simulator {
         return this._sendJson(ctx, 405, { success: false, message: `${method} is not supported on ${pathname}` });
     }
 
-    _send(ctx, status, body, headers = {}) {
-        ctx.record.status = status;
-        send(ctx.res, status, ctx.method === 'HEAD' ? undefined : body, headers);
+    /** A HEAD request gets the headers only. */
+    protected override _send(ctx: Ctx, status: number, body?: string | Buffer, headers: Headers = {}): void {
+        super._send(ctx, status, ctx.method === 'HEAD' ? undefined : body, headers);
     }
 
-    _sendText(ctx, status, text, headers = {}) {
+    private _sendText(ctx: Ctx, status: number, text: string, headers: Headers = {}): void {
         this._send(ctx, status, text, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
     }
 
-    _sendJson(ctx, status, value, headers = {}) {
-        this._send(ctx, status, JSON.stringify(value), { 'Content-Type': 'application/json', ...headers });
+    private _sendFault(ctx: Ctx, { status, body }: Fault): void {
+        if (typeof body === 'string') return this._sendText(ctx, status, body);
+        this._sendJson(ctx, status, body === undefined ? { success: false, message: http.STATUS_CODES[status] || 'Error' } : body);
     }
 
     /** Sends `reply` after `delayMs` (the login penalty); stop() drops it. */
-    _sendLater(ctx, delayMs, reply) {
-        const answer = () => (reply.json !== undefined
-            ? this._sendJson(ctx, reply.status, reply.json, reply.headers)
-            : this._sendText(ctx, reply.status, reply.text, reply.headers));
-        if (!(delayMs > 0)) return answer();
-        this._loopback.later(delayMs, answer);
+    private _sendLater(ctx: Ctx, delayMs: number, reply: Reply): void {
+        this._afterDelay(delayMs, () =>
+            reply.json !== undefined ? this._sendJson(ctx, reply.status, reply.json, reply.headers) : this._sendText(ctx, reply.status, reply.text ?? '', reply.headers),
+        );
     }
 
     // ---- /_login --------------------------------------------------------------------------------
 
-    _handleLogin(ctx) {
+    private _handleLogin(ctx: Ctx): void {
         this._stats.loginAttempts++;
-        if (this._loginFaults.length > 0) {
-            const { status, body } = this._loginFaults.shift();
-            if (typeof body === 'string') return this._sendText(ctx, status, body);
-            return this._sendJson(ctx, status, body === undefined ? { success: false, message: http.STATUS_CODES[status] || 'Error' } : body);
-        }
+        const fault = this._loginFaults.shift();
+        if (fault) return this._sendFault(ctx, fault);
         const header = ctx.req.headers.authorization;
         const penalty = this._options.penaltyMs;
         if (header === undefined) return this._sendLater(ctx, penalty, this._challenge());
@@ -383,7 +415,7 @@ class CmWellSimulator extends Simulator {
         return this._sendLater(ctx, penalty, this._basicLogin(ctx, header));
     }
 
-    _challenge() {
+    private _challenge(): Reply {
         return {
             status: 401,
             text: MSG.provideCredentials,
@@ -391,7 +423,7 @@ class CmWellSimulator extends Simulator {
         };
     }
 
-    _basicLogin(ctx, header) {
+    private _basicLogin(ctx: Ctx, header: string): Reply {
         const decoded = Buffer.from(header.slice('Basic '.length), 'base64').toString('utf8');
         const colon = decoded.indexOf(':');
         if (colon < 0) return { status: 400, json: { success: false, error: `\`${header}\` is not a valid Basic header` } };
@@ -401,7 +433,7 @@ class CmWellSimulator extends Simulator {
         return this._grantToken(ctx, name, user);
     }
 
-    _digestLogin(ctx, header) {
+    private _digestLogin(ctx: Ctx, header: string): Reply {
         const fields = parseDigestClientHeader(header);
         if (!fields || DIGEST_KEYS.some((key) => !fields[key])) {
             return { status: 400, json: { success: false, error: `${header} is not a valid Digest Client Header` } };
@@ -417,11 +449,10 @@ class CmWellSimulator extends Simulator {
     }
 
     /** `Token.generate`: `exp` from the query (or the default), refused beyond maxDays. */
-    _grantToken(ctx, name, user) {
+    private _grantToken(ctx: Ctx, name: string, user: CmWellUser): Reply {
         const now = Date.now();
-        const exp = ctx.query.has('exp')
-            ? now + durationMs(parseShortDuration(ctx.query.get('exp')))
-            : now + this._options.defaultLifetimeMs;
+        const asked = ctx.query.get('exp');
+        const exp = asked !== null ? now + durationMs(parseShortDuration(asked)) : now + this._options.defaultLifetimeMs;
         if (exp > now + this._options.maxDays * DAY_MS) return { status: 400, json: { success: false, error: MSG.expiryTooFar } };
         const token = signJwt({ sub: name, exp, rev: user.rev }, this._signingKey);
         this._issued.push(token);
@@ -431,7 +462,7 @@ class CmWellSimulator extends Simulator {
 
     // ---- authorization (AuthFilter) -------------------------------------------------------------
 
-    _tokenVerdict(token) {
+    private _tokenVerdict(token: string): Verdict {
         const jwt = readJwt(token, this._signingKey);
         if (!jwt) return { verdict: 'anonymous' };
         const { claims, signed } = jwt;
@@ -443,28 +474,23 @@ class CmWellSimulator extends Simulator {
     }
 
     /** Token check, then injected faults, then the handler. Reads get text errors, writes JSON. */
-    _withAuthorization(ctx, isWrite, handler) {
+    private _withAuthorization(ctx: Ctx, isWrite: boolean, handler: () => void): void {
         const found = findToken(ctx.req, ctx.query);
         ctx.record.token = Boolean(found);
         ctx.record.tokenFrom = found ? found.from : null;
-        const refuse = (message) => (isWrite
-            ? this._sendJson(ctx, 403, { success: false, message })
-            : this._sendText(ctx, 403, message));
-        const { verdict, user, known } = found ? this._tokenVerdict(found.token) : { verdict: 'anonymous' };
-        if (verdict === 'anonymous') return refuse(MSG.notAuthorized);
-        if (verdict === 'invalid') return refuse(MSG.invalidToken);
-        if (!known) return refuse(`Username ${user} was not found in CM-Well`);
-        if (this._faults.length > 0) {
-            const { status, body } = this._faults.shift();
-            if (typeof body === 'string') return this._sendText(ctx, status, body);
-            return this._sendJson(ctx, status, body === undefined ? { success: false, message: http.STATUS_CODES[status] || 'Error' } : body);
-        }
-        return handler(user);
+        const refuse = (message: string): void => (isWrite ? this._sendJson(ctx, 403, { success: false, message }) : this._sendText(ctx, 403, message));
+        const verdict: Verdict = found ? this._tokenVerdict(found.token) : { verdict: 'anonymous' };
+        if (verdict.verdict === 'anonymous') return refuse(MSG.notAuthorized);
+        if (verdict.verdict === 'invalid') return refuse(MSG.invalidToken);
+        if (!verdict.known) return refuse(`Username ${verdict.user} was not found in CM-Well`);
+        const fault = this._faults.shift();
+        if (fault) return this._sendFault(ctx, fault);
+        handler();
     }
 
     // ---- data routes ------------------------------------------------------------------------------
 
-    _handleRead(ctx) {
+    private _handleRead(ctx: Ctx): void {
         const pathname = ctx.pathname.replace(/\/+$/, '');
         const fields = this._infotons.get(pathname);
         if (!fields) return this._sendText(ctx, 404, 'Infoton not found');
@@ -485,7 +511,7 @@ class CmWellSimulator extends Simulator {
         });
     }
 
-    _handleIngest(ctx) {
+    private _handleIngest(ctx: Ctx): void {
         const format = ctx.query.get('format');
         if (format !== 'ntriples' && format !== 'nquads') {
             return this._sendJson(ctx, 400, { success: false, message: 'format must be ntriples or nquads' });
@@ -493,51 +519,39 @@ class CmWellSimulator extends Simulator {
         const triples = parseNTriples(ctx.body.toString('utf8'));
         if (!triples || triples.length === 0) return this._sendJson(ctx, 400, { success: false, message: 'could not parse the N-Triples body' });
         for (const { subject, field, value } of triples) {
-            const fields = this._infotons.get(subject) || {};
-            fields[field] = [...(fields[field] || []), value];
+            const fields = this._infotons.get(subject) ?? {};
+            fields[field] = [...(fields[field] ?? []), value];
             this._infotons.set(subject, fields);
         }
         this._sendJson(ctx, 200, { success: true });
     }
 
-    _handleDelete(ctx) {
+    private _handleDelete(ctx: Ctx): void {
         this._infotons.delete(ctx.pathname.replace(/\/+$/, ''));
         this._sendJson(ctx, 200, { success: true });
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Command line: node test/simulators/cmwell.js [--port 9000] [--tls] [--host 127.0.0.1] [--penalty 3000]
+// Command line: node -r tsx/cjs test/simulators/cmwell.ts [--port 9000] [--tls] [--host 127.0.0.1] [--penalty 3000]
 // ---------------------------------------------------------------------------------------------
 
-if (require.main === module) runCli((options) => new CmWellSimulator(options), (sim) => sim.origin, { '--penalty': ['penaltyMs', Number] });
+if (require.main === module) runCli((options) => new CmWellSimulator(options), (sim) => sim.origin ?? '', { '--penalty': ['penaltyMs', Number] });
 
 /**
  * The shared entry point of every simulator module (example-flow tests, `npm start`): a running
  * simulator with the real 3 s login penalty unless told otherwise, its base URL and demo user.
  */
-async function startForFlows({ host = '127.0.0.1', port = 0, penaltyMs } = {}) {
+export async function startForFlows({ host = '127.0.0.1', port = 0, penaltyMs }: { host?: string; port?: number; penaltyMs?: number } = {}): Promise<FlowSimulator<CmWellSimulator>> {
     const simulator = new CmWellSimulator({ host, port, ...(penaltyMs === undefined ? {} : { penaltyMs }) });
     await simulator.start();
     return {
         simulator,
         baseUrl: simulator.baseUrl,
-        credentials: { username: 'root', password: DEFAULT_USERS.root.password },
+        credentials: { username: 'root', password: DEFAULT_USERS.root.password ?? '' },
         stop: () => simulator.stop(),
     };
 }
 
 /** Port `npm start` uses for this vendor (env CMWELL_PORT overrides). */
-const DEMO_PORT = 9000;
-
-module.exports = {
-    CmWellSimulator,
-    parseShortDuration,
-    parseDigestClientHeader,
-    signJwt,
-    OPAQUE,
-    REALM,
-    MSG,
-    startForFlows,
-    DEMO_PORT,
-};
+export const DEMO_PORT = 9000;

@@ -1,0 +1,440 @@
+/**
+ * The plumbing every vendor simulator shares, so each simulator file holds only its vendor
+ * behaviour: an HTTP or HTTPS listener (test certificate), a stop() that ends it at once, delayed
+ * replies that stop() cancels, bounded request bodies, replies that tolerate a vanished client, the
+ * request log and stats, cookie sessions with absolute and idle limits, per-user lockout counters
+ * and the command line. Only Node core modules.
+ */
+
+import http from 'node:http';
+import https from 'node:https';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo, Socket } from 'node:net';
+
+const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
+
+/** Bound on request bodies, so a runaway client cannot eat the test process's memory. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface ListenOptions {
+    tls: boolean;
+    host: string;
+    port: number;
+}
+
+export type Headers = Record<string, string>;
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** One listener with the sockets and timers that stop() must end, so no test waits on a leftover. */
+export class LoopbackServer {
+    /** The listening server, or null when not started (or stopped). */
+    server: http.Server | null = null;
+    private readonly sockets = new Set<Socket>();
+    private readonly timers = new Set<NodeJS.Timeout>();
+
+    /**
+     * Listens on `host`:`port` (0: any free port), over TLS with test/fixtures/tls/server.crt when
+     * `tls`, and resolves `{ server, port, origin }` once listening (rejects if it cannot listen).
+     */
+    async start({ tls, host, port }: ListenOptions, handler: Handler): Promise<{ server: http.Server; port: number; origin: string }> {
+        const onRequest: Handler = (req, res) => {
+            req.on('error', () => {}); // a client abort must not crash the test process
+            res.on('error', () => {});
+            handler(req, res);
+        };
+        const server: http.Server = tls
+            ? https.createServer(
+                  {
+                      cert: fs.readFileSync(path.join(TLS_DIR, 'server.crt')),
+                      key: fs.readFileSync(path.join(TLS_DIR, 'server.key')),
+                  },
+                  onRequest,
+              )
+            : http.createServer(onRequest);
+        // Track raw sockets so stop() can close keep-alive and hung connections at once:
+        // server.close() alone waits for them.
+        server.on('connection', (socket: Socket) => {
+            this.sockets.add(socket);
+            socket.on('close', () => this.sockets.delete(socket));
+        });
+        await new Promise<void>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen(port, host, () => {
+                server.off('error', reject);
+                resolve();
+            });
+        });
+        this.server = server;
+        const bound = (server.address() as AddressInfo).port;
+        const urlHost = host.includes(':') ? `[${host}]` : host; // IPv6 literals need brackets in a URL
+        return { server, port: bound, origin: `${tls ? 'https' : 'http'}://${urlHost}:${bound}` };
+    }
+
+    /** Drops pending delayed replies, closes the listener and destroys every socket; no-op when stopped. */
+    async stop(): Promise<void> {
+        const { server } = this;
+        if (!server) return;
+        this.server = null;
+        for (const timer of this.timers) clearTimeout(timer);
+        this.timers.clear();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const socket of this.sockets) socket.destroy();
+        this.sockets.clear();
+        await closed;
+    }
+
+    /** Runs `fn` after `delayMs` (a delayed reply) unless stop() comes first. */
+    later(delayMs: number, fn: () => void): void {
+        const timer = setTimeout(() => {
+            this.timers.delete(timer);
+            fn();
+        }, delayMs);
+        this.timers.add(timer);
+    }
+}
+
+/**
+ * Reads the whole request body and calls `done(body)`, or `done(null)` when it is over `limit`
+ * bytes. Past the limit the rest is still read (and dropped) so the client gets a clean reply.
+ */
+export function readBody(req: http.IncomingMessage, limit: number, done: (body: Buffer | null) => void): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => done(size > limit ? null : Buffer.concat(chunks)));
+}
+
+/** Writes a reply, unless the client is gone or already answered (a hung or late-delayed request). */
+export function send(res: http.ServerResponse, status: number, body?: string | Buffer, headers: Headers = {}): void {
+    if (res.writableEnded || res.destroyed) return;
+    res.writeHead(status, headers);
+    res.end(body);
+}
+
+/** Values of every cookie called `name` in a Cookie header (it may carry other cookies). */
+export function cookieValues(header: string | undefined, name: string): string[] {
+    if (typeof header !== 'string' || header === '') return [];
+    const values: string[] = [];
+    for (const part of header.split(';')) {
+        const eq = part.indexOf('=');
+        if (eq < 0) continue;
+        if (part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
+    }
+    return values;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cookie sessions and lockout counters
+// ---------------------------------------------------------------------------------------------
+
+export interface CookieSession {
+    id: string;
+    user: string;
+    createdAt: number;
+    lastUsedAt: number;
+}
+
+export interface SessionLimits {
+    /** Absolute lifetime of a session. */
+    sessionTtlMs: number;
+    /** Lifetime without use; 0: no idle limit. */
+    idleTtlMs: number;
+}
+
+/**
+ * Server-side sessions named by one cookie, each dying at its absolute or idle limit. The limits are
+ * read on every check (a test may change them on a running simulator); every time read is Date.now(),
+ * so a fake clock drives them.
+ */
+export class CookieSessions {
+    private readonly sessions = new Map<string, CookieSession>();
+
+    constructor(
+        private readonly cookieName: string,
+        private readonly limits: () => SessionLimits,
+    ) {}
+
+    create(id: string, user: string): CookieSession {
+        const now = Date.now();
+        const session = { id, user, createdAt: now, lastUsedAt: now };
+        this.sessions.set(id, session);
+        return session;
+    }
+
+    /** The session `id` if still alive, else null; dead ones are dropped. */
+    live(id: string): CookieSession | null {
+        const session = this.sessions.get(id);
+        if (!session) return null;
+        const now = Date.now();
+        const { sessionTtlMs, idleTtlMs } = this.limits();
+        if (now >= session.createdAt + sessionTtlMs || (idleTtlMs > 0 && now >= session.lastUsedAt + idleTtlMs)) {
+            this.sessions.delete(id);
+            return null;
+        }
+        return session;
+    }
+
+    /** The live session named by the request's cookie (touched: its idle timer restarts), or null. */
+    fromRequest(req: http.IncomingMessage): CookieSession | null {
+        for (const id of cookieValues(req.headers.cookie, this.cookieName)) {
+            const session = this.live(id);
+            if (session) {
+                session.lastUsedAt = Date.now();
+                return session;
+            }
+        }
+        return null;
+    }
+
+    delete(id: string): void {
+        this.sessions.delete(id);
+    }
+
+    /** Every session becomes invalid, as after a server restart. */
+    clear(): void {
+        this.sessions.clear();
+    }
+
+    liveCount(): number {
+        let count = 0;
+        for (const id of [...this.sessions.keys()]) if (this.live(id)) count++;
+        return count;
+    }
+}
+
+export interface LockoutLimits {
+    /** Failed logins in a row that lock the account. */
+    threshold: number;
+    durationMs: number;
+}
+
+export interface FailureEntry {
+    count: number;
+    lockedUntil: number;
+}
+
+/** Failed logins per username and the lock they lead to; a lock that has run out starts afresh. */
+export class LockoutCounter {
+    private readonly failures = new Map<string, FailureEntry>();
+
+    constructor(private readonly limits: () => LockoutLimits) {}
+
+    entry(name: string): FailureEntry {
+        let entry = this.failures.get(name);
+        if (!entry) {
+            entry = { count: 0, lockedUntil: 0 };
+            this.failures.set(name, entry);
+        }
+        if (entry.lockedUntil && entry.lockedUntil <= Date.now()) {
+            entry.count = 0;
+            entry.lockedUntil = 0;
+        }
+        return entry;
+    }
+
+    /** Counts a failed login; the one that reaches the threshold locks the account. */
+    recordFailure(name: string): FailureEntry {
+        const entry = this.entry(name);
+        entry.count++;
+        const { threshold, durationMs } = this.limits();
+        if (entry.count >= threshold) entry.lockedUntil = Date.now() + durationMs;
+        return entry;
+    }
+
+    /** A right password ends the failure streak. */
+    clear(name: string): void {
+        this.entry(name).count = 0;
+    }
+
+    /** When the user's lock ends (ms since the epoch), or 0 when not locked. */
+    lockedUntil(name: string): number {
+        const entry = this.entry(name);
+        return entry.lockedUntil > Date.now() ? entry.lockedUntil : 0;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulator base class
+// ---------------------------------------------------------------------------------------------
+
+/** One line of a simulator's request log; `status` stays null for a request never answered. */
+export interface RequestRecord {
+    method: string;
+    path: string;
+    status: number | null;
+    at: number;
+}
+
+/** What every simulator counts. */
+export interface SimulatorStats<R extends RequestRecord> {
+    loginAttempts: number;
+    loginsOk: number;
+    requests: R[];
+}
+
+/** One request being answered. */
+export interface Exchange<R extends RequestRecord> {
+    req: http.IncomingMessage;
+    res: http.ServerResponse;
+    record: R;
+    method: string;
+    pathname: string;
+    query: URLSearchParams;
+    body: Buffer;
+}
+
+/** The options every simulator takes: where to listen, and its users by name. */
+export interface SimulatorOptions<U> extends Partial<ListenOptions> {
+    users?: Record<string, Partial<U>>;
+}
+
+/**
+ * What every vendor simulator shares: one loopback server, `start()`/`stop()`, the `port` and
+ * `origin` it listens on, the request log and stats (`stats`, `resetStats()`), body reading and
+ * replies. A subclass sets `_options` in its constructor and implements `_dispatch` (the vendor's
+ * routes), `_recordFields` (its extra request-log fields) and `_tooLarge` (its answer to an
+ * oversized body).
+ */
+export abstract class Simulator<R extends RequestRecord, S extends SimulatorStats<R>> {
+    port: number | null = null;
+    origin: string | null = null;
+    protected readonly _loopback = new LoopbackServer();
+    protected abstract readonly _options: ListenOptions;
+    protected _stats: S;
+    /** Content-Type of `_sendJson` replies. */
+    protected _jsonType = 'application/json';
+
+    protected constructor(
+        private readonly _name: string,
+        private readonly _emptyStats: () => S,
+    ) {
+        this._stats = _emptyStats();
+    }
+
+    async start(): Promise<this> {
+        if (this._loopback.server) throw new Error(`${this._name} simulator already started`);
+        const { port, origin } = await this._loopback.start(this._options, (req, res) => this._onRequest(req, res));
+        this.port = port;
+        this.origin = origin;
+        return this;
+    }
+
+    async stop(): Promise<void> {
+        await this._loopback.stop();
+    }
+
+    /** What the simulator counted since it started (or since resetStats). */
+    get stats(): S {
+        return this._stats;
+    }
+
+    resetStats(): void {
+        this._stats = this._emptyStats();
+    }
+
+    // ---- for subclasses -------------------------------------------------------------------
+
+    protected abstract _dispatch(ctx: Exchange<R>): void;
+
+    /** The request-log fields beyond method, path, status and time. */
+    protected abstract _recordFields(req: http.IncomingMessage, url: URL): Omit<R, keyof RequestRecord>;
+
+    protected abstract _tooLarge(ctx: Exchange<R>): void;
+
+    /** Logs the request, reads its body (bounded) and hands it to `_dispatch`. */
+    protected _onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+        const url = new URL(req.url ?? '/', 'http://simulator.invalid');
+        const method = req.method ?? 'GET';
+        const record = { method, path: url.pathname, status: null, ...this._recordFields(req, url), at: Date.now() } as R;
+        this._stats.requests.push(record);
+        const ctx: Exchange<R> = { req, res, record, method, pathname: url.pathname, query: url.searchParams, body: Buffer.alloc(0) };
+        readBody(req, MAX_BODY_BYTES, (body) => {
+            if (body === null) return this._tooLarge(ctx);
+            ctx.body = body;
+            this._dispatch(ctx);
+        });
+    }
+
+    /** Answers and logs the status. */
+    protected _send(ctx: Exchange<R>, status: number, body?: string | Buffer, headers: Headers = {}): void {
+        ctx.record.status = status;
+        send(ctx.res, status, body, headers);
+    }
+
+    protected _sendJson(ctx: Exchange<R>, status: number, value: unknown, headers: Headers = {}): void {
+        this._send(ctx, status, JSON.stringify(value), { 'Content-Type': this._jsonType, ...headers });
+    }
+
+    /** Runs `fn` now, or after `delayMs` when that is positive (stop() drops it then). */
+    protected _afterDelay(delayMs: number, fn: () => void): void {
+        if (delayMs > 0) this._loopback.later(delayMs, fn);
+        else fn();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+// ---------------------------------------------------------------------------------------------
+
+type FlagTable = Record<string, [option: string, parse: (text: string) => unknown]>;
+
+const COMMON_FLAGS: FlagTable = {
+    '--port': ['port', Number],
+    '--host': ['host', String],
+};
+
+interface Startable {
+    start(): Promise<unknown>;
+    stop(): Promise<void>;
+}
+
+/**
+ * The command line every simulator offers: `node -r tsx/cjs test/simulators/<vendor>.ts [--port N]
+ * [--host H] [--http | --tls] [vendor flags]` runs one until SIGINT/SIGTERM and prints the URL to use.
+ * `valueFlags` maps a vendor's own flags to an option and a parser, e.g. `{ '--root': ['root', String] }`.
+ */
+export function runCli<T extends Startable>(createSimulator: (options: Record<string, unknown>) => T, printUrl: (simulator: T) => string, valueFlags: FlagTable = {}): void {
+    const flags = { ...COMMON_FLAGS, ...valueFlags };
+    const options: Record<string, unknown> = {};
+    const argv = process.argv.slice(2);
+    const start = async (): Promise<void> => {
+        for (let i = 0; i < argv.length; i++) {
+            const arg = argv[i];
+            const flag = flags[arg];
+            if (arg === '--http' || arg === '--tls') options.tls = arg === '--tls';
+            else if (flag) options[flag[0]] = flag[1](argv[++i]);
+            else throw new Error(`Unknown argument: ${arg}`);
+        }
+        for (const [name, value] of Object.entries(options)) {
+            if (typeof value === 'number' && !(Number.isInteger(value) && value >= 0)) throw new Error(`${name} needs a whole number`);
+        }
+        if (typeof options.port === 'number' && options.port > 65535) throw new Error('--port needs a number from 0 to 65535');
+        const simulator = createSimulator(options);
+        await simulator.start();
+        process.stdout.write(`${printUrl(simulator)}\n`);
+        const shutdown = (): void => {
+            simulator.stop().then(
+                () => process.exit(0),
+                () => process.exit(1),
+            );
+        };
+        process.once('SIGINT', shutdown);
+        process.once('SIGTERM', shutdown);
+    };
+    start().catch((err: Error) => {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(1);
+    });
+}
+
+/** What `startForFlows` of every simulator module resolves: used by example tests and `npm start`. */
+export interface FlowSimulator<T> {
+    simulator: T;
+    baseUrl: string;
+    credentials: { username: string; password: string };
+    stop: () => Promise<void>;
+}
