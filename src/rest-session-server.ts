@@ -4,7 +4,7 @@ import { proxySettings, tlsOptions } from './lib/node-red/connection-options';
 import { withEnv } from './lib/node-red/env';
 import { DEFAULT_MAX_RESPONSE_BYTES, numberSetting } from './lib/node-red/runtime-settings';
 import { flag, readServerSettings } from './lib/node-red/server-settings';
-import { createSessionManager } from './lib/node-red/session-factory';
+import { createSessionManager, readMaxConnections } from './lib/node-red/session-factory';
 import { registerTestLogin } from './lib/node-red/test-login';
 import type { ServerCredentials, ServerNode, ServerNodeDef } from './lib/node-red/types';
 import type { SessionManager } from './lib/session/session-manager';
@@ -31,7 +31,9 @@ export = function register(RED: NodeAPI): void {
                     adapter,
                     connection: { tls: tlsOptions(RED, def.tls), proxy: proxySettings(RED, def.proxy) },
                     maxResponseBytes: numberSetting(RED, 'MaxResponseBytes', DEFAULT_MAX_RESPONSE_BYTES),
+                    maxConnections: readMaxConnections(def.maxConnections),
                     credentials: ownCredentials(node),
+                    onWarning: (message) => node.warn(message),
                 });
             }
             return manager;

@@ -18,6 +18,8 @@ export interface HttpClientOptions {
     maxResponseBytes: number;
     /** A proxy that does not open a tunnel within this gives up; default 30 s. */
     proxyConnectTimeoutMs?: number;
+    /** Most sockets open to the server at once (the transport queues requests beyond its cap). */
+    maxSockets?: number;
 }
 
 export interface HttpRequest {
@@ -74,9 +76,10 @@ export class HttpClient {
     private destroyed = false;
 
     constructor(options: HttpClientOptions) {
-        const tls = { ...options.tls, keepAlive: true };
+        const maxSockets = options.maxSockets;
+        const tls = { ...options.tls, keepAlive: true, maxSockets };
         const proxy = options.proxy;
-        this.httpAgent = proxy ? new ProxyHttpAgent(proxy, { keepAlive: true }) : new http.Agent({ keepAlive: true });
+        this.httpAgent = proxy ? new ProxyHttpAgent(proxy, { keepAlive: true, maxSockets }) : new http.Agent({ keepAlive: true, maxSockets });
         this.httpsAgent = proxy
             ? new ProxyHttpsAgent(proxy, tls, options.proxyConnectTimeoutMs ?? DEFAULT_PROXY_CONNECT_TIMEOUT_MS)
             : new https.Agent(tls);

@@ -30,6 +30,7 @@ export class NodeStatus {
     private requestingTimer: NodeJS.Timeout | undefined;
     private lastRequestingAt = 0;
     private shown = '';
+    private unsubscribe: (() => void) | undefined;
     private readonly onState = (event: StateEvent): void => {
         if (event.session === this.viewed) this.render();
     };
@@ -41,7 +42,7 @@ export class NodeStatus {
         private readonly showRequests: boolean,
     ) {
         if (manager) {
-            manager.on('state', this.onState);
+            this.unsubscribe = manager.onState(this.onState);
             try {
                 this.viewed = manager.ownSession();
             } catch {
@@ -74,7 +75,7 @@ export class NodeStatus {
     }
 
     close(): void {
-        this.manager?.removeListener('state', this.onState);
+        this.unsubscribe?.();
         this.stopCountdown();
         this.stopRequestingTimer();
     }

@@ -2,7 +2,8 @@ import type { NodeAPI } from 'node-red';
 
 import { HttpClient, HttpClientOptions } from '../http/http-client';
 import { loginGuard } from '../session/login-guard';
-import { ServerTransport } from '../session/server-transport';
+import { SessionError } from '../errors';
+import { DEFAULT_MAX_CONNECTIONS, ServerTransport } from '../session/server-transport';
 import { SessionManager } from '../session/session-manager';
 import type { LoginCredentials, ServerSettings, VendorAdapter } from '../vendors/adapter';
 import { coolDownMs } from './runtime-settings';
@@ -14,8 +15,24 @@ export interface ServerSessionsOptions {
     /** TLS and proxy of the server, as read from its tls-config and http proxy nodes. */
     connection: Pick<HttpClientOptions, 'tls' | 'proxy'>;
     maxResponseBytes: number;
+    /** Most connections open to the server at once (default 8). */
+    maxConnections?: number;
     /** The user of the sessions' owner; absent when it has none. */
     credentials?: LoginCredentials;
+    /** Where to tell what no msg carries (a failed logout of a replaced session). */
+    onWarning?: (message: string) => void;
+}
+
+const MAX_CONNECTIONS_LIMIT = 256;
+
+/** The `maxConnections` property: a whole number 1 … 256, default 8; anything else is `CONFIG`. */
+export function readMaxConnections(value: unknown): number {
+    if (value === undefined || value === null || value === '') return DEFAULT_MAX_CONNECTIONS;
+    const count = Number(value);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_CONNECTIONS_LIMIT) {
+        throw new SessionError('CONFIG', `The most connections must be a whole number from 1 to ${MAX_CONNECTIONS_LIMIT} (got "${String(value)}").`);
+    }
+    return count;
 }
 
 /**
@@ -25,17 +42,21 @@ export interface ServerSessionsOptions {
  */
 export function createSessionManager(RED: NodeAPI, options: ServerSessionsOptions): SessionManager {
     const { settings, adapter } = options;
+    const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     const http = new HttpClient({
         ...options.connection,
         maxResponseBytes: options.maxResponseBytes,
         proxyConnectTimeoutMs: settings.requestTimeoutMs,
+        // Logins and logouts may use one connection beyond the cap.
+        maxSockets: maxConnections + 1,
     });
     return new SessionManager({
         serverId: options.serverId,
         adapter,
-        transport: new ServerTransport({ settings, adapter, http }),
+        transport: new ServerTransport({ settings, adapter, http, maxConnections }),
         guard: loginGuard,
         credentials: options.credentials,
         coolDownMs: coolDownMs(RED),
+        onWarning: options.onWarning,
     });
 }

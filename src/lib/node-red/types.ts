@@ -21,6 +21,7 @@ export interface ServerNodeDef extends NodeDef {
     domain?: string;
     commserver?: string;
     requestTimeout?: number | string;
+    maxConnections?: number | string;
     logoutOnClose?: boolean | string;
     exposeCredential?: boolean | string;
 }

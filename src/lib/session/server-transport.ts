@@ -1,6 +1,9 @@
+import { SessionError } from '../errors';
+import { ConnectionSlots, SlotKind } from '../http/connection-slots';
 import type { HttpClient, HttpRequest, HttpResponse } from '../http/http-client';
-import { isIdempotent } from '../http/retry-policy';
-import { sendWithRetry } from '../http/send-with-retry';
+import { DEFAULT_RETRY_POLICY, isIdempotent } from '../http/retry-policy';
+import { Sleep, sendWithRetry } from '../http/send-with-retry';
+import { describeTarget } from '../http/transport-errors';
 import type { ServerSettings, SessionCredential, VendorAdapter, VendorContext, VendorExchange } from '../vendors/adapter';
 import { cookieHeader, storeSessionCookies } from './session-cookies';
 
@@ -21,19 +24,43 @@ export interface ServerTransportOptions {
     settings: ServerSettings;
     adapter: VendorAdapter;
     http: HttpClient;
+    /** Most exchanges (so keep-alive sockets) open to the server at once; logins and logouts may use one more. */
+    maxConnections: number;
 }
+
+/** `maxConnections` when the config does not set it. */
+export const DEFAULT_MAX_CONNECTIONS = 8;
 
 /**
  * One server's authorized transport: sends an exchange with a session's cookies and token, the
  * vendor's default headers, and retries on transient faults. Knows nothing of sessions: the adapters
  * use it through {@link context} to log in and out, the session manager for the flow's requests.
+ * Holds the server's connection cap; once closing, it sends no more flow requests (they fail with
+ * `CONFIG`, also those waiting for a connection or a retry) while logouts still go out.
  */
 export class ServerTransport {
     /** What the adapters are lent: the settings and a way to send their exchanges. */
     readonly context: VendorContext;
     private readonly defaultHeaders: Record<string, string>;
+    private readonly slots: ConnectionSlots;
+    private readonly closing = new AbortController();
+    /** A wait between retries that ends (failing with `CONFIG`) when the config node closes. */
+    private readonly sleep: Sleep = (ms) => new Promise((resolve, reject) => {
+        const signal = this.closing.signal;
+        if (signal.aborted) return reject(stopped());
+        const timer = setTimeout(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+        }, ms);
+        const onAbort = (): void => {
+            clearTimeout(timer);
+            reject(stopped());
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+    });
 
     constructor(private readonly options: ServerTransportOptions) {
+        this.slots = new ConnectionSlots(options.maxConnections);
         this.defaultHeaders = options.adapter.requestHeaders(options.settings);
         this.context = { settings: options.settings, send: (exchange, credential) => this.sendExchange(exchange, credential) };
     }
@@ -47,21 +74,43 @@ export class ServerTransport {
         const url = this.options.settings.baseUrl + exchange.path;
         const headers = { ...exchange.headers };
         if (credential.header) headers[credential.header.name] = credential.header.value;
-        return sendWithRetry(() => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body), exchange.retry !== false);
+        return sendWithRetry(
+            () => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body),
+            exchange.retry !== false,
+            DEFAULT_RETRY_POLICY,
+            this.sleep,
+        ).catch(unwrapQueueTimeout);
     }
 
     /** A flow's request with the session's credential; idempotent methods are retried on transient faults. */
     sendAuthorized(credential: SessionCredential, request: AuthorizedRequest): Promise<HttpResponse> {
+        if (this.closing.signal.aborted) return Promise.reject(stopped());
         const headers = withDefaults(request.headers, this.defaultHeaders);
         if (credential.header) setHeader(headers, credential.header.name, credential.header.value);
         return sendWithRetry(
             () => this.sendOnce(credential, request.url, headers, request.cookies, request.method, request.body, request),
             isIdempotent(request.method),
-        );
+            DEFAULT_RETRY_POLICY,
+            this.sleep,
+        ).catch(unwrapQueueTimeout);
+    }
+
+    /** The headers that carry a credential to `url`: its cookies (by their Path rules) and its token. */
+    credentialHeaders(credential: SessionCredential, url: string): Record<string, string> {
+        const headers = cookieHeader({}, [], credential.jar, url);
+        if (credential.header) headers[credential.header.name] = credential.header.value;
+        return headers;
+    }
+
+    /** The config node began closing: no more flow requests, retry waits end; logouts still go. */
+    beginClose(): void {
+        this.closing.abort();
+        this.slots.closeRequests(stopped());
     }
 
     /** Closes every socket; nothing is sent after this. */
     destroy(): void {
+        this.beginClose();
         this.options.http.destroy();
     }
 
@@ -74,19 +123,51 @@ export class ServerTransport {
         body: Buffer | string | undefined,
         request?: AuthorizedRequest,
     ): Promise<HttpResponse> {
-        const outgoing: HttpRequest = {
-            method,
-            url,
-            headers: cookieHeader(headers, msgCookies, credential.jar, url),
-            body,
-            timeoutMs: request?.timeoutMs ?? this.options.settings.requestTimeoutMs,
-            followRedirects: request?.followRedirects ?? false,
-            credentialHeaders: credential.header ? [credential.header.name] : [],
-        };
-        const response = await this.options.http.send(outgoing);
+        // A queued request waits for a connection inside its own timeout.
+        const timeoutMs = request?.timeoutMs ?? this.options.settings.requestTimeoutMs;
+        const queuedAt = Date.now();
+        const kind: SlotKind = request ? 'request' : 'session';
+        const release = await this.slots.acquire(kind, timeoutMs, () => new QueueTimeout(new SessionError(
+            'TIMEOUT',
+            `No connection to ${describeTarget(method, url)} became free within ${timeoutMs} ms (at most ${this.options.maxConnections} at once).`,
+        )));
+        let response: HttpResponse;
+        try {
+            if (request && this.closing.signal.aborted) throw stopped();
+            const outgoing: HttpRequest = {
+                method,
+                url,
+                headers: cookieHeader(headers, msgCookies, credential.jar, url),
+                body,
+                timeoutMs: Math.max(1, timeoutMs - (Date.now() - queuedAt)),
+                followRedirects: request?.followRedirects ?? false,
+                credentialHeaders: credential.header ? [credential.header.name] : [],
+            };
+            response = await this.options.http.send(outgoing);
+        } finally {
+            release();
+        }
         storeSessionCookies(credential.jar, response, this.options.adapter.sessionCookie, !request);
         return response;
     }
+}
+
+/**
+ * A request that waited its whole timeout for a connection: never sent, and not to be retried
+ * (the retry loop would wait all over again), so it passes the loop as a non-transient error.
+ */
+class QueueTimeout extends Error {
+    constructor(readonly error: SessionError) {
+        super(error.message);
+    }
+}
+
+function unwrapQueueTimeout(error: unknown): never {
+    throw error instanceof QueueTimeout ? error.error : error;
+}
+
+function stopped(): SessionError {
+    return new SessionError('CONFIG', 'The server configuration was stopped (redeploy or shutdown).');
 }
 
 /** Vendor defaults for headers the msg does not set (names compared without case). */

@@ -1,10 +1,9 @@
-import { EventEmitter } from 'node:events';
-
 import { SessionError } from '../errors';
 import type { HttpResponse } from '../http/http-client';
 import { BlockInfo, LoginGuard } from './login-guard';
 import type { AuthorizedRequest, ServerTransport } from './server-transport';
 import { LiveCredential, Session, SessionState, expiryOf } from './session';
+import { unusableCredential } from './usable-credential';
 import { sessionCookieString } from './session-cookies';
 import type { LoginCredentials, VendorAdapter } from '../vendors/adapter';
 
@@ -18,6 +17,8 @@ export interface SessionManagerOptions {
     /** The config node's own user; absent when the config has no credentials. */
     credentials?: LoginCredentials;
     coolDownMs: number;
+    /** Something the user should know that no msg carries (a failed logout of a replaced session). */
+    onWarning?: (message: string) => void;
 }
 
 /** A reference to a session as found in `msg.session` (possibly read back from JSON). */
@@ -38,6 +39,11 @@ export interface MsgSession {
     headers?: Record<string, string>;
 }
 
+/** Sessions one config node keeps at most; the idle ones beyond are logged out, oldest first. */
+export const MAX_SESSIONS = 100;
+
+export type StateListener = (event: StateEvent) => void;
+
 export interface StateEvent {
     session: Session;
     state: SessionState;
@@ -45,20 +51,33 @@ export interface StateEvent {
 }
 
 /**
- * The sessions of one server config node, one per username: finds the session a msg names, sends
- * authorized requests through it, replays once after the vendor's expiry signal, and closes.
- * Emits `state` ({@link StateEvent}) whenever a session logs in, fails or logs out.
+ * The sessions of one server config node (its own, and one per `msg.credentials` user): finds the
+ * session a msg names, sends authorized requests through the server's transport, replays once after
+ * the vendor's expiry signal, logs out, describes, and closes. Tells its listeners
+ * ({@link onState}) whenever a session logs in, fails or logs out.
  */
-export class SessionManager extends EventEmitter {
+export class SessionManager {
+    /** By username; a `msg.credentials` login as the own user with another password under {@link otherPasswordKey}. */
     private readonly sessions = new Map<string, Session>();
+    private readonly listeners = new Set<StateListener>();
     private readonly own: Session | undefined;
     private readonly origin: string;
+    /** The vendor adapter, whose logins must also yield a credential the server's URLs would carry. */
+    private readonly loginAdapter: VendorAdapter;
     private closed = false;
 
     constructor(private readonly options: SessionManagerOptions) {
-        super();
-        this.origin = new URL(options.transport.settings.baseUrl).origin;
-        if (options.credentials) this.own = this.createSession(options.credentials);
+        const { adapter, transport } = options;
+        this.origin = new URL(transport.settings.baseUrl).origin;
+        this.loginAdapter = Object.assign(Object.create(adapter) as VendorAdapter, {
+            login: async (...args: Parameters<VendorAdapter['login']>) => {
+                const result = await adapter.login(...args);
+                const problem = unusableCredential(args[2], result, transport.settings.baseUrl, adapter, args[1].username);
+                if (problem) throw problem;
+                return result;
+            },
+        });
+        if (options.credentials) this.own = this.createSession(options.credentials, options.credentials.username);
     }
 
     get serverId(): string {
@@ -81,6 +100,12 @@ export class SessionManager extends EventEmitter {
     /** The login block (lockout, rate limit, cool-down) in force for this session's user, if any. */
     loginBlock(session: Session): BlockInfo | undefined {
         return this.options.guard.blockOf(session.guardKey);
+    }
+
+    /** Calls `listener` on every session state change until the returned function is called. */
+    onState(listener: StateListener): () => void {
+        this.listeners.add(listener);
+        return () => this.listeners.delete(listener);
     }
 
     /** The config node's own session. */
@@ -108,43 +133,78 @@ export class SessionManager extends EventEmitter {
         );
     }
 
-    /** The session of the user in `msg.credentials`, created or given the new password. */
+    /**
+     * The session of the user in `msg.credentials`, created or given the new password. The config's
+     * own session is used only with its own password: another password for the own user is a
+     * separate session, so a msg can never change the own one.
+     */
     sessionForCredentials(credentials: LoginCredentials): { session: Session; changed: boolean } {
-        const existing = this.sessions.get(credentials.username);
-        if (!existing) return { session: this.createSession(credentials), changed: true };
+        this.assertOpen();
+        let key = credentials.username;
+        if (this.own && key === this.own.user) {
+            if (this.own.hasPassword(credentials)) return { session: this.own, changed: false };
+            key = otherPasswordKey(key);
+        }
+        const existing = this.sessions.get(key);
+        if (!existing) return { session: this.createSession(credentials, key), changed: true };
         return { session: existing, changed: existing.updateCredentials(credentials) };
     }
 
     /** Logs in if needed (or always, when forced) and returns the live credential. */
     login(session: Session, force: boolean): Promise<LiveCredential> {
         this.assertOpen();
-        return session.current(force);
+        return this.using(session, () => session.current(force));
     }
 
     /** Sends an authorized request; on the vendor's expiry signal logs in once and replays once. */
-    async request(session: Session, request: AuthorizedRequest): Promise<{ response: HttpResponse; credential: LiveCredential }> {
+    request(session: Session, request: AuthorizedRequest): Promise<{ response: HttpResponse; credential: LiveCredential }> {
         this.assertOpen();
         const { adapter, transport } = this.options;
-        let credential = await session.current();
-        let response = await transport.sendAuthorized(credential, request);
-        if (adapter.isSessionRejected(response)) {
-            credential = await session.replace(credential);
-            response = await transport.sendAuthorized(credential, request);
+        return this.using(session, async () => {
+            let credential = await session.current();
+            let response = await transport.sendAuthorized(credential, request);
             if (adapter.isSessionRejected(response)) {
-                throw new SessionError(
-                    'SESSION_REJECTED',
-                    `${adapter.label} still refused the request after a fresh login of "${session.user}" (HTTP ${response.status}).`,
-                    { statusCode: response.status },
-                );
+                credential = await this.replaceRefused(session, credential, response.status);
+                response = await transport.sendAuthorized(credential, request);
+                if (adapter.isSessionRejected(response)) {
+                    throw new SessionError(
+                        'SESSION_REJECTED',
+                        `${adapter.label} still refused the request after a fresh login of "${session.user}" (HTTP ${response.status}).`,
+                        { statusCode: response.status },
+                    );
+                }
             }
+            credential.lastUsedAt = Date.now();
+            return { response, credential };
+        });
+    }
+
+    /**
+     * The server refused `refused` (a request's reply, a socket's handshake): the credential that
+     * replaced it, through one shared login at most. `SESSION_REJECTED` when a logout ended the
+     * session meanwhile or the server refused a fresh login too; `CONFIG` once the node is closing.
+     */
+    async replaceRefused(session: Session, refused: LiveCredential, statusCode?: number): Promise<LiveCredential> {
+        this.assertOpen();
+        if (refused.endedBy === 'logout') {
+            throw new SessionError('SESSION_REJECTED', `The session of "${session.user}" was logged out while the request was in flight.`, { statusCode });
         }
-        credential.lastUsedAt = Date.now();
-        return { response, credential };
+        try {
+            return await session.replace(refused);
+        } catch (error) {
+            if (error instanceof SessionError && error.code === 'SESSION_REJECTED' && statusCode !== undefined) error.statusCode ??= statusCode;
+            throw error;
+        }
+    }
+
+    /** The headers that carry this credential to `url` (its cookies by their Path rules, its token). */
+    credentialHeaders(credential: LiveCredential, url: string): Record<string, string> {
+        return this.options.transport.credentialHeaders(credential, url);
     }
 
     /** Logs the session out; a session of a user from `msg.credentials` is forgotten too. */
     async logout(session: Session): Promise<void> {
-        if (session !== this.own) this.sessions.delete(session.user);
+        if (session !== this.own) this.forget(session);
         await session.logout();
     }
 
@@ -163,44 +223,99 @@ export class SessionManager extends EventEmitter {
         return described;
     }
 
-    /** Stops taking requests, logs live sessions out if asked (bounded), and closes the sockets. */
+    /**
+     * From now on nothing is sent for any msg (waiting ones fail with `CONFIG`); then logs the
+     * sessions out if asked (a login already on the wire is waited for and ended too) and the
+     * replaced ones still being logged out, within `timeoutMs`, and closes the sockets.
+     */
     async close(logout: boolean, timeoutMs: number): Promise<void> {
         this.closed = true;
-        // Every session, not only the live ones: a login still in flight is waited for and ended too.
+        this.options.transport.beginClose();
         const sessions = [...this.sessions.values()];
-        if (logout && sessions.length) {
-            const logouts = Promise.allSettled(sessions.map((session) => session.logout()));
+        for (const session of sessions) session.end();
+        const endings = sessions.map((session) => (logout ? session.logout().finally(() => session.retired()) : session.retired()));
+        if (endings.length) {
             let timer: NodeJS.Timeout | undefined;
             const deadline = new Promise((resolve) => {
                 timer = setTimeout(resolve, timeoutMs);
             });
-            await Promise.race([logouts, deadline]);
+            await Promise.race([Promise.allSettled(endings), deadline]);
             clearTimeout(timer);
         }
         this.options.transport.destroy();
-        this.removeAllListeners();
+        this.listeners.clear();
     }
 
-    private createSession(credentials: LoginCredentials): Session {
+    /** Runs a msg's use of the session, so it counts as busy (never evicted) meanwhile. */
+    private async using<T>(session: Session, task: () => Promise<T>): Promise<T> {
+        session.inUse++;
+        session.lastActiveAt = Date.now();
+        try {
+            return await task();
+        } finally {
+            session.inUse--;
+        }
+    }
+
+    private createSession(credentials: LoginCredentials, key: string): Session {
         const session = new Session(
             { ...credentials },
             {
-                adapter: this.options.adapter,
+                adapter: this.loginAdapter,
                 context: this.options.transport.context,
                 guard: this.options.guard,
                 origin: this.origin,
                 coolDownMs: this.options.coolDownMs,
-                onState: (s, state, error) => this.emit('state', { session: s, state, error } satisfies StateEvent),
-                onReplacedLogoutError: () => undefined,
+                onState: (s, state, error) => this.changed({ session: s, state, error }),
+                onReplacedLogoutError: (s, error) => this.warn(
+                    `Could not log out a replaced session of "${s.user}" on ${this.options.adapter.label}: ${error instanceof Error ? error.message : String(error)}`,
+                ),
             },
         );
-        this.sessions.set(credentials.username, session);
+        this.sessions.set(key, session);
+        this.evictIdle();
         return session;
+    }
+
+    private changed(event: StateEvent): void {
+        // A msg.credentials user that failed holds nothing on the server: forget it, or failed
+        // users would pile up without bound (the login guard remembers what it must).
+        if (event.state === 'failed' && event.session !== this.own && !event.session.credential) this.forget(event.session);
+        for (const listener of this.listeners) listener(event);
+    }
+
+    /** Beyond {@link MAX_SESSIONS}: the idle msg.credentials sessions, oldest first, are logged out and forgotten. */
+    private evictIdle(): void {
+        if (this.sessions.size <= MAX_SESSIONS) return;
+        const idle = [...this.sessions.values()]
+            .filter((session) => session !== this.own && session.inUse === 0)
+            .sort((a, b) => a.lastActiveAt - b.lastActiveAt);
+        for (const session of idle.slice(0, this.sessions.size - MAX_SESSIONS)) {
+            this.forget(session);
+            session.logout().catch((error: unknown) => this.warn(
+                `Could not log out the idle session of "${session.user}" on ${this.options.adapter.label}: ${error instanceof Error ? error.message : String(error)}`,
+            ));
+        }
+    }
+
+    private forget(session: Session): void {
+        for (const [key, held] of this.sessions) {
+            if (held === session) this.sessions.delete(key);
+        }
+    }
+
+    private warn(message: string): void {
+        this.options.onWarning?.(message);
     }
 
     private assertOpen(): void {
         if (this.closed) throw new SessionError('CONFIG', 'The server configuration was stopped (redeploy or shutdown).');
     }
+}
+
+/** The key of a msg.credentials session of the config's own user with another password. */
+function otherPasswordKey(username: string): string {
+    return `\u0000${username}`;
 }
 
 function credentialHeaders(live: LiveCredential): Record<string, string> {

@@ -16,6 +16,8 @@ export interface LiveCredential extends SessionCredential {
     readonly result: LoginResult;
     /** The login's warning has been shown to the user once. */
     warningShown?: boolean;
+    /** Why the product stopped using it: a logout ended the session, or a newer login replaced it. */
+    endedBy?: 'logout' | 'replaced';
 }
 
 export type SessionState = 'idle' | 'loggingIn' | 'loggedIn' | 'failed' | 'loggedOut';
@@ -29,6 +31,9 @@ export interface SessionDeps {
     onState(session: Session, state: SessionState, error?: SessionError): void;
     onReplacedLogoutError(session: Session, error: unknown): void;
 }
+
+/** A server that refuses a fresh credential gets at most one re-login per this long. */
+export const RELOGIN_INTERVAL_MS = 30_000;
 
 /** Log in again this long before a known expiry: a tenth of the lifetime, at most a minute. */
 export function refreshMargin(lifetimeMs: number): number {
@@ -47,6 +52,15 @@ export class Session {
     passwordChanged = false;
     state: SessionState = 'idle';
     lastError: SessionError | undefined;
+    /** Requests and logins of this session in flight (kept by the manager: a busy session is never evicted). */
+    inUse = 0;
+    /** When a msg last used it (for evicting the idle ones, oldest first). */
+    lastActiveAt = Date.now();
+    private ended = false;
+    /** When the last re-login after a refusal started. */
+    private reloginAt = -Infinity;
+    /** Logouts of replaced credentials still in flight: closing waits for them. */
+    private readonly retiring = new Set<Promise<void>>();
 
     constructor(
         private credentials: LoginCredentials,
@@ -66,6 +80,11 @@ export class Session {
         return this.live;
     }
 
+    /** The password these credentials carry is the one this session logs in with. */
+    hasPassword(credentials: LoginCredentials): boolean {
+        return credentials.password === this.credentials.password;
+    }
+
     /** Takes new credentials for this user; a changed password needs a fresh login. */
     updateCredentials(credentials: LoginCredentials): boolean {
         const changed = credentials.password !== this.credentials.password
@@ -76,6 +95,7 @@ export class Session {
 
     /** A credential that is alive and not due for renewal, logging in (once, shared) if needed. */
     current(forceLogin = false, now: number = Date.now()): Promise<LiveCredential> {
+        if (this.ended) return Promise.reject(stopped());
         const live = this.live;
         if (!forceLogin && live && !isDue(live, now)) return Promise.resolve(live);
         return this.loginFlight.run(() => this.login(live));
@@ -83,12 +103,32 @@ export class Session {
 
     /**
      * The server refused `dead`: hand out the credential that replaced it, or log in once for all
-     * the requests that saw the same refusal.
+     * the requests that saw the same refusal (the refused credential is logged out). A server that
+     * refuses fresh credentials too gets one re-login per {@link RELOGIN_INTERVAL_MS}, not one per msg.
      */
-    replace(dead: LiveCredential): Promise<LiveCredential> {
-        if (this.live && this.live !== dead && !isDue(this.live, Date.now())) return Promise.resolve(this.live);
-        if (this.live === dead) this.live = undefined;
-        return this.loginFlight.run(() => this.login(undefined));
+    replace(dead: LiveCredential, now: number = Date.now()): Promise<LiveCredential> {
+        if (this.ended) return Promise.reject(stopped());
+        const live = this.live;
+        if (live && live !== dead && !isDue(live, now)) return Promise.resolve(live);
+        if (!this.loginFlight.busy) {
+            if (now - this.reloginAt < RELOGIN_INTERVAL_MS) {
+                return Promise.reject(new SessionError(
+                    'SESSION_REJECTED',
+                    `${this.deps.adapter.label} refused the request right after a fresh login of "${this.user}": not logging in again within ${RELOGIN_INTERVAL_MS / 1000} s.`,
+                ));
+            }
+            this.reloginAt = now;
+        }
+        if (live === dead) {
+            this.live = undefined;
+            this.retire(dead);
+        }
+        return this.loginFlight.run(() => this.login(this.live));
+    }
+
+    /** No more logins for this session: its config node is closing. */
+    end(): void {
+        this.ended = true;
     }
 
     /** Ends the session on the server; one that is not logged in succeeds without a request. */
@@ -98,7 +138,15 @@ export class Session {
         const live = this.live;
         this.live = undefined;
         this.setState('loggedOut');
-        if (live) await this.deps.adapter.logout(this.deps.context, live);
+        if (live) {
+            live.endedBy = 'logout';
+            await this.deps.adapter.logout(this.deps.context, live);
+        }
+    }
+
+    /** Resolves once the logouts of replaced credentials have ended, whatever their outcome. */
+    async retired(): Promise<void> {
+        await Promise.all([...this.retiring]);
     }
 
     private async login(previous: LiveCredential | undefined): Promise<LiveCredential> {
@@ -153,11 +201,15 @@ export class Session {
         return live;
     }
 
-    /** Logs out a credential that a proactive re-login replaced, without holding anyone up. */
+    /** Logs out a credential that a re-login replaced (once), without holding anyone up; a failure is reported. */
     private retire(previous: LiveCredential): void {
-        this.deps.adapter.logout(this.deps.context, previous).catch((error: unknown) => {
+        if (previous.endedBy) return;
+        previous.endedBy = 'replaced';
+        const logout = this.deps.adapter.logout(this.deps.context, previous).catch((error: unknown) => {
             this.deps.onReplacedLogoutError(this, error);
         });
+        this.retiring.add(logout);
+        void logout.finally(() => this.retiring.delete(logout));
     }
 
     private fail(error: SessionError): void {
@@ -169,6 +221,10 @@ export class Session {
         this.state = state;
         this.deps.onState(this, state, error);
     }
+}
+
+function stopped(): SessionError {
+    return new SessionError('CONFIG', 'The server configuration was stopped (redeploy or shutdown).');
 }
 
 /** When this credential stops being usable: the earlier of its absolute and idle expiry. */

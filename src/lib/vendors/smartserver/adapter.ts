@@ -78,10 +78,19 @@ function postLogin(
     );
 }
 
-/** The server's session lifetime; unknown (null) if it does not say, then expiry is found by 401. */
+/**
+ * The server's session lifetime; unknown (null) if it does not say, or if asking fails (an error,
+ * a hang, a reset): an optional step, so the session stays and its expiry is found by a 401.
+ * Not resent: a login must not wait for retries of it.
+ */
 async function sessionExpiry(context: VendorContext, credential: SessionCredential): Promise<number | null> {
     const started = Date.now();
-    const response = await context.send({ method: 'GET', path: '/iap/auth/sessionTimeout' }, credential);
+    let response: HttpResponse;
+    try {
+        response = await context.send({ method: 'GET', path: '/iap/auth/sessionTimeout', retry: false }, credential);
+    } catch {
+        return null;
+    }
     const lifetime = Number(response.body.toString('utf8').trim());
     return response.status === 200 && Number.isFinite(lifetime) && lifetime > 0 ? started + lifetime : null;
 }
