@@ -6,6 +6,7 @@ import { DEFAULT_MAX_RESPONSE_BYTES, numberSetting } from './lib/node-red/runtim
 import { flag, readServerSettings } from './lib/node-red/server-settings';
 import { createSessionManager, readMaxConnections } from './lib/node-red/session-factory';
 import { registerTestLogin } from './lib/node-red/test-login';
+import { VENDOR_TABLE_SETTING, editorVendors, registerSettingsCheck, serverCredentials } from './lib/node-red/vendor-table';
 import type { ServerCredentials, ServerNode, ServerNodeDef } from './lib/node-red/types';
 import type { SessionManager } from './lib/session/session-manager';
 import { vendorAdapter } from './lib/vendors';
@@ -59,11 +60,9 @@ export = function register(RED: NodeAPI): void {
     }
 
     RED.nodes.registerType('rest-session-server', RestSessionServer, {
-        credentials: {
-            username: { type: 'text' },
-            password: { type: 'password' },
-            newPassword: { type: 'password' },
-        },
+        credentials: serverCredentials(),
+        settings: { [VENDOR_TABLE_SETTING]: { value: editorVendors(), exportable: true } },
     });
     registerTestLogin(RED);
+    registerSettingsCheck(RED);
 };

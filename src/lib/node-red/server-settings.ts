@@ -1,5 +1,6 @@
 import { SessionError } from '../errors';
-import type { ServerSettings, VendorAdapter, VendorId } from '../vendors/adapter';
+import type { ServerSettings, VendorAdapter } from '../vendors/adapter';
+import { readVendorSettings } from '../vendors/settings';
 import type { ServerNodeDef } from './types';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30000;
@@ -10,7 +11,10 @@ export function flag(value: unknown, fallback: boolean): boolean {
     return value === true || value === 'true';
 }
 
-/** The config node's properties as typed settings, or a `CONFIG` error that says what is wrong. */
+/**
+ * The config node's properties as typed settings, or a `CONFIG` error that says what is wrong:
+ * the common ones here, the vendor's own from its settings table.
+ */
 export function readServerSettings(def: ServerNodeDef, adapter: VendorAdapter): ServerSettings {
     const baseUrl = String(def.baseUrl ?? '').trim().replace(/\/+$/, '');
     let parsed: URL;
@@ -30,14 +34,9 @@ export function readServerSettings(def: ServerNodeDef, adapter: VendorAdapter): 
         throw new SessionError('CONFIG', `The request timeout must be a positive number of milliseconds.`);
     }
     const settings: ServerSettings = {
-        vendor: adapter.id as VendorId,
+        ...readVendorSettings(adapter.settings, def),
+        vendor: adapter.id,
         baseUrl: parsed.origin + parsed.pathname.replace(/\/+$/, ''),
-        apiVersion: String(def.apiVersion || 'v1.1').trim(),
-        format: def.format === 'xml' ? 'xml' : 'json',
-        authScheme: def.authScheme === 'digest' ? 'digest' : 'basic',
-        tokenLifetime: String(def.tokenLifetime ?? '').trim(),
-        domain: String(def.domain ?? '').trim(),
-        commserver: String(def.commserver ?? '').trim(),
         requestTimeoutMs: timeout,
     };
     const problem = adapter.validate(settings);

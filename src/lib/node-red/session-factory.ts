@@ -5,6 +5,7 @@ import { loginGuard } from '../session/login-guard';
 import { SessionError } from '../errors';
 import { DEFAULT_MAX_CONNECTIONS, ServerTransport } from '../session/server-transport';
 import { SessionManager } from '../session/session-manager';
+import { configuredAdapter } from '../vendors';
 import type { LoginCredentials, ServerSettings, VendorAdapter } from '../vendors/adapter';
 import { coolDownMs } from './runtime-settings';
 
@@ -41,7 +42,8 @@ export function readMaxConnections(value: unknown): number {
  * process's login guard and the runtime's cool-down.
  */
 export function createSessionManager(RED: NodeAPI, options: ServerSessionsOptions): SessionManager {
-    const { settings, adapter } = options;
+    const { settings } = options;
+    const adapter = configuredAdapter(options.adapter, settings);
     const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     const http = new HttpClient({
         ...options.connection,

@@ -4,6 +4,7 @@ import { ErrorCode, SessionError } from '../errors';
 import type { HttpClientOptions } from '../http/http-client';
 import { LoginGuard } from '../session/login-guard';
 import { vendorAdapter } from '../vendors';
+import { propertyNames } from '../vendors/settings';
 import type { LoginCredentials, ServerSettings, VendorAdapter } from '../vendors/adapter';
 import { proxySettings, tlsOptions } from './connection-options';
 import { withEnv } from './env';
@@ -51,10 +52,10 @@ async function testLogin(RED: NodeAPI, body: TestLoginBody, running: Map<string,
     const deployed = deployedServer(RED, body.id);
     const env = (value: unknown): string => withEnv(RED, deployed as Node, text(value)) ?? '';
     const def = { id: 'test-login', type: 'rest-session-server', name: '', z: '' } as ServerNodeDef;
-    for (const key of ['baseUrl', 'apiVersion', 'format', 'authScheme', 'tokenLifetime', 'domain', 'commserver', 'requestTimeout'] as const) {
-        def[key] = env(body[key]);
-    }
     const adapter = vendorAdapter(text(body.vendor) || 'smartserver');
+    for (const key of ['baseUrl', 'requestTimeout', ...propertyNames(adapter.settings)]) {
+        def[key] = typeof body[key] === 'boolean' ? body[key] : env(body[key]);
+    }
     const settings = readServerSettings(def, adapter);
     settings.requestTimeoutMs = Math.min(settings.requestTimeoutMs, EXCHANGE_LIMIT_MS);
     const credentials = dialogCredentials(RED, body, deployed, env, settings.baseUrl);

@@ -14,16 +14,12 @@ export interface ServerNodeDef extends NodeDef {
     baseUrl?: string;
     tls?: string;
     proxy?: string;
-    apiVersion?: string;
-    format?: string;
-    authScheme?: string;
-    tokenLifetime?: string;
-    domain?: string;
-    commserver?: string;
     requestTimeout?: number | string;
     maxConnections?: number | string;
     logoutOnClose?: boolean | string;
     exposeCredential?: boolean | string;
+    /** The vendor's own settings (its settings table names them). */
+    [setting: string]: unknown;
 }
 
 export interface ServerCredentials {

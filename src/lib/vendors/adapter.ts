@@ -1,22 +1,18 @@
 import type { CookieJar } from 'tough-cookie';
 
 import type { HttpResponse } from '../http/http-client';
+import type { VendorSettingsTable } from './settings';
 
-export type VendorId = 'smartserver' | 'cmwell' | 'sdm' | 'commvault';
-
-/** The config node's settings, parsed and typed (design.md, `rest-session-server`). */
-export interface ServerSettings {
-    vendor: VendorId;
+/** The settings every vendor has (the config node's common properties), parsed. */
+export interface CommonSettings {
+    vendor: string;
     /** Without a trailing slash. */
     baseUrl: string;
-    apiVersion: string;
-    format: 'json' | 'xml';
-    authScheme: 'basic' | 'digest';
-    tokenLifetime: string;
-    domain: string;
-    commserver: string;
     requestTimeoutMs: number;
 }
+
+/** The config node's settings, parsed: the common ones and the vendor's own (its settings table). */
+export type ServerSettings<O = unknown> = CommonSettings & O;
 
 export interface LoginCredentials {
     username: string;
@@ -48,8 +44,8 @@ export interface VendorExchange {
 }
 
 /** What the core lends an adapter: the settings and a way to send (retried on transient faults). */
-export interface VendorContext {
-    readonly settings: ServerSettings;
+export interface VendorContext<O = unknown> {
+    readonly settings: ServerSettings<O>;
     send(exchange: VendorExchange, credential: SessionCredential): Promise<HttpResponse>;
 }
 
@@ -71,20 +67,29 @@ export interface LoginResult {
  * Everything that differs between vendors. The session core calls these and never asks which
  * vendor it is talking to.
  */
-export interface VendorAdapter {
-    readonly id: VendorId;
+export interface VendorAdapter<O = unknown> {
+    readonly id: string;
     /** Product name for messages. */
     readonly label: string;
+    /** The vendor's own settings (`vendors/<vendor>/settings.ts`): parsed by the core, shown by the editor. */
+    readonly settings: VendorSettingsTable;
+    /** i18n keys under `rest-session-server.tip` the editor shows below the TLS picker for this vendor. */
+    readonly tips?: readonly string[];
     /** Name of the cookie that carries the session: kept out of `msg.responseCookies`. */
     readonly sessionCookie?: string;
+    /**
+     * An adapter whose signals depend on the settings (which cookie is the session, which statuses
+     * mean "session ended") returns one bound to them; the core uses that one for the config node.
+     */
+    withSettings?(settings: ServerSettings<O>): VendorAdapter<O>;
     /** A message for each setting that makes the config unusable (`CONFIG`), nothing sent. */
-    validate(settings: ServerSettings): string | undefined;
+    validate(settings: ServerSettings<O>): string | undefined;
     /** Headers every authorized request gets unless the msg sets them (e.g. `Accept`). */
-    requestHeaders(settings: ServerSettings): Record<string, string>;
+    requestHeaders(settings: ServerSettings<O>): Record<string, string>;
     /** Logs in, storing any session cookie in `credential.jar`; throws a SessionError on refusal. */
-    login(context: VendorContext, credentials: LoginCredentials, credential: SessionCredential): Promise<LoginResult>;
+    login(context: VendorContext<O>, credentials: LoginCredentials, credential: SessionCredential): Promise<LoginResult>;
     /** The vendor's "this session is dead" signal on a reply to an authorized request. */
     isSessionRejected(response: HttpResponse): boolean;
     /** Ends the session on the server; a session that is already gone counts as success. */
-    logout(context: VendorContext, credential: SessionCredential): Promise<void>;
+    logout(context: VendorContext<O>, credential: SessionCredential): Promise<void>;
 }

@@ -1,16 +1,26 @@
 import { SessionError } from '../errors';
-import type { VendorAdapter, VendorId } from './adapter';
+import type { ServerSettings, VendorAdapter } from './adapter';
 import { cmwell } from './cmwell/adapter';
 import { commvault } from './commvault/adapter';
 import { sdm } from './sdm/adapter';
 import { smartserver } from './smartserver/adapter';
 
-const ADAPTERS: Record<VendorId, VendorAdapter> = { smartserver, cmwell, sdm, commvault };
+/** Every vendor, in the order the editor lists them. Adding a vendor: its folder and one line here. */
+const VENDORS: readonly VendorAdapter[] = [smartserver, cmwell, sdm, commvault];
+
+/** The vendors the package supports, in editor order. */
+export function vendorAdapters(): readonly VendorAdapter[] {
+    return VENDORS;
+}
 
 /** The adapter of a vendor id from the config node; an unknown id is a `CONFIG` error. */
 export function vendorAdapter(id: string): VendorAdapter {
-    if (!Object.prototype.hasOwnProperty.call(ADAPTERS, id)) {
-        throw new SessionError('CONFIG', `Vendor "${id}" is not supported.`);
-    }
-    return ADAPTERS[id as VendorId];
+    const adapter = vendorAdapters().find((candidate) => candidate.id === id);
+    if (!adapter) throw new SessionError('CONFIG', `Vendor "${id}" is not supported.`);
+    return adapter;
+}
+
+/** The adapter to use with these (parsed) settings: bound to them if the vendor needs that. */
+export function configuredAdapter(adapter: VendorAdapter, settings: ServerSettings): VendorAdapter {
+    return adapter.withSettings ? adapter.withSettings(settings) : adapter;
 }

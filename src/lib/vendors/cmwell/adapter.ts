@@ -4,6 +4,10 @@ import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, V
 import { basicAuthorization, digestAuthorization, digestUserProblem, parseDigestChallenge } from './digest';
 import { tokenExpiry, tokenLifetimeProblem } from './token';
 import { loginFailure, replyMessage } from '../login-failure';
+import type { SettingsOf } from '../settings';
+import { cmwellSettings } from './settings';
+
+type Settings = SettingsOf<typeof cmwellSettings>;
 
 const LABEL = 'CM-Well';
 const LOGIN_PATH = '/_login';
@@ -20,9 +24,10 @@ const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
  * logout call: the token is dropped locally. Every `/_login` reply is held 3 s (Digest 1.5 s).
  * @see ../shared/docs/vendors.md section 2
  */
-export const cmwell: VendorAdapter = {
+export const cmwell: VendorAdapter<Settings> = {
     id: 'cmwell',
     label: LABEL,
+    settings: cmwellSettings,
 
     validate: (settings) => tokenLifetimeProblem(settings.tokenLifetime),
 
@@ -86,7 +91,7 @@ function basicLogin(credentials: LoginCredentials): string {
 }
 
 /** Fetches a fresh challenge (nonces are single-use) and answers it. */
-async function digestLogin(context: VendorContext, credentials: LoginCredentials, credential: SessionCredential): Promise<string> {
+async function digestLogin(context: VendorContext<Settings>, credentials: LoginCredentials, credential: SessionCredential): Promise<string> {
     const problem = digestUserProblem(credentials.username);
     if (problem) throw new SessionError('CONFIG', problem);
     const response = await context.send({ method: 'GET', path: LOGIN_PATH }, credential);

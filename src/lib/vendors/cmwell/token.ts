@@ -3,6 +3,8 @@
  * @see ../shared/docs/vendors.md section 2, "`exp` parsing (exact)" and "JWT"
  */
 
+import type { SettingProblem } from '../settings';
+
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const DAY_MS = 24 * HOUR_MS;
@@ -39,16 +41,21 @@ export function tokenLifetimeMs(lifetime: TokenLifetime): number {
 
 /** Why a `tokenLifetime` setting cannot be used, or undefined when it is empty or fine. */
 export function tokenLifetimeProblem(text: string): string | undefined {
+    return tokenLifetimeIssue(text)?.message;
+}
+
+/** {@link tokenLifetimeProblem} with the editor's key for it. */
+export function tokenLifetimeIssue(text: string): SettingProblem | undefined {
     const trimmed = text.trim();
     if (trimmed === '') return undefined;
     const lifetime = parseTokenLifetime(trimmed);
     if (!lifetime) {
-        return `The CM-Well token lifetime "${trimmed}" has no unit: write it like 30d, 3d 5h or 2h30m (d days, h hours, m minutes).`;
+        return { key: 'tokenLifetime', message: `The CM-Well token lifetime "${trimmed}" has no unit: write it like 30d, 3d 5h or 2h30m (d days, h hours, m minutes).` };
     }
     const ms = tokenLifetimeMs(lifetime);
-    if (ms <= 0) return `The CM-Well token lifetime "${trimmed}" is zero: the token would expire as soon as it is issued.`;
+    if (ms <= 0) return { key: 'tokenLifetime', message: `The CM-Well token lifetime "${trimmed}" is zero: the token would expire as soon as it is issued.` };
     if (ms > MAX_TOKEN_DAYS * DAY_MS) {
-        return `The CM-Well token lifetime "${trimmed}" is more than ${MAX_TOKEN_DAYS} days, the most CM-Well issues.`;
+        return { key: 'tokenLifetimeMax', message: `The CM-Well token lifetime "${trimmed}" is more than ${MAX_TOKEN_DAYS} days, the most CM-Well issues.` };
     }
     return undefined;
 }

@@ -3,6 +3,10 @@ import type { HttpResponse } from '../../http/http-client';
 import type { LoginCredentials, LoginResult, ServerSettings, VendorAdapter } from '../adapter';
 import { LoginReply, lockDuration, loginBody, mediaType, parseLoginReply, withoutToken } from './reply';
 import { loginFailure, logoutFailure } from '../login-failure';
+import type { SettingsOf } from '../settings';
+import { commvaultSettings } from './settings';
+
+type Settings = SettingsOf<typeof commvaultSettings>;
 
 const LABEL = 'Commvault';
 const TOKEN_HEADER = 'Authtoken';
@@ -17,9 +21,10 @@ const ALREADY_LOGGED_OUT = 'invalid authorization token provided';
  * 401 once it is dead. A refused login is an HTTP 200 with `errList` and no token.
  * @see ../shared/docs/vendors.md section 4
  */
-export const commvault: VendorAdapter = {
+export const commvault: VendorAdapter<Settings> = {
     id: 'commvault',
     label: LABEL,
+    settings: commvaultSettings,
 
     validate: () => undefined,
 
@@ -66,7 +71,7 @@ export const commvault: VendorAdapter = {
 };
 
 /** `{username, password (Base64 of UTF-8), domain?, commserver?}`. */
-function loginFields(settings: ServerSettings, credentials: LoginCredentials): Record<string, string> {
+function loginFields(settings: ServerSettings<Settings>, credentials: LoginCredentials): Record<string, string> {
     const fields: Record<string, string> = {
         username: credentials.username,
         password: Buffer.from(credentials.password, 'utf8').toString('base64'),

@@ -4,10 +4,13 @@ import { escapeXml } from '../xml';
 import type { LoginCredentials, LoginResult, ServerSettings, SessionCredential, VendorAdapter, VendorContext } from '../adapter';
 import { loginFailure } from '../login-failure';
 import { errorText, readReply, sessionFields, sessionLifetime, withoutSecrets } from './reply';
+import type { SettingsOf } from '../settings';
+import { sdmSettings } from './settings';
+
+type Settings = SettingsOf<typeof sdmSettings>;
 
 const LABEL = 'Oracle SDM';
 const SESSION_COOKIE = 'JSESSIONID';
-const API_VERSION = /^v\d+(\.\d+)*$/;
 /** A session id that can stand in a cookie as it is (Tomcat: hex, a dot, a route name). */
 const COOKIE_SAFE = /^[A-Za-z0-9._-]{1,256}$/;
 
@@ -17,15 +20,13 @@ const COOKIE_SAFE = /^[A-Za-z0-9._-]{1,256}$/;
  * versions, and nowhere else), 401 once the session is gone, logout 204.
  * @see ../shared/docs/vendors.md section 3
  */
-export const sdm: VendorAdapter = {
+export const sdm: VendorAdapter<Settings> = {
     id: 'sdm',
     label: LABEL,
+    settings: sdmSettings,
     sessionCookie: SESSION_COOKIE,
 
-    validate(settings) {
-        if (API_VERSION.test(settings.apiVersion)) return undefined;
-        return `The Oracle SDM API version "${settings.apiVersion}" is not valid: write it like v1.1 or v1.3.`;
-    },
+    validate: (settings) => sdmSettings.apiVersion.problem?.(settings.apiVersion, {})?.message,
 
     requestHeaders: (settings) => ({ Accept: mediaType(settings) }),
 
@@ -68,16 +69,16 @@ export const sdm: VendorAdapter = {
     },
 };
 
-function mediaType(settings: ServerSettings): string {
+function mediaType(settings: ServerSettings<Settings>): string {
     return settings.format === 'xml' ? 'application/xml' : 'application/json';
 }
 
-function apiPath(settings: ServerSettings, route: string): string {
+function apiPath(settings: ServerSettings<Settings>, route: string): string {
     return `/rest/${settings.apiVersion}${route}`;
 }
 
 /** JSON without a root element (the documented form; `{"session":{...}}` is refused), or XML. */
-function loginBody(settings: ServerSettings, credentials: LoginCredentials): string {
+function loginBody(settings: ServerSettings<Settings>, credentials: LoginCredentials): string {
     if (settings.format !== 'xml') return JSON.stringify({ userName: credentials.username, password: credentials.password });
     return '<?xml version="1.0" encoding="UTF-8"?><session>'
         + `<userName>${escapeXml(credentials.username)}</userName><password>${escapeXml(credentials.password)}</password>`
@@ -90,7 +91,7 @@ function said(detail: string, password: string | undefined): string {
     return `: ${detail.replace(/\.+$/, '')}`;
 }
 
-function failure(response: HttpResponse, settings: ServerSettings, credentials: LoginCredentials): SessionError {
+function failure(response: HttpResponse, settings: ServerSettings<Settings>, credentials: LoginCredentials): SessionError {
     const status = response.status;
     const user = credentials.username;
     const detail = said(errorText(response), credentials.password);
@@ -120,7 +121,7 @@ function failure(response: HttpResponse, settings: ServerSettings, credentials: 
  * the cookie value), the cookie is made from it, with the path SDM would have given.
  */
 function keepSessionCookie(
-    context: VendorContext,
+    context: VendorContext<Settings>,
     credential: SessionCredential,
     response: HttpResponse,
     fields: Record<string, unknown> | undefined,

@@ -3,6 +3,10 @@ import type { HttpResponse } from '../../http/http-client';
 import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../adapter';
 import { loginFailure, logoutFailure, replyMessage } from '../login-failure';
 import { passwordPolicyViolation } from './password-policy';
+import type { SettingsOf } from '../settings';
+import { smartserverSettings } from './settings';
+
+type Settings = SettingsOf<typeof smartserverSettings>;
 
 const LABEL = 'SmartServer';
 const LOCKOUT_PREFIX = 'Too many failed login attempts';
@@ -14,9 +18,11 @@ const THROTTLE_BACKOFF_S = 120;
  * from `/iap/auth/sessionTimeout`, 401 (or a redirect to the CMS login page) once it has expired.
  * @see ../shared/docs/vendors.md section 1
  */
-export const smartserver: VendorAdapter = {
+export const smartserver: VendorAdapter<Settings> = {
     id: 'smartserver',
     label: LABEL,
+    settings: smartserverSettings,
+    tips: ['tls'],
     sessionCookie: 'cmsSID',
 
     validate: () => undefined,
@@ -60,7 +66,7 @@ export const smartserver: VendorAdapter = {
 };
 
 function postLogin(
-    context: VendorContext,
+    context: VendorContext<Settings>,
     credential: SessionCredential,
     credentials: LoginCredentials,
     newPassword: string | undefined,
@@ -83,7 +89,7 @@ function postLogin(
  * a hang, a reset): an optional step, so the session stays and its expiry is found by a 401.
  * Not resent: a login must not wait for retries of it.
  */
-async function sessionExpiry(context: VendorContext, credential: SessionCredential): Promise<number | null> {
+async function sessionExpiry(context: VendorContext<Settings>, credential: SessionCredential): Promise<number | null> {
     const started = Date.now();
     let response: HttpResponse;
     try {
