@@ -5,6 +5,7 @@ import { withEnv } from './lib/node-red/env';
 import { DEFAULT_MAX_RESPONSE_BYTES, numberSetting } from './lib/node-red/runtime-settings';
 import { flag, readServerSettings } from './lib/node-red/server-settings';
 import { createSessionManager, readMaxConnections } from './lib/node-red/session-factory';
+import { asSessionError } from './lib/node-red/report-error';
 import { registerTestLogin } from './lib/node-red/test-login';
 import { VENDOR_TABLE_SETTING, editorVendors, registerSettingsCheck, serverCredentials } from './lib/node-red/vendor-table';
 import type { ServerCredentials, ServerNode, ServerNodeDef } from './lib/node-red/types';
@@ -46,7 +47,7 @@ export = function register(RED: NodeAPI): void {
             if (!closing) return done();
             closing
                 .close(flag(def.logoutOnClose, true), CLOSE_LOGOUT_TIMEOUT_MS)
-                .catch((error: unknown) => node.warn(error instanceof Error ? error.message : String(error)))
+                .catch((error: unknown) => node.warn(asSessionError(error, closing.scrubber).message))
                 .finally(done);
         });
     }

@@ -10,13 +10,15 @@ function reply(status, body = '', headers = {}) {
 
 describe('login-failure', function () {
     describe('replyMessage', function () {
-        it('reads the message or error of a JSON body', function () {
+        it('reads only the documented message field of a JSON body', function () {
             assert.strictEqual(replyMessage(reply(401, '{"message":"Wrong Username or Password"}')), 'Wrong Username or Password');
-            assert.strictEqual(replyMessage(reply(400, '{"error":"invalid input"}')), 'invalid input');
+            assert.strictEqual(replyMessage(reply(400, '{"error":"invalid input"}')), '');
+            assert.strictEqual(replyMessage(reply(400, '{"errorMessage":"Access denied"}'), ['errorMessage']), 'Access denied');
+            assert.strictEqual(replyMessage(reply(500, JSON.stringify({ message: 'y'.repeat(300) }))), `${'y'.repeat(200)}…`);
         });
 
-        it('gives the start of a text body, and "" for none', function () {
-            assert.strictEqual(replyMessage(reply(500, ` ${'x'.repeat(300)} `)), 'x'.repeat(200));
+        it('never quotes a text body (it may echo the request), and "" for none', function () {
+            assert.strictEqual(replyMessage(reply(500, ` ${'x'.repeat(300)} `)), '');
             assert.strictEqual(replyMessage(reply(500, '   ')), '');
         });
     });

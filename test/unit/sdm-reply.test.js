@@ -48,13 +48,14 @@ describe('sdm-reply', function () {
     });
 
     describe('errorText', function () {
-        it('finds the message in JSON, XML, nested, or plain text; not in HTML', function () {
-            assert.strictEqual(errorText(reply('{"code":401,"message":"The session ID is invalid."}', 'application/json')), 'The session ID is invalid.');
-            assert.strictEqual(errorText(reply('<error><code>400</code><message>The user input is invalid.</message></error>', 'application/xml')), 'The user input is invalid.');
-            assert.strictEqual(errorText(reply('<errorResponse><error><errorMessage>Nested.</errorMessage></error></errorResponse>')), 'Nested.');
-            assert.strictEqual(errorText(reply('<message>Root text.</message>')), 'Root text.');
-            assert.strictEqual(errorText(reply('"Just a string."', 'application/json')), 'Just a string.');
-            assert.strictEqual(errorText(reply('Service down\nfor maintenance', 'text/plain')), 'Service down for maintenance');
+        it('reads only the message field of JSON or XML; never a text, HTML or other field', function () {
+            assert.strictEqual(errorText(reply('{"code":401,"message":"The session ID is invalid."}', 'application/json')), 'The session ID is invalid');
+            assert.strictEqual(errorText(reply('<error><code>400</code><message>The user input is invalid.</message></error>', 'application/xml')), 'The user input is invalid');
+            assert.strictEqual(errorText(reply('<errorResponse><error><errorMessage>Nested.</errorMessage></error></errorResponse>')), '');
+            assert.strictEqual(errorText(reply('<message>Root text.</message>')), 'Root text');
+            assert.strictEqual(errorText(reply('"Just a string."', 'application/json')), '');
+            assert.strictEqual(errorText(reply('{"code":400,"detail":"echo of the request"}', 'application/json')), '');
+            assert.strictEqual(errorText(reply('Service down\nfor maintenance', 'text/plain')), '');
             assert.strictEqual(errorText(reply('<html><body>Error</body></html>', 'text/html')), '');
             assert.strictEqual(errorText(reply('{"code":500}', 'application/json')), '');
         });

@@ -4,6 +4,7 @@ import https from 'node:https';
 import axios, { AxiosInstance, AxiosResponse } from 'axios';
 
 import { SessionError } from '../errors';
+import type { KnownSecrets } from '../secret-scrubber';
 import { ProxyHttpAgent, ProxyHttpsAgent, ProxySettings } from './proxy-agents';
 import { describeTarget, transportError } from './transport-errors';
 
@@ -33,6 +34,15 @@ export interface HttpRequest {
     followRedirects: boolean;
     /** Headers that carry the session credential: dropped if a redirect leaves the origin. */
     credentialHeaders?: readonly string[];
+    /** The cookies of every hop; without it a `Cookie` header goes to same-origin hops only. */
+    cookies?: HopCookies;
+}
+
+/** Cookies hop by hop: what to send to a hop's URL, and what a hop's reply set. */
+export interface HopCookies {
+    /** The `Cookie` value for this URL, if any. */
+    header(url: string): string | undefined;
+    store(url: string, setCookie: readonly string[]): void;
 }
 
 export interface RedirectHop {
@@ -53,6 +63,13 @@ export interface HttpResponse {
 
 const MAX_REDIRECTS = 21;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** The only schemes a redirect is followed to (never data:, file:, javascript:...). */
+const REDIRECT_SCHEMES = new Set(['http:', 'https:']);
+/**
+ * Framing and hop-by-hop headers: the client frames the body itself, so a flow's Content-Length or
+ * Transfer-Encoding can never desynchronise a shared keep-alive connection (request smuggling).
+ */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']);
 
 /** One request of an exchange: the first, or one that follows a redirect. */
 interface Hop {
@@ -73,6 +90,7 @@ export class HttpClient {
     private readonly httpsAgent: https.Agent;
     private readonly axios: AxiosInstance;
     private readonly maxResponseBytes: number;
+    private readonly proxyAuthorization: string | undefined;
     private destroyed = false;
 
     constructor(options: HttpClientOptions) {
@@ -84,6 +102,7 @@ export class HttpClient {
             ? new ProxyHttpsAgent(proxy, tls, options.proxyConnectTimeoutMs ?? DEFAULT_PROXY_CONNECT_TIMEOUT_MS)
             : new https.Agent(tls);
         this.maxResponseBytes = options.maxResponseBytes;
+        this.proxyAuthorization = proxy?.authorization;
         this.axios = axios.create({
             httpAgent: this.httpAgent,
             httpsAgent: this.httpsAgent,
@@ -112,10 +131,14 @@ export class HttpClient {
         // trickles bytes or a proxy that never opens the tunnel cannot hold a message forever.
         const deadline = new AbortController();
         const timer = setTimeout(() => deadline.abort(), request.timeoutMs);
-        let hop: Hop = { method: request.method, url: request.url, headers: withoutAxiosDefaults(request.headers), body: request.body };
+        const headers = withoutAxiosDefaults(withoutFraming(request.headers, request.cookies !== undefined));
+        let hop: Hop = { method: request.method, url: request.url, headers, body: request.body };
         try {
             for (;;) {
-                const response = await this.exchange(hop, deadline.signal);
+                const cookie = request.cookies?.header(hop.url);
+                const response = await this.exchange(cookie ? { ...hop, headers: { ...hop.headers, Cookie: cookie } } : hop, deadline.signal);
+                const setCookie = toArray(response.headers['set-cookie'] as string | string[] | undefined);
+                request.cookies?.store(hop.url, setCookie);
                 const location = response.headers.location;
                 if (!request.followRedirects || !REDIRECT_STATUSES.has(response.status) || typeof location !== 'string') {
                     return { status: response.status, headers: plainHeaders(response.headers), body: bodyOf(response), url: hop.url, redirects };
@@ -123,9 +146,8 @@ export class HttpClient {
                 if (redirects.length >= MAX_REDIRECTS) {
                     throw new SessionError('SERVER_ERROR', `${describeTarget(request.method, request.url)} redirected more than ${MAX_REDIRECTS} times.`);
                 }
-                const setCookie = toArray(response.headers['set-cookie'] as string | string[] | undefined);
                 redirects.push({ location, setCookie });
-                hop = nextHop(hop, response.status, location, setCookie, request);
+                hop = nextHop(hop, response.status, redirectTarget(location, hop, request), request);
             }
         } catch (error) {
             // Sockets closed by destroy(): say why, rather than "connection reset".
@@ -141,6 +163,11 @@ export class HttpClient {
     /** One HTTP exchange, redirects not followed (we follow them ourselves: cheaper, and our rules). */
     private exchange(hop: Hop, signal: AbortSignal): Promise<AxiosResponse<Buffer>> {
         return this.axios.request<Buffer>({ method: hop.method, url: hop.url, headers: hop.headers, data: hop.body, signal, maxRedirects: 0 });
+    }
+
+    /** The proxy's credentials, for the secret scrubber. */
+    knownSecrets(): KnownSecrets {
+        return { authorizations: [this.proxyAuthorization] };
     }
 
     /** Closes every socket (idle and in use) and refuses later requests: the config node is gone. */
@@ -187,13 +214,38 @@ function bodyOf(response: AxiosResponse<Buffer>): Buffer {
     return Buffer.isBuffer(response.data) ? response.data : Buffer.from(response.data ?? '');
 }
 
+/** Request headers without framing and hop-by-hop ones (and without `Cookie` when the jar sends cookies per hop). */
+function withoutFraming(headers: Record<string, string>, cookiesPerHop: boolean): Record<string, string> {
+    const result: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) {
+        const lower = name.toLowerCase();
+        if (FRAMING_HEADERS.has(lower) || (cookiesPerHop && lower === 'cookie')) continue;
+        result[name] = value;
+    }
+    return result;
+}
+
+/** Where a redirect goes: an http(s) URL, or a SERVER_ERROR (thrown, not retried: the request was answered). */
+function redirectTarget(location: string, from: Hop, request: HttpRequest): string {
+    let target: URL | undefined;
+    try {
+        target = new URL(location, from.url);
+    } catch {
+        target = undefined;
+    }
+    if (!target || !REDIRECT_SCHEMES.has(target.protocol)) {
+        const what = target ? `a ${target.protocol} URL` : 'an invalid URL';
+        throw new SessionError('SERVER_ERROR', `${describeTarget(request.method, request.url)} redirected to ${what}: only http and https redirects are followed.`);
+    }
+    return target.href;
+}
+
 /**
  * The request that follows a redirect, as browsers and the core node make it: 303 (and 301/302
- * after a POST) turns into a body-less GET; a hop to another origin loses every credential; cookies
- * a same-origin hop set go along to the next hop.
+ * after a POST) turns into a body-less GET; a hop to another origin loses every credential. Cookies
+ * come from the jar for each hop (`HttpRequest.cookies`).
  */
-function nextHop(from: Hop, status: number, location: string, setCookie: string[], request: HttpRequest): Hop {
-    const url = new URL(location, from.url).href;
+function nextHop(from: Hop, status: number, url: string, request: HttpRequest): Hop {
     const toGet = (status === 303 && from.method !== 'HEAD') || ((status === 301 || status === 302) && from.method === 'POST');
     const headers = { ...from.headers };
     if (toGet) {
@@ -202,7 +254,6 @@ function nextHop(from: Hop, status: number, location: string, setCookie: string[
     const origin = new URL(request.url).origin;
     const options = { headers };
     if (new URL(url).origin !== origin) stripCredential(options, request.credentialHeaders);
-    else if (new URL(from.url).origin === origin) carryCookies(options, setCookie);
     return { method: toGet ? 'GET' : from.method, url, headers: options.headers, body: toGet ? undefined : from.body };
 }
 
@@ -214,22 +265,4 @@ function stripCredential(options: Record<string, any>, names: readonly string[] 
     for (const name of Object.keys(headers)) {
         if (drop.has(name.toLowerCase())) delete headers[name];
     }
-}
-
-/** Cookies a same-origin hop set go with the next hop, as a browser (and the core node's jar) would send them. */
-function carryCookies(options: Record<string, any>, setCookie: string[]): void {
-    if (!setCookie.length) return;
-    const headers = (options.headers ??= {}) as Record<string, string>;
-    const name = Object.keys(headers).find((key) => key.toLowerCase() === 'cookie') ?? 'Cookie';
-    const pairs = new Map<string, string>();
-    for (const pair of String(headers[name] ?? '').split(';')) {
-        const eq = pair.indexOf('=');
-        if (eq > 0) pairs.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-    }
-    for (const header of setCookie) {
-        const first = header.split(';')[0];
-        const eq = first.indexOf('=');
-        if (eq > 0) pairs.set(first.slice(0, eq).trim(), first.slice(eq + 1).trim());
-    }
-    headers[name] = [...pairs].map(([key, value]) => `${key}=${value}`).join('; ');
 }

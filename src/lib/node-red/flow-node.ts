@@ -45,27 +45,27 @@ export function setupFlowNode(RED: NodeAPI, node: Node, def: FlowNodeDef, handle
         handler(msg, { manager, server }).then(
             (session) => {
                 if (session) status.view(session);
-                warnOnce(node, session);
+                warnOnce(node, session, manager);
                 status.end();
                 send(msg);
                 done();
             },
             (error: unknown) => {
-                const failure = asSessionError(error);
+                const failure = asSessionError(error, manager?.scrubber);
                 status.end();
                 status.showError(failure);
-                failMessage(msg, failure, done);
+                failMessage(msg, failure, done, manager?.scrubber);
             },
-        ).catch((error: unknown) => node.error(asSessionError(error).message));
+        ).catch((error: unknown) => node.error(asSessionError(error, manager?.scrubber).message));
     });
 
     node.on('close', () => status.close());
 }
 
 /** A login's warning (e.g. Commvault "change the password"), shown once by whichever node used it first. */
-function warnOnce(node: Node, session: Session | undefined): void {
+function warnOnce(node: Node, session: Session | undefined, manager: SessionManager | undefined): void {
     const live = session?.credential;
     if (!live?.result.warning || live.warningShown) return;
     live.warningShown = true;
-    node.warn(live.result.warning);
+    node.warn(manager ? manager.scrubber.scrub(live.result.warning) : live.result.warning);
 }

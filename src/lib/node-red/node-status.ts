@@ -149,6 +149,7 @@ export class NodeStatus {
 
     /** Sends the status unless it is already the one shown. */
     private set(status: StatusObject): void {
+        if (typeof status.text === 'string' && this.manager) status = { ...status, text: this.manager.scrubber.scrub(status.text) };
         const key = `${status.fill}|${status.shape}|${status.text}`;
         if (key === this.shown) return;
         this.shown = key;

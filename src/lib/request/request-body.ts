@@ -10,6 +10,14 @@ import { encodeMultipart } from './multipart';
  * `headers` is updated in place (Content-Type), keeping the spelling the msg used.
  */
 export function encodeBody(payload: unknown, headers: Record<string, string>): Buffer | string | undefined {
+    try {
+        return encodePayload(payload, headers);
+    } catch (error) {
+        throw unserialisable(error);
+    }
+}
+
+function encodePayload(payload: unknown, headers: Record<string, string>): Buffer | string | undefined {
     if (payload === undefined || payload === null) return undefined;
     if (typeof payload === 'string' || Buffer.isBuffer(payload)) return payload;
     if (typeof payload === 'number') return String(payload);
@@ -47,10 +55,21 @@ export function withQuery(url: string, payload: unknown): string {
     if (typeof payload !== 'object' || Array.isArray(payload) || Buffer.isBuffer(payload)) {
         throw new SessionError('INVALID_INPUT', 'msg.payload must be an object to be appended to the query string.');
     }
-    const query = formEncode(payload as Record<string, unknown>);
+    let query: string;
+    try {
+        query = formEncode(payload as Record<string, unknown>);
+    } catch (error) {
+        throw unserialisable(error);
+    }
     if (!query) return url;
     const hash = url.indexOf('#');
     const [base, fragment] = hash < 0 ? [url, ''] : [url.slice(0, hash), url.slice(hash)];
     const joiner = !base.includes('?') ? '?' : base.endsWith('?') || base.endsWith('&') ? '' : '&';
     return base + joiner + query + fragment;
+}
+
+/** A payload JSON cannot write (circular, BigInt, a throwing toJSON): bad input, nothing sent. */
+function unserialisable(error: unknown): SessionError {
+    if (error instanceof SessionError) return error;
+    return new SessionError('INVALID_INPUT', 'msg.payload cannot be serialised (a circular reference, a BigInt or a failing toJSON).');
 }

@@ -19,7 +19,10 @@ export interface RequestNodeConfig {
 export const RESPONSE_HEADERS_MARK = 'x-node-red-request-node';
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const CONTROL = /[\r\n\0]/;
+/** Control characters (tab aside, which header values may hold): never sent, never silently stripped. */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** The longest timer Node.js keeps (2^31-1 ms); a longer one fires at once. */
+export const MAX_TIMEOUT_MS = 2147483647;
 
 const invalid = (message: string) => new SessionError('INVALID_INPUT', message);
 
@@ -61,7 +64,7 @@ export function parseRequest(
         headers,
         cookies: readCookies(msg.cookies),
         body,
-        timeoutMs: readTimeout(msg.requestTimeout, defaultTimeoutMs, warn),
+        timeoutMs: readTimeout(msg.requestTimeout, defaultTimeoutMs),
         followRedirects: msg.followRedirects === undefined ? true : Boolean(msg.followRedirects),
     };
 }
@@ -115,7 +118,9 @@ export function resolveUrl(url: string, baseUrl: string): string {
 
 function readHeaders(value: unknown): Record<string, string> {
     if (value === undefined || value === null) return {};
-    if (typeof value !== 'object' || Array.isArray(value)) throw invalid('msg.headers must be an object.');
+    if (typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+        throw invalid('msg.headers must be an object of header names and values.');
+    }
     const source = value as Record<string, unknown>;
     if (isResponseHeaders(source)) return {};
     const headers: Record<string, string> = {};
@@ -126,7 +131,7 @@ function readHeaders(value: unknown): Record<string, string> {
             throw invalid(`msg.headers["${name}"] must be a string or a number.`);
         }
         const text = String(raw);
-        if (CONTROL.test(text)) throw invalid(`msg.headers["${name}"] contains a line break.`);
+        if (CONTROL.test(text)) throw invalid(`msg.headers["${name}"] contains a control character.`);
         // Names are case-insensitive: a later spelling replaces an earlier one and is the one sent.
         for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
         headers[name] = text;
@@ -147,7 +152,7 @@ function isResponseHeaders(headers: Record<string, unknown>): boolean {
 
 function readCookies(value: unknown): string[] {
     if (value === undefined || value === null) return [];
-    if (typeof value !== 'object' || Array.isArray(value)) throw invalid('msg.cookies must be an object.');
+    if (typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) throw invalid('msg.cookies must be an object.');
     const pairs: string[] = [];
     for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
         if (raw === null || raw === undefined) continue;
@@ -156,16 +161,16 @@ function readCookies(value: unknown): string[] {
         if (entry.value === null || entry.value === undefined) continue;
         const text = String(entry.value);
         const encoded = entry.encode === false ? text : encodeURIComponent(text);
-        if (/[\r\n\0;]/.test(encoded)) throw invalid(`msg.cookies["${name}"] contains a forbidden character.`);
+        if (CONTROL.test(encoded) || encoded.includes(';')) throw invalid(`msg.cookies["${name}"] contains a forbidden character.`);
         pairs.push(`${name}=${encoded}`);
     }
     return pairs;
 }
 
-function readTimeout(value: unknown, fallback: number, warn: (text: string) => void): number {
-    if (value === undefined) return fallback;
-    const timeout = Number(value);
-    if (Number.isFinite(timeout) && timeout > 0) return timeout;
-    warn('msg.requestTimeout is ignored: it must be a positive number of milliseconds.');
-    return fallback;
+/** A timeout outside 1 … 2^31-1 ms would fire at once (or never): refused before anything is sent. */
+function readTimeout(value: unknown, fallback: number): number {
+    if (value === undefined || value === null || value === '') return fallback;
+    const timeout = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : NaN;
+    if (Number.isFinite(timeout) && timeout >= 1 && timeout <= MAX_TIMEOUT_MS) return timeout;
+    throw invalid(`msg.requestTimeout must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}.`);
 }

@@ -5,7 +5,8 @@ import { DEFAULT_RETRY_POLICY, isIdempotent } from '../http/retry-policy';
 import { Sleep, sendWithRetry } from '../http/send-with-retry';
 import { describeTarget } from '../http/transport-errors';
 import type { ServerSettings, SessionCredential, VendorAdapter, VendorContext, VendorExchange } from '../vendors/adapter';
-import { cookieHeader, storeSessionCookies } from './session-cookies';
+import { cookieHeader, hopCookies, takeCookieHeader } from './session-cookies';
+import type { KnownSecrets } from '../secret-scrubber';
 
 /** An authorized request as the request node parsed it from the msg. */
 export interface AuthorizedRequest {
@@ -59,8 +60,12 @@ export class ServerTransport {
         signal.addEventListener('abort', onAbort, { once: true });
     });
 
+    /** Scheme, host and port of the server: the only origin session cookies are stored from and sent to. */
+    private readonly origin: string;
+
     constructor(private readonly options: ServerTransportOptions) {
         this.slots = new ConnectionSlots(options.maxConnections);
+        this.origin = new URL(options.settings.baseUrl).origin;
         this.defaultHeaders = options.adapter.requestHeaders(options.settings);
         this.context = { settings: options.settings, send: (exchange, credential) => this.sendExchange(exchange, credential) };
     }
@@ -108,6 +113,11 @@ export class ServerTransport {
         this.slots.closeRequests(stopped());
     }
 
+    /** The connection's own secrets (the proxy's credentials), for the scrubber. */
+    knownSecrets(): KnownSecrets {
+        return this.options.http.knownSecrets();
+    }
+
     /** Closes every socket; nothing is sent after this. */
     destroy(): void {
         this.beginClose();
@@ -134,20 +144,28 @@ export class ServerTransport {
         let response: HttpResponse;
         try {
             if (request && this.closing.signal.aborted) throw stopped();
+            const flow = takeCookieHeader(headers);
             const outgoing: HttpRequest = {
                 method,
                 url,
-                headers: cookieHeader(headers, msgCookies, credential.jar, url),
+                headers: flow.headers,
                 body,
                 timeoutMs: Math.max(1, timeoutMs - (Date.now() - queuedAt)),
                 followRedirects: request?.followRedirects ?? false,
                 credentialHeaders: credential.header ? [credential.header.name] : [],
+                cookies: hopCookies({
+                    jar: credential.jar,
+                    origin: this.origin,
+                    url,
+                    flowCookies: [...flow.pairs, ...msgCookies],
+                    sessionCookie: this.options.adapter.sessionCookie,
+                    storeAll: !request,
+                }),
             };
             response = await this.options.http.send(outgoing);
         } finally {
             release();
         }
-        storeSessionCookies(credential.jar, response, this.options.adapter.sessionCookie, !request);
         return response;
     }
 }

@@ -1,6 +1,7 @@
-import type { Cookie, CookieJar } from 'tough-cookie';
+import { CookieJar } from 'tough-cookie';
+import type { Cookie } from 'tough-cookie';
 
-import type { HttpResponse } from '../http/http-client';
+import type { HopCookies, HttpResponse } from '../http/http-client';
 
 interface CachedCookies {
     cookies: Cookie[];
@@ -56,6 +57,66 @@ export function cookieHeader(
     kept.push(...sessionCookies.map((cookie) => cookie.cookieString()));
     if (kept.length) result.Cookie = kept.join('; ');
     return result;
+}
+
+export interface HopCookieOptions {
+    /** The session's jar: read for hops on the configured origin, written only from its replies. */
+    jar: CookieJar;
+    /** Scheme, host and port of the configured server. */
+    origin: string;
+    /** The first hop's URL: the msg's own cookies go only to its origin. */
+    url: string;
+    /** The msg's cookies (`msg.cookies` and a `Cookie` in `msg.headers`) as `name=value` pairs. */
+    flowCookies: readonly string[];
+    sessionCookie: string | undefined;
+    /** A login exchange: every cookie of the configured origin belongs to the session. */
+    storeAll: boolean;
+}
+
+/**
+ * The cookies of one exchange, hop by hop: on each hop the ones the jars hold for that hop's URL
+ * (Path, Domain and Secure apply), the session's only on the configured origin, the msg's own only
+ * on the first hop's origin. A reply stores session cookies only if it came from the configured
+ * origin (a redirect to another port cannot plant or replace one); other cookies a hop sets live
+ * for the rest of the exchange, for hops to the same origin, as a browser would send them.
+ */
+export function hopCookies(options: HopCookieOptions): HopCookies {
+    const firstOrigin = new URL(options.url).origin;
+    let hopJars: Map<string, CookieJar> | undefined;
+    return {
+        header(url) {
+            const origin = new URL(url).origin;
+            const pairs = new Map<string, string>();
+            if (origin === firstOrigin) for (const pair of options.flowCookies) pairs.set(cookieName(pair), pair);
+            for (const cookie of hopJars?.get(origin)?.getCookiesSync(url) ?? []) pairs.set(cookie.key, cookie.cookieString());
+            if (origin === options.origin) for (const cookie of sessionCookiesFor(options.jar, url)) pairs.set(cookie.key, cookie.cookieString());
+            return pairs.size ? [...pairs.values()].join('; ') : undefined;
+        },
+        store(url, setCookie) {
+            const origin = new URL(url).origin;
+            for (const header of setCookie) {
+                const ours = origin === options.origin && (options.storeAll || (options.sessionCookie !== undefined && cookieName(header) === options.sessionCookie));
+                if (ours) {
+                    options.jar.setCookieSync(header, url, { ignoreError: true });
+                    cookieCache.delete(options.jar);
+                    continue;
+                }
+                hopJars ??= new Map();
+                let hopJar = hopJars.get(origin);
+                if (!hopJar) hopJars.set(origin, (hopJar = new CookieJar()));
+                hopJar.setCookieSync(header, url, { ignoreError: true });
+            }
+        },
+    };
+}
+
+/** The headers without `Cookie`, and its pairs: they are sent again per hop by {@link hopCookies}. */
+export function takeCookieHeader(headers: Record<string, string>): { headers: Record<string, string>; pairs: string[] } {
+    const name = Object.keys(headers).find((key) => key.toLowerCase() === 'cookie');
+    if (name === undefined) return { headers, pairs: [] };
+    const rest = { ...headers };
+    delete rest[name];
+    return { headers: rest, pairs: splitCookies(headers[name]) };
 }
 
 /**

@@ -1,4 +1,5 @@
-import { SessionError } from '../errors';
+import { SessionError, isSessionError } from '../errors';
+import { SecretScrubber } from '../secret-scrubber';
 import type { HttpResponse } from '../http/http-client';
 import { BlockInfo, LoginGuard } from './login-guard';
 import type { AuthorizedRequest, ServerTransport } from './server-transport';
@@ -65,9 +66,13 @@ export class SessionManager {
     /** The vendor adapter, whose logins must also yield a credential the server's URLs would carry. */
     private readonly loginAdapter: VendorAdapter;
     private closed = false;
+    /** Every text this server's sessions report goes through it (errors, statuses, logs, login payloads). */
+    readonly scrubber = new SecretScrubber();
 
     constructor(private readonly options: SessionManagerOptions) {
         const { adapter, transport } = options;
+        this.scrubber.addSource(() => [...this.sessions.values()].flatMap((session) => session.knownSecrets()));
+        this.scrubber.addSource(() => transport.knownSecrets());
         this.origin = new URL(transport.settings.baseUrl).origin;
         this.loginAdapter = Object.assign(Object.create(adapter) as VendorAdapter, {
             login: async (...args: Parameters<VendorAdapter['login']>) => {
@@ -153,14 +158,14 @@ export class SessionManager {
     /** Logs in if needed (or always, when forced) and returns the live credential. */
     login(session: Session, force: boolean): Promise<LiveCredential> {
         this.assertOpen();
-        return this.using(session, () => session.current(force));
+        return this.using(session, () => session.current(force)).catch((error: unknown) => this.rethrowScrubbed(error));
     }
 
     /** Sends an authorized request; on the vendor's expiry signal logs in once and replays once. */
     request(session: Session, request: AuthorizedRequest): Promise<{ response: HttpResponse; credential: LiveCredential }> {
         this.assertOpen();
         const { adapter, transport } = this.options;
-        return this.using(session, async () => {
+        const sent = this.using(session, async () => {
             let credential = await session.current();
             let response = await transport.sendAuthorized(credential, request);
             if (adapter.isSessionRejected(response)) {
@@ -177,6 +182,12 @@ export class SessionManager {
             credential.lastUsedAt = Date.now();
             return { response, credential };
         });
+        return sent.catch((error: unknown) => this.rethrowScrubbed(error));
+    }
+
+    /** Errors leave the manager only with this server's secrets taken out of their text. */
+    private rethrowScrubbed(error: unknown): never {
+        throw isSessionError(error) ? this.scrubber.scrubError(error) : error;
     }
 
     /**
@@ -205,7 +216,7 @@ export class SessionManager {
     /** Logs the session out; a session of a user from `msg.credentials` is forgotten too. */
     async logout(session: Session): Promise<void> {
         if (session !== this.own) this.forget(session);
-        await session.logout();
+        await session.logout().catch((error: unknown) => this.rethrowScrubbed(error));
     }
 
     /** `msg.session` for this session; the credential itself only when `expose` is on. */
@@ -266,6 +277,7 @@ export class SessionManager {
                 guard: this.options.guard,
                 origin: this.origin,
                 coolDownMs: this.options.coolDownMs,
+                scrubber: this.scrubber,
                 onState: (s, state, error) => this.changed({ session: s, state, error }),
                 onReplacedLogoutError: (s, error) => this.warn(
                     `Could not log out a replaced session of "${s.user}" on ${this.options.adapter.label}: ${error instanceof Error ? error.message : String(error)}`,
@@ -305,7 +317,7 @@ export class SessionManager {
     }
 
     private warn(message: string): void {
-        this.options.onWarning?.(message);
+        this.options.onWarning?.(this.scrubber.scrub(message));
     }
 
     private assertOpen(): void {

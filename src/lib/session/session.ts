@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { CookieJar } from 'tough-cookie';
 
 import { SessionError, isSessionError } from '../errors';
+import { KnownSecrets, SecretScrubber } from '../secret-scrubber';
 import { LoginGuard } from './login-guard';
 import { SingleFlight } from './single-flight';
 import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../vendors/adapter';
@@ -28,6 +29,8 @@ export interface SessionDeps {
     guard: LoginGuard;
     origin: string;
     coolDownMs: number;
+    /** Takes this session's secrets out of every text it reports; remembers them once they are retired. */
+    scrubber?: SecretScrubber;
     onState(session: Session, state: SessionState, error?: SessionError): void;
     onReplacedLogoutError(session: Session, error: unknown): void;
 }
@@ -62,10 +65,14 @@ export class Session {
     /** Logouts of replaced credentials still in flight: closing waits for them. */
     private readonly retiring = new Set<Promise<void>>();
 
+    private readonly scrubber: SecretScrubber;
+
     constructor(
         private credentials: LoginCredentials,
         private readonly deps: SessionDeps,
-    ) {}
+    ) {
+        this.scrubber = deps.scrubber ?? new SecretScrubber();
+    }
 
     get user(): string {
         return this.credentials.username;
@@ -85,10 +92,18 @@ export class Session {
         return credentials.password === this.credentials.password;
     }
 
+    /** The password(s), cookies and token of this session, for the scrubber. */
+    knownSecrets(): KnownSecrets[] {
+        const { username, password, newPassword } = this.credentials;
+        const own: KnownSecrets = { username, passwords: [password, newPassword] };
+        return this.live ? [own, credentialSecrets(this.live, username)] : [own];
+    }
+
     /** Takes new credentials for this user; a changed password needs a fresh login. */
     updateCredentials(credentials: LoginCredentials): boolean {
         const changed = credentials.password !== this.credentials.password
             || credentials.newPassword !== this.credentials.newPassword;
+        if (changed) this.scrubber.remember(this.knownSecrets()[0]);
         this.credentials = { ...credentials };
         return changed;
     }
@@ -140,6 +155,8 @@ export class Session {
         this.setState('loggedOut');
         if (live) {
             live.endedBy = 'logout';
+            // A logout error may echo the cookie or token: it must still be known once the session forgot it.
+            this.scrubber.remember(credentialSecrets(live, this.user));
             await this.deps.adapter.logout(this.deps.context, live);
         }
     }
@@ -172,8 +189,9 @@ export class Session {
         try {
             result = await adapter.login(context, credentials, credential);
         } catch (error) {
+            this.scrubber.remember(credentialSecrets(credential, credentials.username));
             const failure = isSessionError(error)
-                ? error
+                ? this.scrubber.scrubError(error)
                 : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`);
             guard.recordFailure(this.guardKey, failure, fingerprint, this.deps.coolDownMs);
             this.fail(failure);
@@ -181,10 +199,15 @@ export class Session {
         }
         guard.recordSuccess(this.guardKey);
         if (result.passwordChanged && credentials.newPassword) {
+            this.scrubber.remember({ username: credentials.username, passwords: [credentials.password] });
             this.credentials = { username: credentials.username, password: credentials.newPassword };
             this.passwordChanged = true;
         }
         const now = Date.now();
+        const { scrubber } = this;
+        // A reply that echoes the request (or sets the cookie in its body) must not reach msg.payload.
+        scrubber.remember(credentialSecrets({ ...credential, header: result.header }, credentials.username));
+        result = { ...result, payload: scrubber.scrubDeep(result.payload), warning: result.warning && scrubber.scrub(result.warning) };
         const live: LiveCredential = {
             ...credential,
             header: result.header,
@@ -205,6 +228,7 @@ export class Session {
     private retire(previous: LiveCredential): void {
         if (previous.endedBy) return;
         previous.endedBy = 'replaced';
+        this.scrubber.remember(credentialSecrets(previous, this.user));
         const logout = this.deps.adapter.logout(this.deps.context, previous).catch((error: unknown) => {
             this.deps.onReplacedLogoutError(this, error);
         });
@@ -225,6 +249,12 @@ export class Session {
 
 function stopped(): SessionError {
     return new SessionError('CONFIG', 'The server configuration was stopped (redeploy or shutdown).');
+}
+
+/** The cookies in a credential's jar and its token header, as the scrubber knows them. */
+function credentialSecrets(credential: SessionCredential, username: string): KnownSecrets {
+    const cookies = (credential.jar.serializeSync()?.cookies ?? []).map((cookie) => ({ key: String(cookie.key), value: String(cookie.value ?? '') }));
+    return { username, cookies, authorizations: credential.header ? [credential.header.value] : [] };
 }
 
 /** When this credential stops being usable: the earlier of its absolute and idle expiry. */

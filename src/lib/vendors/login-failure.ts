@@ -1,6 +1,10 @@
 import { SessionError } from '../errors';
 import type { HttpResponse } from '../http/http-client';
 import { parseRetryAfter } from '../http/retry-policy';
+import { clipQuote } from '../secret-scrubber';
+
+/** The message field SmartServer and CM-Well document for their JSON error bodies. */
+const DOCUMENTED_FIELDS = ['message'];
 
 /** Header value as one string (first of several). */
 export function headerValue(response: HttpResponse, name: string): string | undefined {
@@ -8,35 +12,36 @@ export function headerValue(response: HttpResponse, name: string): string | unde
     return Array.isArray(value) ? value[0] : value;
 }
 
-/** The `message` of a JSON error body, or the start of a text body; '' when there is none. */
-export function replyMessage(response: HttpResponse): string {
-    return rawReplyMessage(response).replace(/\.+$/, '');
-}
-
-function rawReplyMessage(response: HttpResponse): string {
+/**
+ * The vendor's documented message field of a JSON error body (`message` unless the vendor names
+ * others), clipped; '' when there is none. Nothing else of a reply is ever quoted: an error body
+ * may echo the request (password, Authorization, cookie), and the scrubber removes the secrets it
+ * knows from what is quoted.
+ */
+export function replyMessage(response: HttpResponse, fields: readonly string[] = DOCUMENTED_FIELDS): string {
     const text = response.body.toString('utf8').trim();
-    if (!text) return '';
+    if (!text.startsWith('{')) return '';
+    let parsed: unknown;
     try {
-        const parsed = JSON.parse(text) as unknown;
-        if (parsed && typeof parsed === 'object') {
-            const fields = parsed as Record<string, unknown>;
-            for (const name of ['message', 'error', 'errorMessage', 'errLogMessage']) {
-                if (typeof fields[name] === 'string') return fields[name] as string;
-            }
-        }
+        parsed = JSON.parse(text);
     } catch {
-        // not JSON: use the text itself
+        return '';
     }
-    return text.slice(0, 200);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return '';
+    for (const name of fields) {
+        const value = (parsed as Record<string, unknown>)[name];
+        if (typeof value === 'string' && value.trim()) return clipQuote(value);
+    }
+    return '';
 }
 
 /**
  * The error for a refused login, by HTTP status, for the statuses every vendor uses alike.
  * Adapters handle their own special cases first and fall back to this.
  */
-export function loginFailure(response: HttpResponse, vendor: string, user: string): SessionError {
+export function loginFailure(response: HttpResponse, vendor: string, user: string, messageFields?: readonly string[]): SessionError {
     const status = response.status;
-    const detail = replyMessage(response);
+    const detail = replyMessage(response, messageFields);
     const said = detail ? `: ${detail}` : '';
     const details = { statusCode: status };
     if (status === 401 || status === 403) {
@@ -55,9 +60,9 @@ export function loginFailure(response: HttpResponse, vendor: string, user: strin
 }
 
 /** The error for a logout the server refused with something other than "already gone". */
-export function logoutFailure(response: HttpResponse, vendor: string): SessionError {
+export function logoutFailure(response: HttpResponse, vendor: string, messageFields?: readonly string[]): SessionError {
     const status = response.status;
-    const detail = replyMessage(response);
+    const detail = replyMessage(response, messageFields);
     return new SessionError(
         status >= 500 ? 'SERVER_ERROR' : 'BAD_REQUEST',
         `${vendor} refused the logout (HTTP ${status})${detail ? `: ${detail}` : ''}.`,

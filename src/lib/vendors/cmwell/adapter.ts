@@ -3,7 +3,7 @@ import type { HttpResponse } from '../../http/http-client';
 import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../adapter';
 import { basicAuthorization, digestAuthorization, digestUserProblem, parseDigestChallenge } from './digest';
 import { tokenExpiry, tokenLifetimeProblem } from './token';
-import { loginFailure, replyMessage } from '../login-failure';
+import { loginFailure } from '../login-failure';
 import type { SettingsOf } from '../settings';
 import { cmwellSettings } from './settings';
 
@@ -69,7 +69,7 @@ export const cmwell: VendorAdapter<Settings> = {
 
     isSessionRejected(response) {
         if (response.status === 401) return true;
-        return response.status === 403 && replyMessage(response).includes(TOKEN_REJECTED);
+        return response.status === 403 && bodyText(response).includes(TOKEN_REJECTED);
     },
 
     // CM-Well tokens are stateless: there is nothing to end on the server. The core forgets the token.
@@ -108,6 +108,11 @@ async function digestLogin(context: VendorContext<Settings>, credentials: LoginC
     return digestAuthorization(credentials.username, credentials.password, challenge);
 }
 
+/** The reply's text, only to recognise CM-Well's fixed phrases (read replies are text, write replies JSON); never quoted. */
+function bodyText(response: HttpResponse): string {
+    return response.body.subarray(0, 4096).toString('utf8');
+}
+
 function readToken(response: HttpResponse): string | undefined {
     try {
         const { token } = JSON.parse(response.body.toString('utf8')) as { token?: unknown };
@@ -127,7 +132,7 @@ function failure(response: HttpResponse, user: string): SessionError {
         return new SessionError('INVALID_CREDENTIALS', `CM-Well rejected the login of "${user}": not authenticated (wrong user name or password).`, { statusCode });
     }
     if (statusCode === 400) {
-        const said = replyMessage(response);
+        const said = bodyText(response);
         let reason = 'the authorization header was not accepted';
         if (said.includes(EXPIRY_TOO_FAR)) reason = 'the token lifetime must be less than 60 days';
         else if (said.includes('Digest Client Header')) reason = 'it could not read the Digest authorization header';

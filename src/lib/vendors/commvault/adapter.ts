@@ -3,6 +3,7 @@ import type { HttpResponse } from '../../http/http-client';
 import type { LoginCredentials, LoginResult, ServerSettings, VendorAdapter } from '../adapter';
 import { LoginReply, lockDuration, loginBody, mediaType, parseLoginReply, withoutToken } from './reply';
 import { loginFailure, logoutFailure } from '../login-failure';
+import { clipQuote } from '../../secret-scrubber';
 import type { SettingsOf } from '../settings';
 import { commvaultSettings } from './settings';
 
@@ -14,6 +15,8 @@ const TOKEN_HEADER = 'Authtoken';
 const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
 const LOGGED_OUT = 'user logged out';
 const ALREADY_LOGGED_OUT = 'invalid authorization token provided';
+/** The text field of a Commvault error body that is not a Login reply (`{"errorCode":5,"errorMessage":"Access denied"}`). */
+const MESSAGE_FIELDS = ['errorMessage'];
 
 /**
  * Commvault / SnapProtect REST ("WebConsole API"): `POST {base}/Login` in JSON or XML with a
@@ -41,7 +44,7 @@ export const commvault: VendorAdapter<Settings> = {
             },
             credential,
         );
-        if (response.status < 200 || response.status >= 300) throw loginFailure(response, LABEL, credentials.username);
+        if (response.status < 200 || response.status >= 300) throw loginFailure(response, LABEL, credentials.username, MESSAGE_FIELDS);
         const reply = parseLoginReply(response);
         if (!reply.token) throw refusal(reply, response, credentials.username);
         const result: LoginResult = {
@@ -66,7 +69,7 @@ export const commvault: VendorAdapter<Settings> = {
         const text = response.body.toString('utf8').toLowerCase();
         const ok = response.status >= 200 && response.status < 300;
         if ((ok && text.includes(LOGGED_OUT)) || text.includes(ALREADY_LOGGED_OUT) || response.status === 401) return;
-        throw logoutFailure(response, LABEL);
+        throw logoutFailure(response, LABEL, MESSAGE_FIELDS);
     },
 };
 
@@ -84,7 +87,7 @@ function loginFields(settings: ServerSettings<Settings>, credentials: LoginCrede
 /** A 2xx login reply without a token: a locked account, rejected credentials, or something unreadable. */
 function refusal(reply: LoginReply, response: HttpResponse, user: string): SessionError {
     const statusCode = response.status;
-    const said = reply.errorMessage ? `: ${reply.errorMessage.slice(0, 200).replace(/\.+$/, '')}` : '';
+    const said = reply.errorMessage ? `: ${clipQuote(reply.errorMessage)}` : '';
     if (reply.locked) {
         const seconds = reply.remainingLockTime;
         const wait = seconds ? ` for ${lockDuration(seconds)}` : '';

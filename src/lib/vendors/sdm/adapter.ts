@@ -60,7 +60,7 @@ export const sdm: VendorAdapter<Settings> = {
         );
         // 204 (8.x) or 200 (9.0); 401 means the session was already gone.
         if (response.status < 300 || response.status === 401) return;
-        const detail = said(errorText(response), undefined);
+        const detail = said(errorText(response));
         throw new SessionError(
             response.status >= 500 ? 'SERVER_ERROR' : 'BAD_REQUEST',
             `Oracle SDM refused the logout (HTTP ${response.status})${detail}.`,
@@ -85,16 +85,15 @@ function loginBody(settings: ServerSettings<Settings>, credentials: LoginCredent
         + '</session>';
 }
 
-/** ": <server text>" for a message, or '' (also when the text would repeat the password). */
-function said(detail: string, password: string | undefined): string {
-    if (!detail || (password && detail.includes(password))) return '';
-    return `: ${detail.replace(/\.+$/, '')}`;
+/** ": <server text>" for a message, or ''. */
+function said(detail: string): string {
+    return detail ? `: ${detail}` : '';
 }
 
 function failure(response: HttpResponse, settings: ServerSettings<Settings>, credentials: LoginCredentials): SessionError {
     const status = response.status;
     const user = credentials.username;
-    const detail = said(errorText(response), credentials.password);
+    const detail = said(errorText(response));
     const details = { statusCode: status };
     if (status === 400) {
         return new SessionError('BAD_REQUEST', `Oracle SDM refused the login request of "${user}" as invalid input (HTTP 400)${detail}.`, details);

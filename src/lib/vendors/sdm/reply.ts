@@ -1,11 +1,10 @@
 import type { HttpResponse } from '../../http/http-client';
 import { parseXml } from '../xml';
 import { headerValue } from '../login-failure';
+import { clipQuote } from '../../secret-scrubber';
 
-/** Longest server text quoted in an error message. */
-const MAX_DETAIL = 200;
-/** Fields of an error body that hold its text, in the order they are looked for. */
-const MESSAGE_FIELDS = ['message', 'errorMessage', 'error', 'description', 'detail', 'reason'];
+/** The field of an error body that holds its text (the simulator's shape; SDM documents only the texts). */
+const MESSAGE_FIELD = 'message';
 /** Fields of a login reply that are secrets (the session id is the cookie value). */
 const SECRET_FIELD = /session_?id|password|secret|token/i;
 
@@ -58,34 +57,19 @@ export function withoutSecrets(fields: Record<string, unknown>): Record<string, 
 }
 
 /**
- * The text of an error reply, from whatever shape SDM uses (undocumented): a `message`-like field
- * at the top or one level down, in JSON or XML, or a short plain-text body. '' when there is none
- * (an HTML error page is not quoted).
+ * The `message` of an error reply (`{"code":…,"message":"…"}`, `<error><message>…</message></error>`
+ * or a bare `<message>`), clipped; '' when there is none. SDM documents its error texts but not their
+ * body, so only that one field is quoted: never a text or HTML body, which may echo the request.
  */
 export function errorText(response: HttpResponse): string {
     const reply = readReply(response);
-    let found: string | undefined;
-    if (reply.kind === 'text') found = reply.value.startsWith('<') ? undefined : reply.value;
-    else found = messageIn(reply.value, 3);
-    return found === undefined ? '' : clip(found);
-}
-
-function messageIn(value: unknown, depth: number): string | undefined {
-    if (typeof value === 'string') return value;
-    if (!isRecord(value) || depth === 0) return undefined;
-    for (const field of MESSAGE_FIELDS) {
-        if (typeof value[field] === 'string' && value[field]) return value[field] as string;
-    }
-    for (const nested of Object.values(value)) {
-        const found = isRecord(nested) ? messageIn(nested, depth - 1) : undefined;
-        if (found) return found;
-    }
-    return undefined;
-}
-
-function clip(text: string): string {
-    const flat = text.replace(/\s+/g, ' ').trim();
-    return flat.length > MAX_DETAIL ? `${flat.slice(0, MAX_DETAIL)}…` : flat;
+    if (reply.kind === 'text' || !isRecord(reply.value)) return '';
+    const root = reply.value;
+    const keys = Object.keys(root);
+    const element = reply.kind === 'xml' && keys.length === 1 ? root[keys[0]] : root;
+    if (typeof element === 'string' && keys[0] === MESSAGE_FIELD) return clipQuote(element);
+    const message = isRecord(element) ? element[MESSAGE_FIELD] : undefined;
+    return typeof message === 'string' ? clipQuote(message) : '';
 }
 
 /** What the login reply tells about the session's lifetime. */
