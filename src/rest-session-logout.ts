@@ -18,14 +18,21 @@ export = function register(RED: NodeAPI): void {
         });
     }
 
-    /** The session to end; undefined when it is already gone, which counts as logged out. */
+    /**
+     * The session to end; undefined when there is none, which counts as logged out: one already
+     * gone, or no `msg.session` and no username in the server configuration (no own session).
+     */
     function sessionToEnd(manager: SessionManager, reference: unknown): Session | undefined {
         try {
             return manager.sessionFor(reference);
         } catch (error) {
+            if (!isSessionError(error)) throw error;
+            if (reference === undefined || reference === null) {
+                if (error.code === 'CONFIG') return undefined;
+                throw error;
+            }
             const server = (reference as { server?: unknown }).server;
-            const alreadyGone = isSessionError(error) && error.code === 'SESSION_REJECTED'
-                && (server === undefined || server === manager.serverId);
+            const alreadyGone = error.code === 'SESSION_REJECTED' && (server === undefined || server === manager.serverId);
             if (alreadyGone) return undefined;
             throw error;
         }

@@ -21,6 +21,8 @@ export interface SessionErrorDetails {
     statusCode?: number;
     /** Seconds until a login may be tried again (lockouts, rate limits, cool-downs). */
     retryAfter?: number;
+    /** The socket's own code of a transport failure (ECONNRESET, ECONNREFUSED, ...), for hints. */
+    transportCode?: string;
 }
 
 /**
@@ -31,6 +33,7 @@ export class SessionError extends Error {
     readonly code: ErrorCode;
     statusCode?: number;
     retryAfter?: number;
+    transportCode?: string;
 
     constructor(code: ErrorCode, message: string, details: SessionErrorDetails = {}) {
         super(message);
@@ -38,6 +41,7 @@ export class SessionError extends Error {
         this.code = code;
         if (details.statusCode !== undefined) this.statusCode = details.statusCode;
         if (details.retryAfter !== undefined) this.retryAfter = details.retryAfter;
+        if (details.transportCode !== undefined) this.transportCode = details.transportCode;
     }
 }
 

@@ -73,7 +73,7 @@ export function transportError(error: unknown, method: string, url: string, time
             ? `The proxy refused to connect to ${target} (HTTP ${status}${status === 407 ? ': check the proxy credentials' : ''}).`
             : `Cannot reach ${target} through the proxy (${code}).`);
     }
-    return new SessionError('NETWORK', `Cannot reach ${target} (${code}).`);
+    return new SessionError('NETWORK', `Cannot reach ${target} (${code}).`, { transportCode: code });
 }
 
 /** Marked by the proxy agents: the failure was on the way to or through the proxy. */

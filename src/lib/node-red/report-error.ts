@@ -19,6 +19,8 @@ export function asSessionError(error: unknown, scrubber?: SecretScrubber): Sessi
  * Catch nodes fire.
  */
 export function failMessage(msg: Msg, error: SessionError, done: (err?: Error) => void, scrubber?: SecretScrubber): void {
+    // Node-RED logs and shows `String(err)` ("name: message"): the code tells the user more than a class name.
+    error.name = error.code;
     if (scrubber) scrubber.scrubError(error);
     msg.errorCode = error.code;
     if (error.statusCode !== undefined) msg.statusCode = error.statusCode;

@@ -7,6 +7,7 @@ import { KnownSecrets, SecretScrubber } from '../secret-scrubber';
 import { LoginGuard } from './login-guard';
 import { SingleFlight } from './single-flight';
 import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../vendors/adapter';
+import { withLoginHint } from '../vendors/login-hint';
 
 /** A credential from one successful login, with what is known about its lifetime. */
 export interface LiveCredential extends SessionCredential {
@@ -190,9 +191,9 @@ export class Session {
             result = await adapter.login(context, credentials, credential);
         } catch (error) {
             this.scrubber.remember(credentialSecrets(credential, credentials.username));
-            const failure = isSessionError(error)
+            const failure = withLoginHint(isSessionError(error)
                 ? this.scrubber.scrubError(error)
-                : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`);
+                : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`), adapter, context.settings);
             guard.recordFailure(this.guardKey, failure, fingerprint, this.deps.coolDownMs);
             this.fail(failure);
             throw failure;

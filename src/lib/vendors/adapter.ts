@@ -1,5 +1,6 @@
 import type { CookieJar } from 'tough-cookie';
 
+import type { SessionError } from '../errors';
 import type { HttpResponse } from '../http/http-client';
 import type { VendorSettingsTable } from './settings';
 
@@ -92,4 +93,6 @@ export interface VendorAdapter<O = unknown> {
     isSessionRejected(response: HttpResponse): boolean;
     /** Ends the session on the server; a session that is already gone counts as success. */
     logout(context: VendorContext<O>, credential: SessionCredential): Promise<void>;
+    /** A sentence on the likely cause of a failed login that this vendor's settings explain, if any. */
+    loginHint?(error: SessionError, settings: ServerSettings<O>): string | undefined;
 }

@@ -15,6 +15,10 @@ const TOKEN_HEADER = 'X-CM-WELL-TOKEN';
 /** CM-Well's 403 for an expired, badly signed or revoked token (text for reads, JSON `message` for writes). */
 const TOKEN_REJECTED = 'given token is not valid';
 const EXPIRY_TOO_FAR = 'Token expiry must be less than 60 days';
+/** CM-Well answers every `/_login` after this hold (Digest: half of it); a shorter request timeout never logs in. */
+const LOGIN_HOLD_MS = 3000;
+/** Below the hold plus this, a login timeout is most likely the hold's doing. */
+const LOGIN_HOLD_MARGIN_MS = 2000;
 /** A token goes into a header: printable ASCII only. */
 const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
 
@@ -32,6 +36,10 @@ export const cmwell: VendorAdapter<Settings> = {
     validate: (settings) => tokenLifetimeProblem(settings.tokenLifetime),
 
     requestHeaders: () => ({}),
+
+    loginHint: (error, settings) => (error.code === 'TIMEOUT' && settings.requestTimeoutMs < LOGIN_HOLD_MS + LOGIN_HOLD_MARGIN_MS
+        ? `CM-Well holds every login reply about ${LOGIN_HOLD_MS / 1000} s against password guessing: set the request timeout well above that (the default is 30000 ms).`
+        : undefined),
 
     async login(context, credentials, credential) {
         const user = credentials.username;
