@@ -1,0 +1,113 @@
+/**
+ * What a user reads when something goes wrong: the error code instead of the class name in the log
+ * and at Catch, a hint for the two mistakes the vendor's settings explain (http:// to an HTTPS-only
+ * SmartServer, a CM-Well request timeout below its login hold), and a logout node whose server has
+ * no username and gets no msg.session (nothing to log out: it succeeds, nothing sent).
+ */
+import assert from 'node:assert';
+
+import { CmWellSimulator } from '../simulators/cmwell';
+import { SmartServerSimulator } from '../simulators/smartserver';
+import { helper, standardFlow, load, answeredOnce } from '../support/harness';
+
+async function waitFor(condition: () => boolean, timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+        if (Date.now() > deadline) throw new Error('timed out');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+}
+
+/** The error-level log lines so far, as Node-RED's console logger prints them. */
+function errorLog(): string[] {
+    const spy = helper.log();
+    return spy.args.map(([entry]: [{ level: number; msg: unknown }]) => entry).filter((entry: { level: number }) => entry.level === 20).map((entry: { msg: unknown }) => String(entry.msg));
+}
+
+const WRONG = { username: 'admin', password: 'Wrong-Passw0rd!x' };
+
+describe('clear messages', function () {
+    let sims: Array<{ stop(): Promise<void> }> = [];
+
+    before(async () => { await helper.startServer(); });
+    after(async () => { await helper.stopServer(); });
+    afterEach(async () => {
+        await helper.unload();
+        for (const sim of sims) await sim.stop();
+        sims = [];
+    });
+
+    async function smartServer(): Promise<InstanceType<typeof SmartServerSimulator>> {
+        const sim = new SmartServerSimulator();
+        await sim.start();
+        sims.push(sim);
+        return sim;
+    }
+
+    it('logs and catches an error as its code and message, without the class name', async function () {
+        const sim = await smartServer();
+        const rec = await load(standardFlow(sim.baseUrl('cms')), { server: WRONG });
+        helper.getNode('l1').receive({});
+        await answeredOnce(rec, 1);
+        const [caught] = rec.caught.messages;
+        assert.strictEqual(caught.errorCode, 'INVALID_CREDENTIALS');
+        assert.match(caught.error.message, /^INVALID_CREDENTIALS: \S/);
+        assert.ok(!caught.error.message.includes('SessionError'), caught.error.message);
+
+        // Without a Catch node Node-RED logs it: String() of the error, as its console logger prints it.
+        await helper.unload();
+        const uncaught = standardFlow(sim.baseUrl('cms')).filter((node: { id: string }) => node.id !== 'catcher');
+        const again = await load(uncaught, { server: { username: 'other', password: 'Wrong-Passw0rd!y' } });
+        helper.getNode('l1').receive({});
+        await waitFor(() => errorLog().length > 0);
+        const logged = errorLog();
+        assert.ok(logged.every((line) => /^INVALID_CREDENTIALS: \S/.test(line)), logged.join('\n'));
+        assert.strictEqual(again.out.messages.length, 0);
+    });
+
+    it('hints that a SmartServer may speak HTTPS only when an http:// base URL is reset', async function () {
+        const sim = await smartServer();
+        const plain = sim.baseUrl('cms').replace(/^https:/, 'http:');
+        const rec = await load(standardFlow(plain));
+        helper.getNode('l1').receive({});
+        await answeredOnce(rec, 1);
+        const [caught] = rec.caught.messages;
+        assert.strictEqual(caught.errorCode, 'NETWORK');
+        assert.match(caught.error.message, /ECONNRESET.*may speak HTTPS only: try https:\/\//);
+        assert.strictEqual(sim.stats.loginsOk, 0);
+    });
+
+    it('gives no HTTPS hint for a reset on an https:// base URL', async function () {
+        const sim = await smartServer();
+        sim.stop();
+        const rec = await load(standardFlow(sim.baseUrl('cms')));
+        helper.getNode('l1').receive({});
+        await answeredOnce(rec, 1);
+        const [caught] = rec.caught.messages;
+        assert.strictEqual(caught.errorCode, 'NETWORK');
+        assert.ok(!/HTTPS only/.test(caught.error.message), caught.error.message);
+    });
+
+    it('names the CM-Well login hold when the request timeout is below it', async function () {
+        const sim = new CmWellSimulator({ penaltyMs: 3000 });
+        await sim.start();
+        sims.push(sim);
+        const rec = await load(standardFlow(sim.origin, { server: { vendor: 'cmwell', authScheme: 'basic', tokenLifetime: '', requestTimeout: 800 } }), { server: { username: 'root', password: 'root' } });
+        helper.getNode('l1').receive({});
+        await answeredOnce(rec, 1);
+        const [caught] = rec.caught.messages;
+        assert.strictEqual(caught.errorCode, 'TIMEOUT');
+        assert.match(caught.error.message, /within 800 ms.*holds every login reply about 3 s.*request timeout/);
+    });
+
+    it('logs out successfully when the server has no username and the msg no session, sending nothing', async function () {
+        const sim = await smartServer();
+        const rec = await load(standardFlow(sim.baseUrl('cms')), { server: {} });
+        helper.getNode('o1').receive({ payload: 'bye' });
+        await answeredOnce(rec, 1);
+        const [out] = rec.out.messages;
+        assert.strictEqual(out.payload, 'bye');
+        assert.strictEqual(out.session, undefined);
+        assert.strictEqual(sim.stats.requests.length, 0, 'nothing sent');
+    });
+});
