@@ -1,17 +1,24 @@
 'use strict';
 /**
- * `npm start`: the demo. Starts the simulator of every vendor the example flows use (each module in
- * test/simulators/ exports `startForFlows` and its `DEMO_PORT`), prepares a Node-RED user dir in
- * `.demo/` with this package linked in and the example flows deployed against the simulators, then
- * runs the repo's own Node-RED (the dev dependency) on http://127.0.0.1:1880.
+ * `npm start`: the demo. Checks its ports first (a taken editor port ends it before anything
+ * starts), builds the package, starts the simulator of every vendor the example flows use (each
+ * module in test/simulators/ exports `startForFlows` and its `DEMO_PORT`), prepares a Node-RED user
+ * dir in `.demo/` with this package and FlowFuse Dashboard 2 linked in and the example flows
+ * deployed against the simulators, then runs the repo's own Node-RED (the dev dependency) on
+ * http://127.0.0.1:1880, the dashboard on /dashboard.
+ *
+ * SIGINT or SIGTERM to this process, or the end of the process that started it (npm runs it through
+ * a shell that dies on a signal without passing it on), stops everything: the build, Node-RED (which
+ * logs its sessions out) and then the simulators.
  *
  * Env: PORT (editor port, default 1880), <VENDOR>_PORT (e.g. SMARTSERVER_PORT: a simulator's port;
- * a taken port falls back to a free one).
+ * a taken port falls back to a free one), DEMO_DIR (the user dir, default .demo).
  *
  * `require('./scripts/start.js').prepareDemo(...)` writes the user dir without starting anything.
  */
 const fs = require('node:fs');
 const http = require('node:http');
+const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
@@ -22,6 +29,9 @@ const CA_FILE = path.join('test', 'fixtures', 'tls', 'ca.crt');
 const INJECT_DELAY_S = 2;
 const EDITOR_WAIT_MS = 60000;
 const NODE_RED_STOP_MS = 10000;
+const DASHBOARD_PACKAGE = '@flowfuse/node-red-dashboard';
+/** How often the demo looks whether the process that started it is still there. */
+const PARENT_CHECK_MS = 500;
 
 // ---------------------------------------------------------------------------------------------
 // The user dir
@@ -39,9 +49,9 @@ function writeDemoPackageJson(demoDir) {
     });
 }
 
-/** `.demo/node_modules/@rest-session/node-red-rest-session` → the repo root, made afresh. */
-function linkPackage(demoDir, rootDir) {
-    const link = path.join(demoDir, 'node_modules', ...PACKAGE_NAME.split('/'));
+/** `<demoDir>/node_modules/<name>` → `target`, made afresh. */
+function linkModule(demoDir, name, target) {
+    const link = path.join(demoDir, 'node_modules', ...name.split('/'));
     fs.mkdirSync(path.dirname(link), { recursive: true });
     let existing = null;
     try {
@@ -52,9 +62,23 @@ function linkPackage(demoDir, rootDir) {
     if (existing && existing.isDirectory()) fs.rmSync(link, { recursive: true, force: true });
     else if (existing) fs.unlinkSync(link); // a symlink: remove the link, never what it points at
     // Windows junctions need an absolute target; elsewhere a relative link survives moving the repo.
-    if (process.platform === 'win32') fs.symlinkSync(rootDir, link, 'junction');
-    else fs.symlinkSync(path.relative(path.dirname(link), rootDir), link, 'dir');
+    if (process.platform === 'win32') fs.symlinkSync(target, link, 'junction');
+    else fs.symlinkSync(path.relative(path.dirname(link), target), link, 'dir');
     return link;
+}
+
+/** `.demo/node_modules/@rest-session/node-red-rest-session` → the repo root. */
+function linkPackage(demoDir, rootDir) {
+    return linkModule(demoDir, PACKAGE_NAME, rootDir);
+}
+
+/** The dev dependency FlowFuse Dashboard 2 as installed in the repo, or null when it is not. */
+function dashboardDir(rootDir) {
+    try {
+        return path.dirname(require.resolve(`${DASHBOARD_PACKAGE}/package.json`, { paths: [rootDir] }));
+    } catch {
+        return null;
+    }
 }
 
 function settingsSource(port) {
@@ -83,17 +107,20 @@ module.exports = {
 /** Examples left out of the demo, each reported once. */
 const skippedExamples = new Set();
 
-/** Every `examples/*.json`, in name order, as one array; a node id used twice must be identical. */
-function readExampleFlows(rootDir) {
+/**
+ * Every `examples/*.json`, in name order, as one array; a node id used twice must be identical.
+ * Without FlowFuse Dashboard 2 (`withDashboard` false) the examples that need it are left out.
+ */
+function readExampleFlows(rootDir, { withDashboard = true, quiet = false } = {}) {
     const dir = path.join(rootDir, 'examples');
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
     const byId = new Map();
     for (const file of files) {
         const nodes = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
         if (!Array.isArray(nodes)) throw new Error(`examples/${file} is not an array of nodes`);
-        // Node-RED starts no flow while a node type is missing: leave out what needs another package.
-        if (nodes.some((n) => String(n.type).startsWith('ui-'))) {
-            if (!skippedExamples.has(file)) console.warn(`Skipping examples/${file} in the demo: it needs @flowfuse/node-red-dashboard.`);
+        // Node-RED starts no flow while a node type is missing: leave out what needs the dashboard.
+        if (!withDashboard && nodes.some((n) => String(n.type).startsWith('ui-'))) {
+            if (!quiet && !skippedExamples.has(file)) console.warn(`Skipping examples/${file} in the demo: it needs ${DASHBOARD_PACKAGE} (npm install).`);
             skippedExamples.add(file);
             continue;
         }
@@ -150,14 +177,18 @@ function prepareDemo({ rootDir, demoDir, simulators, port = DEFAULT_EDITOR_PORT 
     fs.mkdirSync(demoDir, { recursive: true });
     writeDemoPackageJson(demoDir);
     const link = linkPackage(demoDir, rootDir);
+    const dashboard = dashboardDir(rootDir);
+    if (dashboard) linkModule(demoDir, DASHBOARD_PACKAGE, dashboard);
     const settingsFile = path.join(demoDir, 'settings.js');
     fs.writeFileSync(settingsFile, settingsSource(port));
-    const { flows, credentials } = demoFlows(readExampleFlows(rootDir), { rootDir, simulators });
+    const examples = readExampleFlows(rootDir, { withDashboard: Boolean(dashboard) });
+    const { flows, credentials } = demoFlows(examples, { rootDir, simulators });
     const flowFile = path.join(demoDir, 'flows.json');
     const credentialsFile = path.join(demoDir, 'flows_cred.json');
     writeJson(flowFile, flows);
     writeJson(credentialsFile, credentials);
-    return { link, settingsFile, flowFile, credentialsFile, servers: Object.keys(credentials) };
+    const hasDashboard = flows.some((n) => n.type === 'ui-base');
+    return { link, settingsFile, flowFile, credentialsFile, servers: Object.keys(credentials), dashboard: hasDashboard };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,16 +207,46 @@ function portFromEnv(name, fallback) {
 
 /** The vendors whose servers appear in the example flows. */
 function exampleVendors(rootDir) {
-    const vendors = readExampleFlows(rootDir).filter((n) => n.type === 'rest-session-server').map((n) => n.vendor || 'smartserver');
+    const vendors = readExampleFlows(rootDir, { quiet: true }).filter((n) => n.type === 'rest-session-server').map((n) => n.vendor || 'smartserver');
     return [...new Set(vendors)].sort();
 }
 
-/** Starts a vendor's simulator on its demo port, or on a free port when that one is taken. */
-async function startSimulator(rootDir, vendor) {
+/** A vendor's simulator module (test/simulators/<vendor>.ts). */
+function simulatorModule(rootDir, vendor) {
     // The simulators are TypeScript test code: tsx (a dev dependency, like the simulators) loads them.
     require('tsx/cjs/api').register();
-    const module = require(path.join(rootDir, 'test', 'simulators', `${vendor}.ts`));
-    const port = portFromEnv(`${vendor.toUpperCase()}_PORT`, module.DEMO_PORT || 0);
+    return require(path.join(rootDir, 'test', 'simulators', `${vendor}.ts`));
+}
+
+/** Resolves true when nothing listens on `host:port` (0 is always free). */
+function portIsFree(host, port) {
+    if (port === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+        const probe = net.createServer();
+        probe.once('error', () => resolve(false));
+        probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(true)));
+    });
+}
+
+/**
+ * The port each vendor's simulator asks for: its env variable or DEMO_PORT, or 0 (a free one) when
+ * that is taken. Returns the ports and the warnings to print.
+ */
+async function simulatorPorts(rootDir, vendors) {
+    const ports = {};
+    const warnings = [];
+    for (const vendor of vendors) {
+        const module = simulatorModule(rootDir, vendor);
+        const wanted = portFromEnv(`${vendor.toUpperCase()}_PORT`, module.DEMO_PORT || 0);
+        ports[vendor] = (await portIsFree(HOST, wanted)) ? wanted : 0;
+        if (ports[vendor] !== wanted) warnings.push(`Port ${wanted} is taken: the ${vendor} simulator uses a free port instead.`);
+    }
+    return { ports, warnings };
+}
+
+/** Starts a vendor's simulator on `port`, or on a free port when it was taken in the meantime. */
+async function startSimulator(rootDir, vendor, port) {
+    const module = simulatorModule(rootDir, vendor);
     try {
         return await module.startForFlows({ host: HOST, port });
     } catch (err) {
@@ -219,6 +280,21 @@ function startNodeRed(demoDir, port) {
         cwd: demoDir,
         env: { ...process.env, NODE_RED_DISABLE_TELEMETRY: '1' },
         stdio: 'inherit',
+    });
+}
+
+/** `npm run build` as a child process (the same npm that runs us, when it does). */
+function startBuild(rootDir) {
+    const npm = process.env.npm_execpath;
+    if (npm && /\.[cm]?js$/.test(npm)) return spawn(process.execPath, [npm, 'run', 'build'], { cwd: rootDir, stdio: 'inherit' });
+    return spawn('npm', ['run', 'build'], { cwd: rootDir, stdio: 'inherit', shell: process.platform === 'win32' });
+}
+
+/** Resolves with the exit code of `child` (1 when it could not start or was killed). */
+function exitOf(child) {
+    return new Promise((resolve) => {
+        child.once('error', () => resolve(1));
+        child.once('exit', (code) => resolve(code ?? 1));
     });
 }
 
@@ -261,41 +337,79 @@ async function stopAll(started) {
 
 async function main() {
     const rootDir = path.resolve(__dirname, '..');
-    const demoDir = path.join(rootDir, '.demo');
+    const demoDir = process.env.DEMO_DIR ? path.resolve(process.env.DEMO_DIR) : path.join(rootDir, '.demo');
     const port = portFromEnv('PORT', DEFAULT_EDITOR_PORT);
     const started = {};
     const stopLogs = [];
-    let child;
-    try {
-        for (const vendor of exampleVendors(rootDir)) {
-            started[vendor] = await startSimulator(rootDir, vendor);
-            stopLogs.push(logSimulatorRequests(vendor, started[vendor].simulator));
-        }
-        prepareDemo({ rootDir, demoDir, simulators: started, port });
-        child = startNodeRed(demoDir, port);
-    } catch (err) {
-        await stopAll(started);
-        throw err;
-    }
-
+    let child = null; // the build, then Node-RED
     let stopping = false;
+
     const finish = async (code) => {
         for (const stopLog of stopLogs) stopLog();
         await stopAll(started);
         process.exit(code);
     };
     const shutdown = async (signal) => {
-        if (stopping) return;
+        if (stopping) {
+            // A second signal: do not wait for a clean stop.
+            if (child) child.kill('SIGKILL');
+            process.exit(1);
+        }
         stopping = true;
         // Node-RED logs its sessions out while it stops, so the simulators go last.
-        await stopChild(child, signal);
+        if (child) await stopChild(child, signal);
         await finish(0);
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGHUP', () => shutdown('SIGTERM'));
+    // npm runs us through `sh -c`, which dies on a signal to npm without passing it on: once the
+    // process that started us is gone, stop as if signalled.
+    const parent = process.ppid;
+    setInterval(() => {
+        if (process.ppid !== parent) shutdown('SIGTERM');
+    }, PARENT_CHECK_MS).unref();
+
+    // Ports first, before anything is printed or started.
+    if (!(await portIsFree(HOST, port))) {
+        console.error(`Port ${port} on ${HOST} is already in use (another Node-RED or demo?). Stop that, or start the demo on another port: PORT=1881 npm start`);
+        process.exit(1);
+    }
+    const vendors = exampleVendors(rootDir);
+    const { ports, warnings } = await simulatorPorts(rootDir, vendors);
+    for (const warning of warnings) console.warn(warning);
+
+    if (process.env.DEMO_SKIP_BUILD !== '1') {
+        child = startBuild(rootDir);
+        const built = await exitOf(child);
+        child = null;
+        if (stopping) return;
+        if (built !== 0) {
+            console.error('The build failed: nothing started.');
+            process.exit(1);
+        }
+    }
+
+    let prepared;
+    try {
+        for (const vendor of vendors) {
+            started[vendor] = await startSimulator(rootDir, vendor, ports[vendor]);
+            stopLogs.push(logSimulatorRequests(vendor, started[vendor].simulator));
+        }
+        prepared = prepareDemo({ rootDir, demoDir, simulators: started, port });
+        if (stopping) return;
+        child = startNodeRed(demoDir, port);
+    } catch (err) {
+        await stopAll(started);
+        throw err;
+    }
+
     child.on('error', (err) => {
         console.error(`Could not start Node-RED: ${err.message}`);
-        if (!stopping) finish(1);
+        if (!stopping) {
+            stopping = true;
+            finish(1);
+        }
     });
     child.on('exit', (code, signal) => {
         if (stopping) return;
@@ -308,9 +422,11 @@ async function main() {
     if (stopping) return;
     if (!up) console.warn(`Node-RED has not answered on ${editorUrl} after ${EDITOR_WAIT_MS / 1000} s.`);
     console.log(`Node-RED editor: ${editorUrl}`);
+    if (prepared.dashboard) console.log(`Dashboard: ${editorUrl}/dashboard`);
     for (const [vendor, sim] of Object.entries(started)) {
         console.log(`  ${vendor} simulator at ${sim.baseUrl}, user ${sim.credentials.username}`);
     }
+    console.log('Ctrl+C (SIGINT) or SIGTERM stops the demo.');
 }
 
 if (require.main === module) {
