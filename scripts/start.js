@@ -2,14 +2,14 @@
 /**
  * `npm start`: the demo. Checks its ports first (a taken editor port ends it before anything
  * starts), builds the package, starts the simulator of every vendor the example flows use (each
- * module in test/simulators/ exports `startForFlows` and its `DEMO_PORT`), prepares a Node-RED user
+ * module test/simulators/<vendor>.ts exports `startForFlows` and its `DEMO_PORT`), prepares a Node-RED user
  * dir in `.demo/` with this package and FlowFuse Dashboard 2 linked in and the example flows
  * deployed against the simulators, then runs the repo's own Node-RED (the dev dependency) on
  * http://127.0.0.1:1880, the dashboard on /dashboard.
  *
- * SIGINT or SIGTERM to this process, or the end of the process that started it (npm runs it through
- * a shell that dies on a signal without passing it on), stops everything: the build, Node-RED (which
- * logs its sessions out) and then the simulators.
+ * SIGINT or SIGTERM to this process stops everything: the build, Node-RED (which logs its sessions
+ * out) and then the simulators. `npm start` execs this script, so a signal to npm's PID reaches it;
+ * started through a shell that dies on a signal without passing it on, it stops once its parent is gone.
  *
  * Env: PORT (editor port, default 1880), <VENDOR>_PORT (e.g. SMARTSERVER_PORT: a simulator's port;
  * a taken port falls back to a free one), DEMO_DIR (the user dir, default .demo).
@@ -363,8 +363,8 @@ async function main() {
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGHUP', () => shutdown('SIGTERM'));
-    // npm runs us through `sh -c`, which dies on a signal to npm without passing it on: once the
-    // process that started us is gone, stop as if signalled.
+    // A shell between npm and us (`sh -c` without exec) dies on SIGTERM without passing it on: once
+    // the process that started us is gone, stop as if signalled.
     const parent = process.ppid;
     setInterval(() => {
         if (process.ppid !== parent) shutdown('SIGTERM');

@@ -20,8 +20,8 @@ async function waitFor(condition: () => boolean, timeoutMs = 10000): Promise<voi
 
 /** The error-level log lines so far, as Node-RED's console logger prints them. */
 function errorLog(): string[] {
-    const spy = helper.log();
-    return spy.args.map(([entry]: [{ level: number; msg: unknown }]) => entry).filter((entry: { level: number }) => entry.level === 20).map((entry: { msg: unknown }) => String(entry.msg));
+    const entries = (helper.log()?.args ?? []).map((args) => args[0] as { level: number; msg: unknown });
+    return entries.filter((entry) => entry.level === 20).map((entry) => String(entry.msg));
 }
 
 const WRONG = { username: 'admin', password: 'Wrong-Passw0rd!x' };
@@ -56,7 +56,7 @@ describe('clear messages', function () {
 
         // Without a Catch node Node-RED logs it: String() of the error, as its console logger prints it.
         await helper.unload();
-        const uncaught = standardFlow(sim.baseUrl('cms')).filter((node: { id: string }) => node.id !== 'catcher');
+        const uncaught = standardFlow(sim.baseUrl('cms')).filter((node) => node.id !== 'catcher');
         const again = await load(uncaught, { server: { username: 'other', password: 'Wrong-Passw0rd!y' } });
         helper.getNode('l1').receive({});
         await waitFor(() => errorLog().length > 0);
@@ -92,7 +92,7 @@ describe('clear messages', function () {
         const sim = new CmWellSimulator({ penaltyMs: 3000 });
         await sim.start();
         sims.push(sim);
-        const rec = await load(standardFlow(sim.origin, { server: { vendor: 'cmwell', authScheme: 'basic', tokenLifetime: '', requestTimeout: 800 } }), { server: { username: 'root', password: 'root' } });
+        const rec = await load(standardFlow(sim.baseUrl, { server: { vendor: 'cmwell', authScheme: 'basic', tokenLifetime: '', requestTimeout: 800 } }), { server: { username: 'root', password: 'root' } });
         helper.getNode('l1').receive({});
         await answeredOnce(rec, 1);
         const [caught] = rec.caught.messages;
