@@ -1,10 +1,10 @@
-import type { Node, NodeAPI } from 'node-red';
+import type { NodeAPI } from 'node-red';
 
 import { ErrorCode, SessionError } from '../errors';
 import type { HttpClientOptions } from '../http/http-client';
 import { LoginGuard } from '../session/login-guard';
 import { vendorAdapter } from '../vendors';
-import { propertyNames } from '../vendors/settings';
+import { identitySettingNames, propertyNames } from '../vendors/settings';
 import type { LoginCredentials, ServerSettings, VendorAdapter } from '../vendors/adapter';
 import { proxySettings, tlsOptions } from './connection-options';
 import { withEnv } from './env';
@@ -40,7 +40,12 @@ export type TestLoginResult =
 export function registerTestLogin(RED: NodeAPI): void {
     const running = new Map<string, Promise<TestLoginResult>>();
     RED.httpAdmin.post(TEST_LOGIN_PATH, RED.auth.needsPermission('rest-session-server.write'), (req, res) => {
-        const body: TestLoginBody = req.body && typeof req.body === 'object' ? req.body : {};
+        // The admin app also parses form bodies, which a cross-site form may post without a preflight.
+        if (!isJson(req.headers['content-type'])) {
+            res.status(415).json(failure(new SessionError('INVALID_INPUT', 'Test login takes a JSON body (Content-Type: application/json).')));
+            return;
+        }
+        const body: TestLoginBody = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : {};
         testLogin(RED, body, running)
             .catch((error: unknown) => failure(asSessionError(error)))
             .then((result) => res.json(result))
@@ -50,15 +55,11 @@ export function registerTestLogin(RED: NodeAPI): void {
 
 async function testLogin(RED: NodeAPI, body: TestLoginBody, running: Map<string, Promise<TestLoginResult>>): Promise<TestLoginResult> {
     const deployed = deployedServer(RED, body.id);
-    const env = (value: unknown): string => withEnv(RED, deployed as Node, text(value)) ?? '';
-    const def = { id: 'test-login', type: 'rest-session-server', name: '', z: '' } as ServerNodeDef;
+    const def = dialogDef(body);
     const adapter = vendorAdapter(text(body.vendor) || 'smartserver');
-    for (const key of ['baseUrl', 'requestTimeout', ...propertyNames(adapter.settings)]) {
-        def[key] = typeof body[key] === 'boolean' ? body[key] : env(body[key]);
-    }
     const settings = readServerSettings(def, adapter);
     settings.requestTimeoutMs = Math.min(settings.requestTimeoutMs, EXCHANGE_LIMIT_MS);
-    const credentials = dialogCredentials(RED, body, deployed, env, settings.baseUrl);
+    const credentials = dialogCredentials(RED, body, deployed, def, adapter, settings.baseUrl);
     const connection = connectionOptions(RED, text(body.tls), text(body.proxy));
 
     // A double click shares one login: the guard alone would let both through.
@@ -95,6 +96,9 @@ async function loginAndLogout(
             () => false,
         );
         return { ok: true, vendor, user, loggedInAt, expiresAt, loggedOut };
+    } catch (error) {
+        // The answer goes to the editor: only the status and the vendor's message field, without any secret.
+        throw asSessionError(error, manager.scrubber);
     } finally {
         await manager.close(false, 0);
     }
@@ -107,33 +111,74 @@ function deployedServer(RED: NodeAPI, id: unknown): ServerNode | undefined {
 }
 
 /**
+ * The dialog's values as a config node's properties, taken literally: Test login expands no
+ * `${VAR}` (it would send an environment variable wherever the dialog points).
+ */
+function dialogDef(body: TestLoginBody): ServerNodeDef {
+    const def = { id: 'test-login', type: 'rest-session-server', name: '', z: '' } as ServerNodeDef;
+    const adapter = vendorAdapter(text(body.vendor) || 'smartserver');
+    for (const key of ['baseUrl', 'requestTimeout', 'tls', 'proxy', ...propertyNames(adapter.settings)]) {
+        def[key] = typeof body[key] === 'boolean' ? body[key] : text(body[key]);
+    }
+    return def;
+}
+
+/**
  * The username and password to test. An unchanged password field is the stored password of the
- * deployed node, and only towards the server it is deployed for, so a test cannot send it elsewhere.
+ * deployed node, used only when it would travel exactly as the deployed node sends it: same
+ * vendor, base URL, TLS and proxy configuration, and the same login-identity settings.
  * No `newPassword`: a test must never change a password.
  */
 function dialogCredentials(
     RED: NodeAPI,
     body: TestLoginBody,
     deployed: ServerNode | undefined,
-    env: (value: unknown) => string,
+    def: ServerNodeDef,
+    adapter: VendorAdapter,
     baseUrl: string,
 ): LoginCredentials {
-    const username = env(body.username).trim();
+    const username = text(body.username).trim();
     if (!username) throw new SessionError('CONFIG', 'Enter a username to test the login.');
-    if (text(body.password) !== PASSWORD_PLACEHOLDER) return { username, password: env(body.password) };
+    if (text(body.password) !== PASSWORD_PLACEHOLDER) return { username, password: text(body.password) };
     const stored = (deployed ? RED.nodes.getCredentials(deployed.id) : undefined) as ServerCredentials | undefined;
     if (!deployed || !stored || typeof stored.password !== 'string') {
         throw new SessionError('CONFIG', 'No stored password: type the password to test the login.');
     }
-    if (deployedOrigin(deployed) !== new URL(baseUrl).origin) {
-        throw new SessionError('CONFIG', 'The base URL points at another server than the deployed one: type the password again to test it.');
+    const changed = changedSetting(RED, deployed, def, adapter, baseUrl);
+    if (changed) {
+        throw new SessionError('CONFIG', `The ${changed} differs from the deployed configuration: type the password again to test it.`);
     }
+    // The deployed node gets Node-RED's own substitution: the test sends what it would send.
     return { username, password: withEnv(RED, deployed, stored.password) ?? '' };
 }
 
-function deployedOrigin(deployed: ServerNode): string | undefined {
+/** The first setting that decides where and how the password travels and differs from the deployed node's. */
+function changedSetting(RED: NodeAPI, deployed: ServerNode, def: ServerNodeDef, adapter: VendorAdapter, baseUrl: string): string | undefined {
+    const config = deployedConfig(RED, deployed.id);
+    if (!config) return 'configuration';
+    if (vendorAdapter(text(config.vendor) || 'smartserver').id !== adapter.id) return 'vendor';
+    if (deployedBaseUrl(deployed) !== baseUrl) return 'base URL';
+    if (text(config.tls) !== text(def.tls)) return 'TLS configuration';
+    if (text(config.proxy) !== text(def.proxy)) return 'proxy';
+    for (const name of identitySettingNames(adapter.settings)) {
+        const setting = adapter.settings[name];
+        if (JSON.stringify(setting.parse(config[name])) !== JSON.stringify(setting.parse(def[name]))) return `setting "${name}"`;
+    }
+    return undefined;
+}
+
+/** The deployed config node's properties, as Node-RED holds them. */
+function deployedConfig(RED: NodeAPI, id: string): ServerNodeDef | undefined {
+    let found: ServerNodeDef | undefined;
+    RED.nodes.eachNode((node) => {
+        if (node.id === id && node.type === 'rest-session-server') found = node as ServerNodeDef;
+    });
+    return found;
+}
+
+function deployedBaseUrl(deployed: ServerNode): string | undefined {
     try {
-        return new URL(deployed.sessionManager().baseUrl).origin;
+        return deployed.sessionManager().baseUrl;
     } catch {
         return undefined;
     }
@@ -164,6 +209,11 @@ function within<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Pro
         timer.unref();
     });
     return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** `application/json`, with or without parameters. */
+function isJson(contentType: string | undefined): boolean {
+    return String(contentType ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
 }
 
 function text(value: unknown): string {
