@@ -26,10 +26,21 @@ export interface ListenOptions {
 export type Headers = Record<string, string>;
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
+/** Connections the listener accepted: evidence for connection caps. */
+export interface ConnectionCounts {
+    /** TCP connections accepted. */
+    connections: number;
+    /** TLS handshakes completed (0 over plain HTTP). */
+    handshakes: number;
+    /** Most connections open at once. */
+    maxOpen: number;
+}
+
 /** One listener with the sockets and timers that stop() must end, so no test waits on a leftover. */
 export class LoopbackServer {
     /** The listening server, or null when not started (or stopped). */
     server: http.Server | null = null;
+    readonly counts: ConnectionCounts = { connections: 0, handshakes: 0, maxOpen: 0 };
     private readonly sockets = new Set<Socket>();
     private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -56,8 +67,11 @@ export class LoopbackServer {
         // server.close() alone waits for them.
         server.on('connection', (socket: Socket) => {
             this.sockets.add(socket);
+            this.counts.connections++;
+            this.counts.maxOpen = Math.max(this.counts.maxOpen, this.sockets.size);
             socket.on('close', () => this.sockets.delete(socket));
         });
+        server.on('secureConnection', () => this.counts.handshakes++);
         await new Promise<void>((resolve, reject) => {
             server.once('error', reject);
             server.listen(port, host, () => {
@@ -325,6 +339,11 @@ export abstract class Simulator<R extends RequestRecord, S extends SimulatorStat
 
     async stop(): Promise<void> {
         await this._loopback.stop();
+    }
+
+    /** Connections and TLS handshakes accepted since it started, and the most open at once. */
+    get connectionCounts(): ConnectionCounts {
+        return { ...this._loopback.counts };
     }
 
     /** What the simulator counted since it started (or since resetStats). */

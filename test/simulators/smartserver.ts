@@ -32,6 +32,10 @@ export interface SmartServerOptions extends ListenOptions {
     lockoutThreshold: number;
     lockoutDurationMs: number;
     loginDelayMs: number;
+    /** The Set-Cookie of a good login for a new session id (none when it returns null); default the vendor's. */
+    loginCookie?: (sid: string) => string | null;
+    /** `GET /iap/auth/sessionTimeout` answers this status, hangs, or resets the connection. */
+    sessionTimeoutFault?: number | 'hang' | 'reset';
 }
 
 const DEFAULT_OPTIONS: SmartServerOptions = {
@@ -280,6 +284,7 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
     private readonly _faults: Fault[] = []; // queued failNext answers
     private _throttleCount = 0;
     private _hangCount = 0;
+    private _logoutFaults = 0;
 
     constructor(options: SimulatorOptions<SmartServerUser> & Partial<SmartServerOptions> = {}) {
         super('SmartServer', emptyStats);
@@ -313,6 +318,11 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
 
     throttleNext(count = 1): void {
         this._throttleCount += count;
+    }
+
+    /** The next `count` logouts fail with 500 (the session stays). */
+    failLogoutNext(count = 1): void {
+        this._logoutFaults += count;
     }
 
     hangNext(count = 1): void {
@@ -435,7 +445,8 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
         // Every login is a new session; earlier cookies stay valid until logout or expiry.
         const sid = this._sessions.create(crypto.randomBytes(24).toString('hex'), creds.username).id;
         this._stats.loginsOk++;
-        this._sendJson(ctx, 200, this._publicUser(creds.username, user), { 'Set-Cookie': this._sessionCookie(sid) });
+        const cookie = this._options.loginCookie ? this._options.loginCookie(sid) : this._sessionCookie(sid);
+        this._sendJson(ctx, 200, this._publicUser(creds.username, user), cookie === null ? {} : { 'Set-Cookie': cookie });
     }
 
     private _publicUser(name: string, user: SmartServerUser): Record<string, unknown> {
@@ -451,6 +462,10 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
     }
 
     private _handleLogout(ctx: Ctx): void {
+        if (this._logoutFaults > 0) {
+            this._logoutFaults--;
+            return this._sendJson(ctx, 500, { message: MSG.dbError });
+        }
         const session = this._sessions.fromRequest(ctx.req);
         if (!session) return this._sendJson(ctx, 401, { message: MSG.notLoggedIn });
         this._sessions.delete(session.id);
@@ -459,6 +474,10 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
     }
 
     private _handleSessionTimeout(ctx: Ctx): void {
+        const fault = this._options.sessionTimeoutFault;
+        if (fault === 'hang') return;
+        if (fault === 'reset') return void ctx.req.socket.destroy();
+        if (typeof fault === 'number') return this._sendJson(ctx, fault, { message: 'Error' });
         if (!this._sessions.fromRequest(ctx.req)) return this._sendJson(ctx, 401, { message: MSG.unauthorized });
         this._sendJson(ctx, 200, this._options.sessionTtlMs);
     }

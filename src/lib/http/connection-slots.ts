@@ -25,9 +25,8 @@ export class ConnectionSlots {
      */
     acquire(kind: SlotKind, timeoutMs: number, onTimeout: () => Error): Promise<() => void> {
         if (kind === 'request' && this.closedWith) return Promise.reject(this.closedWith);
-        if (this.active < this.capacity(kind) && (kind === 'session' || this.queue.length === 0)) {
-            return Promise.resolve(this.take());
-        }
+        const free = this.tryAcquire(kind);
+        if (free) return Promise.resolve(free);
         return new Promise((resolve, reject) => {
             const timer = setTimeout(() => {
                 this.remove(waiter);
@@ -51,6 +50,13 @@ export class ConnectionSlots {
                 this.queue.push(waiter);
             }
         });
+    }
+
+    /** The function that frees a slot taken at once, or undefined when the caller would have to wait. */
+    tryAcquire(kind: SlotKind): (() => void) | undefined {
+        if (kind === 'request' && this.closedWith) return undefined;
+        if (this.active < this.capacity(kind) && (kind === 'session' || this.queue.length === 0)) return this.take();
+        return undefined;
     }
 
     /** Requests waiting for a slot fail with `error`, and later ones at once; logins and logouts still go. */

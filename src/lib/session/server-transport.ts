@@ -134,13 +134,17 @@ export class ServerTransport {
         request?: AuthorizedRequest,
     ): Promise<HttpResponse> {
         // A queued request waits for a connection inside its own timeout.
-        const timeoutMs = request?.timeoutMs ?? this.options.settings.requestTimeoutMs;
-        const queuedAt = Date.now();
+        let timeoutMs = request?.timeoutMs ?? this.options.settings.requestTimeoutMs;
         const kind: SlotKind = request ? 'request' : 'session';
-        const release = await this.slots.acquire(kind, timeoutMs, () => new QueueTimeout(new SessionError(
-            'TIMEOUT',
-            `No connection to ${describeTarget(method, url)} became free within ${timeoutMs} ms (at most ${this.options.maxConnections} at once).`,
-        )));
+        let release = this.slots.tryAcquire(kind);
+        if (!release) {
+            const queuedAt = Date.now();
+            release = await this.slots.acquire(kind, timeoutMs, () => new QueueTimeout(new SessionError(
+                'TIMEOUT',
+                `No connection to ${describeTarget(method, url)} became free within ${timeoutMs} ms (at most ${this.options.maxConnections} at once).`,
+            )));
+            timeoutMs = Math.max(1, timeoutMs - (Date.now() - queuedAt));
+        }
         let response: HttpResponse;
         try {
             if (request && this.closing.signal.aborted) throw stopped();
@@ -150,7 +154,7 @@ export class ServerTransport {
                 url,
                 headers: flow.headers,
                 body,
-                timeoutMs: Math.max(1, timeoutMs - (Date.now() - queuedAt)),
+                timeoutMs,
                 followRedirects: request?.followRedirects ?? false,
                 credentialHeaders: credential.header ? [credential.header.name] : [],
                 cookies: hopCookies({
