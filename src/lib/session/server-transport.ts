@@ -44,20 +44,22 @@ export class ServerTransport {
     readonly context: VendorContext;
     private readonly defaultHeaders: Record<string, string>;
     private readonly slots: ConnectionSlots;
-    private readonly closing = new AbortController();
+    private closing = false;
+    /** Retry waits in progress: closing ends them. */
+    private readonly waits = new Set<() => void>();
     /** A wait between retries that ends (failing with `CONFIG`) when the config node closes. */
     private readonly sleep: Sleep = (ms) => new Promise((resolve, reject) => {
-        const signal = this.closing.signal;
-        if (signal.aborted) return reject(stopped());
-        const timer = setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-        }, ms);
-        const onAbort = (): void => {
+        if (this.closing) return reject(stopped());
+        const stop = (): void => {
             clearTimeout(timer);
+            this.waits.delete(stop);
             reject(stopped());
         };
-        signal.addEventListener('abort', onAbort, { once: true });
+        const timer = setTimeout(() => {
+            this.waits.delete(stop);
+            resolve();
+        }, ms);
+        this.waits.add(stop);
     });
 
     /** Scheme, host and port of the server: the only origin session cookies are stored from and sent to. */
@@ -89,7 +91,7 @@ export class ServerTransport {
 
     /** A flow's request with the session's credential; idempotent methods are retried on transient faults. */
     sendAuthorized(credential: SessionCredential, request: AuthorizedRequest): Promise<HttpResponse> {
-        if (this.closing.signal.aborted) return Promise.reject(stopped());
+        if (this.closing) return Promise.reject(stopped());
         const headers = withDefaults(request.headers, this.defaultHeaders);
         if (credential.header) setHeader(headers, credential.header.name, credential.header.value);
         return sendWithRetry(
@@ -109,7 +111,8 @@ export class ServerTransport {
 
     /** The config node began closing: no more flow requests, retry waits end; logouts still go. */
     beginClose(): void {
-        this.closing.abort();
+        this.closing = true;
+        for (const stop of [...this.waits]) stop();
         this.slots.closeRequests(stopped());
     }
 
@@ -147,7 +150,7 @@ export class ServerTransport {
         }
         let response: HttpResponse;
         try {
-            if (request && this.closing.signal.aborted) throw stopped();
+            if (request && this.closing) throw stopped();
             const flow = takeCookieHeader(headers);
             const outgoing: HttpRequest = {
                 method,
