@@ -1,19 +1,8 @@
-'use strict';
+import assert from 'node:assert';
+import sinon from 'sinon';
+import { SingleFlight } from '../../../src/lib/session/single-flight';
+import { deferred } from '../../support/wait';
 
-const assert = require('node:assert');
-const sinon = require('sinon');
-const { SingleFlight } = require('../../nodes/lib/session/single-flight.js');
-
-/** A promise with its resolve and reject exposed, to settle a task when the test decides. */
-function deferred() {
-    let resolve;
-    let reject;
-    const promise = new Promise((res, rej) => {
-        resolve = res;
-        reject = rej;
-    });
-    return { promise, resolve, reject };
-}
 
 describe('single-flight', function () {
     it('is not busy before any run', function () {
@@ -22,7 +11,7 @@ describe('single-flight', function () {
 
     it('shares one task among N concurrent callers', async function () {
         const flight = new SingleFlight();
-        const gate = deferred();
+        const gate = deferred<string>();
         const task = sinon.spy(() => gate.promise);
         const callers = Array.from({ length: 25 }, () => flight.run(task));
         assert.strictEqual(task.callCount, 1);
@@ -46,14 +35,14 @@ describe('single-flight', function () {
 
     it('shares a rejection with every caller and clears it', async function () {
         const flight = new SingleFlight();
-        const gate = deferred();
+        const gate = deferred<string>();
         const failing = sinon.spy(() => gate.promise);
         const callers = [flight.run(failing), flight.run(failing), flight.run(failing)];
         const error = new Error('login refused');
         gate.reject(error);
         const outcomes = await Promise.allSettled(callers);
         assert.deepStrictEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected']);
-        assert.ok(outcomes.every((o) => o.reason === error));
+        assert.ok(outcomes.every((o) => o.status === 'rejected' && o.reason === error));
         assert.strictEqual(failing.callCount, 1);
         assert.strictEqual(flight.busy, false);
 
@@ -64,7 +53,7 @@ describe('single-flight', function () {
 
     it('ignores the task of a caller that joins a run in flight', async function () {
         const flight = new SingleFlight();
-        const gate = deferred();
+        const gate = deferred<string>();
         const first = sinon.spy(() => gate.promise);
         const second = sinon.spy(async () => 'other');
         const a = flight.run(first);

@@ -1,57 +1,43 @@
-'use strict';
+import assert from 'node:assert';
+import crypto from 'node:crypto';
+import sinon from 'sinon';
+import { CookieJar } from 'tough-cookie';
+import { cmwell } from '../../../../src/lib/vendors/cmwell/adapter';
+import { vendorAdapter } from '../../../../src/lib/vendors/index';
+import type { HttpResponse } from '../../../../src/lib/http/http-client';
+import type { LoginCredentials, ServerSettings } from '../../../../src/lib/vendors/adapter';
+import { reply as httpReply, queuedContext, testSettings, loginError as adapterLoginError, type FakeContext } from '../../../support/fakes';
 
-const assert = require('node:assert');
-const crypto = require('node:crypto');
-const sinon = require('sinon');
-const { CookieJar } = require('tough-cookie');
-const { cmwell } = require('../../nodes/lib/vendors/cmwell/adapter.js');
-const { vendorAdapter } = require('../../nodes/lib/vendors/index.js');
-
-const ROOT = { username: 'root', password: 'root' };
+const ROOT: LoginCredentials = { username: 'root', password: 'root' };
 const NONCE = '0123456789abcdef0123456789abcdef';
 const OPAQUE = '5058b4284162d0410f4749e9d3910a96';
 const CHALLENGE = `Digest realm="cmwell",nonce="${NONCE}",opaque="${OPAQUE}"`;
 const EXP = Date.UTC(2100, 0, 1, 12);
-const md5 = (text) => crypto.createHash('md5').update(text).digest('hex');
+const md5 = (text: any) => crypto.createHash('md5').update(text).digest('hex');
 
-function jwt(claims) {
-    const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+function jwt(claims: any) {
+    const part = (value: any) => Buffer.from(JSON.stringify(value)).toString('base64url');
     return `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
 }
 const TOKEN = jwt({ sub: 'root', exp: EXP, rev: 0 });
 
-function reply(status, body = '', headers = {}) {
-    return {
-        status,
-        headers,
-        body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-        url: 'http://cmwell.example:9000/_login',
-        redirects: [],
-    };
+
+
+function reply(status: number, body: unknown = '', headers: HttpResponse['headers'] = {}): HttpResponse {
+    return httpReply(status, body, headers, 'http://cmwell.example:9000/_login');
 }
 
-/** A fake VendorContext answering each exchange in turn from `replies`, recording what was sent. */
-function fakeContext(replies, settings = {}) {
-    const queue = [...replies];
-    return {
-        settings: { vendor: 'cmwell', baseUrl: 'http://cmwell.example:9000', authScheme: 'basic', tokenLifetime: '', requestTimeoutMs: 30000, ...settings },
-        send: sinon.spy(async (exchange) => {
-            if (!queue.length) throw new Error(`unexpected ${exchange.method} ${exchange.path}`);
-            return queue.shift();
-        }),
-    };
+/** Answers the exchanges with `replies` in order; one more exchange rejects. */
+function fakeContext(replies: HttpResponse[], settings: Partial<ServerSettings> = {}): FakeContext {
+    return queuedContext(replies, { vendor: 'cmwell', baseUrl: 'http://cmwell.example:9000', ...settings }, { strict: true });
 }
 
-const sent = (context) => context.send.getCalls().map((call) => call.args[0]);
-
-async function loginError(context, credentials = ROOT) {
-    try {
-        await cmwell.login(context, credentials, { jar: new CookieJar() });
-    } catch (error) {
-        return error;
-    }
-    assert.fail('the login should have failed');
+function loginError(context: FakeContext, credentials: LoginCredentials = ROOT) {
+    return adapterLoginError(cmwell, context, credentials);
 }
+
+const sent = (context: FakeContext) => context.send.getCalls().map((call: any) => call.args[0]);
+
 
 describe('cmwell adapter', function () {
     it('is the adapter registered for "cmwell", with no session cookie and no default headers', function () {
@@ -59,17 +45,17 @@ describe('cmwell adapter', function () {
         assert.strictEqual(cmwell.id, 'cmwell');
         assert.strictEqual(cmwell.label, 'CM-Well');
         assert.strictEqual(cmwell.sessionCookie, undefined);
-        assert.deepStrictEqual(cmwell.requestHeaders({}), {});
+        assert.deepStrictEqual(cmwell.requestHeaders(testSettings({})), {});
     });
 
     describe('validate', function () {
         it('accepts an empty or valid token lifetime', function () {
-            for (const tokenLifetime of ['', '30d', '3d 5h', '2h30m', '60d']) assert.strictEqual(cmwell.validate({ tokenLifetime }), undefined);
+            for (const tokenLifetime of ['', '30d', '3d 5h', '2h30m', '60d']) assert.strictEqual(cmwell.validate(testSettings({ tokenLifetime })), undefined);
         });
 
         it('refuses a lifetime without a unit or over 60 days', function () {
-            assert.match(cmwell.validate({ tokenLifetime: '30' }), /no unit/);
-            assert.match(cmwell.validate({ tokenLifetime: '61d' }), /60 days/);
+            assert.match(String(cmwell.validate(testSettings({ tokenLifetime: '30' }))), /no unit/);
+            assert.match(String(cmwell.validate(testSettings({ tokenLifetime: '61d' }))), /60 days/);
         });
     });
 
@@ -104,8 +90,8 @@ describe('cmwell adapter', function () {
             const result = await cmwell.login(fakeContext([reply(200, { token: past })]), ROOT, { jar: new CookieJar() });
             assert.strictEqual(result.expiresAt, null);
             assert.deepStrictEqual(result.payload, { user: 'root', expiresAt: null });
-            assert.match(result.warning, /already expired/);
-            assert.ok(!result.warning.includes(past));
+            assert.match(String(result.warning), /already expired/);
+            assert.ok(!result.warning!.includes(past));
             const fresh = await cmwell.login(fakeContext([reply(200, { token: TOKEN })]), ROOT, { jar: new CookieJar() });
             assert.strictEqual(fresh.warning, undefined);
         });
@@ -140,7 +126,7 @@ describe('cmwell adapter', function () {
             ], { authScheme: 'digest' });
             await cmwell.login(context, ROOT, { jar: new CookieJar() });
             await cmwell.login(context, ROOT, { jar: new CookieJar() });
-            const answers = sent(context).filter((exchange) => exchange.headers);
+            const answers = sent(context).filter((exchange: any) => exchange.headers);
             assert.match(answers[0].headers.Authorization, new RegExp(`nonce="${NONCE}"`));
             assert.match(answers[1].headers.Authorization, new RegExp(`nonce="${second}"`));
         });

@@ -1,21 +1,20 @@
-'use strict';
-
-const assert = require('node:assert');
-const sinon = require('sinon');
-const { sendWithRetry } = require('../../nodes/lib/http/send-with-retry.js');
-const { SessionError } = require('../../nodes/lib/errors.js');
-const { DEFAULT_RETRY_POLICY } = require('../../nodes/lib/http/retry-policy.js');
+import assert from 'node:assert';
+import sinon from 'sinon';
+import { sendWithRetry } from '../../../src/lib/http/send-with-retry';
+import { SessionError } from '../../../src/lib/errors';
+import { DEFAULT_RETRY_POLICY } from '../../../src/lib/http/retry-policy';
+import type { HttpResponse } from '../../../src/lib/http/http-client';
 
 const POLICY = { limit: 2, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 30000 };
 
-function reply(status, headers = {}, body = '') {
+function reply(status: number, headers: HttpResponse['headers'] = {}, body = ''): HttpResponse {
     return { status, headers, body: Buffer.from(body), url: 'https://device.example/iap/devs', redirects: [] };
 }
 
 /** A fake `send` that answers with the given replies (or throws the given errors) in turn. */
-function scriptedSend(...outcomes) {
+function scriptedSend(...outcomes: (HttpResponse | Error)[]) {
     let next = 0;
-    return sinon.spy(async () => {
+    return sinon.spy(async (): Promise<HttpResponse> => {
         const outcome = outcomes[Math.min(next++, outcomes.length - 1)];
         if (outcome instanceof Error) throw outcome;
         return outcome;
@@ -23,8 +22,8 @@ function scriptedSend(...outcomes) {
 }
 
 function recordingSleep() {
-    const delays = [];
-    const sleep = async (ms) => {
+    const delays: any = [];
+    const sleep = async (ms: any) => {
         delays.push(ms);
     };
     return { sleep, delays };
@@ -172,7 +171,7 @@ describe('send-with-retry', function () {
     });
 
     describe('with the default sleep', function () {
-        let clock;
+        let clock: any;
 
         beforeEach(function () {
             clock = sinon.useFakeTimers({ now: Date.parse('2025-11-22T10:00:00Z'), toFake: ['Date', 'setTimeout', 'clearTimeout'] });

@@ -1,7 +1,5 @@
-'use strict';
-
-const assert = require('node:assert');
-const { SessionError, isSessionError, isTransientError } = require('../../nodes/lib/errors.js');
+import assert from 'node:assert';
+import { SessionError, isSessionError, isTransientError, type ErrorCode } from '../../src/lib/errors';
 
 describe('errors', function () {
     it('carries a code, and statusCode and retryAfter when given', function () {
@@ -32,7 +30,7 @@ describe('errors', function () {
         assert.strictEqual(isTransientError(new SessionError('NETWORK', 'x')), true);
         assert.strictEqual(isTransientError(new SessionError('TIMEOUT', 'x')), true);
         for (const code of ['TLS', 'SERVER_ERROR', 'INVALID_CREDENTIALS', 'RATE_LIMITED']) {
-            assert.strictEqual(isTransientError(new SessionError(code, 'x')), false, code);
+            assert.strictEqual(isTransientError(new SessionError(code as ErrorCode, 'x')), false, code);
         }
         assert.strictEqual(isTransientError(Object.assign(new Error('x'), { code: 'NETWORK' })), false);
     });

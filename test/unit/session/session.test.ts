@@ -1,26 +1,16 @@
-'use strict';
-
-const assert = require('node:assert');
-const sinon = require('sinon');
-const { CookieJar } = require('tough-cookie');
-const { Session, expiryOf, refreshMargin } = require('../../nodes/lib/session/session.js');
-const { LoginGuard } = require('../../nodes/lib/session/login-guard.js');
-const { SessionError } = require('../../nodes/lib/errors.js');
+import assert from 'node:assert';
+import sinon from 'sinon';
+import { CookieJar } from 'tough-cookie';
+import { Session, expiryOf, refreshMargin, type SessionDeps } from '../../../src/lib/session/session';
+import { LoginGuard } from '../../../src/lib/session/login-guard';
+import { SessionError } from '../../../src/lib/errors';
+import { deferred } from '../../support/wait';
+import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../../../src/lib/vendors/adapter';
 
 const START = Date.parse('2025-11-22T10:00:00Z');
 const MINUTE = 60000;
 const COOL_DOWN_MS = 5 * MINUTE;
 
-/** A promise with its resolve and reject exposed, to settle a login when the test decides. */
-function deferred() {
-    let resolve;
-    let reject;
-    const promise = new Promise((res, rej) => {
-        resolve = res;
-        reject = rej;
-    });
-    return { promise, resolve, reject };
-}
 
 let originNumber = 0;
 
@@ -28,7 +18,18 @@ let originNumber = 0;
  * A fake VendorAdapter: `login` stores a numbered session cookie in the jar it is given and
  * answers with `result()`; `logout` records the credential. Nothing goes over the network.
  */
-function fakeAdapter(result = () => ({ expiresAt: null, payload: { user: 'admin' } })) {
+// Tests swap these spies for their own: any arguments, any outcome.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type LoginSpy = sinon.SinonSpy<any[], Promise<LoginResult>>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type LogoutSpy = sinon.SinonSpy<any[], Promise<void>>;
+interface FakeAdapter extends VendorAdapter {
+    login: LoginSpy;
+    logout: LogoutSpy;
+}
+type ResultOf = (login: number, credentials: LoginCredentials) => LoginResult;
+
+function fakeAdapter(result: ResultOf = () => ({ expiresAt: null, payload: { user: 'admin' } })): FakeAdapter {
     let logins = 0;
     return {
         id: 'smartserver',
@@ -36,24 +37,24 @@ function fakeAdapter(result = () => ({ expiresAt: null, payload: { user: 'admin'
         sessionCookie: 'sid',
         validate: () => undefined,
         requestHeaders: () => ({}),
-        login: sinon.spy(async (context, credentials, credential) => {
+        login: sinon.spy(async (context: VendorContext, credentials: LoginCredentials, credential: SessionCredential) => {
             logins++;
             credential.jar.setCookieSync(`sid=session-${logins}; Path=/`, context.settings.baseUrl);
             return result(logins, credentials);
         }),
         isSessionRejected: (response) => response.status === 401,
-        logout: sinon.spy(async () => undefined),
+        logout: sinon.spy(async (_context: VendorContext, _credential: SessionCredential) => undefined),
     };
 }
 
-function fakeContext(origin) {
+function fakeContext(origin: string): VendorContext & { send: sinon.SinonSpy } {
     return {
         settings: {
-            vendor: 'smartserver',
+            vendor: 'smartserver' as const,
             baseUrl: origin,
             apiVersion: 'v1.1',
-            format: 'json',
-            authScheme: 'basic',
+            format: 'json' as const,
+            authScheme: 'basic' as const,
             tokenLifetime: '',
             domain: '',
             commserver: '',
@@ -65,10 +66,10 @@ function fakeContext(origin) {
     };
 }
 
-function makeSession(adapter, credentials = { username: 'admin', password: 'Passw0rd!Passw0rd' }) {
+function makeSession(adapter: FakeAdapter, credentials: LoginCredentials = { username: 'admin', password: 'Passw0rd!Passw0rd' }) {
     originNumber++;
     const origin = `https://session-${originNumber}.example`;
-    const deps = {
+    const deps: SessionDeps & { context: { send: sinon.SinonSpy }; onState: sinon.SinonSpy; onReplacedLogoutError: sinon.SinonSpy } = {
         adapter,
         context: fakeContext(origin),
         guard: new LoginGuard(),
@@ -86,7 +87,7 @@ function flush() {
 }
 
 describe('session', function () {
-    let clock;
+    let clock: any;
 
     beforeEach(function () {
         clock = sinon.useFakeTimers({ now: START, toFake: ['Date', 'setTimeout', 'clearTimeout'] });
@@ -341,7 +342,7 @@ describe('session', function () {
     });
 
     describe('a rejected login', function () {
-        function rejectingAdapter(error) {
+        function rejectingAdapter(error: any) {
             const adapter = fakeAdapter();
             adapter.login = sinon.spy(async () => {
                 throw error;
@@ -354,7 +355,7 @@ describe('session', function () {
             const adapter = rejectingAdapter(rejection);
             const { session, deps } = makeSession(adapter);
 
-            await assert.rejects(session.current(), (error) => error === rejection && error.retryAfter === 300);
+            await assert.rejects(session.current(), (error) => error === rejection && (error as SessionError).retryAfter === 300);
             assert.strictEqual(session.state, 'failed');
             assert.strictEqual(session.lastError, rejection);
             assert.deepStrictEqual(deps.guard.blockOf(session.guardKey), { code: 'INVALID_CREDENTIALS', until: START + COOL_DOWN_MS });
@@ -440,7 +441,7 @@ describe('session', function () {
                 assert.match(error.message, /Fake vendor/);
                 return true;
             });
-            assert.strictEqual(session.lastError.code, 'SERVER_ERROR');
+            assert.strictEqual(session.lastError!.code, 'SERVER_ERROR');
             await assert.rejects(session.current(), { code: 'SERVER_ERROR' });
             assert.strictEqual(adapter.login.callCount, 2);
             assert.strictEqual(deps.guard.blockOf(session.guardKey), undefined);
@@ -466,7 +467,7 @@ describe('session', function () {
 
     describe('password change (SmartServer 423)', function () {
         it('switches to newPassword once the adapter says it changed the password', async function () {
-            const adapter = fakeAdapter((n) => ({ expiresAt: null, payload: {}, passwordChanged: n === 1 }));
+            const adapter = fakeAdapter((n: any) => ({ expiresAt: null, payload: {}, passwordChanged: n === 1 }));
             const { session } = makeSession(adapter, { username: 'admin', password: 'Expired!Passw0rd', newPassword: 'Fr3sh!Passw0rd#x' });
             assert.strictEqual(session.passwordChanged, false);
             await session.current();
@@ -560,9 +561,9 @@ describe('session', function () {
             const [credential] = await Promise.all([loggingIn, loggingOut]);
             await flush();
             assert.ok(session.credential === undefined, `a login in flight during logout() left the session ${session.state} with a live credential`);
-            if (credential && credential.jar) {
-                assert.ok(adapter.logout.getCalls().some((call) => call.args[1] === credential), 'the credential of that login was not logged out');
-            }
+            // The login completes (logout() does not cancel it), and its credential is logged out at once.
+            assert.ok(credential && credential.jar instanceof CookieJar, `the login in flight did not complete: ${String(credential)}`);
+            assert.ok(adapter.logout.getCalls().some((call) => call.args[1] === credential), 'the credential of that login was not logged out');
         });
     });
 });

@@ -1,18 +1,16 @@
-'use strict';
-
-const assert = require('node:assert');
-const { CookieJar } = require('tough-cookie');
-const { cookieHeader, storeSessionCookies, sessionCookieString, cookieName } = require('../../nodes/lib/session/session-cookies.js');
+import assert from 'node:assert';
+import { CookieJar } from 'tough-cookie';
+import { cookieHeader, storeSessionCookies, sessionCookieString, cookieName } from '../../../src/lib/session/session-cookies';
 
 const BASE = 'https://device.example';
 
-function loginReply(setCookie, url = `${BASE}/cms/iap/auth/login`) {
+function loginReply(setCookie: any, url = `${BASE}/cms/iap/auth/login`) {
     return { status: 200, headers: { 'set-cookie': setCookie }, body: Buffer.alloc(0), url, redirects: [] };
 }
 
 /** The name=value pairs of a Cookie header, sorted, to compare without caring about order. */
-function pairs(header) {
-    return header.split(';').map((pair) => pair.trim()).sort();
+function pairs(header: any) {
+    return header.split(';').map((pair: any) => pair.trim()).sort();
 }
 
 describe('session-cookies', function () {

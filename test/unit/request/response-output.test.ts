@@ -1,14 +1,13 @@
-'use strict';
-
-const assert = require('node:assert');
-const sinon = require('sinon');
-const { writeResponse, statusError } = require('../../nodes/lib/request/response-output.js');
-const { parseRequest, headersDigest, RESPONSE_HEADERS_MARK } = require('../../nodes/lib/request/request-input.js');
-const { SessionError } = require('../../nodes/lib/errors.js');
+import assert from 'node:assert';
+import sinon from 'sinon';
+import { writeResponse, statusError } from '../../../src/lib/request/response-output';
+import { parseRequest, headersDigest, RESPONSE_HEADERS_MARK } from '../../../src/lib/request/request-input';
+import { SessionError } from '../../../src/lib/errors';
+import type { Msg } from '../../support/harness';
 
 const URL_ = 'https://device.example/cms/iap/devs';
 
-function reply(status, body, headers = {}, extra = {}) {
+function reply(status: any, body: any, headers = {}, extra = {}) {
     return { status, headers, body: Buffer.from(body), url: URL_, redirects: [], ...extra };
 }
 
@@ -17,7 +16,7 @@ describe('response-output', function () {
         const json = () => reply(200, '[{"id":"17q2d9x.5"}]', { 'content-type': 'application/json' });
 
         it('puts status, headers, URL and a parsed body on the msg for ret=obj', function () {
-            const msg = { topic: 'kept' };
+            const msg: Msg = { topic: 'kept' };
             const warn = sinon.spy();
             writeResponse(msg, json(), 'obj', 'cmsSID', warn);
             assert.strictEqual(msg.statusCode, 200);
@@ -31,19 +30,19 @@ describe('response-output', function () {
         });
 
         it('gives the text for ret=txt', function () {
-            const msg = {};
+            const msg: Msg = {};
             writeResponse(msg, json(), 'txt', 'cmsSID', sinon.spy());
             assert.strictEqual(msg.payload, '[{"id":"17q2d9x.5"}]');
         });
 
         it('decodes UTF-8 text', function () {
-            const msg = {};
+            const msg: Msg = {};
             writeResponse(msg, reply(200, 'Température 21 °C'), 'txt', undefined, sinon.spy());
             assert.strictEqual(msg.payload, 'Température 21 °C');
         });
 
         it('gives the bytes for ret=bin', function () {
-            const msg = {};
+            const msg: Msg = {};
             const response = json();
             writeResponse(msg, response, 'bin', 'cmsSID', sinon.spy());
             assert.ok(Buffer.isBuffer(msg.payload));
@@ -51,11 +50,11 @@ describe('response-output', function () {
         });
 
         it('gives {} for a 204 with ret=obj; an empty 200 warns and gives the text, as the core node does', function () {
-            const noContent = {};
+            const noContent: Msg = {};
             writeResponse(noContent, reply(204, ''), 'obj', 'cmsSID', sinon.spy());
             assert.strictEqual(noContent.statusCode, 204);
             assert.deepStrictEqual(noContent.payload, {});
-            const empty = {};
+            const empty: Msg = {};
             const warn = sinon.spy();
             writeResponse(empty, reply(200, ''), 'obj', 'cmsSID', warn);
             assert.strictEqual(empty.payload, '');
@@ -63,7 +62,7 @@ describe('response-output', function () {
         });
 
         it('warns and gives the text when the body is not valid JSON with ret=obj', function () {
-            const msg = {};
+            const msg: Msg = {};
             const warn = sinon.spy();
             writeResponse(msg, reply(502, '<html>Bad Gateway</html>'), 'obj', 'cmsSID', warn);
             assert.strictEqual(msg.payload, '<html>Bad Gateway</html>');
@@ -73,7 +72,7 @@ describe('response-output', function () {
         });
 
         it('gives responseCookies without the session cookie, in the core node\'s shape', function () {
-            const msg = {};
+            const msg: Msg = {};
             const response = reply(200, '', {
                 'set-cookie': [
                     'cmsSID=secret-session; Path=/; Secure; HttpOnly',
@@ -97,19 +96,19 @@ describe('response-output', function () {
         });
 
         it('drops set-cookie from msg.headers when it only renewed the session cookie', function () {
-            const msg = {};
+            const msg: Msg = {};
             writeResponse(msg, reply(200, '', { 'set-cookie': ['cmsSID=secret; Path=/'], 'x-other': '1' }), 'txt', 'cmsSID', sinon.spy());
             assert.deepStrictEqual(Object.keys(msg.headers).sort(), [RESPONSE_HEADERS_MARK, 'x-other']);
         });
 
         it('keeps every cookie when the vendor has no session cookie', function () {
-            const msg = {};
+            const msg: Msg = {};
             writeResponse(msg, reply(200, '', { 'set-cookie': ['cmsSID=abc'] }), 'txt', undefined, sinon.spy());
             assert.deepStrictEqual(msg.responseCookies, { cmsSID: { value: 'abc' } });
         });
 
         it('lists redirects with their cookies (only when a hop set some), without the session cookie', function () {
-            const msg = {};
+            const msg: Msg = {};
             const response = reply(200, '', {}, {
                 redirects: [{ location: '/cms/', setCookie: ['cmsSID=new; Path=/', 'seen=1; Path=/'] }, { location: '/cms/x', setCookie: [] }],
             });
@@ -118,7 +117,7 @@ describe('response-output', function () {
         });
 
         it('marks the headers so that a chained request node does not send them back', function () {
-            const msg = {};
+            const msg: Msg = {};
             writeResponse(msg, reply(200, '{}', { 'content-type': 'application/json', 'set-cookie': ['a=1'] }), 'obj', 'cmsSID', sinon.spy());
             assert.strictEqual(msg.headers[RESPONSE_HEADERS_MARK], headersDigest(msg.headers));
             const warn = sinon.spy();

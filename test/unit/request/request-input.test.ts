@@ -1,26 +1,25 @@
-'use strict';
-
-const assert = require('node:assert');
-const sinon = require('sinon');
-const { parseRequest, resolveUrl, headersDigest, RESPONSE_HEADERS_MARK } = require('../../nodes/lib/request/request-input.js');
-const { SessionError } = require('../../nodes/lib/errors.js');
+import assert from 'node:assert';
+import sinon from 'sinon';
+import { parseRequest, resolveUrl, headersDigest, RESPONSE_HEADERS_MARK, type RequestNodeConfig } from '../../../src/lib/request/request-input';
+import type { Msg } from '../../support/harness';
+import { SessionError } from '../../../src/lib/errors';
 
 const BASE = 'https://device.example/cms';
 const TIMEOUT = 30000;
 
-function config(overrides = {}) {
+function config(overrides: Partial<RequestNodeConfig> = {}): RequestNodeConfig {
     return { method: 'GET', url: '/iap/devs', ret: 'obj', paytoqs: 'ignore', ...overrides };
 }
 
-function parse(cfg, msg, warn = sinon.spy()) {
+function parse(cfg: any, msg: any, warn = sinon.spy()) {
     return parseRequest(config(cfg), msg, BASE, TIMEOUT, warn);
 }
 
 /** Asserts that parsing throws INVALID_INPUT and returns the error. */
-function invalid(cfg, msg) {
-    let thrown;
+function invalid(cfg: any, msg: any) {
+    let thrown: SessionError | undefined;
     assert.throws(() => parse(cfg, msg), (error) => {
-        thrown = error;
+        thrown = error as SessionError;
         return error instanceof SessionError && error.code === 'INVALID_INPUT';
     });
     return thrown;
@@ -45,7 +44,7 @@ describe('request-input', function () {
 
         it('refuses a missing msg.method when the node says "use"', function () {
             const error = invalid({ method: 'use' }, {});
-            assert.match(error.message, /msg\.method/);
+            assert.match(error!.message, /msg\.method/);
             invalid({ method: 'use' }, { method: 42 });
         });
 
@@ -105,7 +104,7 @@ describe('request-input', function () {
 
         it('refuses an absolute URL on another origin', function () {
             const error = invalid({ url: '' }, { url: 'https://evil.example/steal' });
-            assert.match(error.message, /evil\.example/);
+            assert.match(error!.message, /evil\.example/);
             invalid({ url: '' }, { url: 'http://device.example/cms/iap/devs' });
             invalid({ url: '' }, { url: 'https://device.example:8443/cms/iap/devs' });
             invalid({ url: '' }, { url: 'https://device.example.evil.example/cms' });
@@ -148,7 +147,7 @@ describe('request-input', function () {
 
         it('refuses CR or LF in a header value', function () {
             const error = invalid({}, { headers: { 'X-Test': 'a\r\nSet-Cookie: x=1' } });
-            assert.match(error.message, /X-Test/);
+            assert.match(error!.message, /X-Test/);
             invalid({}, { headers: { 'X-Test': 'a\nb' } });
         });
 
@@ -165,7 +164,7 @@ describe('request-input', function () {
         });
 
         it('drops response headers of an earlier request node passed on unchanged', function () {
-            const headers = { 'content-type': 'application/json', 'set-cookie': ['theme=dark; Path=/'], 'content-length': '12' };
+            const headers: Msg = { 'content-type': 'application/json', 'set-cookie': ['theme=dark; Path=/'], 'content-length': '12' };
             headers[RESPONSE_HEADERS_MARK] = headersDigest(headers);
             assert.deepStrictEqual(parse({}, { headers }).headers, {});
         });
@@ -179,7 +178,7 @@ describe('request-input', function () {
         });
 
         it('keeps headers marked as response headers once they were changed, without the mark', function () {
-            const headers = { 'content-type': 'application/json', 'content-length': '12' };
+            const headers: Msg = { 'content-type': 'application/json', 'content-length': '12' };
             headers[RESPONSE_HEADERS_MARK] = headersDigest(headers);
             headers['X-Added'] = 'yes';
             assert.deepStrictEqual(parse({}, { headers }).headers, {
@@ -282,9 +281,9 @@ describe('request-input', function () {
                 payload: { text: 'hello', file: { value: Buffer.from('abc'), options: { filename: 'a.bin' } }, skipped: null },
                 headers: { 'content-type': 'multipart/form-data' },
             });
-            const boundary = /^multipart\/form-data; boundary=(\S+)$/.exec(request.headers['content-type'])[1];
+            const boundary = /^multipart\/form-data; boundary=(\S+)$/.exec(request.headers['content-type'])![1];
             assert.strictEqual(Object.keys(request.headers).length, 1);
-            assert.strictEqual(request.body.toString(), [
+            assert.strictEqual(request.body!.toString(), [
                 `--${boundary}`, 'Content-Disposition: form-data; name="text"', '', 'hello',
                 `--${boundary}`, 'Content-Disposition: form-data; name="file"; filename="a.bin"', 'Content-Type: application/octet-stream', '', 'abc',
                 `--${boundary}--`, '',

@@ -1,13 +1,5 @@
-'use strict';
-
-const assert = require('node:assert');
-const {
-    DEFAULT_RETRY_POLICY,
-    isIdempotent,
-    isTransientStatus,
-    parseRetryAfter,
-    retryDelayMs,
-} = require('../../nodes/lib/http/retry-policy.js');
+import assert from 'node:assert';
+import { DEFAULT_RETRY_POLICY, isIdempotent, isTransientStatus, parseRetryAfter, retryDelayMs } from '../../../src/lib/http/retry-policy';
 
 const POLICY = { limit: 2, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 30000 };
 
@@ -101,7 +93,7 @@ describe('retry-policy', function () {
         it('uses the default policy and Math.random when none is given', function () {
             for (let i = 0; i < 50; i++) {
                 const delay = retryDelayMs(1, undefined);
-                assert.ok(delay >= DEFAULT_RETRY_POLICY.baseDelayMs / 2 && delay <= DEFAULT_RETRY_POLICY.baseDelayMs, String(delay));
+                assert.ok(delay! >= DEFAULT_RETRY_POLICY.baseDelayMs / 2 && delay! <= DEFAULT_RETRY_POLICY.baseDelayMs, String(delay));
             }
         });
 

@@ -1,11 +1,9 @@
-'use strict';
-
-const assert = require('node:assert');
-const { readMsgCredentials } = require('../../nodes/lib/request/msg-credentials.js');
-const { SessionError } = require('../../nodes/lib/errors.js');
+import assert from 'node:assert';
+import { readMsgCredentials } from '../../../src/lib/request/msg-credentials';
+import { SessionError } from '../../../src/lib/errors';
 
 /** Asserts INVALID_INPUT with a message that names the reason and never echoes the password. */
-function rejects(value, reason) {
+function rejects(value: any, reason: any) {
     assert.throws(() => readMsgCredentials(value), (error) => {
         assert.ok(error instanceof SessionError);
         assert.strictEqual(error.code, 'INVALID_INPUT');
@@ -33,12 +31,12 @@ describe('msg-credentials', function () {
     });
 
     it('treats an empty or null newPassword as none', function () {
-        assert.strictEqual(readMsgCredentials({ username: 'a', password: 'b', newPassword: '' }).newPassword, undefined);
-        assert.strictEqual(readMsgCredentials({ username: 'a', password: 'b', newPassword: null }).newPassword, undefined);
+        assert.strictEqual(readMsgCredentials({ username: 'a', password: 'b', newPassword: '' })!.newPassword, undefined);
+        assert.strictEqual(readMsgCredentials({ username: 'a', password: 'b', newPassword: null })!.newPassword, undefined);
     });
 
     it('accepts an empty password string', function () {
-        assert.strictEqual(readMsgCredentials({ username: 'a', password: '' }).password, '');
+        assert.strictEqual(readMsgCredentials({ username: 'a', password: '' })!.password, '');
     });
 
     it('refuses a missing or blank username', function () {

@@ -1,57 +1,38 @@
-'use strict';
-
-const assert = require('node:assert');
-const sinon = require('sinon');
-const { CookieJar } = require('tough-cookie');
-const { smartserver, parseWait } = require('../../nodes/lib/vendors/smartserver/adapter.js');
-const { vendorAdapter } = require('../../nodes/lib/vendors/index.js');
+import assert from 'node:assert';
+import sinon from 'sinon';
+import { CookieJar } from 'tough-cookie';
+import { smartserver, parseWait } from '../../../../src/lib/vendors/smartserver/adapter';
+import { vendorAdapter } from '../../../../src/lib/vendors/index';
+import type { HttpResponse } from '../../../../src/lib/http/http-client';
+import type { LoginCredentials } from '../../../../src/lib/vendors/adapter';
+import { reply as httpReply, scriptedContext, loginError as adapterLoginError, type FakeContext } from '../../../support/fakes';
 
 const START = Date.parse('2025-11-22T10:00:00Z');
-const ADMIN = { username: 'admin', password: 'Passw0rd!Passw0rd' };
+const ADMIN: LoginCredentials = { username: 'admin', password: 'Passw0rd!Passw0rd' };
 const NEW_PASSWORD = 'Tr0ub4dor&3Horse';
 const LOCKOUT = 'Too many failed login attempts! Wait for 10 minutes 43 seconds before the next try.';
 
-function reply(status, body = '', extra = {}) {
-    return {
-        status,
-        headers: {},
-        body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-        url: 'https://device.example/cms/iap/auth/login',
-        redirects: [],
-        ...extra,
-    };
+
+
+function reply(status: number, body: unknown = '', extra: Partial<HttpResponse> = {}): HttpResponse {
+    return { ...httpReply(status, body, {}, 'https://device.example/cms/iap/auth/login'), ...extra };
 }
 
-/**
- * A fake VendorContext that answers each exchange from a script keyed by "METHOD path" (a list is
- * used up in order) and records what was sent.
- */
-function fakeContext(script) {
-    const queues = Object.fromEntries(Object.entries(script).map(([key, value]) => [key, [].concat(value)]));
-    return {
-        settings: { vendor: 'smartserver', baseUrl: 'https://device.example/cms', requestTimeoutMs: 30000 },
-        send: sinon.spy(async (exchange) => {
-            const queue = queues[`${exchange.method} ${exchange.path}`];
-            if (!queue || !queue.length) throw new Error(`unexpected ${exchange.method} ${exchange.path}`);
-            return queue.length > 1 ? queue.shift() : queue[0];
-        }),
-    };
+/** Answers each exchange from a script keyed by "METHOD path" (a list is used up in order). */
+function fakeContext(script: Record<string, HttpResponse | HttpResponse[]>): FakeContext {
+    return scriptedContext(script, { vendor: 'smartserver', baseUrl: 'https://device.example/cms' });
 }
 
-function loginBodies(context) {
+function loginError(context: FakeContext, credentials: LoginCredentials = ADMIN) {
+    return adapterLoginError(smartserver, context, credentials);
+}
+
+function loginBodies(context: FakeContext) {
     return context.send.getCalls()
-        .filter((call) => call.args[0].path === '/iap/auth/login')
-        .map((call) => JSON.parse(call.args[0].body));
+        .filter((call: any) => call.args[0].path === '/iap/auth/login')
+        .map((call: any) => JSON.parse(String(call.args[0].body)));
 }
 
-async function loginError(context, credentials = ADMIN) {
-    try {
-        await smartserver.login(context, credentials, { jar: new CookieJar() });
-    } catch (error) {
-        return error;
-    }
-    assert.fail('the login should have failed');
-}
 
 describe('smartserver', function () {
     describe('parseWait', function () {
@@ -84,7 +65,7 @@ describe('smartserver', function () {
     });
 
     describe('adapter', function () {
-        let clock;
+        let clock: any;
 
         beforeEach(function () {
             clock = sinon.useFakeTimers({ now: START, toFake: ['Date', 'setTimeout', 'clearTimeout'] });
@@ -113,8 +94,8 @@ describe('smartserver', function () {
             assert.strictEqual(result.passwordChanged, false);
             const [exchange, used] = context.send.firstCall.args;
             assert.strictEqual(exchange.method, 'POST');
-            assert.strictEqual(exchange.headers['Content-Type'], 'application/json');
-            assert.deepStrictEqual(JSON.parse(exchange.body), ADMIN);
+            assert.strictEqual(exchange.headers!['Content-Type'], 'application/json');
+            assert.deepStrictEqual(JSON.parse(String(exchange.body)), ADMIN);
             assert.strictEqual(used, credential);
             assert.strictEqual(context.send.secondCall.args[1], credential);
         });

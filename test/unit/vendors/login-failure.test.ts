@@ -1,10 +1,8 @@
-'use strict';
+import assert from 'node:assert';
+import sinon from 'sinon';
+import { headerValue, loginFailure, replyMessage } from '../../../src/lib/vendors/login-failure';
 
-const assert = require('node:assert');
-const sinon = require('sinon');
-const { headerValue, loginFailure, replyMessage } = require('../../nodes/lib/vendors/login-failure.js');
-
-function reply(status, body = '', headers = {}) {
+function reply(status: any, body = '', headers = {}) {
     return { status, headers, body: Buffer.from(body), url: 'https://device.example/iap/auth/login', redirects: [] };
 }
 

@@ -1,14 +1,12 @@
-'use strict';
-
-const assert = require('node:assert');
-const { encodeMultipart } = require('../../nodes/lib/request/multipart.js');
+import assert from 'node:assert';
+import { encodeMultipart } from '../../../src/lib/request/multipart';
 
 /** The parts of an encoded body, split at its boundary. */
-function parts(form) {
-    const boundary = /boundary=(\S+)$/.exec(form.contentType)[1];
+function parts(form: any) {
+    const boundary = /boundary=(\S+)$/.exec(form.contentType)![1];
     const text = form.body.toString('latin1');
     assert.ok(text.endsWith(`--${boundary}--\r\n`));
-    return text.split(`--${boundary}`).slice(1, -1).map((chunk) => {
+    return text.split(`--${boundary}`).slice(1, -1).map((chunk: any) => {
         const [head, ...rest] = chunk.slice(2, -2).split('\r\n\r\n');
         return { head: head.split('\r\n'), value: rest.join('\r\n') };
     });

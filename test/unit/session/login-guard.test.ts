@@ -1,27 +1,25 @@
-'use strict';
-
-const assert = require('node:assert');
-const sinon = require('sinon');
-const { LoginGuard, DEFAULT_COOL_DOWN_MS, loginGuard } = require('../../nodes/lib/session/login-guard.js');
-const { SessionError } = require('../../nodes/lib/errors.js');
+import assert from 'node:assert';
+import sinon from 'sinon';
+import { LoginGuard, DEFAULT_COOL_DOWN_MS, loginGuard } from '../../../src/lib/session/login-guard';
+import { SessionError, type ErrorCode } from '../../../src/lib/errors';
 
 const START = Date.parse('2025-11-22T10:00:00Z');
 const MINUTE = 60000;
 
 /** The SessionError `check` throws, or undefined when the login may be sent. */
-function checkError(guard, key, fingerprint, user = 'admin') {
+function checkError(guard: any, key: any, fingerprint: any, user = 'admin') {
     try {
         guard.check(key, fingerprint, user);
         return undefined;
-    } catch (error) {
+    } catch (error: any) {
         return error;
     }
 }
 
 describe('login-guard', function () {
-    let clock;
-    let guard;
-    let key;
+    let clock: any;
+    let guard: any;
+    let key: any;
     let testNumber = 0;
     const fpA = LoginGuard.fingerprint(['admin', 'wrong-password', undefined]);
     const fpB = LoginGuard.fingerprint(['admin', 'right-password', undefined]);
@@ -39,7 +37,7 @@ describe('login-guard', function () {
 
     it('exports one process-wide guard', function () {
         assert.ok(loginGuard instanceof LoginGuard);
-        assert.strictEqual(require('../../nodes/lib/session/login-guard.js').loginGuard, loginGuard);
+        assert.strictEqual(require('../../../src/lib/session/login-guard').loginGuard, loginGuard);
     });
 
     it('keys by origin and username', function () {
@@ -119,7 +117,7 @@ describe('login-guard', function () {
 
     for (const code of ['ACCOUNT_DISABLED', 'PASSWORD_EXPIRED']) {
         it(`holds ${code} for the cool-down given`, function () {
-            const rejection = new SessionError(code, 'rejected', { statusCode: code === 'ACCOUNT_DISABLED' ? 428 : 423 });
+            const rejection = new SessionError(code as ErrorCode, 'rejected', { statusCode: code === 'ACCOUNT_DISABLED' ? 428 : 423 });
             guard.recordFailure(key, rejection, fpA, 2 * MINUTE);
             assert.strictEqual(rejection.retryAfter, 120);
             const error = checkError(guard, key, fpA);
@@ -195,7 +193,7 @@ describe('login-guard', function () {
 
     for (const code of ['NETWORK', 'SERVER_ERROR', 'TIMEOUT', 'TLS', 'NOT_FOUND', 'BAD_REQUEST']) {
         it(`does not record ${code}`, function () {
-            const failure = new SessionError(code, 'failed', { statusCode: 500 });
+            const failure = new SessionError(code as ErrorCode, 'failed', { statusCode: 500 });
             guard.recordFailure(key, failure, fpA, DEFAULT_COOL_DOWN_MS);
             assert.strictEqual(failure.retryAfter, undefined);
             assert.strictEqual(guard.blockOf(key), undefined);

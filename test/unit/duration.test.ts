@@ -1,8 +1,6 @@
-'use strict';
-
-const assert = require('node:assert');
-const sinon = require('sinon');
-const { formatDuration, secondsUntil } = require('../../nodes/lib/duration.js');
+import assert from 'node:assert';
+import sinon from 'sinon';
+import { formatDuration, secondsUntil } from '../../src/lib/duration';
 
 describe('duration', function () {
     describe('formatDuration', function () {

@@ -1,16 +1,17 @@
-'use strict';
+import assert from 'node:assert';
 
-const assert = require('node:assert');
+import sinon from 'sinon';
+import { CookieJar } from 'tough-cookie';
 
-const sinon = require('sinon');
-const { CookieJar } = require('tough-cookie');
+import { commvault } from '../../../../src/lib/vendors/commvault/adapter';
+import { lockDuration, loginBody, parseLoginReply, withoutToken } from '../../../../src/lib/vendors/commvault/reply';
+import { vendorAdapter } from '../../../../src/lib/vendors/index';
+import { parseXml } from '../../../../src/lib/vendors/xml';
+import type { HttpResponse } from '../../../../src/lib/http/http-client';
+import type { LoginCredentials, ServerSettings } from '../../../../src/lib/vendors/adapter';
+import { reply as httpReply, testSettings, queuedContext, loginWith, loginError as adapterLoginError, type FakeContext } from '../../../support/fakes';
 
-const { commvault } = require('../../nodes/lib/vendors/commvault/adapter.js');
-const { lockDuration, loginBody, parseLoginReply, withoutToken } = require('../../nodes/lib/vendors/commvault/reply.js');
-const { vendorAdapter } = require('../../nodes/lib/vendors/index.js');
-const { parseXml } = require('../../nodes/lib/vendors/xml.js');
-
-const USER = { username: 'cvuser01', password: 'Password#123!' };
+const USER: LoginCredentials = { username: 'cvuser01', password: 'Password#123!' };
 const PASSWORD_B64 = 'UGFzc3dvcmQjMTIzIQ==';
 const TOKEN = 'QSDK 3856abcdef0123456789';
 
@@ -29,45 +30,30 @@ const SUCCESS = {
     userName: 'cvuser01',
 };
 
-function reply(status, body = '', contentType = 'application/json') {
-    return {
-        status,
-        headers: contentType ? { 'content-type': contentType } : {},
-        body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-        url: 'https://commserve.example/webconsole/api/Login',
-        redirects: [],
-    };
+
+
+
+
+
+function reply(status: number, body: unknown = '', contentType = 'application/json'): HttpResponse {
+    return httpReply(status, body, contentType ? { 'content-type': contentType } : {}, 'https://commserve.example/webconsole/api/Login');
 }
 
-function settings(overrides = {}) {
-    return {
-        vendor: 'commvault', baseUrl: 'https://commserve.example/webconsole/api', apiVersion: 'v1.1', format: 'json',
-        authScheme: 'basic', tokenLifetime: '', domain: '', commserver: '', requestTimeoutMs: 30000, ...overrides,
-    };
+function settings(overrides: Partial<ServerSettings> = {}): ServerSettings {
+    return testSettings({ vendor: 'commvault', baseUrl: 'https://commserve.example/webconsole/api', ...overrides });
 }
 
 /** A fake VendorContext answering every exchange with the next reply of `replies` (the last one repeats). */
-function fakeContext(replies, overrides) {
-    const queue = [].concat(replies);
-    return {
-        settings: settings(overrides),
-        send: sinon.spy(async () => (queue.length > 1 ? queue.shift() : queue[0])),
-    };
+function fakeContext(replies: HttpResponse | HttpResponse[], overrides: Partial<ServerSettings> = {}): FakeContext {
+    return queuedContext(replies, settings(overrides));
 }
 
-async function login(context, credentials = USER) {
-    const credential = { jar: new CookieJar() };
-    const result = await commvault.login(context, credentials, credential);
-    return { result, credential };
+function login(context: FakeContext, credentials: LoginCredentials = USER) {
+    return loginWith(commvault, context, credentials);
 }
 
-async function loginError(context, credentials = USER) {
-    try {
-        await commvault.login(context, credentials, { jar: new CookieJar() });
-    } catch (error) {
-        return error;
-    }
-    return assert.fail('the login should have failed');
+function loginError(context: FakeContext, credentials: LoginCredentials = USER) {
+    return adapterLoginError(commvault, context, credentials);
 }
 
 describe('commvault adapter', function () {
@@ -93,17 +79,17 @@ describe('commvault adapter', function () {
             const context = fakeContext(reply(200, SUCCESS));
             await login(context);
             const [exchange, credential] = context.send.firstCall.args;
-            assert.strictEqual(exchange.method, 'POST');
-            assert.strictEqual(exchange.path, '/Login');
-            assert.deepStrictEqual(exchange.headers, { Accept: 'application/json', 'Content-Type': 'application/json' });
-            assert.deepStrictEqual(JSON.parse(exchange.body), { username: 'cvuser01', password: PASSWORD_B64 });
-            assert.strictEqual(credential.header, undefined, 'the login carries no token');
+            assert.strictEqual(exchange!.method, 'POST');
+            assert.strictEqual(exchange!.path, '/Login');
+            assert.deepStrictEqual(exchange!.headers, { Accept: 'application/json', 'Content-Type': 'application/json' });
+            assert.deepStrictEqual(JSON.parse(String(exchange!.body)), { username: 'cvuser01', password: PASSWORD_B64 });
+            assert.strictEqual(credential!.header, undefined, 'the login carries no token');
         });
 
         it('Base64-encodes the password from UTF-8 and sends domain and commserver when set', async function () {
             const context = fakeContext(reply(200, SUCCESS), { domain: 'CORP', commserver: 'cs01' });
             await login(context, { username: 'cvuser01', password: 'Pässwörd €' });
-            const body = JSON.parse(context.send.firstCall.args[0].body);
+            const body = JSON.parse(String(context.send.firstCall.args[0].body));
             assert.deepStrictEqual(body, {
                 username: 'cvuser01',
                 password: Buffer.from('Pässwörd €', 'utf8').toString('base64'),
@@ -117,12 +103,12 @@ describe('commvault adapter', function () {
             const context = fakeContext(reply(200, xml, 'application/xml; charset=utf-8'), { format: 'xml', domain: 'D"&<', commserver: 'cs\n01' });
             await login(context, { username: 'a&b', password: 'x' });
             const [exchange] = context.send.firstCall.args;
-            assert.deepStrictEqual(exchange.headers, { Accept: 'application/xml', 'Content-Type': 'application/xml' });
+            assert.deepStrictEqual(exchange!.headers, { Accept: 'application/xml', 'Content-Type': 'application/xml' });
             assert.strictEqual(
-                exchange.body,
+                exchange!.body,
                 '<DM2ContentIndexing_CheckCredentialReq username="a&amp;b" password="eA==" domain="D&quot;&amp;&lt;" commserver="cs&#10;01"/>',
             );
-            const parsed = parseXml(exchange.body).DM2ContentIndexing_CheckCredentialReq;
+            const parsed = parseXml(exchange!.body).DM2ContentIndexing_CheckCredentialReq;
             assert.deepStrictEqual(parsed, { username: 'a&b', password: 'eA==', domain: 'D"&<', commserver: 'cs\n01' });
         });
 
@@ -131,8 +117,7 @@ describe('commvault adapter', function () {
             assert.deepStrictEqual(result.header, { name: 'Authtoken', value: TOKEN });
             assert.strictEqual(result.expiresAt, null);
             assert.strictEqual(result.idleTimeoutMs, 30 * 60 * 1000);
-            const expected = { ...SUCCESS };
-            delete expected.token;
+            const { token: _token, ...expected } = SUCCESS;
             assert.deepStrictEqual(result.payload, expected);
             assert.strictEqual(result.warning, undefined);
             assert.ok(!JSON.stringify(result.payload).includes('3856abcdef'));
@@ -143,7 +128,7 @@ describe('commvault adapter', function () {
             const xml = `<?xml version="1.0" encoding="UTF-8"?><DM2ContentIndexing_CheckCredentialResp aliasName="1" token="${TOKEN}" userName="cvuser01" `
                 + 'loginAttempts="0" remainingLockTime="0" isAccountLocked="false" forcePasswordChange="false"><ownerOrganization providerId="0"/></DM2ContentIndexing_CheckCredentialResp>';
             const { result } = await login(fakeContext(reply(200, xml, 'application/xml')));
-            assert.strictEqual(result.header.value, TOKEN);
+            assert.strictEqual(result.header!.value, TOKEN);
             assert.deepStrictEqual(result.payload, {
                 aliasName: '1', userName: 'cvuser01', loginAttempts: '0', remainingLockTime: '0', isAccountLocked: 'false', forcePasswordChange: 'false',
                 ownerOrganization: { providerId: '0' },
@@ -152,11 +137,11 @@ describe('commvault adapter', function () {
 
         it('logs in with a warning when the password must be changed (JSON and XML)', async function () {
             const { result } = await login(fakeContext(reply(200, { ...SUCCESS, forcePasswordChange: true })));
-            assert.strictEqual(result.header.value, TOKEN);
-            assert.match(result.warning, /password of "cvuser01" to be changed/);
+            assert.strictEqual(result.header!.value, TOKEN);
+            assert.match(String(result.warning), /password of "cvuser01" to be changed/);
             const xml = `<DM2ContentIndexing_CheckCredentialResp token="${TOKEN}" forcePasswordChange="true"/>`;
             const fromXml = await login(fakeContext(reply(200, xml, 'application/xml')));
-            assert.match(fromXml.result.warning, /changed/);
+            assert.match(String(fromXml.result.warning), /changed/);
         });
 
         it('turns HTTP 200 with errList and no token into INVALID_CREDENTIALS with the server\'s text', async function () {
@@ -206,7 +191,7 @@ describe('commvault adapter', function () {
         });
 
         it('maps other statuses like every vendor', async function () {
-            const cases = [[401, 'INVALID_CREDENTIALS'], [400, 'BAD_REQUEST'], [404, 'NOT_FOUND'], [429, 'RATE_LIMITED'], [500, 'SERVER_ERROR'], [302, 'BAD_REQUEST']];
+            const cases: [number, string][] = [[401, 'INVALID_CREDENTIALS'], [400, 'BAD_REQUEST'], [404, 'NOT_FOUND'], [429, 'RATE_LIMITED'], [500, 'SERVER_ERROR'], [302, 'BAD_REQUEST']];
             for (const [status, code] of cases) {
                 const error = await loginError(fakeContext(reply(status, { errorCode: 5, errorMessage: 'Access denied' })));
                 assert.strictEqual(error.code, code, String(status));
@@ -221,7 +206,7 @@ describe('commvault adapter', function () {
     });
 
     describe('logout', function () {
-        async function logout(response, format = 'json') {
+        async function logout(response: HttpResponse, format: 'json' | 'xml' = 'json') {
             const context = fakeContext(response, { format });
             const credential = { jar: new CookieJar(), header: { name: 'Authtoken', value: TOKEN } };
             await commvault.logout(context, credential);
@@ -232,9 +217,9 @@ describe('commvault adapter', function () {
             const context = await logout(reply(200, 'User logged out', 'text/plain'));
             const [exchange, credential] = context.send.firstCall.args;
             assert.deepStrictEqual(exchange, { method: 'POST', path: '/Logout', headers: { Accept: 'application/json' } });
-            assert.deepStrictEqual(credential.header, { name: 'Authtoken', value: TOKEN });
+            assert.deepStrictEqual(credential!.header, { name: 'Authtoken', value: TOKEN });
             const xml = await logout(reply(200, '"User logged out"'), 'xml');
-            assert.strictEqual(xml.send.firstCall.args[0].headers.Accept, 'application/xml');
+            assert.strictEqual(xml.send.firstCall.args[0].headers?.Accept, 'application/xml');
         });
 
         it('takes an invalid token (200 or 401) or a bare 401 as already logged out', async function () {
@@ -244,10 +229,11 @@ describe('commvault adapter', function () {
         });
 
         it('reports anything else', async function () {
-            for (const [response, code] of [[reply(500, 'Internal error'), 'SERVER_ERROR'], [reply(200, 'Something else'), 'BAD_REQUEST'], [reply(403, ''), 'BAD_REQUEST']]) {
+            const cases: [HttpResponse, string][] = [[reply(500, 'Internal error'), 'SERVER_ERROR'], [reply(200, 'Something else'), 'BAD_REQUEST'], [reply(403, ''), 'BAD_REQUEST']];
+            for (const [response, code] of cases) {
                 await assert.rejects(logout(response), (error) => {
-                    assert.strictEqual(error.code, code);
-                    assert.match(error.message, /^Commvault refused the logout \(HTTP \d+\)/);
+                    assert.strictEqual((error as any).code, code);
+                    assert.match((error as any).message, /^Commvault refused the logout \(HTTP \d+\)/);
                     return true;
                 });
             }

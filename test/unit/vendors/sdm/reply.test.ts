@@ -1,13 +1,21 @@
-'use strict';
+import assert from 'node:assert';
 
-const assert = require('node:assert');
-
-const { readReply, sessionFields, withoutSecrets, errorText, sessionLifetime, parseValidUntil, parseIdleMinutes } = require('../../nodes/lib/vendors/sdm/reply.js');
+import {
+    readReply,
+    sessionFields,
+    withoutSecrets,
+    errorText,
+    sessionLifetime,
+    parseValidUntil,
+    parseIdleMinutes,
+} from '../../../../src/lib/vendors/sdm/reply';
+import type { HttpResponse } from '../../../../src/lib/http/http-client';
+import { reply as httpReply } from '../../../support/fakes';
 
 const NOW = Date.parse('2030-06-01T12:00:00Z');
 
-function reply(body, contentType) {
-    return { status: 200, headers: contentType ? { 'content-type': contentType } : {}, body: Buffer.from(body), url: '', redirects: [] };
+function reply(body: string, contentType?: string): HttpResponse {
+    return httpReply(200, body, contentType ? { 'content-type': contentType } : {});
 }
 
 describe('sdm-reply', function () {

@@ -1,15 +1,20 @@
-'use strict';
-
-const assert = require('node:assert');
-const { parseTokenLifetime, tokenLifetimeMs, tokenLifetimeProblem, jwtClaims, tokenExpiry, MAX_TOKEN_DAYS } = require('../../nodes/lib/vendors/cmwell/token.js');
+import assert from 'node:assert';
+import {
+    parseTokenLifetime,
+    tokenLifetimeMs,
+    tokenLifetimeProblem,
+    jwtClaims,
+    tokenExpiry,
+    MAX_TOKEN_DAYS,
+} from '../../../../src/lib/vendors/cmwell/token';
 
 const DAY = 86400000;
 const HOUR = 3600000;
 const MINUTE = 60000;
 
 /** An unsigned-looking JWT with these claims (the signature is never checked client-side). */
-function jwt(claims) {
-    const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+function jwt(claims: any) {
+    const part = (value: any) => Buffer.from(JSON.stringify(value)).toString('base64url');
     return `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
 }
 
@@ -27,7 +32,7 @@ describe('cmwell-token', function () {
             assert.deepStrictEqual(parseTokenLifetime('5min'), { days: 0, hours: 0, minutes: 5 });
             assert.deepStrictEqual(parseTokenLifetime('1d1d'), { days: 1, hours: 0, minutes: 0 });
             assert.deepStrictEqual(parseTokenLifetime('-5d'), { days: 5, hours: 0, minutes: 0 });
-            assert.strictEqual(tokenLifetimeMs(parseTokenLifetime('100h')), 100 * HOUR);
+            assert.strictEqual(tokenLifetimeMs(parseTokenLifetime('100h')!), 100 * HOUR);
         });
 
         it('is undefined when no unit is found', function () {
@@ -48,12 +53,12 @@ describe('cmwell-token', function () {
         });
 
         it('refuses a value with no unit, a zero lifetime, and more than 60 days', function () {
-            assert.match(tokenLifetimeProblem('30'), /has no unit/);
-            assert.match(tokenLifetimeProblem('abc'), /has no unit/);
-            assert.match(tokenLifetimeProblem('0d'), /is zero/);
-            assert.match(tokenLifetimeProblem('61d'), /more than 60 days/);
-            assert.match(tokenLifetimeProblem('60d1m'), /more than 60 days/);
-            assert.match(tokenLifetimeProblem('1441h'), /more than 60 days/);
+            assert.match(String(tokenLifetimeProblem('30')), /has no unit/);
+            assert.match(String(tokenLifetimeProblem('abc')), /has no unit/);
+            assert.match(String(tokenLifetimeProblem('0d')), /is zero/);
+            assert.match(String(tokenLifetimeProblem('61d')), /more than 60 days/);
+            assert.match(String(tokenLifetimeProblem('60d1m')), /more than 60 days/);
+            assert.match(String(tokenLifetimeProblem('1441h')), /more than 60 days/);
         });
     });
 

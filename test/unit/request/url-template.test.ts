@@ -1,7 +1,5 @@
-'use strict';
-
-const assert = require('node:assert');
-const { renderUrlTemplate } = require('../../nodes/lib/request/url-template.js');
+import assert from 'node:assert';
+import { renderUrlTemplate } from '../../../src/lib/request/url-template';
 
 describe('url-template', function () {
     it('returns a template without placeholders as it is', function () {

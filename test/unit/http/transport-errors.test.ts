@@ -1,22 +1,20 @@
-'use strict';
-
-const assert = require('node:assert');
-const { transportError, describeTarget } = require('../../nodes/lib/http/transport-errors.js');
-const { SessionError } = require('../../nodes/lib/errors.js');
+import assert from 'node:assert';
+import { transportError, describeTarget } from '../../../src/lib/http/transport-errors';
+import { SessionError } from '../../../src/lib/errors';
 
 const SECRET_URL = 'https://device.example/cms/iap/devs?token=secret#frag';
 
 /** An error as Node sockets produce it. */
-function socketError(code, message) {
+function socketError(code: any, message: any) {
     return Object.assign(new Error(message), { code });
 }
 
 /** An axios error: its own code, the socket error as `cause`. */
-function axiosError(code, message, causeCode) {
+function axiosError(code: string, message: string, causeCode?: string) {
     return Object.assign(new Error(message), { code, cause: causeCode ? socketError(causeCode, message) : undefined });
 }
 
-function assertSafe(error) {
+function assertSafe(error: any) {
     assert.ok(!error.message.includes('secret'), error.message);
     assert.ok(!error.message.includes('token'), error.message);
     assert.ok(!error.message.includes('?'), error.message);

@@ -1,32 +1,31 @@
-'use strict';
 /**
  * The hand-written editor files Node-RED and the Flow Library read: one .html beside each node's
  * .js with a literal registerType, valid catalogs holding every key the editor and runtime use,
  * help for every type, and the icons the definitions name.
  */
-const assert = require('node:assert');
-const fs = require('node:fs');
-const path = require('node:path');
-const vm = require('node:vm');
+import assert from 'node:assert';
+import fs from 'node:fs';
+import path from 'node:path';
+import vm from 'node:vm';
 
-const ROOT = path.join(__dirname, '..', '..');
+const ROOT = path.join(__dirname, '..', '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const LOCALES = path.join(ROOT, 'nodes', 'locales', 'en-US');
 const SECOND_LOCALES = ['de'];
 const EXAMPLES = path.join(ROOT, 'examples');
 const RUNTIME_STATUS_KEYS = ['loggingIn', 'requesting', 'requestingCount', 'invalidCredentials', 'lockedOut', 'rateLimited', 'accountDisabled', 'passwordExpired', 'passwordChanged', 'loggedOut', 'error'];
 
-function lookup(catalog, key) {
-    return key.split('.').reduce((value, part) => (value && typeof value === 'object' ? value[part] : undefined), catalog);
+function lookup(catalog: any, key: any) {
+    return key.split('.').reduce((value: any, part: any) => (value && typeof value === 'object' ? value[part] : undefined), catalog);
 }
 
 /** Every leaf key of a catalog, dotted. */
-function leafKeys(catalog, prefix = '') {
+function leafKeys(catalog: object, prefix = ''): string[] {
     return Object.entries(catalog).flatMap(([key, value]) => (value && typeof value === 'object' ? leafKeys(value, `${prefix}${key}.`) : [`${prefix}${key}`]));
 }
 
 /** The i18n parameters (`__name__`) a text uses. */
-function params(text) {
+function params(text: any) {
     return [...text.matchAll(/__(\w+)__/g)].map((m) => m[1]).sort();
 }
 
@@ -39,7 +38,7 @@ describe('editor files', function () {
 
     for (const [type, file] of entries) {
         describe(type, function () {
-            const htmlFile = path.join(ROOT, file.replace(/\.js$/, '.html'));
+            const htmlFile = path.join(ROOT, (file as any).replace(/\.js$/, '.html'));
             const html = fs.readFileSync(htmlFile, 'utf8');
             const catalog = JSON.parse(fs.readFileSync(path.join(LOCALES, `${type}.json`), 'utf8'));
 
@@ -67,7 +66,7 @@ describe('editor files', function () {
                     for (const heading of ['Inputs', 'Outputs', 'Details']) assert.match(help, new RegExp(`<h3>${heading}</h3>`));
                     for (const code of ['INVALID_CREDENTIALS', 'LOCKED_OUT', 'SESSION_REJECTED', 'INVALID_INPUT', 'CONFIG']) assert.ok(help.includes(code), code);
                 }
-                const icon = /icon: '([^']+)'/.exec(html)[1];
+                const icon = /icon: '([^']+)'/.exec(html)![1];
                 assert.ok(fs.existsSync(path.join(ROOT, 'icons', icon)), icon);
             });
         });
@@ -144,18 +143,18 @@ describe('editor files', function () {
 
         it('branch on msg.errorCode for LOCKED_OUT and INVALID_CREDENTIALS and watch the session with a Status node', function () {
             const flow = flows['Error handling (lockout, invalid credentials).json'];
-            const catcher = flow.find((n) => n.type === 'catch');
-            const router = flow.find((n) => catcher.wires.flat().includes(n.id));
+            const catcher = flow.find((n: any) => n.type === 'catch');
+            const router = flow.find((n: any) => catcher.wires.flat().includes(n.id));
             assert.strictEqual(router.type, 'switch');
             assert.strictEqual(router.property, 'errorCode');
-            assert.deepStrictEqual(router.rules.map((r) => r.v).slice(0, 2), ['LOCKED_OUT', 'INVALID_CREDENTIALS']);
-            assert.ok(flow.some((n) => n.type === 'status'));
+            assert.deepStrictEqual(router.rules.map((r: any) => r.v).slice(0, 2), ['LOCKED_OUT', 'INVALID_CREDENTIALS']);
+            assert.ok(flow.some((n: any) => n.type === 'status'));
         });
 
         it('show SmartServer data on a Dashboard 2 gauge and say that the dashboard package is needed', function () {
             const flow = flows['SmartServer dashboard gauge.json'];
-            for (const type of ['ui-base', 'ui-page', 'ui-group', 'ui-gauge', 'rest-session-request']) assert.ok(flow.some((n) => n.type === type), type);
-            const note = flow.filter((n) => n.type === 'comment').map((n) => `${n.name} ${n.info}`).join(' ');
+            for (const type of ['ui-base', 'ui-page', 'ui-group', 'ui-gauge', 'rest-session-request']) assert.ok(flow.some((n: any) => n.type === type), type);
+            const note = flow.filter((n: any) => n.type === 'comment').map((n: any) => `${n.name} ${n.info}`).join(' ');
             assert.match(note, /@flowfuse\/node-red-dashboard/);
         });
     });

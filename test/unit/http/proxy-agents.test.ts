@@ -1,12 +1,11 @@
-'use strict';
-
-const assert = require('node:assert');
-const { bypassesProxy } = require('../../nodes/lib/http/proxy-agents.js');
-const { proxySettings, tlsOptions } = require('../../nodes/lib/node-red/connection-options.js');
+import assert from 'node:assert';
+import type { Node, NodeAPI } from 'node-red';
+import { bypassesProxy } from '../../../src/lib/http/proxy-agents';
+import { proxySettings, tlsOptions } from '../../../src/lib/node-red/connection-options';
 
 /** Just enough of RED for the config-node readers. */
-function red(nodes) {
-    return { nodes: { getNode: (id) => nodes[id] || null } };
+function red(nodes: Record<string, unknown>): NodeAPI {
+    return { nodes: { getNode: (id: string) => (nodes[id] || null) as Node } } as unknown as NodeAPI;
 }
 
 describe('proxy-agents', function () {
@@ -50,22 +49,22 @@ describe('proxy-agents', function () {
 
         it('reads the URL, the noproxy list and the credentials as a Proxy-Authorization', function () {
             const settings = proxySettings(red({ p: { url: 'http://proxy.example:3128', noproxy: ['a', 'b'], credentials: { username: 'u', password: 'p:w' } } }), 'p');
-            assert.strictEqual(settings.url.href, 'http://proxy.example:3128/');
-            assert.deepStrictEqual(settings.noProxy, ['a', 'b']);
-            assert.strictEqual(settings.authorization, `Basic ${Buffer.from('u:p:w').toString('base64')}`);
+            assert.strictEqual(settings!.url.href, 'http://proxy.example:3128/');
+            assert.deepStrictEqual(settings!.noProxy, ['a', 'b']);
+            assert.strictEqual(settings!.authorization, `Basic ${Buffer.from('u:p:w').toString('base64')}`);
         });
 
         it('takes credentials from the URL when the node has none, and never keeps them in the URL', function () {
             const settings = proxySettings(red({ p: { url: 'http://us%40er:s3cret@proxy.example:3128' } }), 'p');
-            assert.strictEqual(settings.authorization, `Basic ${Buffer.from('us@er:s3cret').toString('base64')}`);
-            assert.ok(!settings.url.href.includes('s3cret'));
-            assert.strictEqual(proxySettings(red({ p: { url: 'http://proxy.example:3128' } }), 'p').authorization, undefined);
+            assert.strictEqual(settings!.authorization, `Basic ${Buffer.from('us@er:s3cret').toString('base64')}`);
+            assert.ok(!settings!.url.href.includes('s3cret'));
+            assert.strictEqual(proxySettings(red({ p: { url: 'http://proxy.example:3128' } }), 'p')?.authorization, undefined);
         });
     });
 
     describe('tlsOptions (the core tls-config node)', function () {
         it('asks the node for its options, and is CONFIG when it is missing', function () {
-            const tls = { addTLSOptions: (options) => Object.assign(options, { ca: 'CA', rejectUnauthorized: true }) };
+            const tls = { addTLSOptions: (options: any) => Object.assign(options, { ca: 'CA', rejectUnauthorized: true }) };
             assert.deepStrictEqual(tlsOptions(red({ t: tls }), 't'), { ca: 'CA', rejectUnauthorized: true });
             assert.strictEqual(tlsOptions(red({}), ''), undefined);
             assert.throws(() => tlsOptions(red({}), 'gone'), { code: 'CONFIG' });

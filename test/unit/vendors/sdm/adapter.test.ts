@@ -1,29 +1,35 @@
-'use strict';
+import assert from 'node:assert';
 
-const assert = require('node:assert');
+import sinon from 'sinon';
+import { CookieJar } from 'tough-cookie';
 
-const sinon = require('sinon');
-const { CookieJar } = require('tough-cookie');
-
-const { sdm } = require('../../nodes/lib/vendors/sdm/adapter.js');
-const { vendorAdapter } = require('../../nodes/lib/vendors/index.js');
+import { sdm } from '../../../../src/lib/vendors/sdm/adapter';
+import { vendorAdapter } from '../../../../src/lib/vendors/index';
+import type { HttpResponse } from '../../../../src/lib/http/http-client';
+import type { LoginCredentials, ServerSettings } from '../../../../src/lib/vendors/adapter';
+import { reply, scriptedContext, testSettings, loginError as adapterLoginError, type FakeContext } from '../../../support/fakes';
 
 const BASE = 'https://sdm.example:8443';
-const ADMIN = { username: 'admin', password: 'passphrase' };
+const ADMIN: LoginCredentials = { username: 'admin', password: 'passphrase' };
 const SESSION_ID = 'C1B538D484F77F3EEB25ECD0A3148448.tomcat1';
 const SET_COOKIE = `JSESSIONID=${SESSION_ID}; Path=/rest; HttpOnly`;
 const VALID_UNTIL = '2031-01-01T00:00:00Z';
 
-function reply(status, body = '', headers = {}) {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
-    return { status, headers, body: Buffer.from(text), url: '', redirects: [] };
+
+/** Answers each exchange from a script keyed by "METHOD path"; Set-Cookie lands in the jar. */
+function fakeContext(script: Record<string, HttpResponse | HttpResponse[]>, settings: Partial<ServerSettings> = {}): FakeContext {
+    return scriptedContext(script, { vendor: 'sdm', baseUrl: BASE, apiVersion: 'v1.3', format: 'json', ...settings }, { storeCookies: true });
 }
 
-function jsonReply(status, body, extra = {}) {
+function loginError(context: FakeContext, credentials: LoginCredentials = ADMIN) {
+    return adapterLoginError(sdm, context, credentials);
+}
+
+function jsonReply(status: number, body: unknown, extra: HttpResponse['headers'] = {}): HttpResponse {
     return reply(status, body, { 'content-type': 'application/json', ...extra });
 }
 
-function xmlReply(status, body, extra = {}) {
+function xmlReply(status: number, body: unknown, extra: HttpResponse['headers'] = {}): HttpResponse {
     return reply(status, body, { 'content-type': 'application/xml', ...extra });
 }
 
@@ -31,36 +37,10 @@ const SESSION_JSON = { idleTimeout: 0, serverInfo: 'NNC82', sessionId: SESSION_I
 const SESSION_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><session><idleTimeout>30</idleTimeout><serverInfo>NNC82</serverInfo>'
     + `<sessionId>${SESSION_ID}</sessionId><userGroup>LI_ADMIN</userGroup><userName>admin</userName><validUntil>${VALID_UNTIL}</validUntil></session>`;
 
-/**
- * A fake VendorContext: answers each exchange from a script keyed by "METHOD path" (a list is used
- * up in order) and, like the core, keeps the cookies a reply sets in the credential's jar.
- */
-function fakeContext(script, settings = {}) {
-    const queues = Object.fromEntries(Object.entries(script).map(([key, value]) => [key, [].concat(value)]));
-    return {
-        settings: { vendor: 'sdm', baseUrl: BASE, apiVersion: 'v1.3', format: 'json', requestTimeoutMs: 30000, ...settings },
-        send: sinon.spy(async (exchange, credential) => {
-            const queue = queues[`${exchange.method} ${exchange.path}`];
-            if (!queue || !queue.length) throw new Error(`unexpected ${exchange.method} ${exchange.path}`);
-            const response = queue.length > 1 ? queue.shift() : queue[0];
-            const url = BASE + exchange.path;
-            for (const header of response.headers['set-cookie'] || []) credential.jar.setCookieSync(header, url, { ignoreError: true });
-            return { ...response, url };
-        }),
-    };
-}
 
-async function loginError(context, credentials = ADMIN) {
-    try {
-        await sdm.login(context, credentials, { jar: new CookieJar() });
-    } catch (error) {
-        return error;
-    }
-    assert.fail('the login should have failed');
-}
 
 describe('sdm adapter', function () {
-    let clock;
+    let clock: any;
 
     beforeEach(function () {
         clock = sinon.useFakeTimers({ now: Date.parse('2030-06-01T12:00:00Z'), toFake: ['Date'] });
@@ -76,15 +56,15 @@ describe('sdm adapter', function () {
     });
 
     it('validates the API version as v<number>[.<number>...]', function () {
-        for (const good of ['v1.1', 'v1.3', 'v1', 'v10.0.2']) assert.strictEqual(sdm.validate({ apiVersion: good }), undefined, good);
+        for (const good of ['v1.1', 'v1.3', 'v1', 'v10.0.2']) assert.strictEqual(sdm.validate(testSettings({ apiVersion: good })), undefined, good);
         for (const bad of ['1.1', 'v1.', 'V1.1', 'v1.1/../admin', 'v1.1 ', '']) {
-            assert.match(sdm.validate({ apiVersion: bad }), /API version .* is not valid: write it like v1\.1/, bad);
+            assert.match(String(sdm.validate(testSettings({ apiVersion: bad }))), /API version .* is not valid: write it like v1\.1/, bad);
         }
     });
 
     it('asks for replies in the configured format', function () {
-        assert.deepStrictEqual(sdm.requestHeaders({ format: 'json' }), { Accept: 'application/json' });
-        assert.deepStrictEqual(sdm.requestHeaders({ format: 'xml' }), { Accept: 'application/xml' });
+        assert.deepStrictEqual(sdm.requestHeaders(testSettings({ format: 'json' })), { Accept: 'application/json' });
+        assert.deepStrictEqual(sdm.requestHeaders(testSettings({ format: 'xml' })), { Accept: 'application/xml' });
     });
 
     it('treats 401 on a request as the dead-session signal, nothing else', function () {
@@ -115,8 +95,8 @@ describe('sdm adapter', function () {
         it('unwraps a JSON reply that comes with the "session" root', async function () {
             const context = fakeContext({ 'POST /rest/v1.3/admin/login': jsonReply(200, { session: SESSION_JSON }, { 'set-cookie': [SET_COOKIE] }) });
             const result = await sdm.login(context, ADMIN, { jar: new CookieJar() });
-            assert.strictEqual(result.payload.userName, 'admin');
-            assert.ok(!('sessionId' in result.payload));
+            assert.strictEqual((result.payload as any).userName, 'admin');
+            assert.ok(!('sessionId' in (result.payload as any)));
         });
 
         it('posts escaped XML with the format xml and reads the XML <session>', async function () {
@@ -146,8 +126,8 @@ describe('sdm adapter', function () {
             const started = Date.now();
             const result = await sdm.login(context, ADMIN, { jar: new CookieJar() });
             assert.ok(Date.now() - started < 1000);
-            assert.strictEqual(result.payload.serverInfo, '&lol9;');
-            assert.strictEqual(result.payload.userName, 'admin');
+            assert.strictEqual((result.payload as any).serverInfo, '&lol9;');
+            assert.strictEqual((result.payload as any).userName, 'admin');
         });
 
         it('makes the cookie from <sessionId> when no Set-Cookie arrived (Path under the base path)', async function () {
@@ -171,12 +151,12 @@ describe('sdm adapter', function () {
             const result = await sdm.login(context, ADMIN, { jar: new CookieJar() });
             assert.deepStrictEqual(result.payload, {});
             assert.strictEqual(result.expiresAt, null);
-            assert.match(result.warning, /no readable <session>/);
+            assert.match(String(result.warning), /no readable <session>/);
         });
     });
 
     describe('login failures', function () {
-        const errorXml = (code, message) => `<?xml version="1.0"?><error><code>${code}</code><message>${message}</message></error>`;
+        const errorXml = (code: any, message: any) => `<?xml version="1.0"?><error><code>${code}</code><message>${message}</message></error>`;
 
         it('400 is BAD_REQUEST with the server text', async function () {
             const error = await loginError(fakeContext({ 'POST /rest/v1.3/admin/login': xmlReply(400, errorXml(400, 'The user input is invalid.')) }));
@@ -243,8 +223,8 @@ describe('sdm adapter', function () {
         it('fails on other statuses: 5xx SERVER_ERROR, 404 BAD_REQUEST, with the server text', async function () {
             const context = fakeContext({ 'POST /rest/v1.3/admin/logout': [jsonReply(500, { message: 'Database down.' }), reply(404)] });
             await assert.rejects(sdm.logout(context, { jar: new CookieJar() }), (error) => {
-                assert.strictEqual(error.code, 'SERVER_ERROR');
-                assert.strictEqual(error.message, 'Oracle SDM refused the logout (HTTP 500): Database down.');
+                assert.strictEqual((error as any).code, 'SERVER_ERROR');
+                assert.strictEqual((error as any).message, 'Oracle SDM refused the logout (HTTP 500): Database down.');
                 return true;
             });
             await assert.rejects(sdm.logout(context, { jar: new CookieJar() }), { code: 'BAD_REQUEST', statusCode: 404 });
