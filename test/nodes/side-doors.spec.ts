@@ -9,8 +9,7 @@ import assert from 'node:assert';
 
 import { RecordingServer, Received, echoOf, json } from '../support/recording-server';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { helper, standardFlow, load, answeredOnce, logText, ADMIN } = require('../support/harness');
+import { helper, standardFlow, load, answeredOnce, logText, ADMIN } from '../support/harness';
 
 const PASSWORD: string = ADMIN.password;
 const b64 = (text: string) => Buffer.from(text).toString('base64');

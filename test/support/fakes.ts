@@ -10,7 +10,14 @@ import { CookieJar } from 'tough-cookie';
 
 import { SessionError } from '../../src/lib/errors';
 import type { HttpResponse } from '../../src/lib/http/http-client';
-import type { LoginCredentials, LoginResult, ServerSettings, SessionCredential, VendorAdapter, VendorContext, VendorExchange } from '../../src/lib/vendors/adapter';
+import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext, VendorExchange } from '../../src/lib/vendors/adapter';
+
+/**
+ * Settings of any vendor: a test sets the options of the adapter it tests (each adapter's own type
+ * is checked where the adapter is written).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ServerSettings = any;
 
 /** A reply as the HTTP client gives it: `body` as text, or as JSON when it is not a string. */
 export function reply(status: number, body: unknown = '', headers: HttpResponse['headers'] = {}, url = ''): HttpResponse {
@@ -18,7 +25,7 @@ export function reply(status: number, body: unknown = '', headers: HttpResponse[
 }
 
 /** Every setting, with the values a config node has by default, then `overrides`. */
-export function testSettings(overrides: Partial<ServerSettings> = {}): ServerSettings {
+export function testSettings(overrides: Record<string, unknown> = {}): ServerSettings {
     return {
         vendor: 'smartserver',
         baseUrl: 'https://device.example',
@@ -30,13 +37,14 @@ export function testSettings(overrides: Partial<ServerSettings> = {}): ServerSet
         commserver: '',
         requestTimeoutMs: 30000,
         ...overrides,
-    } as ServerSettings;
+    };
 }
 
 export type SendSpy = sinon.SinonSpy<[VendorExchange, SessionCredential], Promise<HttpResponse>>;
 
 /** A VendorContext whose `send` is a spy: the tests read the exchanges from `send.getCalls()`. */
-export interface FakeContext extends VendorContext {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface FakeContext extends VendorContext<any> {
     settings: ServerSettings;
     send: SendSpy;
 }
@@ -82,7 +90,8 @@ export function exchangeOf(context: FakeContext, index = 0): VendorExchange {
 }
 
 /** Logs in with a fresh jar: the result and the credential the adapter filled in. */
-export async function loginWith(adapter: VendorAdapter, context: VendorContext, credentials: LoginCredentials): Promise<{ result: LoginResult; credential: SessionCredential }> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function loginWith(adapter: VendorAdapter<any>, context: VendorContext<any>, credentials: LoginCredentials): Promise<{ result: LoginResult; credential: SessionCredential }> {
     const credential: SessionCredential = { jar: new CookieJar() };
     const result = await adapter.login(context, credentials, credential);
     return { result, credential };
@@ -100,6 +109,7 @@ export async function rejection(promise: Promise<unknown>): Promise<SessionError
 }
 
 /** The SessionError a login rejects with. */
-export function loginError(adapter: VendorAdapter, context: VendorContext, credentials: LoginCredentials): Promise<SessionError> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function loginError(adapter: VendorAdapter<any>, context: VendorContext<any>, credentials: LoginCredentials): Promise<SessionError> {
     return rejection(adapter.login(context, credentials, { jar: new CookieJar() }));
 }

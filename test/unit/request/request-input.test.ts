@@ -338,7 +338,7 @@ describe('request-input', function () {
 
         it('refuses a value outside 1 … 2147483647 ms as INVALID_INPUT', function () {
             for (const value of ['soon', -1, 0, 0.5, 2147483648, Infinity, NaN, {}]) {
-                assert.match(invalid({}, { requestTimeout: value }).message, /requestTimeout/, String(value));
+                assert.match(invalid({}, { requestTimeout: value })!.message, /requestTimeout/, String(value));
             }
             assert.strictEqual(parse({}, { requestTimeout: 2147483647 }).timeoutMs, 2147483647);
         });

@@ -34,6 +34,7 @@ function fakeAdapter(result: ResultOf = () => ({ expiresAt: null, payload: { use
     return {
         id: 'smartserver',
         label: 'Fake vendor',
+        settings: {},
         sessionCookie: 'sid',
         validate: () => undefined,
         requestHeaders: () => ({}),
@@ -47,19 +48,9 @@ function fakeAdapter(result: ResultOf = () => ({ expiresAt: null, payload: { use
     };
 }
 
-function fakeContext(origin: string): VendorContext & { send: sinon.SinonSpy } {
+function fakeContext(origin: string): VendorContext<object> & { send: sinon.SinonSpy } {
     return {
-        settings: {
-            vendor: 'smartserver' as const,
-            baseUrl: origin,
-            apiVersion: 'v1.1',
-            format: 'json' as const,
-            authScheme: 'basic' as const,
-            tokenLifetime: '',
-            domain: '',
-            commserver: '',
-            requestTimeoutMs: 30000,
-        },
+        settings: { vendor: 'smartserver', baseUrl: origin, requestTimeoutMs: 30000 },
         send: sinon.spy(async () => {
             throw new Error('unit tests send nothing');
         }),

@@ -5,8 +5,8 @@ import { CookieJar } from 'tough-cookie';
 import { cmwell } from '../../../../src/lib/vendors/cmwell/adapter';
 import { vendorAdapter } from '../../../../src/lib/vendors/index';
 import type { HttpResponse } from '../../../../src/lib/http/http-client';
-import type { LoginCredentials, ServerSettings } from '../../../../src/lib/vendors/adapter';
-import { reply as httpReply, queuedContext, testSettings, loginError as adapterLoginError, type FakeContext } from '../../../support/fakes';
+import type { LoginCredentials } from '../../../../src/lib/vendors/adapter';
+import { reply as httpReply, queuedContext, testSettings, loginError as adapterLoginError, type FakeContext, type ServerSettings } from '../../../support/fakes';
 
 const ROOT: LoginCredentials = { username: 'root', password: 'root' };
 const NONCE = '0123456789abcdef0123456789abcdef';
@@ -28,7 +28,7 @@ function reply(status: number, body: unknown = '', headers: HttpResponse['header
 }
 
 /** Answers the exchanges with `replies` in order; one more exchange rejects. */
-function fakeContext(replies: HttpResponse[], settings: Partial<ServerSettings> = {}): FakeContext {
+function fakeContext(replies: HttpResponse[], settings: Record<string, unknown> = {}): FakeContext {
     return queuedContext(replies, { vendor: 'cmwell', baseUrl: 'http://cmwell.example:9000', ...settings }, { strict: true });
 }
 

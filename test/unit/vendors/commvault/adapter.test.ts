@@ -8,8 +8,8 @@ import { lockDuration, loginBody, parseLoginReply, withoutToken } from '../../..
 import { vendorAdapter } from '../../../../src/lib/vendors/index';
 import { parseXml } from '../../../../src/lib/vendors/xml';
 import type { HttpResponse } from '../../../../src/lib/http/http-client';
-import type { LoginCredentials, ServerSettings } from '../../../../src/lib/vendors/adapter';
-import { reply as httpReply, testSettings, queuedContext, loginWith, loginError as adapterLoginError, type FakeContext } from '../../../support/fakes';
+import type { LoginCredentials } from '../../../../src/lib/vendors/adapter';
+import { reply as httpReply, testSettings, queuedContext, loginWith, loginError as adapterLoginError, type FakeContext, type ServerSettings } from '../../../support/fakes';
 
 const USER: LoginCredentials = { username: 'cvuser01', password: 'Password#123!' };
 const PASSWORD_B64 = 'UGFzc3dvcmQjMTIzIQ==';
@@ -39,12 +39,12 @@ function reply(status: number, body: unknown = '', contentType = 'application/js
     return httpReply(status, body, contentType ? { 'content-type': contentType } : {}, 'https://commserve.example/webconsole/api/Login');
 }
 
-function settings(overrides: Partial<ServerSettings> = {}): ServerSettings {
+function settings(overrides: Record<string, unknown> = {}): ServerSettings {
     return testSettings({ vendor: 'commvault', baseUrl: 'https://commserve.example/webconsole/api', ...overrides });
 }
 
 /** A fake VendorContext answering every exchange with the next reply of `replies` (the last one repeats). */
-function fakeContext(replies: HttpResponse | HttpResponse[], overrides: Partial<ServerSettings> = {}): FakeContext {
+function fakeContext(replies: HttpResponse | HttpResponse[], overrides: Record<string, unknown> = {}): FakeContext {
     return queuedContext(replies, settings(overrides));
 }
 

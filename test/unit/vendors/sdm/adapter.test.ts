@@ -6,8 +6,8 @@ import { CookieJar } from 'tough-cookie';
 import { sdm } from '../../../../src/lib/vendors/sdm/adapter';
 import { vendorAdapter } from '../../../../src/lib/vendors/index';
 import type { HttpResponse } from '../../../../src/lib/http/http-client';
-import type { LoginCredentials, ServerSettings } from '../../../../src/lib/vendors/adapter';
-import { reply, scriptedContext, testSettings, loginError as adapterLoginError, type FakeContext } from '../../../support/fakes';
+import type { LoginCredentials } from '../../../../src/lib/vendors/adapter';
+import { reply, scriptedContext, testSettings, loginError as adapterLoginError, type FakeContext, type ServerSettings } from '../../../support/fakes';
 
 const BASE = 'https://sdm.example:8443';
 const ADMIN: LoginCredentials = { username: 'admin', password: 'passphrase' };
@@ -17,7 +17,7 @@ const VALID_UNTIL = '2031-01-01T00:00:00Z';
 
 
 /** Answers each exchange from a script keyed by "METHOD path"; Set-Cookie lands in the jar. */
-function fakeContext(script: Record<string, HttpResponse | HttpResponse[]>, settings: Partial<ServerSettings> = {}): FakeContext {
+function fakeContext(script: Record<string, HttpResponse | HttpResponse[]>, settings: Record<string, unknown> = {}): FakeContext {
     return scriptedContext(script, { vendor: 'sdm', baseUrl: BASE, apiVersion: 'v1.3', format: 'json', ...settings }, { storeCookies: true });
 }
 
