@@ -5,6 +5,7 @@ import { CookieJar } from 'tough-cookie';
 
 import { sdm } from '../../../../src/lib/vendors/sdm/adapter';
 import { vendorAdapter } from '../../../../src/lib/vendors/index';
+import { SecretScrubber } from '../../../../src/lib/secret-scrubber';
 import type { HttpResponse } from '../../../../src/lib/http/http-client';
 import type { LoginCredentials } from '../../../../src/lib/vendors/adapter';
 import { reply, scriptedContext, testSettings, loginError as adapterLoginError, type FakeContext, type ServerSettings } from '../../../support/fakes';
@@ -202,7 +203,6 @@ describe('sdm adapter', function () {
         });
 
         it('quotes only the message field; the scrubber takes the password out of it', async function () {
-            const { SecretScrubber } = require('../../nodes/lib/secret-scrubber.js');
             const error = await loginError(fakeContext({ 'POST /rest/v1.3/admin/login': jsonReply(401, { message: 'Bad password passphrase for admin', echo: 'other' }) }));
             new SecretScrubber().addSource(() => ({ username: 'admin', passwords: ['passphrase'] })).scrubError(error);
             assert.strictEqual(error.message, 'Oracle SDM rejected the user ID or password of "admin": Bad password *** for admin.');
