@@ -197,7 +197,7 @@ export class SessionManager {
      */
     async replaceRefused(session: Session, refused: LiveCredential, statusCode?: number): Promise<LiveCredential> {
         this.assertOpen();
-        if (refused.endedBy === 'logout') {
+        if (session.loggedOutSince(refused)) {
             throw new SessionError('SESSION_REJECTED', `The session of "${session.user}" was logged out while the request was in flight.`, { statusCode });
         }
         try {

@@ -20,6 +20,8 @@ export interface LiveCredential extends SessionCredential {
     warningShown?: boolean;
     /** Why the product stopped using it: a logout ended the session, or a newer login replaced it. */
     endedBy?: 'logout' | 'replaced';
+    /** How many logouts of its session came before its login (a later logout ended it too, replaced or not). */
+    readonly logoutsBefore?: number;
 }
 
 export type SessionState = 'idle' | 'loggingIn' | 'loggedIn' | 'failed' | 'loggedOut';
@@ -63,6 +65,8 @@ export class Session {
     private ended = false;
     /** When the last re-login after a refusal started. */
     private reloginAt = -Infinity;
+    /** Logouts of this session so far: a credential from before the last one was ended by it. */
+    private logouts = 0;
     /** Logouts of replaced credentials still in flight: closing waits for them. */
     private readonly retiring = new Set<Promise<void>>();
 
@@ -142,6 +146,14 @@ export class Session {
         return this.loginFlight.run(() => this.login(this.live));
     }
 
+    /**
+     * A logout ended this credential: it was live then, or a renewal had replaced it before (a
+     * request sent with it may still be in flight and must not log in again after the logout).
+     */
+    loggedOutSince(credential: LiveCredential): boolean {
+        return credential.endedBy === 'logout' || (credential.logoutsBefore ?? 0) !== this.logouts;
+    }
+
     /** No more logins for this session: its config node is closing. */
     end(): void {
         this.ended = true;
@@ -153,6 +165,7 @@ export class Session {
         await this.loginFlight.settled();
         const live = this.live;
         this.live = undefined;
+        this.logouts++;
         this.setState('loggedOut');
         if (live) {
             live.endedBy = 'logout';
@@ -217,6 +230,7 @@ export class Session {
             expiresAt: result.expiresAt,
             idleTimeoutMs: result.idleTimeoutMs,
             result,
+            logoutsBefore: this.logouts,
         };
         this.live = live;
         this.lastError = undefined;

@@ -1,0 +1,165 @@
+/**
+ * Adversarial probes (review of issues 10, 11 and 12) in a real Node-RED runtime, against a scripted
+ * server on 127.0.0.1 that counts what it receives: logins, live sessions, logouts. Each probe is a
+ * finding that was reproduced here before its fix, or a defence no other test covers.
+ */
+import assert from 'node:assert';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { waitFor } from '../support/wait';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { helper, standardFlow, load, answeredOnce, settle, logText, ADMIN } = require('../support/harness');
+
+interface Seen {
+    method: string;
+    path: string;
+    cookie: string;
+    body: string;
+}
+
+type Reply = { status: number; headers?: Record<string, string>; body?: string };
+type Route = (seen: Seen) => Reply | Promise<Reply>;
+
+/**
+ * A SmartServer look-alike whose every route can be replaced: issues a new `cmsSID` per login, keeps
+ * the live ones, ends one on logout, and answers `/iap/devs` by whether the cookie is live.
+ */
+class ScriptedSmartServer {
+    readonly seen: Seen[] = [];
+    readonly live = new Set<string>();
+    logins = 0;
+    sessionTimeoutMs = 3_600_000;
+    routes = new Map<string, Route>();
+    private server: http.Server | undefined;
+    private readonly sockets = new Set<import('node:net').Socket>();
+    port = 0;
+
+    get origin(): string {
+        return `http://127.0.0.1:${this.port}`;
+    }
+
+    sidOf(seen: Seen): string | undefined {
+        return /cmsSID=([^;]+)/.exec(seen.cookie)?.[1];
+    }
+
+    count(path: string): number {
+        return this.seen.filter((s) => s.path.split('?')[0] === path).length;
+    }
+
+    private defaultRoute(seen: Seen): Reply {
+        const path = seen.path.split('?')[0];
+        if (path === '/iap/auth/login') {
+            this.logins++;
+            const sid = `sid-${this.logins}-c0ffee0123456789`;
+            this.live.add(sid);
+            return { status: 200, headers: { 'Content-Type': 'application/json', 'Set-Cookie': `cmsSID=${sid}; Path=/; HttpOnly` }, body: '{"userName":"admin"}' };
+        }
+        if (path === '/iap/auth/sessionTimeout') return { status: 200, body: String(this.sessionTimeoutMs) };
+        if (path === '/iap/auth/logout') {
+            const sid = this.sidOf(seen);
+            if (sid) this.live.delete(sid);
+            return { status: 200, body: '{}' };
+        }
+        const sid = this.sidOf(seen);
+        return sid && this.live.has(sid) ? { status: 200, headers: { 'Content-Type': 'application/json' }, body: '[]' } : { status: 401, body: '' };
+    }
+
+    async start(): Promise<this> {
+        this.server = http.createServer((req, res) => {
+            const chunks: Buffer[] = [];
+            req.on('data', (chunk: Buffer) => chunks.push(chunk));
+            req.on('end', () => {
+                const seen: Seen = { method: req.method ?? '', path: req.url ?? '', cookie: String(req.headers.cookie ?? ''), body: Buffer.concat(chunks).toString('utf8') };
+                this.seen.push(seen);
+                const route = this.routes.get(seen.path.split('?')[0]);
+                void Promise.resolve(route ? route(seen) : this.defaultRoute(seen)).then((reply) => {
+                    if (res.destroyed) return;
+                    res.writeHead(reply.status, reply.headers ?? {});
+                    res.end(reply.body ?? '');
+                });
+            });
+        });
+        this.server.on('connection', (socket) => {
+            this.sockets.add(socket);
+            socket.on('close', () => this.sockets.delete(socket));
+        });
+        await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+        this.port = (this.server.address() as AddressInfo).port;
+        return this;
+    }
+
+    /** The default answer for a path, for routes that only delay or wrap it. */
+    answer(seen: Seen): Reply {
+        return this.defaultRoute(seen);
+    }
+
+    async stop(): Promise<void> {
+        const server = this.server;
+        if (!server) return;
+        this.server = undefined;
+        const closed = new Promise((resolve) => server.close(resolve));
+        for (const socket of this.sockets) socket.destroy();
+        await closed;
+    }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => {
+        resolve = r;
+    });
+    return { promise, resolve };
+}
+
+describe('adversarial probes (issues 10, 11, 12)', function () {
+    let server: ScriptedSmartServer;
+
+    before(() => helper.startServer());
+    after(() => helper.stopServer());
+    beforeEach(async () => {
+        server = await new ScriptedSmartServer().start();
+    });
+    afterEach(async () => {
+        await helper.unload();
+        await server.stop();
+    });
+
+    const flow = (serverProps: Record<string, unknown> = {}) =>
+        standardFlow(server.origin, { server: { tls: '', logoutOnClose: false, ...serverProps }, request: { url: '', ret: 'obj' } });
+
+    describe('session lifecycle', function () {
+        it('a logout ends the session for good also for a request that used a credential renewed ahead of its expiry', async function () {
+            // A short session: renewed ahead of its expiry (not through a refusal) while an older request is in flight.
+            server.sessionTimeoutMs = 1500;
+            const slow = deferred();
+            server.routes.set('/slow', async () => {
+                await slow.promise;
+                return { status: 401, body: '' };
+            });
+            const rec = await load(flow());
+            helper.getNode('l1').receive({ step: 'login' });
+            await rec.out.waitFor(1);
+            helper.getNode('r1').receive({ step: 'in flight', url: '/slow' });
+            await waitFor(() => server.count('/slow') === 1, { message: 'the slow request' });
+            // Past the refresh margin: the next request logs in again and the first session is logged out.
+            await waitFor(() => Date.now() - rec.out.messages[0].session.loggedInAt > 1400, { timeoutMs: 3000, message: 'the refresh margin' });
+            helper.getNode('r1').receive({ step: 'renewing', url: '/iap/devs' });
+            await rec.out.waitFor(2);
+            assert.strictEqual(server.logins, 2, 'the renewal logged in once');
+            helper.getNode('o1').receive({ step: 'logout' });
+            await rec.out.waitFor(3);
+            assert.strictEqual(server.live.size, 0, 'the logout ended the live session');
+            slow.resolve();
+            await answeredOnce(rec, 4);
+            const refused = rec.caught.messages.find((m) => m.step === 'in flight');
+            assert.ok(refused, 'the request in flight at the logout failed');
+            assert.strictEqual(refused.errorCode, 'SESSION_REJECTED');
+            assert.strictEqual(server.logins, 2, 'no login after the logout');
+            assert.strictEqual(server.live.size, 0, 'no session open on the server after the logout');
+        });
+    });
+});
+
+export { ScriptedSmartServer, settle, logText, ADMIN };
