@@ -118,9 +118,14 @@ export function secretForms(secrets: KnownSecrets): string[] {
     return forms.filter((form) => form.length > 0 && form !== username);
 }
 
-/** The value as it is, and as JSON, XML, URL and Base64 (standard and url-safe, with and without padding) would carry it. */
+/**
+ * The value as it is, as a quote shows it (see `clipQuote`: whitespace flattened, final dots
+ * dropped), and as JSON, XML, URL and Base64 (standard and url-safe, with and without padding)
+ * would carry it.
+ */
 function encodings(value: string): string[] {
-    const forms = [value, JSON.stringify(value).slice(1, -1), xmlEscape(value), encodeURIComponent(value), formEscape(value)];
+    const quoted = value.replace(/\s+/g, ' ').trim();
+    const forms = [value, quoted, quoted.replace(/\.+$/, ''), JSON.stringify(value).slice(1, -1), xmlEscape(value), encodeURIComponent(value), formEscape(value)];
     forms.push(...base64Forms(value));
     return forms;
 }

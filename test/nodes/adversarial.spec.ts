@@ -113,6 +113,11 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
     return { promise, resolve };
 }
 
+/** Every text a flow user could read: msgs at the output and at Catch, their errors, statuses, the log. */
+function everythingSeen(rec: any): string {
+    return [rec.out.messages, rec.caught.messages, rec.caught.messages.map((m: any) => m.error), rec.statuses.messages].map((v) => JSON.stringify(v)).join('\n') + logText();
+}
+
 describe('adversarial probes (issues 10, 11, 12)', function () {
     let server: ScriptedSmartServer;
 
@@ -128,6 +133,32 @@ describe('adversarial probes (issues 10, 11, 12)', function () {
 
     const flow = (serverProps: Record<string, unknown> = {}) =>
         standardFlow(server.origin, { server: { tls: '', logoutOnClose: false, ...serverProps }, request: { url: '', ret: 'obj' } });
+
+    describe('secrets in quoted server texts', function () {
+        // A quoted message is flattened (whitespace runs to one space) and loses its final dots: the
+        // scrubber must still recognise a password that the quote changed that way.
+        for (const [what, password] of [
+            ['two spaces', 'Correct  Horse 42!'],
+            ['a tab', 'Correct\tHorse42!'],
+            ['final dots', 'CorrectHorse42!..'],
+            ['a trailing space', 'CorrectHorse42! '],
+        ]) {
+            it(`a login 401 quoting a password with ${what} leaks no part of it`, async function () {
+                server.routes.set('/iap/auth/login', (seen) => ({
+                    status: 401,
+                    headers: { 'Content-Type': 'application/json' },
+                    body: JSON.stringify({ message: `Wrong password ${JSON.parse(seen.body).password}` }),
+                }));
+                const rec = await load(flow(), { server: { username: 'admin', password } });
+                helper.getNode('l1').receive({ payload: 'go' });
+                await answeredOnce(rec, 1);
+                assert.strictEqual(rec.caught.messages[0].errorCode, 'INVALID_CREDENTIALS');
+                assert.match(rec.caught.messages[0].error.message, /Wrong password/);
+                const seen = everythingSeen(rec);
+                for (const part of ['Correct', 'Horse']) assert.ok(!seen.includes(part), `"${part}" of the password leaked: ${rec.caught.messages[0].error.message}`);
+            });
+        }
+    });
 
     describe('session lifecycle', function () {
         it('a logout ends the session for good also for a request that used a credential renewed ahead of its expiry', async function () {
