@@ -5,7 +5,7 @@ import type { HttpClientOptions } from '../http/http-client';
 import { LoginGuard } from '../session/login-guard';
 import { vendorAdapter } from '../vendors';
 import { identitySettingNames, propertyNames } from '../vendors/settings';
-import type { LoginCredentials, ServerSettings, VendorAdapter } from '../vendors/adapter';
+import type { LoginCredentials, LoginResult, ServerSettings, VendorAdapter } from '../vendors/adapter';
 import { proxySettings, tlsOptions } from './connection-options';
 import { withEnv } from './env';
 import { asSessionError } from './report-error';
@@ -28,7 +28,7 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 export type TestLoginBody = Record<string, unknown>;
 
 export type TestLoginResult =
-    | { ok: true; vendor: string; user: string; loggedInAt: number | null; expiresAt: number | null; loggedOut: boolean }
+    | { ok: true; vendor: string; user: string; loggedInAt: number | null; expiresAt: number | null; loggedOut: boolean; found?: LoginResult['found'] }
     | { ok: false; code: ErrorCode; message: string; statusCode?: number; retryAfter?: number };
 
 /**
@@ -89,13 +89,13 @@ async function loginAndLogout(
     const manager = createSessionManager(RED, { serverId: 'test-login', settings, adapter, connection, maxResponseBytes: MAX_RESPONSE_BYTES, credentials });
     try {
         const session = manager.ownSession();
-        await manager.login(session, true);
+        const { found } = (await manager.login(session, true)).result;
         const { user, loggedInAt, expiresAt } = manager.describe(session, false);
         const loggedOut = await within(manager.logout(session), LOGOUT_LIMIT_MS, () => new Error('logout timed out')).then(
             () => true,
             () => false,
         );
-        return { ok: true, vendor, user, loggedInAt, expiresAt, loggedOut };
+        return { ok: true, vendor, user, loggedInAt, expiresAt, loggedOut, ...(found ? { found } : {}) };
     } catch (error) {
         // The answer goes to the editor: only the status and the vendor's message field, without any secret.
         throw asSessionError(error, manager.scrubber);

@@ -62,6 +62,8 @@ export interface LoginResult {
     passwordChanged?: boolean;
     /** Something the user should know that does not stop the login. */
     warning?: string;
+    /** Where the credential and its expiry were found (shown by Test login; never the credential itself). */
+    found?: { credential: string; expiry: string };
 }
 
 /**
@@ -76,6 +78,8 @@ export interface VendorAdapter<O = unknown> {
     readonly settings: VendorSettingsTable;
     /** i18n keys under `rest-session-server.tip` the editor shows below the TLS picker for this vendor. */
     readonly tips?: readonly string[];
+    /** Editor presets: each fills the vendor's settings (name → values); label key `rest-session-server.preset.<name>`. */
+    readonly presets?: Readonly<Record<string, Readonly<Record<string, string | boolean>>>>;
     /** Name of the cookie that carries the session: kept out of `msg.responseCookies`. */
     readonly sessionCookie?: string;
     /**

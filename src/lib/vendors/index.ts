@@ -2,11 +2,12 @@ import { SessionError } from '../errors';
 import type { ServerSettings, VendorAdapter } from './adapter';
 import { cmwell } from './cmwell/adapter';
 import { commvault } from './commvault/adapter';
+import { custom } from './custom/adapter';
 import { sdm } from './sdm/adapter';
 import { smartserver } from './smartserver/adapter';
 
 /** Every vendor, in the order the editor lists them. Adding a vendor: its folder and one line here. */
-const VENDORS: readonly VendorAdapter[] = [smartserver, cmwell, sdm, commvault];
+const VENDORS: readonly VendorAdapter[] = [smartserver, cmwell, sdm, commvault, custom];
 
 /** The vendors the package supports, in editor order. */
 export function vendorAdapters(): readonly VendorAdapter[] {

@@ -3,6 +3,7 @@
  * @see ../shared/docs/vendors.md section 2, "`exp` parsing (exact)" and "JWT"
  */
 
+import { jwtClaims } from '../jwt';
 import type { SettingProblem } from '../settings';
 
 const MINUTE_MS = 60_000;
@@ -60,17 +61,7 @@ export function tokenLifetimeIssue(text: string): SettingProblem | undefined {
     return undefined;
 }
 
-/** The claims of a JWT (its middle part), without checking the signature; undefined if it is not one. */
-export function jwtClaims(token: string): Record<string, unknown> | undefined {
-    const parts = token.split('.');
-    if (parts.length !== 3 || !/^[A-Za-z0-9_-]+={0,2}$/.test(parts[1])) return undefined;
-    try {
-        const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as unknown;
-        return claims && typeof claims === 'object' && !Array.isArray(claims) ? (claims as Record<string, unknown>) : undefined;
-    } catch {
-        return undefined;
-    }
-}
+export { jwtClaims } from '../jwt';
 
 /**
  * When a CM-Well token expires, in ms since the epoch: its `exp` claim, which CM-Well writes in

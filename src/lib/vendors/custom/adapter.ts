@@ -1,0 +1,174 @@
+import { SessionError } from '../../errors';
+import type { HttpResponse } from '../../http/http-client';
+import type { LoginCredentials, LoginResult, ServerSettings, SessionCredential, VendorAdapter, VendorContext } from '../adapter';
+import { jwtClaims } from '../jwt';
+import { headerValue, loginFailure, logoutFailure } from '../login-failure';
+import type { SettingsOf } from '../settings';
+import { parseDuration } from './duration';
+import { customPresets } from './presets';
+import { atPath, expiryFromValue, replyJson, usableCredential, withoutSecrets } from './reply';
+import { customSettings } from './settings';
+import { basicAuthorization, fillTemplate } from './template';
+
+type Settings = SettingsOf<typeof customSettings>;
+
+const LABEL = 'The API';
+/** RFC 6749 §5.2: these errors mean the client's credentials were refused. */
+const OAUTH_REJECTIONS = new Set(['invalid_client', 'invalid_grant', 'unauthorized_client']);
+const CONTENT_TYPE = { json: 'application/json', form: 'application/x-www-form-urlencoded' } as const;
+
+/** A credential found in a login reply, and where (for Test login: never the value itself). */
+interface Found {
+    token?: string;
+    where: string;
+}
+
+/**
+ * Any REST API whose login hands back a cookie or a token, described by its settings: the login
+ * request, where the credential comes back and how it is sent, how long it lives, which statuses
+ * mean "session ended", and an optional logout. One adapter for every such API.
+ */
+export const custom: VendorAdapter<Settings> = {
+    id: 'custom',
+    label: LABEL,
+    settings: customSettings,
+    presets: customPresets,
+
+    withSettings: (settings) => ({
+        ...custom,
+        sessionCookie: settings.tokenFrom === 'cookie' && settings.tokenName ? settings.tokenName : undefined,
+        isSessionRejected: (response) => isSessionRejected(settings, response),
+    }),
+
+    validate: () => undefined,
+
+    requestHeaders: () => ({}),
+
+    async login(context, credentials, credential) {
+        const { settings } = context;
+        const response = await context.send(loginExchange(settings, credentials), credential);
+        const status = response.status;
+        if (status >= 400 || status < 200) throw failure(response, credentials.username);
+        const reply = replyJson(response);
+        const found = findCredential(settings, response, reply, credential);
+        if (!found) {
+            if (status >= 300) {
+                // A classic form login sends a wrong password back to its form.
+                throw new SessionError('INVALID_CREDENTIALS', `${LABEL} sent the login of "${credentials.username}" back (HTTP ${status}) without a session: wrong user name or password.`, { statusCode: status });
+            }
+            throw new SessionError('SERVER_ERROR', `${LABEL} answered the login of "${credentials.username}" (HTTP ${status}) without the ${credentialDescription(settings)}.`, { statusCode: status });
+        }
+        const now = Date.now();
+        const expiry = readExpiry(settings, reply, found.token, now);
+        const result: LoginResult = {
+            expiresAt: expiry.expiresAt,
+            payload: withoutSecrets(reply, settings.tokenFrom === 'body' ? settings.tokenName : undefined, found.token),
+            found: { credential: found.where, expiry: expiry.where },
+        };
+        if (expiry.idleTimeoutMs !== undefined) result.idleTimeoutMs = expiry.idleTimeoutMs;
+        if (expiry.warning) result.warning = expiry.warning;
+        if (found.token !== undefined) result.header = { name: settings.tokenHeader, value: settings.tokenTemplate.split('{{token}}').join(found.token) };
+        return result;
+    },
+
+    // Without the settings (never used so: the core binds the adapter to them) only a 401 says it.
+    isSessionRejected: (response) => response.status === 401,
+
+    async logout(context, credential) {
+        const { settings } = context;
+        if (!settings.logoutPath) return; // no logout call: the core forgets the credential
+        const response = await context.send({ method: settings.logoutMethod, path: settings.logoutPath }, credential);
+        if (response.status < 400 || rejectedStatuses(settings).has(response.status)) return;
+        throw logoutFailure(response, LABEL);
+    },
+};
+
+function loginExchange(settings: ServerSettings<Settings>, credentials: LoginCredentials): Parameters<VendorContext['send']>[0] {
+    const headers: Record<string, string> = {};
+    let body: string | undefined;
+    if (settings.loginBody !== 'none') {
+        headers['Content-Type'] = CONTENT_TYPE[settings.loginBody];
+        body = fillTemplate(settings.loginTemplate, settings.loginBody, credentials);
+    }
+    if (settings.tokenFrom === 'body' || settings.expiry === 'body') headers.Accept = 'application/json';
+    if (settings.loginAuth === 'basic') headers.Authorization = basicAuthorization(credentials.username, credentials.password);
+    return { method: settings.loginMethod, path: settings.loginPath, headers, body };
+}
+
+function credentialDescription(settings: ServerSettings<Settings>): string {
+    if (settings.tokenFrom === 'cookie') return settings.tokenName ? `session cookie "${settings.tokenName}"` : 'session cookie';
+    if (settings.tokenFrom === 'header') return `token header "${settings.tokenName}"`;
+    return `token at "${settings.tokenName}" in its reply`;
+}
+
+/** The credential the login reply carries, where the settings say it is. Cookies are already in the jar. */
+function findCredential(settings: ServerSettings<Settings>, response: HttpResponse, reply: unknown, credential: SessionCredential): Found | undefined {
+    if (settings.tokenFrom === 'cookie') {
+        // Only a cookie that would be sent to the base URL is a session (Path, Domain, expiry apply).
+        const cookies = credential.jar.getCookiesSync(`${settings.baseUrl}/`);
+        const named = settings.tokenName ? cookies.filter((cookie) => cookie.key === settings.tokenName) : cookies;
+        if (!named.length) return undefined;
+        return { where: `cookie ${named.map((cookie) => `"${cookie.key}"`).join(', ')}` };
+    }
+    const token = usableCredential(settings.tokenFrom === 'header' ? headerValue(response, settings.tokenName) : atPath(reply, settings.tokenName));
+    if (token === undefined) return undefined;
+    return { token, where: settings.tokenFrom === 'header' ? `header "${settings.tokenName}"` : `reply field "${settings.tokenName}"` };
+}
+
+interface Expiry {
+    expiresAt: number | null;
+    idleTimeoutMs?: number;
+    where: string;
+    warning?: string;
+}
+
+/** What the settings say about the credential's life, read from the reply or the token if they say so. */
+function readExpiry(settings: ServerSettings<Settings>, reply: unknown, token: string | undefined, now: number): Expiry {
+    if (settings.expiry === 'lifetime') {
+        const ms = parseDuration(settings.expiryValue) ?? 0;
+        const where = `configured lifetime ${settings.expiryValue}${settings.expiryIdle ? ' of inactivity' : ''}`;
+        return settings.expiryIdle ? { expiresAt: null, idleTimeoutMs: ms, where } : { expiresAt: now + ms, where };
+    }
+    if (settings.expiry === 'body') {
+        const expiresAt = expiryFromValue(atPath(reply, settings.expiryValue), now);
+        if (expiresAt !== null) return withIdle(settings, { expiresAt, where: `reply field "${settings.expiryValue}"` }, now);
+        return { expiresAt: null, where: 'none', warning: `${LABEL}'s login reply has no usable expiry at "${settings.expiryValue}": the session's end is found out by a refused request.` };
+    }
+    if (settings.expiry === 'jwt') {
+        const exp = token === undefined ? undefined : jwtClaims(token)?.exp;
+        if (typeof exp === 'number' && Number.isFinite(exp) && exp > 0) return { expiresAt: Math.round(exp * 1000), where: 'token claim "exp"' };
+        return { expiresAt: null, where: 'none', warning: `${LABEL}'s token carries no JWT "exp" claim: the session's end is found out by a refused request.` };
+    }
+    return { expiresAt: null, where: 'none' };
+}
+
+/** An expiry from the reply that counts from the last use: its length becomes an idle timeout. */
+function withIdle(settings: ServerSettings<Settings>, expiry: Expiry, now: number): Expiry {
+    if (!settings.expiryIdle || expiry.expiresAt === null) return expiry;
+    return { expiresAt: null, idleTimeoutMs: Math.max(0, expiry.expiresAt - now), where: `${expiry.where}, of inactivity` };
+}
+
+function rejectedStatuses(settings: ServerSettings<Settings>): Set<number> {
+    return new Set(settings.rejectedStatus.split(',').map((status) => Number(status.trim())));
+}
+
+/** A configured status, or a redirect to the login page (a form site's "log in again"). */
+function isSessionRejected(settings: ServerSettings<Settings>, response: HttpResponse): boolean {
+    if (rejectedStatuses(settings).has(response.status)) return true;
+    if (!response.redirects.length) return false;
+    const login = new URL(settings.baseUrl + settings.loginPath);
+    const landed = new URL(response.url);
+    return landed.origin === login.origin && landed.pathname === login.pathname;
+}
+
+/** A refused login; an OAuth2 token endpoint's 400 naming the client or grant is a credential rejection. */
+function failure(response: HttpResponse, user: string): SessionError {
+    if (response.status === 400) {
+        const reply = replyJson(response);
+        const error = atPath(reply, 'error');
+        if (typeof error === 'string' && OAUTH_REJECTIONS.has(error)) {
+            return new SessionError('INVALID_CREDENTIALS', `${LABEL} rejected the login of "${user}": ${error}.`, { statusCode: 400 });
+        }
+    }
+    return loginFailure(response, LABEL, user);
+}
