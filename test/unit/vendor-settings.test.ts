@@ -75,6 +75,7 @@ describe('vendor settings tables', function () {
                     if (row.group) keys.push(`group.${row.group}`);
                     for (const option of row.options ?? []) keys.push(`${row.name}.${option}`);
                 }
+                if (Object.keys(vendor.presets).length) keys.push('label.preset', 'preset.choose', ...Object.keys(vendor.presets).map((name) => `preset.${name}`));
                 for (const key of keys) assert.strictEqual(typeof lookup(texts, key), 'string', `${lang}: ${key}`);
             }
         }
@@ -103,6 +104,17 @@ describe('vendor settings tables', function () {
         assert.deepStrictEqual(identitySettingNames(vendorAdapter('commvault').settings), ['domain']);
         assert.deepStrictEqual(identitySettingNames(vendorAdapter('cmwell').settings), ['authScheme']);
         assert.deepStrictEqual(identitySettingNames(vendorAdapter('sdm').settings), []);
+    });
+
+    it('have presets that fill only settings of their vendor, with values the settings accept', function () {
+        for (const vendor of editorVendors()) {
+            const names = vendor.rows.map((row) => row.name);
+            for (const [preset, values] of Object.entries(vendor.presets)) {
+                for (const name of Object.keys(values)) assert.ok(names.includes(name), `${vendor.id} ${preset}: ${name}`);
+                assert.deepStrictEqual(checkVendorSettings(vendor.id, values), {}, `${vendor.id} ${preset}`);
+            }
+        }
+        assert.deepStrictEqual(Object.keys(vendorAdapter('custom').presets ?? {}), ['jsonToken', 'formCookie', 'oauth2']);
     });
 
     it('give the config node its credentials: username, password and SmartServer new password', function () {
