@@ -59,6 +59,8 @@ const EXTRAS = process.env.BENCH_EXTRAS !== '0';
 const OUT_DIR = path.resolve(ROOT, process.env.BENCH_OUT || path.join('bench', 'results'));
 const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(ROOT, process.env.BENCH_PROFILE) : null;
 const HEAP_LIMIT_BYTES = 10 * 1024 * 1024;
+/** The config node's `maxConnections` default: the bench runs with it. */
+const MAX_CONNECTIONS = 8;
 const CHECK_TIMEOUT_MS = 120000;
 
 const USER = { username: 'admin', password: 'Passw0rd!Passw0rd' };
@@ -412,6 +414,7 @@ async function coldStart() {
             messages: BURST,
             logins: s1.logins - s0.logins,
             loginAttempts: s1.loginAttempts - s0.loginAttempts,
+            newConnections: s1.connections - s0.connections - 1, // less the /stats probe's own
             served: s1.dataOk - s0.dataOk,
             non200: ctx.tally.non200,
             errors: ctx.tally.errors,
@@ -440,6 +443,7 @@ async function expiryMidFlight() {
             expiredAfter: Math.floor(BURST / 2),
             reLogins: s1.logins - s0.logins,
             refused: s1.unauthorized - s0.unauthorized,
+            newConnections: s1.connections - s0.connections - 1, // less the /stats probe's own
             served: s1.dataOk - s0.dataOk,
             non200: ctx.tally.non200,
             errors: ctx.tally.errors,
@@ -558,6 +562,11 @@ function goals(cells, ratioList, extras) {
             met: expiry.reLogins === 1 && expiry.refused > 0 && expiry.served === expiry.messages && expiry.non200 + expiry.errors === 0,
             figure: `${expiry.reLogins} re-login(s); session ended after the ${expiry.expiredAfter}th reply, ${expiry.refused} requests refused and replayed, `
                 + `${expiry.served}/${expiry.messages} answered 200${expiry.firstProblem ? `; first problem: ${expiry.firstProblem}` : ''}`,
+        });
+        list.push({
+            goal: `the cold start and the expiry burst each open at most maxConnections (${MAX_CONNECTIONS}) new connections`,
+            met: cold.newConnections <= MAX_CONNECTIONS && expiry.newConnections <= MAX_CONNECTIONS,
+            figure: `cold start ${cold.newConnections}, expiry burst ${expiry.newConnections} new connection(s) for ${cold.messages} messages each`,
         });
         list.push({
             goal: `heap after ${heap.requests} requests and a GC within 10 MB of the heap after the first ${HEAP_FIRST}`,

@@ -1,0 +1,111 @@
+import assert from 'node:assert';
+
+import sinon from 'sinon';
+import { CookieJar } from 'tough-cookie';
+
+import { LoginGuard } from '../../src/lib/session/login-guard';
+import { LiveCredential, RELOGIN_INTERVAL_MS, Session, SessionDeps } from '../../src/lib/session/session';
+import type { LoginResult, ServerSettings, SessionCredential, VendorAdapter, VendorContext } from '../../src/lib/vendors/adapter';
+
+const MINUTE = 60_000;
+
+/** A fake adapter: each login stores a numbered cookie; logouts are recorded by the credential they end. */
+function fakeAdapter(result: () => LoginResult = () => ({ expiresAt: null, payload: {} })) {
+    let logins = 0;
+    const loggedOut: SessionCredential[] = [];
+    const adapter = {
+        id: 'smartserver',
+        label: 'Fake vendor',
+        sessionCookie: 'sid',
+        validate: () => undefined,
+        requestHeaders: () => ({}),
+        login: async (context: VendorContext, _credentials: unknown, credential: SessionCredential) => {
+            logins++;
+            credential.jar.setCookieSync(`sid=s${logins}; Path=/`, context.settings.baseUrl);
+            return result();
+        },
+        isSessionRejected: () => false,
+        logout: async (_context: VendorContext, credential: SessionCredential) => {
+            loggedOut.push(credential);
+        },
+    } as unknown as VendorAdapter;
+    return { adapter, loggedOut, logins: () => logins };
+}
+
+function makeSession(adapter: VendorAdapter): Session {
+    const origin = 'https://lifecycle.example';
+    const deps: SessionDeps = {
+        adapter,
+        context: { settings: { baseUrl: origin, requestTimeoutMs: 30000 } as ServerSettings, send: async () => Promise.reject(new Error('nothing is sent')) },
+        guard: new LoginGuard(),
+        origin,
+        coolDownMs: 5 * MINUTE,
+        onState: () => undefined,
+        onReplacedLogoutError: () => undefined,
+    };
+    return new Session({ username: 'admin', password: 'pw' }, deps);
+}
+
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('session lifecycle (unit)', function () {
+    let clock: sinon.SinonFakeTimers;
+
+    beforeEach(function () {
+        clock = sinon.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z'), toFake: ['Date'] });
+    });
+
+    afterEach(function () {
+        clock.restore();
+    });
+
+    it('replacing a refused credential while a newer one is due logs out both (the Session.replace race)', async function () {
+        const { adapter, loggedOut } = fakeAdapter(() => ({ expiresAt: Date.now() + 10 * MINUTE, payload: {} }));
+        const session = makeSession(adapter);
+        const first = await session.current();
+        clock.tick(9 * MINUTE);
+        const second = await session.current(); // renewal: `first` is logged out
+        clock.tick(9 * MINUTE); // `second` is due now too
+        const third = await session.replace(first);
+        await flush();
+        assert.notStrictEqual(third, second);
+        assert.deepStrictEqual(loggedOut, [first, second]);
+    });
+
+    it('a refused fresh credential costs one re-login per 30 s; the session stays in use meanwhile', async function () {
+        const { adapter, logins, loggedOut } = fakeAdapter();
+        const session = makeSession(adapter);
+        const first = await session.current();
+        const second = await session.replace(first);
+        assert.strictEqual(logins(), 2);
+        await assert.rejects(session.replace(second), (error: { code?: string }) => error.code === 'SESSION_REJECTED');
+        assert.strictEqual(logins(), 2);
+        assert.strictEqual(session.credential, second, 'still in use for requests the server accepts');
+        clock.tick(RELOGIN_INTERVAL_MS);
+        const third = await session.replace(second);
+        assert.strictEqual(logins(), 3);
+        await flush();
+        assert.deepStrictEqual(loggedOut, [first, second]);
+        assert.strictEqual(session.credential, third);
+    });
+
+    it('a credential is logged out once, however it was replaced', async function () {
+        const { adapter, loggedOut } = fakeAdapter();
+        const session = makeSession(adapter);
+        const first: LiveCredential = await session.current();
+        await Promise.all([session.replace(first), session.replace(first), session.replace(first)]);
+        await flush();
+        assert.deepStrictEqual(loggedOut, [first]);
+    });
+
+    it('an ended session logs in no more (CONFIG), and logout marks the credential as logged out', async function () {
+        const { adapter } = fakeAdapter();
+        const session = makeSession(adapter);
+        const live = await session.current();
+        await session.logout();
+        assert.strictEqual(live.endedBy, 'logout');
+        session.end();
+        await assert.rejects(session.current(), (error: { code?: string }) => error.code === 'CONFIG');
+        await assert.rejects(session.replace(live), (error: { code?: string }) => error.code === 'CONFIG');
+    });
+});
