@@ -1,0 +1,61 @@
+/**
+ * The help the editor's sidebar shows for every node type, in every locale: a help file per type
+ * and locale, the same sections and entries as en-US (so no part stays untranslated), every error
+ * code listed, and the wrapper the editor's style uses to wrap long code spans at the sidebar width.
+ */
+import assert from 'node:assert';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.join(__dirname, '..', '..');
+const LOCALES = path.join(ROOT, 'nodes', 'locales');
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
+const TYPES = Object.keys(pkg['node-red'].nodes);
+const OTHER_LOCALES = fs.readdirSync(LOCALES).filter((lang) => lang !== 'en-US');
+
+function help(lang: string, type: string): string {
+    return fs.readFileSync(path.join(LOCALES, lang, `${type}.html`), 'utf8');
+}
+
+function count(html: string, pattern: RegExp): number {
+    return [...html.matchAll(pattern)].length;
+}
+
+/** The error codes a help lists as entries (`<dt>CODE</dt>`). */
+function errorCodes(html: string): string[] {
+    return [...html.matchAll(/<dt>([A-Z_]+)<\/dt>/g)].map((m) => m[1]);
+}
+
+describe('help files', function () {
+    it('exist in more than one locale', function () {
+        assert.ok(OTHER_LOCALES.includes('de'), OTHER_LOCALES.join());
+    });
+
+    for (const type of TYPES) {
+        describe(type, function () {
+            const english = help('en-US', type);
+
+            it('has en-US help wrapped for the sidebar style', function () {
+                assert.match(english, new RegExp(`^<script type="text/html" data-help-name="${type}">\\s*<div class="rest-session-help">`));
+                assert.match(english, /<\/div>\s*<\/script>\s*$/);
+            });
+
+            for (const lang of OTHER_LOCALES) {
+                it(`has "${lang}" help with the same sections and entries as en-US`, function () {
+                    const other = help(lang, type);
+                    assert.match(other, new RegExp(`^<script type="text/html" data-help-name="${type}">\\s*<div class="rest-session-help">`));
+                    for (const [what, pattern] of [['h3', /<h3>/g], ['h4', /<h4>/g], ['dt', /<dt[ >]/g], ['li', /<li>/g], ['p', /<p>/g]] as const) {
+                        assert.strictEqual(count(other, pattern), count(english, pattern), `${lang} ${type}: number of <${what}>`);
+                    }
+                    assert.deepStrictEqual(errorCodes(other), errorCodes(english), `${lang} ${type}: error codes`);
+                    assert.ok(!/\b(the|and|with|when|session is)\b/.test(other.replace(/<code>[\s\S]*?<\/code>|<a [^>]*>|"[^"]*"|„[^“]*“/g, '')), `${lang} ${type}: English words left`);
+                });
+            }
+        });
+    }
+
+    it('is styled to wrap long code spans at the sidebar width', function () {
+        const editor = fs.readFileSync(path.join(ROOT, 'nodes', 'rest-session-server.html'), 'utf8');
+        assert.match(editor, /\.red-ui-help \.rest-session-help code \{[^}]*white-space: normal/);
+    });
+});
