@@ -436,4 +436,4 @@ if (require.main === module) {
     });
 }
 
-module.exports = { prepareDemo };
+module.exports = { prepareDemo, demoFlows, readExampleFlows };

@@ -1,40 +1,39 @@
-'use strict';
 /**
  * A real Node-RED process for the browser and admin-API tests: a fresh user dir under the OS temp
  * dir, the package either symlinked (fast) or installed from its `npm pack` tarball (as a user gets
  * it), settings that keep the editor quiet (no tour, no telemetry prompt), and helpers to call the
  * admin API.
  */
-const fs = require('node:fs');
-const http = require('node:http');
-const net = require('node:net');
-const os = require('node:os');
-const path = require('node:path');
-const { execFileSync, spawn } = require('node:child_process');
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
-const ROOT = path.join(__dirname, '..', '..', '..');
-const PACKAGE_NAME = '@rest-session/node-red-rest-session';
-const CA_FILE = path.join(ROOT, 'test', 'fixtures', 'tls', 'ca.crt');
+export const ROOT = path.join(__dirname, '..', '..', '..');
+export const PACKAGE_NAME = '@rest-session/node-red-rest-session';
+export const CA_FILE = path.join(ROOT, 'test', 'fixtures', 'tls', 'ca.crt');
 const START_TIMEOUT_MS = 60000;
 const STOP_TIMEOUT_MS = 10000;
 
-function freePort() {
+export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const server = net.createServer();
         server.once('error', reject);
         server.listen(0, '127.0.0.1', () => {
-            const { port } = server.address();
+            const { port } = server.address() as net.AddressInfo;
             server.close(() => resolve(port));
         });
     });
 }
 
-function tempDir(prefix) {
+export function tempDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
 /** settings.js for a test user dir; `extra` is JS source of further properties (e.g. adminAuth). */
-function writeSettings(userDir, extra = '') {
+export function writeSettings(userDir: string, extra = ''): void {
     fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = {
     uiHost: '127.0.0.1',
     flowFile: 'flows.json',
@@ -47,12 +46,12 @@ function writeSettings(userDir, extra = '') {
 `);
 }
 
-function writeProjectPackage(userDir) {
+export function writeProjectPackage(userDir: string): void {
     fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true }, null, 4));
 }
 
 /** `<userDir>/node_modules/@rest-session/node-red-rest-session` → this repo (needs nodes/ built). */
-function linkPackage(userDir) {
+export function linkPackage(userDir: string): void {
     const link = path.join(userDir, 'node_modules', ...PACKAGE_NAME.split('/'));
     fs.mkdirSync(path.dirname(link), { recursive: true });
     fs.symlinkSync(ROOT, link, 'dir');
@@ -63,21 +62,29 @@ function linkPackage(userDir) {
  * tarball into the user dir, as `npm install <tarball>` does for a published release, together
  * with `extraPackages` (registry specs). Returns the tarball's file list.
  */
-function installPackedPackage(userDir, extraPackages = []) {
+export function installPackedPackage(userDir: string, extraPackages: string[] = []): string[] {
     const packDir = tempDir('rest-session-pack-');
     const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    const [info] = JSON.parse(out);
+    const [info] = JSON.parse(out) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const tarball = path.join(packDir, info.filename);
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-save', tarball, ...extraPackages], { cwd: userDir, stdio: ['ignore', 'pipe', 'pipe'] });
     fs.rmSync(packDir, { recursive: true, force: true });
     return info.files.map((f) => f.path);
 }
 
+export interface RunningNodeRed {
+    url: string;
+    port: number;
+    child: ChildProcess;
+    log(): string;
+    stop(): Promise<void>;
+}
+
 /**
  * Starts `node node_modules/node-red/red.js -u <userDir> -p <port>` and resolves once the admin API
  * answers. The process log is kept in `log()`.
  */
-async function startNodeRed(userDir) {
+export async function startNodeRed(userDir: string): Promise<RunningNodeRed> {
     const port = await freePort();
     const redJs = require.resolve('node-red/red.js', { paths: [ROOT] });
     const child = spawn(process.execPath, [redJs, '-u', userDir, '-p', String(port)], {
@@ -86,8 +93,8 @@ async function startNodeRed(userDir) {
         stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    child.stdout!.on('data', (chunk) => (output += chunk));
+    child.stderr!.on('data', (chunk) => (output += chunk));
     const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (!/Server now running/.test(output)) {
@@ -98,16 +105,10 @@ async function startNodeRed(userDir) {
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    return {
-        url,
-        port,
-        child,
-        log: () => output,
-        stop: () => stopChild(child),
-    };
+    return { url, port, child, log: () => output, stop: () => stopChild(child) };
 }
 
-function stopChild(child) {
+function stopChild(child: ChildProcess): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
         const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
@@ -119,8 +120,15 @@ function stopChild(child) {
     });
 }
 
-/** One HTTP exchange with the admin API: `{ status, headers, text, json }`. */
-function request(baseUrl, method, urlPath, { body, token, headers = {} } = {}) {
+export interface AdminResponse {
+    status: number;
+    headers: http.IncomingHttpHeaders;
+    text: string;
+    json: any;
+}
+
+/** One HTTP exchange with the admin API. */
+export function request(baseUrl: string, method: string, urlPath: string, { body, token, headers = {} }: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<AdminResponse> {
     return new Promise((resolve, reject) => {
         const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
         const req = http.request(new URL(urlPath, baseUrl), {
@@ -131,17 +139,17 @@ function request(baseUrl, method, urlPath, { body, token, headers = {} } = {}) {
                 ...headers,
             },
         }, (res) => {
-            const chunks = [];
-            res.on('data', (chunk) => chunks.push(chunk));
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
             res.on('end', () => {
                 const text = Buffer.concat(chunks).toString('utf8');
-                let json;
+                let json: unknown;
                 try {
                     json = JSON.parse(text);
                 } catch {
                     json = undefined;
                 }
-                resolve({ status: res.statusCode, headers: res.headers, text, json });
+                resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
             });
         });
         req.setTimeout(60000, () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
@@ -152,38 +160,21 @@ function request(baseUrl, method, urlPath, { body, token, headers = {} } = {}) {
 }
 
 /** Deploys `flows` (nodes may carry `credentials`) as a full deployment. */
-async function deployFlows(baseUrl, flows, token) {
+export async function deployFlows(baseUrl: string, flows: unknown[], token?: string): Promise<void> {
     const res = await request(baseUrl, 'POST', '/flows', { body: flows, token, headers: { 'Node-RED-Deployment-Type': 'full' } });
     if (res.status !== 204 && res.status !== 200) throw new Error(`deploy failed: HTTP ${res.status} ${res.text}`);
 }
 
 /** An access token for an adminAuth user (POST /auth/token, the editor's own client id). */
-async function adminToken(baseUrl, username, password, scope = '*') {
+export async function adminToken(baseUrl: string, username: string, password: string, scope = '*'): Promise<string> {
     const res = await request(baseUrl, 'POST', '/auth/token', {
         body: { client_id: 'node-red-admin', grant_type: 'password', scope, username, password },
     });
     if (res.status !== 200 || !res.json || !res.json.access_token) throw new Error(`login to the admin API failed: HTTP ${res.status}`);
-    return res.json.access_token;
+    return res.json.access_token as string;
 }
 
 /** A core tls-config node that trusts the test CA. */
-function tlsConfigNode(id) {
+export function tlsConfigNode(id: string): Record<string, unknown> {
     return { id, type: 'tls-config', name: 'test CA', cert: '', key: '', ca: CA_FILE, certname: '', keyname: '', caname: '', servername: '', verifyservercert: true, alpnprotocol: '' };
 }
-
-module.exports = {
-    ROOT,
-    PACKAGE_NAME,
-    CA_FILE,
-    freePort,
-    tempDir,
-    writeSettings,
-    writeProjectPackage,
-    linkPackage,
-    installPackedPackage,
-    startNodeRed,
-    request,
-    deployFlows,
-    adminToken,
-    tlsConfigNode,
-};

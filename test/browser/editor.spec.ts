@@ -1,26 +1,25 @@
-'use strict';
 /**
  * `npm run test:browser`: the editor as a user meets it, in Debian's Chromium driven by playwright-core.
  *
  * Node-RED (the dev dependency) runs on a fresh user dir with the package installed from its
- * `npm pack` tarball (not a symlink) plus FlowFuse Dashboard 2, the SmartServer simulator runs
- * over HTTPS, and the shipped dashboard example is deployed against it. The spec checks the
- * palette, creates a config node through the dialog (vendor switch, validation, Test login with
- * the right and a wrong password), deploys, makes sure the password never comes back to the
- * editor, and that the deployed example shows a green session status and fills the gauges.
- * Screenshots go to test/artifacts/.
+ * `npm pack` tarball (not a symlink) plus FlowFuse Dashboard 2. Every vendor's simulator runs, and
+ * the demo of `npm start` (every example flow, pointed at the simulators by scripts/start.js) is
+ * deployed against them. The spec checks the palette, creates a config node through the dialog
+ * (vendor switch, validation, Test login with the right and a wrong password), deploys, makes sure
+ * the password never comes back to the editor, that every demo tab shows a green session dot and
+ * the dashboard live values, that the help of every node fits the sidebar in English and German,
+ * and that a German browser gets German texts. Screenshots go to test/artifacts/.
  *
- * Needs nodes/ built (`npx tsc -p tsconfig.build.json && node scripts/copy-icons.js`) and
- * /usr/bin/chromium (or CHROMIUM_PATH). Not part of `npm test`.
+ * Needs nodes/ built (`npm run build`) and /usr/bin/chromium (or CHROMIUM_PATH). Not part of `npm test`.
  */
-const assert = require('node:assert');
-const fs = require('node:fs');
-const path = require('node:path');
+import assert from 'node:assert';
+import fs from 'node:fs';
+import path from 'node:path';
 
-const { chromium } = require('playwright-core');
+import { Browser, Page, chromium } from 'playwright-core';
 
-const runtime = require('./support/runtime');
-const { startForFlows } = require('../simulators/smartserver');
+import type { FlowSimulator } from '../simulators/loopback-server';
+import * as runtime from './support/runtime';
 
 const ARTIFACTS = path.join(runtime.ROOT, 'test', 'artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -29,51 +28,73 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 const DASHBOARD_PACKAGE = '@flowfuse/node-red-dashboard@1';
 const DASHBOARD_EXAMPLE = 'SmartServer dashboard gauge.json';
 const FLOW_NODES = { 'rest-session-login': 'session login', 'rest-session-request': 'authorized request', 'rest-session-logout': 'session logout' };
+const HELP_TYPES = ['rest-session-server', 'rest-session-login', 'rest-session-request', 'rest-session-logout'];
+const HELP_HEADING = { 'en-US': /^(Properties|Inputs)$/, 'de-DE': /^(Eigenschaften|Eingaben)$/ };
 const WRONG_PASSWORD = 'Wrong-Passw0rd!x';
+const VENDORS = ['smartserver', 'cmwell', 'sdm', 'commvault'];
 
-/** The shipped example, pointed at the simulator, trusting the test CA, with its credentials. */
-function exampleFlow(sim) {
-    const flow = JSON.parse(fs.readFileSync(path.join(runtime.ROOT, 'examples', DASHBOARD_EXAMPLE), 'utf8'));
-    for (const node of flow) {
-        if (node.type === 'rest-session-server') Object.assign(node, { baseUrl: sim.baseUrl, credentials: { ...sim.credentials } });
-        if (node.type === 'tls-config') node.ca = runtime.CA_FILE;
-    }
-    return flow;
+// The demo's own flow preparation (scripts/start.js is plain CommonJS).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const demo = require(path.join(runtime.ROOT, 'scripts', 'start.js')) as {
+    readExampleFlows(rootDir: string): Array<Record<string, any>>;
+    demoFlows(nodes: Array<Record<string, any>>, options: { rootDir: string; simulators: Record<string, FlowSimulator<unknown>> }): { flows: Array<Record<string, any>>; credentials: Record<string, unknown> };
+};
+
+/** The flows `npm start` deploys, against these simulators, each server node carrying its credentials. */
+function demoFlow(simulators: Record<string, FlowSimulator<unknown>>): Array<Record<string, any>> {
+    const { flows, credentials } = demo.demoFlows(demo.readExampleFlows(runtime.ROOT), { rootDir: runtime.ROOT, simulators });
+    return flows.map((node) => (credentials[node.id] ? { ...node, credentials: credentials[node.id] } : node));
 }
 
 /** Palette labels wrap: compare their words. */
-function squash(text) {
+function squash(text: unknown): string {
     return String(text).replace(/\s+/g, ' ').trim();
 }
 
-function shot(page, name) {
+function shot(page: Page, name: string): Promise<Buffer> {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     return page.screenshot({ path: path.join(ARTIFACTS, name) });
 }
 
+/** Opens a fresh editor page and waits for the palette. */
+async function openEditor(browser: Browser, url: string, locale: string, viewport = { width: 1400, height: 950 }): Promise<{ page: Page; close(): Promise<void> }> {
+    const context = await browser.newContext({ locale, viewport });
+    const page = await context.newPage();
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="rest-session-request"]', { timeout: 60000 });
+    return { page, close: () => context.close() };
+}
+
 describe('editor in a real browser (npm pack install, Chromium)', function () {
     this.timeout(300000);
-    let sim;
-    let red;
-    let userDir;
-    let browser;
-    let page;
-    let packedFiles;
-    const pageErrors = [];
-    let serverId;
+    const simulators: Record<string, FlowSimulator<any>> = {};
+    let sim: FlowSimulator<any>;
+    let red: runtime.RunningNodeRed;
+    let userDir: string;
+    let browser: Browser;
+    let page: Page;
+    let packedFiles: string[];
+    const pageErrors: string[] = [];
+    let serverId: string;
 
     before(async function () {
         for (const file of ['rest-session-server.js', 'rest-session-request.js']) {
             assert.ok(fs.existsSync(path.join(runtime.ROOT, 'nodes', file)), `nodes/${file} is missing: build first`);
         }
         assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
-        sim = await startForFlows();
+        for (const vendor of VENDORS) {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            simulators[vendor] = await (require(`../simulators/${vendor}`) as { startForFlows(): Promise<FlowSimulator<any>> }).startForFlows();
+        }
+        // The dialog's own SmartServer: its login counts are not mixed with the demo's polls.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        sim = await (require('../simulators/smartserver') as { startForFlows(): Promise<FlowSimulator<any>> }).startForFlows();
         userDir = runtime.tempDir('rest-session-browser-');
         runtime.writeProjectPackage(userDir);
         packedFiles = runtime.installPackedPackage(userDir, [DASHBOARD_PACKAGE]);
         runtime.writeSettings(userDir);
         red = await runtime.startNodeRed(userDir);
-        await runtime.deployFlows(red.url, exampleFlow(sim));
+        await runtime.deployFlows(red.url, demoFlow(simulators));
         browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
         page = await browser.newPage({ viewport: { width: 1400, height: 950 }, locale: 'en-US' });
         page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -84,12 +105,12 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
     after(async function () {
         if (browser) await browser.close();
         if (red) await red.stop();
-        if (sim) await sim.stop();
+        for (const started of [...Object.values(simulators), sim]) if (started) await started.stop();
         if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
     });
 
     it('installs from the npm pack tarball with the editor files, locales and icons', function () {
-        for (const file of ['nodes/rest-session-server.html', 'nodes/locales/en-US/rest-session-request.html', 'nodes/locales/de/rest-session-request.json', 'nodes/icons/rest-session-request.svg', `examples/${DASHBOARD_EXAMPLE}`]) {
+        for (const file of ['nodes/rest-session-server.html', 'nodes/locales/en-US/rest-session-request.html', 'nodes/locales/de/rest-session-request.html', 'nodes/locales/de/rest-session-request.json', 'nodes/icons/rest-session-request.svg', `examples/${DASHBOARD_EXAMPLE}`]) {
             assert.ok(packedFiles.includes(file), `${file} is in the tarball`);
         }
         const installed = path.join(userDir, 'node_modules', ...runtime.PACKAGE_NAME.split('/'));
@@ -103,7 +124,7 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             assert.strictEqual(squash(await node.locator('.red-ui-palette-label').textContent()), label);
         }
         const config = await page.evaluate(() => {
-            const def = RED.nodes.getType('rest-session-server');
+            const def = (window as any).RED.nodes.getType('rest-session-server');
             return def && { category: def.category, set: def.set.module };
         });
         assert.deepStrictEqual(config, { category: 'config', set: runtime.PACKAGE_NAME });
@@ -120,7 +141,7 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         await page.waitForSelector('#node-config-input-baseUrl', { state: 'visible' });
 
         // The vendor select shows only that vendor's fields.
-        const visible = (selector) => page.locator(selector).isVisible();
+        const visible = (selector: string) => page.locator(selector).isVisible();
         const fieldsOf = async () => ({
             newPassword: await visible('#node-config-input-newPassword'),
             apiVersion: await visible('#node-config-input-apiVersion'),
@@ -149,17 +170,17 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         // A bad URL is shown as such; the core TLS and proxy pickers are there; the password is masked.
         await page.fill('#node-config-input-baseUrl', 'not a url');
         await page.waitForSelector('#rest-session-server-problem-baseUrl', { state: 'visible' });
-        assert.ok(await page.locator('#node-config-input-baseUrl').evaluate((el) => el.classList.contains('input-error')), 'the field is marked invalid');
+        assert.ok(await page.locator('#node-config-input-baseUrl').evaluate((el) => (el as HTMLElement).classList.contains('input-error')), 'the field is marked invalid');
         await page.fill('#node-config-input-baseUrl', sim.baseUrl);
         await page.waitForSelector('#rest-session-server-problem-baseUrl', { state: 'hidden' });
         assert.strictEqual(await page.getAttribute('#node-config-input-password', 'type'), 'password');
         assert.strictEqual(await page.locator('select#node-config-input-proxy').count(), 1, 'http proxy picker');
         const tlsId = await page.evaluate(() => {
-            let id = null;
-            RED.nodes.eachConfig((n) => {
-                if (n.type === 'tls-config') id = n.id;
+            const ids: string[] = [];
+            (window as any).RED.nodes.eachConfig((n: { type: string; id: string }) => {
+                if (n.type === 'tls-config') ids.push(n.id);
             });
-            return id;
+            return ids[ids.length - 1];
         });
         await page.selectOption('select#node-config-input-tls', tlsId);
         await page.fill('#node-config-input-name', 'simulator');
@@ -201,16 +222,16 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
     });
 
     it('deploys, and the password never comes back to the editor', async function () {
-        await page.waitForFunction(() => !document.querySelector('#red-ui-header-button-deploy').classList.contains('disabled'));
+        await page.waitForFunction(() => !document.querySelector('#red-ui-header-button-deploy')!.classList.contains('disabled'));
         await page.click('#red-ui-header-button-deploy');
-        let flows;
+        let flows: runtime.AdminResponse;
         const deadline = Date.now() + 20000;
         do {
             await new Promise((resolve) => setTimeout(resolve, 250));
             flows = await runtime.request(red.url, 'GET', '/flows');
-        } while (!flows.json.some((n) => n.id === serverId) && Date.now() < deadline);
+        } while (!flows.json.some((n: { id: string; type: string }) => n.id === serverId) && Date.now() < deadline);
         assert.strictEqual(flows.status, 200);
-        assert.ok(flows.json.some((n) => n.id === serverId && n.type === 'rest-session-server'), 'config node deployed');
+        assert.ok(flows.json.some((n: { id: string; type: string }) => n.id === serverId && n.type === 'rest-session-server'), 'config node deployed');
         assert.ok(!flows.text.includes(sim.credentials.password), 'no password in /flows');
         const credentials = await runtime.request(red.url, 'GET', `/credentials/rest-session-server/${serverId}`);
         assert.strictEqual(credentials.json.has_password, true);
@@ -220,13 +241,13 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         // Reopen the config node from a fresh editor: the field holds the placeholder only.
         await page.reload({ waitUntil: 'domcontentloaded' });
         await page.waitForSelector('.red-ui-palette-node[data-palette-type="rest-session-request"]', { timeout: 60000 });
-        await page.evaluate((id) => RED.editor.editConfig('', 'rest-session-server', id, 'node-config-input'), serverId);
+        await page.evaluate((id) => (window as any).RED.editor.editConfig('', 'rest-session-server', id, 'node-config-input'), serverId);
         await page.waitForSelector('#node-config-input-password', { state: 'visible' });
-        await page.waitForFunction(() => document.querySelector('#node-config-input-password').value !== '');
+        await page.waitForFunction(() => (document.querySelector('#node-config-input-password') as HTMLInputElement).value !== '');
         assert.strictEqual(await page.inputValue('#node-config-input-password'), '__PWRD__');
         const html = await page.content();
         assert.ok(!html.includes(sim.credentials.password), 'no password in the DOM');
-        const inEditor = await page.evaluate((pw) => JSON.stringify(RED.nodes.createCompleteNodeSet({ credentials: true })).includes(pw), sim.credentials.password);
+        const inEditor = await page.evaluate((pw) => JSON.stringify((window as any).RED.nodes.createCompleteNodeSet({ credentials: true })).includes(pw), sim.credentials.password);
         assert.strictEqual(inEditor, false, 'no password in the editor model');
 
         // Test login with the unchanged field uses the stored password on the runtime side.
@@ -237,21 +258,28 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         await page.waitForSelector('#node-config-input-baseUrl', { state: 'detached' });
     });
 
-    it('shows a green session status on the deployed example flow and fills the gauges', async function () {
-        await page.evaluate(() => {
-            let tab = null;
-            RED.nodes.eachWorkspace((ws) => {
-                if (ws.label === 'SmartServer dashboard') tab = ws.id;
-            });
-            RED.workspaces.show(tab);
+    it('shows a green session dot on every demo tab once its first poll has answered', async function () {
+        const tabs: Array<{ id: string; label: string }> = await page.evaluate(() => {
+            const found: Array<{ id: string; label: string }> = [];
+            (window as any).RED.nodes.eachWorkspace((ws: { id: string; label: string }) => { found.push({ id: ws.id, label: ws.label }); });
+            return found;
         });
-        const green = page.locator('g.red-ui-flow-node-group:has(text:text-is("read Volts_1")) .red-ui-flow-node-status-dot-green');
-        await green.first().waitFor({ state: 'attached', timeout: 30000 });
-        const label = await page.locator('g.red-ui-flow-node-group:has(text:text-is("read Volts_1")) .red-ui-flow-node-status-label').first().textContent();
-        assert.strictEqual(label, 'admin');
-        await page.waitForTimeout(500); // the edit tray slides out
-        await shot(page, 'running-flow.png');
+        const demoTabs = demoFlow(simulators).filter((n) => n.type === 'tab').map((n) => n.id);
+        assert.ok(demoTabs.length >= 6, `the demo has a tab per example (${demoTabs.length})`);
+        for (const id of demoTabs) assert.ok(tabs.some((tab) => tab.id === id), `tab ${id} is in the editor`);
+        for (const tab of tabs.filter((t) => demoTabs.includes(t.id))) {
+            await page.evaluate((id) => (window as any).RED.workspaces.show(id), tab.id);
+            const green = page.locator('#red-ui-workspace-chart .red-ui-flow-node-status-dot-green');
+            await green.first().waitFor({ state: 'attached', timeout: 60000 });
+            const labels = await page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group:has(.red-ui-flow-node-status-dot-green) .red-ui-flow-node-status-label').allTextContents();
+            assert.ok(labels.length > 0 && labels.every((label) => /^[\w.-]+$/.test(label)), `${tab.label}: the user name under the green dot (${labels})`);
+            await shot(page, `demo-tab-${tab.label.replace(/[^\w-]+/g, '-').toLowerCase()}.png`);
+        }
+        // The demo's polls keep the sessions: one login per server config, however many polls.
+        for (const vendor of VENDORS) assert.ok(simulators[vendor].simulator.stats.loginsOk >= 1, `${vendor} logged in`);
+    });
 
+    it('fills the dashboard gauges with live values at /dashboard', async function () {
         const dashboard = await browser.newPage({ viewport: { width: 1000, height: 600 } });
         try {
             await dashboard.goto(`${red.url}/dashboard/smartserver`, { waitUntil: 'domcontentloaded' });
@@ -263,20 +291,53 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         }
     });
 
+    for (const locale of ['en-US', 'de-DE'] as const) {
+        it(`shows the help of every node within the default sidebar width (${locale})`, async function () {
+            // A tall window, so that one screenshot holds the whole help.
+            const editor = await openEditor(browser, red.url, locale, { width: 1400, height: 3200 });
+            try {
+                for (const type of HELP_TYPES) {
+                    await editor.page.evaluate((t) => (window as any).RED.sidebar.help.show(t), type);
+                    const help = editor.page.locator('.red-ui-help .rest-session-help');
+                    await help.waitFor({ state: 'visible', timeout: 10000 });
+                    const heading = squash(await help.locator('h3').first().textContent());
+                    assert.match(heading, HELP_HEADING[locale], `${type}: ${heading}`);
+                    const overflow = await help.evaluate((root) => {
+                        const panel = root.closest('.red-ui-sidebar-content, #red-ui-sidebar') as HTMLElement;
+                        const limit = panel.getBoundingClientRect().right;
+                        const wide = Array.from(root.querySelectorAll('*'))
+                            .filter((el) => el.getBoundingClientRect().right > limit + 1)
+                            .map((el) => `<${el.tagName.toLowerCase()}> ${String(el.textContent).slice(0, 60)}`);
+                        // The help and every box around it up to the sidebar: none scrolls sideways.
+                        const scrollers: HTMLElement[] = [];
+                        for (let el: HTMLElement | null = root as HTMLElement; el && el !== panel.parentElement; el = el.parentElement) scrollers.push(el);
+                        const scrolls = scrollers.filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.className);
+                        return { width: panel.clientWidth, wide, scrolls };
+                    });
+                    assert.ok(overflow.width > 200 && overflow.width < 600, `the default sidebar width (${overflow.width} px)`);
+                    assert.deepStrictEqual(overflow.wide, [], `${type} (${locale}): elements wider than the ${overflow.width} px sidebar`);
+                    assert.deepStrictEqual(overflow.scrolls, [], `${type} (${locale}): a horizontal scrollbar`);
+                    await editor.page.locator('#red-ui-sidebar').screenshot({ path: path.join(ARTIFACTS, `help-${type}-${locale}.png`) });
+                }
+            } finally {
+                await editor.close();
+            }
+        });
+    }
+
     it('speaks German with a German browser', async function () {
-        const context = await browser.newContext({ locale: 'de-DE', viewport: { width: 1400, height: 950 } });
+        const editor = await openEditor(browser, red.url, 'de-DE');
         try {
-            const german = await context.newPage();
-            await german.goto(red.url, { waitUntil: 'domcontentloaded' });
+            const german = editor.page;
             const request = german.locator('.red-ui-palette-node[data-palette-type="rest-session-request"] .red-ui-palette-label');
             await request.waitFor({ state: 'attached', timeout: 60000 });
             assert.strictEqual(squash(await request.textContent()), 'autorisierte Anfrage');
-            await german.evaluate((id) => RED.editor.editConfig('', 'rest-session-server', id, 'node-config-input'), serverId);
+            await german.evaluate((id) => (window as any).RED.editor.editConfig('', 'rest-session-server', id, 'node-config-input'), serverId);
             await german.waitForSelector('#rest-session-server-test-login', { state: 'visible' });
             assert.strictEqual((await german.innerText('#rest-session-server-test-login')).trim(), 'Anmeldung testen');
             await shot(german, 'config-dialog-de.png');
         } finally {
-            await context.close();
+            await editor.close();
         }
     });
 
