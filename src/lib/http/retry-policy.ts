@@ -11,6 +11,13 @@ export interface RetryPolicy {
     maxRetryAfterMs: number;
 }
 
+/**
+ * What may be resent: `true` on any transient fault, `'unsent'` only when the request never reached
+ * the server (it carries a login's credentials: a resend could count as one more failed login),
+ * `false` never.
+ */
+export type RetryScope = boolean | 'unsent';
+
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({
     limit: 2,
     baseDelayMs: 250,

@@ -1,6 +1,7 @@
 import { isTransientError } from '../errors';
 import type { HttpResponse } from './http-client';
-import { DEFAULT_RETRY_POLICY, RetryPolicy, isTransientStatus, parseRetryAfter, retryDelayMs } from './retry-policy';
+import { DEFAULT_RETRY_POLICY, RetryPolicy, RetryScope, isTransientStatus, parseRetryAfter, retryDelayMs } from './retry-policy';
+import { neverReachedServer } from './transport-errors';
 
 export type Sleep = (ms: number) => Promise<void>;
 
@@ -8,11 +9,13 @@ const sleepWithTimer: Sleep = (ms) => new Promise((resolve) => setTimeout(resolv
 
 /**
  * Sends, and on a transient fault (network error, timeout, 502/503/504) sends again within the
- * policy, if `retryable`. The last reply is returned as it is; the last error is thrown.
+ * policy, as far as `retryable` allows: `true` any transient fault, `'unsent'` only a fault before
+ * the request reached the server (a login's credentials), `false` never. The last reply is
+ * returned as it is; the last error is thrown.
  */
 export async function sendWithRetry(
     send: () => Promise<HttpResponse>,
-    retryable: boolean,
+    retryable: RetryScope,
     policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     sleep: Sleep = sleepWithTimer,
 ): Promise<HttpResponse> {
@@ -22,13 +25,13 @@ export async function sendWithRetry(
         try {
             response = await send();
         } catch (error) {
-            if (!canRetry || !isTransientError(error)) throw error;
+            if (!canRetry || !isTransientError(error) || (retryable === 'unsent' && !neverReachedServer(error))) throw error;
             const delay = retryDelayMs(retry, undefined, policy);
             if (delay === undefined) throw error;
             await sleep(delay);
             continue;
         }
-        if (!canRetry || !isTransientStatus(response.status)) return response;
+        if (!canRetry || retryable === 'unsent' || !isTransientStatus(response.status)) return response;
         const retryAfter = response.headers['retry-after'];
         const delay = retryDelayMs(retry, parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter), policy);
         if (delay === undefined) return response;

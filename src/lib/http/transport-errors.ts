@@ -15,6 +15,28 @@ const TLS_CODES = new Set([
     'EPROTO',
 ]);
 
+/**
+ * Low-level codes that mean the connection never carried a request: refused, no such host, no
+ * route. A reset, a timeout or any reply may come after the server read the request.
+ */
+const UNSENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL']);
+/** Certificate checks fail in the handshake, before the request is written. */
+const UNSENT_TLS_CODES = new Set([...TLS_CODES].filter((code) => code !== 'EPROTO'));
+
+/** The transport code of a proxy that answered the CONNECT with a refusal: the request never went on. */
+const PROXY_REFUSED = 'PROXY_REFUSED';
+
+/**
+ * True when the failed exchange is known never to have reached the server (see {@link UNSENT_CODES}):
+ * a login may be resent after it, and it costs the account nothing. Read from the error's
+ * `transportCode`, so it survives an error rebuilt with a hint.
+ */
+export function neverReachedServer(error: unknown): boolean {
+    if (!(error instanceof SessionError) || error.transportCode === undefined) return false;
+    const code = error.transportCode;
+    return UNSENT_CODES.has(code) || UNSENT_TLS_CODES.has(code) || code === PROXY_REFUSED;
+}
+
 interface ErrorLike {
     code?: unknown;
     message?: unknown;
@@ -42,6 +64,13 @@ export function describeTarget(method: string, url: string): string {
 export function transportError(error: unknown, method: string, url: string, timeoutMs: number, maxResponseBytes?: number): SessionError {
     if (error instanceof SessionError) return error;
     const err = (error ?? {}) as ErrorLike;
+    const result = describeTransportError(err, method, url, timeoutMs, maxResponseBytes);
+    // A proxy that refused the tunnel (it answered the CONNECT) never forwarded the request either.
+    result.transportCode ??= viaProxy(err) && proxyStatus(err) !== undefined ? PROXY_REFUSED : lowLevelCode(err);
+    return result;
+}
+
+function describeTransportError(err: ErrorLike, method: string, url: string, timeoutMs: number, maxResponseBytes?: number): SessionError {
     const code = lowLevelCode(err);
     const message = typeof err.message === 'string' ? err.message : '';
     const target = describeTarget(method, url);

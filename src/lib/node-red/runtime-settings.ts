@@ -1,6 +1,6 @@
 import type { NodeAPI } from 'node-red';
 
-import { DEFAULT_COOL_DOWN_MS } from '../session/login-guard';
+import { DEFAULT_GUARD_POLICY, LoginGuardPolicy } from '../session/login-guard';
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
@@ -10,7 +10,14 @@ export function numberSetting(RED: NodeAPI, name: string, fallback: number): num
     return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
-/** How long a rejected login is not resent with the same credentials. */
-export function coolDownMs(RED: NodeAPI): number {
-    return numberSetting(RED, 'CoolDown', DEFAULT_COOL_DOWN_MS);
+/**
+ * The login guard's limits from settings.js: `restSessionServerCoolDown` (ms a rejected credential
+ * is not resent), `restSessionServerMaxFailedLogins` and `restSessionServerFailureWindow` (ms).
+ */
+export function guardPolicy(RED: NodeAPI): LoginGuardPolicy {
+    return {
+        coolDownMs: numberSetting(RED, 'CoolDown', DEFAULT_GUARD_POLICY.coolDownMs),
+        maxFailedLogins: Math.floor(numberSetting(RED, 'MaxFailedLogins', DEFAULT_GUARD_POLICY.maxFailedLogins)) || DEFAULT_GUARD_POLICY.maxFailedLogins,
+        failureWindowMs: numberSetting(RED, 'FailureWindow', DEFAULT_GUARD_POLICY.failureWindowMs),
+    };
 }

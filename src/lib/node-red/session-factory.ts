@@ -7,7 +7,7 @@ import { DEFAULT_MAX_CONNECTIONS, ServerTransport } from '../session/server-tran
 import { SessionManager } from '../session/session-manager';
 import { configuredAdapter } from '../vendors';
 import type { LoginCredentials, ServerSettings, VendorAdapter } from '../vendors/adapter';
-import { coolDownMs } from './runtime-settings';
+import { guardPolicy } from './runtime-settings';
 
 export interface ServerSessionsOptions {
     serverId: string;
@@ -39,12 +39,13 @@ export function readMaxConnections(value: unknown): number {
 /**
  * The one place a server's sessions are built, for a deployed config node and for Test login alike:
  * its HTTP client, its authorized transport, and the session manager over them, with the
- * process's login guard and the runtime's cool-down.
+ * process's login guard (one for every path that logs in: the same cool-downs and budget).
  */
 export function createSessionManager(RED: NodeAPI, options: ServerSessionsOptions): SessionManager {
     const { settings } = options;
     const adapter = configuredAdapter(options.adapter, settings);
     const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    loginGuard.configure(guardPolicy(RED));
     const http = new HttpClient({
         ...options.connection,
         maxResponseBytes: options.maxResponseBytes,
@@ -58,7 +59,6 @@ export function createSessionManager(RED: NodeAPI, options: ServerSessionsOption
         transport: new ServerTransport({ settings, adapter, http, maxConnections }),
         guard: loginGuard,
         credentials: options.credentials,
-        coolDownMs: coolDownMs(RED),
         onWarning: options.onWarning,
     });
 }

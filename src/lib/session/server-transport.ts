@@ -76,14 +76,14 @@ export class ServerTransport {
         return this.options.settings;
     }
 
-    /** An adapter's exchange (login, expiry probe, logout): retried on transient faults unless it opts out. */
+    /** An adapter's exchange (login, expiry probe, logout): retried on transient faults as far as its `retry` allows. */
     sendExchange(exchange: VendorExchange, credential: SessionCredential): Promise<HttpResponse> {
         const url = this.options.settings.baseUrl + exchange.path;
         const headers = { ...exchange.headers };
         if (credential.header) headers[credential.header.name] = credential.header.value;
         return sendWithRetry(
             () => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body),
-            exchange.retry !== false,
+            exchange.retry ?? true,
             DEFAULT_RETRY_POLICY,
             this.sleep,
         ).catch(unwrapQueueTimeout);

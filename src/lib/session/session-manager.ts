@@ -17,7 +17,6 @@ export interface SessionManagerOptions {
     guard: LoginGuard;
     /** The config node's own user; absent when the config has no credentials. */
     credentials?: LoginCredentials;
-    coolDownMs: number;
     /** Something the user should know that no msg carries (a failed logout of a replaced session). */
     onWarning?: (message: string) => void;
 }
@@ -276,7 +275,6 @@ export class SessionManager {
                 context: this.options.transport.context,
                 guard: this.options.guard,
                 origin: this.origin,
-                coolDownMs: this.options.coolDownMs,
                 scrubber: this.scrubber,
                 onState: (s, state, error) => this.changed({ session: s, state, error }),
                 onReplacedLogoutError: (s, error) => this.warn(

@@ -4,8 +4,9 @@ import { CookieJar } from 'tough-cookie';
 
 import { SessionError, isSessionError } from '../errors';
 import { KnownSecrets, SecretScrubber } from '../secret-scrubber';
-import { LoginGuard } from './login-guard';
+import { LoginGuard, loginContext } from './login-guard';
 import { SingleFlight } from './single-flight';
+import { identitySettingNames } from '../vendors/settings';
 import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../vendors/adapter';
 import { withLoginHint } from '../vendors/login-hint';
 
@@ -31,7 +32,6 @@ export interface SessionDeps {
     context: VendorContext;
     guard: LoginGuard;
     origin: string;
-    coolDownMs: number;
     /** Takes this session's secrets out of every text it reports; remembers them once they are retired. */
     scrubber?: SecretScrubber;
     onState(session: Session, state: SessionState, error?: SessionError): void;
@@ -183,35 +183,22 @@ export class Session {
     private async login(previous: LiveCredential | undefined): Promise<LiveCredential> {
         const { adapter, context, guard } = this.deps;
         const credentials = this.credentials;
-        // The server settings are part of what was refused (a Commvault domain, a CM-Well scheme):
-        // fixing them ends a cool-down just as a new password does.
-        const fingerprint = LoginGuard.fingerprint([
-            credentials.username,
-            credentials.password,
-            credentials.newPassword,
-            JSON.stringify(context.settings),
-        ]);
+        const credential: SessionCredential = { jar: new CookieJar() };
+        let result: LoginResult;
         try {
-            guard.check(this.guardKey, fingerprint, credentials.username);
+            result = await guard.attempt(this.guardKey, credentialFingerprint(adapter, context, credentials), credentials.username, () => {
+                this.setState('loggingIn');
+                return adapter.login(loginContext(context), credentials, credential).catch((error: unknown) => {
+                    this.scrubber.remember(credentialSecrets(credential, credentials.username));
+                    throw withLoginHint(isSessionError(error)
+                        ? this.scrubber.scrubError(error)
+                        : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`), adapter, context.settings);
+                });
+            });
         } catch (error) {
             this.fail(error as SessionError);
             throw error;
         }
-        this.setState('loggingIn');
-        const credential: SessionCredential = { jar: new CookieJar() };
-        let result: LoginResult;
-        try {
-            result = await adapter.login(context, credentials, credential);
-        } catch (error) {
-            this.scrubber.remember(credentialSecrets(credential, credentials.username));
-            const failure = withLoginHint(isSessionError(error)
-                ? this.scrubber.scrubError(error)
-                : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`), adapter, context.settings);
-            guard.recordFailure(this.guardKey, failure, fingerprint, this.deps.coolDownMs);
-            this.fail(failure);
-            throw failure;
-        }
-        guard.recordSuccess(this.guardKey);
         if (result.passwordChanged && credentials.newPassword) {
             this.scrubber.remember({ username: credentials.username, passwords: [credentials.password] });
             this.credentials = { username: credentials.username, password: credentials.newPassword };
@@ -270,6 +257,16 @@ function stopped(): SessionError {
 function credentialSecrets(credential: SessionCredential, username: string): KnownSecrets {
     const cookies = (credential.jar.serializeSync()?.cookies ?? []).map((cookie) => ({ key: String(cookie.key), value: String(cookie.value ?? '') }));
     return { username, cookies, authorizations: credential.header ? [credential.header.value] : [] };
+}
+
+/**
+ * What the guard cools down after a rejection: the user, the passwords and the settings the vendor
+ * declares part of the login identity, nothing else (a timeout or a format is not who logs in).
+ */
+export function credentialFingerprint(adapter: VendorAdapter, context: VendorContext, credentials: LoginCredentials): string {
+    const settings = context.settings as unknown as Record<string, unknown>;
+    const identity = identitySettingNames(adapter.settings).map((name) => `${name}=${String(settings[name])}`);
+    return LoginGuard.fingerprint([credentials.username, credentials.password, credentials.newPassword, ...identity]);
 }
 
 /** When this credential stops being usable: the earlier of its absolute and idle expiry. */

@@ -3,6 +3,7 @@ import type { CookieJar } from 'tough-cookie';
 import type { SessionError } from '../errors';
 import type { HttpResponse } from '../http/http-client';
 import type { VendorSettingsTable } from './settings';
+import type { RetryScope } from '../http/retry-policy';
 
 /** The settings every vendor has (the config node's common properties), parsed. */
 export interface CommonSettings {
@@ -40,8 +41,13 @@ export interface VendorExchange {
     path: string;
     headers?: Record<string, string>;
     body?: string | Buffer;
-    /** false: never resend on a transient fault (e.g. a single-use Digest nonce). */
-    retry?: boolean;
+    /**
+     * When it may be resent after a transient fault ({@link RetryScope}). Default: any transient
+     * fault, except during a login, where exchanges carry credentials and default to `'unsent'`.
+     * `true` for a login exchange without credentials (a Digest challenge); `false` never (a
+     * single-use Digest nonce).
+     */
+    retry?: RetryScope;
 }
 
 /** What the core lends an adapter: the settings and a way to send (retried on transient faults). */

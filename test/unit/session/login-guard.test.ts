@@ -1,224 +1,298 @@
 import assert from 'node:assert';
-import sinon from 'sinon';
-import { LoginGuard, DEFAULT_COOL_DOWN_MS, loginGuard } from '../../../src/lib/session/login-guard';
-import { SessionError, type ErrorCode } from '../../../src/lib/errors';
 
-const START = Date.parse('2025-11-22T10:00:00Z');
-const MINUTE = 60000;
+import sinon from 'sinon';
+
+import { SessionError } from '../../../src/lib/errors';
+import type { HttpResponse } from '../../../src/lib/http/http-client';
+import { sendWithRetry } from '../../../src/lib/http/send-with-retry';
+import { neverReachedServer, transportError } from '../../../src/lib/http/transport-errors';
+import { DEFAULT_GUARD_POLICY, LoginGuard, MAX_BLOCK_MS, loginGuard } from '../../../src/lib/session/login-guard';
+import { credentialFingerprint } from '../../../src/lib/session/session';
+import { vendorAdapter } from '../../../src/lib/vendors';
+import type { ServerSettings, VendorContext } from '../../../src/lib/vendors/adapter';
+
+const START = Date.parse('2026-11-22T10:00:00Z');
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+const rejected = (): SessionError => new SessionError('INVALID_CREDENTIALS', 'rejected', { statusCode: 401 });
+const serverError = (): SessionError => new SessionError('SERVER_ERROR', '503', { statusCode: 503 });
+const timeout = (): SessionError => new SessionError('TIMEOUT', 'no answer');
 
 /** The SessionError `check` throws, or undefined when the login may be sent. */
-function checkError(guard: any, key: any, fingerprint: any, user = 'admin') {
+function held(guard: LoginGuard, key: string, fingerprint: string): SessionError | undefined {
     try {
-        guard.check(key, fingerprint, user);
+        guard.check(key, fingerprint, 'admin');
         return undefined;
-    } catch (error: any) {
-        return error;
+    } catch (error) {
+        return error as SessionError;
     }
 }
 
+function socketError(code: string): Error {
+    return Object.assign(new Error(`connect ${code}`), { code });
+}
+
+function reply(status: number): HttpResponse {
+    return { status, headers: {}, body: Buffer.alloc(0), url: 'https://device.example/iap/auth/login', redirects: [] };
+}
+
 describe('login-guard', function () {
-    let clock: any;
-    let guard: any;
-    let key: any;
-    let testNumber = 0;
-    const fpA = LoginGuard.fingerprint(['admin', 'wrong-password', undefined]);
-    const fpB = LoginGuard.fingerprint(['admin', 'right-password', undefined]);
+    let clock: sinon.SinonFakeTimers;
+    let guard: LoginGuard;
+    let key: string;
+    let n = 0;
+    const fpA = LoginGuard.fingerprint(['admin', 'wrong-a']);
+    const fpB = LoginGuard.fingerprint(['admin', 'wrong-b']);
+    const fpC = LoginGuard.fingerprint(['admin', 'wrong-c']);
+    const fpD = LoginGuard.fingerprint(['admin', 'wrong-d']);
 
     beforeEach(function () {
-        clock = sinon.useFakeTimers({ now: START, toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+        clock = sinon.useFakeTimers({ now: START, toFake: ['Date'] });
         guard = new LoginGuard();
-        testNumber++;
-        key = LoginGuard.key(`https://guard-${testNumber}.example`, 'admin');
+        key = LoginGuard.key(`https://guard-${++n}.example`, 'admin');
     });
 
     afterEach(function () {
         clock.restore();
     });
 
-    it('exports one process-wide guard', function () {
+    it('is one process-wide guard, with the documented defaults', function () {
         assert.ok(loginGuard instanceof LoginGuard);
-        assert.strictEqual(require('../../../src/lib/session/login-guard').loginGuard, loginGuard);
+        assert.deepStrictEqual({ ...DEFAULT_GUARD_POLICY }, { coolDownMs: 5 * MINUTE, maxFailedLogins: 3, failureWindowMs: 30 * MINUTE });
     });
 
-    it('keys by origin and username', function () {
+    it('keys by origin and username, and fingerprints one-way', function () {
         assert.notStrictEqual(LoginGuard.key('https://a.example', 'admin'), LoginGuard.key('https://b.example', 'admin'));
         assert.notStrictEqual(LoginGuard.key('https://a.example', 'admin'), LoginGuard.key('https://a.example', 'user'));
-        assert.strictEqual(LoginGuard.key('https://a.example', 'admin'), LoginGuard.key('https://a.example', 'admin'));
-    });
-
-    it('fingerprints credentials one-way and notices any change', function () {
-        assert.strictEqual(fpA, LoginGuard.fingerprint(['admin', 'wrong-password', undefined]));
         assert.notStrictEqual(fpA, fpB);
-        assert.notStrictEqual(fpA, LoginGuard.fingerprint(['admin', 'wrong-password', 'NewPassw0rd!xyz']));
-        assert.ok(!fpA.includes('wrong-password'));
-        assert.match(fpA, /^[0-9a-f]{64}$/);
+        assert.ok(!fpA.includes('wrong-a'));
     });
 
-    it('lets a login through when nothing is recorded', function () {
-        assert.strictEqual(checkError(guard, key, fpA), undefined);
-        assert.strictEqual(guard.blockOf(key), undefined);
-    });
-
-    describe('cool-down after a credential rejection', function () {
-        beforeEach(function () {
-            const rejection = new SessionError('INVALID_CREDENTIALS', 'rejected', { statusCode: 401 });
-            guard.recordFailure(key, rejection, fpA, DEFAULT_COOL_DOWN_MS);
-            assert.strictEqual(rejection.retryAfter, 300);
-        });
-
-        it('blocks the same credentials with the same code and status', function () {
-            const error = checkError(guard, key, fpA);
-            assert.ok(error instanceof SessionError);
-            assert.strictEqual(error.code, 'INVALID_CREDENTIALS');
-            assert.strictEqual(error.statusCode, 401);
+    describe('cool-down of a rejected credential', function () {
+        it('fails the same credential at once with the same code, status and a countdown', function () {
+            const error = rejected();
+            guard.recordFailure(key, error, fpA);
             assert.strictEqual(error.retryAfter, 300);
-            assert.match(error.message, /"admin"/);
-            assert.match(error.message, /5m 0s/);
-        });
-
-        it('counts retryAfter down', function () {
-            clock.tick(MINUTE);
-            assert.strictEqual(checkError(guard, key, fpA).retryAfter, 240);
-            clock.tick(3 * MINUTE + 59500);
-            const error = checkError(guard, key, fpA);
-            assert.strictEqual(error.code, 'INVALID_CREDENTIALS');
-            assert.strictEqual(error.retryAfter, 1);
-        });
-
-        it('ends when the credentials change', function () {
-            assert.strictEqual(checkError(guard, key, fpB), undefined);
-            assert.strictEqual(guard.blockOf(key), undefined);
-            assert.strictEqual(checkError(guard, key, fpA), undefined);
-        });
-
-        it('ends after the cool-down', function () {
-            clock.tick(DEFAULT_COOL_DOWN_MS - 1);
-            assert.strictEqual(checkError(guard, key, fpA).code, 'INVALID_CREDENTIALS');
-            clock.tick(1);
-            assert.strictEqual(checkError(guard, key, fpA), undefined);
-            assert.strictEqual(guard.blockOf(key), undefined);
-        });
-
-        it('does not block another user or another origin', function () {
-            assert.strictEqual(checkError(guard, LoginGuard.key('https://other.example', 'admin'), fpA), undefined);
-            assert.strictEqual(checkError(guard, LoginGuard.key(`https://guard-${testNumber}.example`, 'operator'), fpA), undefined);
-        });
-
-        it('is reported by blockOf', function () {
-            assert.deepStrictEqual(guard.blockOf(key), { code: 'INVALID_CREDENTIALS', until: START + DEFAULT_COOL_DOWN_MS });
-        });
-
-        it('is cleared by recordSuccess', function () {
-            guard.recordSuccess(key);
-            assert.strictEqual(checkError(guard, key, fpA), undefined);
-            assert.strictEqual(guard.blockOf(key), undefined);
-        });
-    });
-
-    for (const code of ['ACCOUNT_DISABLED', 'PASSWORD_EXPIRED']) {
-        it(`holds ${code} for the cool-down given`, function () {
-            const rejection = new SessionError(code as ErrorCode, 'rejected', { statusCode: code === 'ACCOUNT_DISABLED' ? 428 : 423 });
-            guard.recordFailure(key, rejection, fpA, 2 * MINUTE);
-            assert.strictEqual(rejection.retryAfter, 120);
-            const error = checkError(guard, key, fpA);
-            assert.strictEqual(error.code, code);
-            assert.strictEqual(error.statusCode, rejection.statusCode);
-            assert.strictEqual(error.retryAfter, 120);
+            const blocked = held(guard, key, fpA);
+            assert.strictEqual(blocked?.code, 'INVALID_CREDENTIALS');
+            assert.strictEqual(blocked?.statusCode, 401);
+            assert.strictEqual(blocked?.retryAfter, 300);
             clock.tick(2 * MINUTE);
-            assert.strictEqual(checkError(guard, key, fpA), undefined);
-        });
-    }
-
-    describe('LOCKED_OUT', function () {
-        beforeEach(function () {
-            const lockout = new SessionError('LOCKED_OUT', 'locked', { statusCode: 429, retryAfter: 643 });
-            guard.recordFailure(key, lockout, fpA, DEFAULT_COOL_DOWN_MS);
-            assert.strictEqual(lockout.retryAfter, 643);
+            assert.strictEqual(held(guard, key, fpA)?.retryAfter, 180);
+            clock.tick(3 * MINUTE);
+            assert.strictEqual(held(guard, key, fpA), undefined);
         });
 
-        it('blocks every fingerprint with the server\'s wait', function () {
-            for (const fingerprint of [fpA, fpB]) {
-                const error = checkError(guard, key, fingerprint);
-                assert.strictEqual(error.code, 'LOCKED_OUT');
-                assert.strictEqual(error.statusCode, 429);
-                assert.strictEqual(error.retryAfter, 643);
-                assert.match(error.message, /10m 43s/);
+        it('doubles with each further rejection of the same credential, at most 24 h', function () {
+            const waits: number[] = [];
+            const roomy = new LoginGuard({ maxFailedLogins: 1000 });
+            for (let i = 0; i < 12; i++) {
+                const error = rejected();
+                roomy.recordFailure(key, error, fpA);
+                waits.push(error.retryAfter!);
+                clock.tick(error.retryAfter! * 1000);
             }
+            assert.deepStrictEqual(waits.slice(0, 5), [300, 600, 1200, 2400, 4800]);
+            assert.strictEqual(Math.max(...waits), MAX_BLOCK_MS / 1000);
         });
 
-        it('does not end when the credentials change', function () {
-            checkError(guard, key, fpB);
-            assert.strictEqual(checkError(guard, key, fpA).code, 'LOCKED_OUT');
-            assert.deepStrictEqual(guard.blockOf(key), { code: 'LOCKED_OUT', until: START + 643000 });
+        it('does not hold another credential of the same user', function () {
+            guard.recordFailure(key, rejected(), fpA);
+            assert.strictEqual(held(guard, key, fpB), undefined);
+            // ...nor does trying another one end the first one's cool-down
+            guard.recordFailure(key, rejected(), fpB);
+            assert.strictEqual(held(guard, key, fpA)?.code, 'INVALID_CREDENTIALS');
         });
 
-        it('ends once retryAfter has elapsed', function () {
-            clock.tick(642000);
-            assert.strictEqual(checkError(guard, key, fpB).retryAfter, 1);
-            clock.tick(1000);
-            assert.strictEqual(checkError(guard, key, fpB), undefined);
-            assert.strictEqual(checkError(guard, key, fpA), undefined);
+        for (const code of ['ACCOUNT_DISABLED', 'PASSWORD_EXPIRED', 'PASSWORD_POLICY'] as const) {
+            it(`applies to ${code}`, function () {
+                guard.recordFailure(key, new SessionError(code, 'x'), fpA);
+                assert.strictEqual(held(guard, key, fpA)?.code, code);
+            });
+        }
+    });
+
+    describe('failure budget per (origin, username)', function () {
+        it('holds every credential after 3 failed-or-unknown attempts within 30 min, with the last code', function () {
+            guard.recordFailure(key, rejected(), fpA);
+            clock.tick(MINUTE);
+            guard.recordFailure(key, timeout(), fpB);
+            clock.tick(MINUTE);
+            guard.recordFailure(key, serverError(), fpC);
+            const error = held(guard, key, fpD);
+            assert.strictEqual(error?.code, 'SERVER_ERROR');
+            assert.strictEqual(error?.statusCode, 503);
+            assert.match(error!.message, /3 failed logins as "admin" within 30 min: held back to avoid a lockout/);
+            // until the oldest counted attempt leaves the window
+            assert.strictEqual(error?.retryAfter, 28 * 60);
+            assert.deepStrictEqual(guard.blockOf(key), { code: 'SERVER_ERROR', until: START + 30 * MINUTE });
+            clock.tick(28 * MINUTE - 1);
+            assert.ok(held(guard, key, fpD));
+            clock.tick(1);
+            assert.strictEqual(held(guard, key, fpD), undefined);
         });
-    });
 
-    it('waits 5 minutes for LOCKED_OUT when the server gave no time', function () {
-        const lockout = new SessionError('LOCKED_OUT', 'locked', { statusCode: 429 });
-        guard.recordFailure(key, lockout, fpA, 10000);
-        assert.strictEqual(lockout.retryAfter, 300);
-        clock.tick(5 * MINUTE - 1);
-        assert.strictEqual(checkError(guard, key, fpB).code, 'LOCKED_OUT');
-        clock.tick(1);
-        assert.strictEqual(checkError(guard, key, fpB), undefined);
-    });
+        it('is not refilled by changed credentials', function () {
+            for (const fp of [fpA, fpB, fpC]) guard.recordFailure(key, rejected(), fp);
+            assert.match(held(guard, key, fpD)!.message, /held back/);
+        });
 
-    it('waits the default 2 minutes for RATE_LIMITED when the server gave no time', function () {
-        const limited = new SessionError('RATE_LIMITED', 'slow down', { statusCode: 429 });
-        guard.recordFailure(key, limited, fpA, DEFAULT_COOL_DOWN_MS);
-        assert.strictEqual(limited.retryAfter, 120);
-        const error = checkError(guard, key, fpB);
-        assert.strictEqual(error.code, 'RATE_LIMITED');
-        assert.strictEqual(error.retryAfter, 120);
-        clock.tick(2 * MINUTE - 1);
-        assert.strictEqual(checkError(guard, key, fpA).code, 'RATE_LIMITED');
-        clock.tick(1);
-        assert.strictEqual(checkError(guard, key, fpA), undefined);
-    });
-
-    it('uses the wait the server gave for RATE_LIMITED', function () {
-        const limited = new SessionError('RATE_LIMITED', 'slow down', { statusCode: 429, retryAfter: 30 });
-        guard.recordFailure(key, limited, fpA, DEFAULT_COOL_DOWN_MS);
-        assert.strictEqual(limited.retryAfter, 30);
-        assert.deepStrictEqual(guard.blockOf(key), { code: 'RATE_LIMITED', until: START + 30000 });
-    });
-
-    for (const code of ['NETWORK', 'SERVER_ERROR', 'TIMEOUT', 'TLS', 'NOT_FOUND', 'BAD_REQUEST']) {
-        it(`does not record ${code}`, function () {
-            const failure = new SessionError(code as ErrorCode, 'failed', { statusCode: 500 });
-            guard.recordFailure(key, failure, fpA, DEFAULT_COOL_DOWN_MS);
-            assert.strictEqual(failure.retryAfter, undefined);
+        it('does not count attempts that never reached the server', function () {
+            const refused = transportError(socketError('ECONNREFUSED'), 'POST', 'https://device.example/iap/auth/login', 1000);
+            assert.ok(neverReachedServer(refused));
+            for (let i = 0; i < 5; i++) guard.recordFailure(key, refused, fpA);
+            guard.recordFailure(key, new SessionError('CONFIG', 'stopped'), fpA);
+            assert.strictEqual(held(guard, key, fpA), undefined);
             assert.strictEqual(guard.blockOf(key), undefined);
-            assert.strictEqual(checkError(guard, key, fpA), undefined);
+        });
+
+        it('is cleared, with every cool-down, by a successful login', function () {
+            guard.recordFailure(key, rejected(), fpA);
+            guard.recordFailure(key, rejected(), fpB);
+            guard.recordFailure(key, timeout(), fpC);
+            guard.recordSuccess(key);
+            assert.strictEqual(held(guard, key, fpA), undefined);
+            assert.strictEqual(held(guard, key, fpD), undefined);
+        });
+
+        it('takes its limits from the policy (settings.js)', function () {
+            const strict = new LoginGuard({ maxFailedLogins: 1, failureWindowMs: HOUR });
+            strict.recordFailure(key, timeout(), fpA);
+            const error = held(strict, key, fpB);
+            assert.match(error!.message, /1 failed logins as "admin" within 1 h/);
+            assert.strictEqual(error?.code, 'TIMEOUT');
+        });
+    });
+
+    describe('server blocks', function () {
+        it('hold every credential until the time the server gave', function () {
+            const error = new SessionError('LOCKED_OUT', 'locked', { statusCode: 429, retryAfter: 643 });
+            guard.recordFailure(key, error, fpA);
+            assert.strictEqual(held(guard, key, fpB)?.code, 'LOCKED_OUT');
+            clock.tick(643_000);
+            assert.strictEqual(held(guard, key, fpB), undefined);
+        });
+
+        it('are capped at 24 h, even for a Retry-After of ten years', function () {
+            const error = new SessionError('RATE_LIMITED', 'slow down', { statusCode: 429, retryAfter: 10 * 365 * 24 * 3600 });
+            guard.recordFailure(key, error, fpA);
+            assert.strictEqual(error.retryAfter, 24 * 3600);
+            assert.strictEqual(held(guard, key, fpA)?.retryAfter, 24 * 3600);
+            clock.tick(MAX_BLOCK_MS);
+            // the budget still holds one counted attempt, but no block remains
+            assert.strictEqual(held(guard, key, fpA), undefined);
+        });
+    });
+
+    describe('attempt', function () {
+        it('sends nothing while held, and records what the attempt returns or throws', async function () {
+            const send = sinon.stub().rejects(rejected());
+            await assert.rejects(guard.attempt(key, fpA, 'admin', send), { code: 'INVALID_CREDENTIALS', retryAfter: 300 });
+            await assert.rejects(guard.attempt(key, fpA, 'admin', send), { code: 'INVALID_CREDENTIALS' });
+            assert.strictEqual(send.callCount, 1);
+            assert.strictEqual(await guard.attempt(key, fpB, 'admin', async () => 'session'), 'session');
+            assert.strictEqual(held(guard, key, fpA), undefined);
+        });
+
+        it('lets one login of an account on the wire at a time, each decided on the outcome before', async function () {
+            let onWire = 0;
+            let most = 0;
+            let sent = 0;
+            const send = async (): Promise<never> => {
+                sent++;
+                most = Math.max(most, ++onWire);
+                await new Promise((resolve) => setImmediate(resolve));
+                onWire--;
+                throw timeout();
+            };
+            const fingerprints = Array.from({ length: 10 }, (_, i) => LoginGuard.fingerprint(['admin', `p${i}`]));
+            const results = await Promise.allSettled(fingerprints.map((fp) => guard.attempt(key, fp, 'admin', send)));
+            assert.strictEqual(most, 1);
+            assert.strictEqual(sent, 3);
+            assert.ok(results.every((result) => result.status === 'rejected'));
+        });
+    });
+});
+
+describe('login retry scope', function () {
+    const url = 'https://device.example/iap/auth/login';
+    const noSleep = async (): Promise<void> => undefined;
+
+    it('resends a login only after a fault before it reached the server', async function () {
+        const refused = (): SessionError => transportError(socketError('ECONNREFUSED'), 'POST', url, 1000);
+        const send = sinon.stub();
+        send.onCall(0).rejects(refused());
+        send.onCall(1).rejects(transportError(socketError('ENOTFOUND'), 'POST', url, 1000));
+        send.onCall(2).rejects(refused());
+        await assert.rejects(sendWithRetry(send, 'unsent', undefined, noSleep), { code: 'NETWORK' });
+        assert.strictEqual(send.callCount, 3, 'the first try and at most two resends');
+    });
+
+    for (const [name, fault] of [
+        ['a reset after sending', () => transportError(socketError('ECONNRESET'), 'POST', url, 1000)],
+        ['a timeout', () => new SessionError('TIMEOUT', 'no answer')],
+    ] as const) {
+        it(`never resends a login after ${name}`, async function () {
+            const send = sinon.stub().rejects(fault());
+            await assert.rejects(sendWithRetry(send, 'unsent', undefined, noSleep));
+            assert.strictEqual(send.callCount, 1);
         });
     }
 
-    it('recordSuccess clears a server block too', function () {
-        guard.recordFailure(key, new SessionError('LOCKED_OUT', 'locked', { retryAfter: 600 }), fpA, DEFAULT_COOL_DOWN_MS);
-        assert.strictEqual(guard.blockOf(key).code, 'LOCKED_OUT');
-        guard.recordSuccess(key);
-        assert.strictEqual(guard.blockOf(key), undefined);
-        assert.strictEqual(checkError(guard, key, fpA), undefined);
+    for (const status of [502, 503, 504]) {
+        it(`never resends a login answered ${status}`, async function () {
+            const send = sinon.stub().resolves(reply(status));
+            assert.strictEqual((await sendWithRetry(send, 'unsent', undefined, noSleep)).status, status);
+            assert.strictEqual(send.callCount, 1);
+        });
+    }
+
+    it('keeps the transient retry for other exchanges', async function () {
+        const send = sinon.stub();
+        send.onCall(0).resolves(reply(503));
+        send.onCall(1).rejects(new SessionError('TIMEOUT', 'x'));
+        send.onCall(2).resolves(reply(200));
+        assert.strictEqual((await sendWithRetry(send, true, undefined, noSleep)).status, 200);
     });
 
-    it('blockOf takes an explicit time', function () {
-        guard.recordFailure(key, new SessionError('INVALID_CREDENTIALS', 'rejected'), fpA, MINUTE);
-        assert.deepStrictEqual(guard.blockOf(key, START + MINUTE - 1), { code: 'INVALID_CREDENTIALS', until: START + MINUTE });
-        assert.strictEqual(guard.blockOf(key, START + MINUTE), undefined);
+    it('counts certificate failures and proxy refusals as never sent, resets and alerts as maybe sent', function () {
+        assert.ok(neverReachedServer(transportError(socketError('DEPTH_ZERO_SELF_SIGNED_CERT'), 'POST', url, 1)));
+        const proxyRefused = Object.assign(new Error('x'), { cause: { code: 'ECONNRESET', viaProxy: true, proxyStatus: 502 } });
+        assert.ok(neverReachedServer(transportError(proxyRefused, 'POST', url, 1)));
+        assert.ok(!neverReachedServer(transportError(socketError('ECONNRESET'), 'POST', url, 1)));
+        assert.ok(!neverReachedServer(transportError(socketError('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'), 'POST', url, 1)));
+        assert.ok(!neverReachedServer(new SessionError('NETWORK', 'made up elsewhere')));
+    });
+});
+
+describe('credential fingerprint', function () {
+    const settings = (overrides: Partial<ServerSettings> = {}): VendorContext => ({
+        settings: {
+            vendor: 'commvault', baseUrl: 'https://cv.example/webconsole/api', apiVersion: 'v1.1', format: 'json', authScheme: 'basic',
+            tokenLifetime: '', domain: '', commserver: '', requestTimeoutMs: 30000, ...overrides,
+        },
+        send: async () => reply(200),
+    });
+    const credentials = { username: 'admin', password: 'wrong' };
+
+    // The CM-Well auth scheme is in its table's identity (it decides how the stored password travels,
+    // for Test login); the failure budget still caps what a scheme switch can cost.
+    it('leaves out timeouts, formats, API versions and token lifetimes', function () {
+        for (const vendor of ['smartserver', 'cmwell', 'sdm', 'commvault']) {
+            const adapter = vendorAdapter(vendor);
+            const base = credentialFingerprint(adapter, settings(), credentials);
+            for (const change of [{ requestTimeoutMs: 15000 }, { format: 'xml' as const }, { apiVersion: 'v1.3' }, { tokenLifetime: '2h' }]) {
+                assert.strictEqual(credentialFingerprint(adapter, settings(change), credentials), base, `${vendor} ${JSON.stringify(change)}`);
+            }
+        }
     });
 
-    it('keeps guards apart', function () {
-        const other = new LoginGuard();
-        guard.recordFailure(key, new SessionError('INVALID_CREDENTIALS', 'rejected'), fpA, MINUTE);
-        assert.strictEqual(other.blockOf(key), undefined);
-        assert.strictEqual(checkError(other, key, fpA), undefined);
+    it('includes the passwords and the Commvault domain', function () {
+        const commvault = vendorAdapter('commvault');
+        const base = credentialFingerprint(commvault, settings(), credentials);
+        assert.notStrictEqual(credentialFingerprint(commvault, settings({ domain: 'corp' }), credentials), base);
+        assert.notStrictEqual(credentialFingerprint(commvault, settings(), { ...credentials, password: 'other' }), base);
+        assert.notStrictEqual(credentialFingerprint(commvault, settings(), { ...credentials, newPassword: 'N3w!Passw0rd#xyz' }), base);
     });
 });

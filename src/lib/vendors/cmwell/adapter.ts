@@ -102,7 +102,8 @@ function basicLogin(credentials: LoginCredentials): string {
 async function digestLogin(context: VendorContext<Settings>, credentials: LoginCredentials, credential: SessionCredential): Promise<string> {
     const problem = digestUserProblem(credentials.username);
     if (problem) throw new SessionError('CONFIG', problem);
-    const response = await context.send({ method: 'GET', path: LOGIN_PATH }, credential);
+    // The challenge request carries no credentials: resending it after a fault costs the account nothing.
+    const response = await context.send({ method: 'GET', path: LOGIN_PATH, retry: true }, credential);
     if (response.status !== 401) {
         if (response.status === 200) {
             throw new SessionError('BAD_REQUEST', 'CM-Well answered the Digest challenge request without asking for credentials.', { statusCode: 200 });

@@ -109,7 +109,7 @@ describe('cmwell adapter', function () {
             const context = fakeContext([reply(401, 'Please provide your credentials.\n', { 'www-authenticate': CHALLENGE }), reply(200, { token: TOKEN })], { authScheme: 'digest', tokenLifetime: '2h' });
             const result = await cmwell.login(context, ROOT, { jar: new CookieJar() });
             const [challenge, answer] = sent(context);
-            assert.deepStrictEqual(challenge, { method: 'GET', path: '/_login' });
+            assert.deepStrictEqual(challenge, { method: 'GET', path: '/_login', retry: true });
             assert.strictEqual(answer.path, '/_login?exp=2h');
             assert.strictEqual(answer.retry, false, 'a Digest answer is never resent: its nonce is spent');
             const expected = md5(`${md5('root:cmwell:root')}:${NONCE}:${md5('GET:/_login')}`);
