@@ -221,47 +221,63 @@ export class CookieSessions {
 }
 
 export interface LockoutLimits {
-    /** Failed logins in a row that lock the account. */
+    /** Failed logins that lock the account (in a row, or within `windowMs` when set). */
     threshold: number;
     durationMs: number;
+    /** Only failures this recent count (SmartServer: 5 within 10 minutes). */
+    windowMs?: number;
 }
 
 export interface FailureEntry {
     count: number;
+    /** When the counted failures happened, oldest first. */
+    times: number[];
     lockedUntil: number;
 }
 
 /** Failed logins per username and the lock they lead to; a lock that has run out starts afresh. */
 export class LockoutCounter {
     private readonly failures = new Map<string, FailureEntry>();
+    /** Every lock this counter imposed: the evidence a client caused a lockout. */
+    readonly locks: { at: number; username: string }[] = [];
 
     constructor(private readonly limits: () => LockoutLimits) {}
 
     entry(name: string): FailureEntry {
         let entry = this.failures.get(name);
         if (!entry) {
-            entry = { count: 0, lockedUntil: 0 };
+            entry = { count: 0, times: [], lockedUntil: 0 };
             this.failures.set(name, entry);
         }
-        if (entry.lockedUntil && entry.lockedUntil <= Date.now()) {
-            entry.count = 0;
+        const now = Date.now();
+        if (entry.lockedUntil && entry.lockedUntil <= now) {
+            entry.times = [];
             entry.lockedUntil = 0;
         }
+        const { windowMs } = this.limits();
+        if (windowMs !== undefined) entry.times = entry.times.filter((at) => at > now - windowMs);
+        entry.count = entry.times.length;
         return entry;
     }
 
     /** Counts a failed login; the one that reaches the threshold locks the account. */
     recordFailure(name: string): FailureEntry {
         const entry = this.entry(name);
-        entry.count++;
+        entry.times.push(Date.now());
+        entry.count = entry.times.length;
         const { threshold, durationMs } = this.limits();
-        if (entry.count >= threshold) entry.lockedUntil = Date.now() + durationMs;
+        if (entry.count >= threshold) {
+            if (!entry.lockedUntil) this.locks.push({ at: Date.now(), username: name });
+            entry.lockedUntil = Date.now() + durationMs;
+        }
         return entry;
     }
 
     /** A right password ends the failure streak. */
     clear(name: string): void {
-        this.entry(name).count = 0;
+        const entry = this.entry(name);
+        entry.times = [];
+        entry.count = 0;
     }
 
     /** When the user's lock ends (ms since the epoch), or 0 when not locked. */

@@ -29,7 +29,9 @@ export interface SmartServerOptions extends ListenOptions {
     sessionTtlMs: number;
     /** 0: no idle limit. */
     idleTtlMs: number;
+    /** The lock model: `lockoutThreshold` failures within `lockoutWindowMs` lock the user for `lockoutDurationMs`. */
     lockoutThreshold: number;
+    lockoutWindowMs: number;
     lockoutDurationMs: number;
     loginDelayMs: number;
     /** The Set-Cookie of a good login for a new session id (none when it returns null); default the vendor's. */
@@ -45,6 +47,7 @@ const DEFAULT_OPTIONS: SmartServerOptions = {
     sessionTtlMs: 86400000,
     idleTtlMs: 0,
     lockoutThreshold: 5,
+    lockoutWindowMs: 600000,
     lockoutDurationMs: 600000,
     loginDelayMs: 0,
 };
@@ -86,10 +89,32 @@ export interface SmartServerRecord extends RequestRecord {
     cookie: string;
 }
 
+/** One parsed login attempt, as the server saw it (the password too: the simulator is test-only). */
+export interface LoginLogEntry {
+    at: number;
+    username: string;
+    password: string;
+    newPassword?: string;
+    /** 'locked': refused by the lock model; 'hang', 'reset', 'scripted': a {@link LoginBehaviour}. */
+    outcome: 'accepted' | 'rejected' | 'locked' | 'hang' | 'reset' | 'scripted';
+    status: number | null;
+}
+
 export interface SmartServerStats extends SimulatorStats<SmartServerRecord> {
     logouts: number;
     sessionTimeoutCalls: number;
+    logins: LoginLogEntry[];
 }
+
+/**
+ * What a login does instead of its normal answer (scriptLogins): never answer, destroy the socket
+ * after reading the request, answer a status (503; 429 with Retry-After), or the vendor's lockout 429.
+ */
+export type LoginBehaviour =
+    | { kind: 'hang' }
+    | { kind: 'reset' }
+    | { kind: 'status'; status: number; headers?: Record<string, string>; body?: unknown }
+    | { kind: 'lock'; waitMs: number };
 
 type Ctx = Exchange<SmartServerRecord>;
 type Fault = { status: number; body: unknown };
@@ -267,7 +292,7 @@ function makeDevices(): Device[] {
 }
 
 function emptyStats(): SmartServerStats {
-    return { loginAttempts: 0, loginsOk: 0, logouts: 0, sessionTimeoutCalls: 0, requests: [] };
+    return { loginAttempts: 0, loginsOk: 0, logouts: 0, sessionTimeoutCalls: 0, requests: [], logins: [] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,6 +308,7 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
     private readonly _devices = makeDevices();
     private readonly _faults: Fault[] = []; // queued failNext answers
     private _throttleCount = 0;
+    private readonly _loginScript: LoginBehaviour[] = [];
     private _hangCount = 0;
     private _logoutFaults = 0;
 
@@ -291,7 +317,11 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
         const { users, ...rest } = options;
         this._options = { ...DEFAULT_OPTIONS, ...rest };
         this._sessions = new CookieSessions(SESSION_COOKIE, () => this._options);
-        this._lockout = new LockoutCounter(() => ({ threshold: this._options.lockoutThreshold, durationMs: this._options.lockoutDurationMs }));
+        this._lockout = new LockoutCounter(() => ({
+            threshold: this._options.lockoutThreshold,
+            durationMs: this._options.lockoutDurationMs,
+            windowMs: this._options.lockoutWindowMs,
+        }));
         for (const [name, props] of Object.entries(users ?? DEFAULT_USERS)) this.setUser(name, props);
     }
 
@@ -314,6 +344,19 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
 
     failNext(status: number, count = 1, body?: unknown): void {
         for (let i = 0; i < count; i++) this._faults.push({ status, body });
+    }
+
+    /**
+     * The next logins behave so, one each, in order. For hang, reset and 5xx the server checks the
+     * password first, so a wrong one counts towards the lock as on a real device.
+     */
+    scriptLogins(...behaviours: LoginBehaviour[]): void {
+        this._loginScript.push(...behaviours);
+    }
+
+    /** Every lock the lock model imposed (never expected from a well-behaved client). */
+    get locks(): readonly { at: number; username: string }[] {
+        return this._lockout.locks;
     }
 
     throttleNext(count = 1): void {
@@ -418,24 +461,43 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
         }
         const creds = parseLoginBody(ctx.body);
         if (!creds) return this._sendJson(ctx, 400, { message: MSG.invalidRequest });
+        const log = (outcome: LoginLogEntry['outcome'], status: number | null): void => {
+            this._stats.logins.push({ at: Date.now(), username: creds.username, password: creds.password, newPassword: creds.newPassword, outcome, status });
+        };
+        const scripted = this._loginScript.shift();
+        if (scripted) return this._scriptedLogin(ctx, creds, scripted, log);
 
         // Lockout wins even over the right password.
         const until = this.lockedUntil(creds.username);
-        if (until) return this._sendJson(ctx, 429, { message: lockoutMessage(until - Date.now()) });
+        if (until) {
+            log('locked', 429);
+            return this._sendJson(ctx, 429, { message: lockoutMessage(until - Date.now()) });
+        }
 
         const user = this._users.get(creds.username);
-        if (user && user.dbError) return this._sendJson(ctx, 500, { message: MSG.dbError });
+        if (user && user.dbError) {
+            log('scripted', 500);
+            return this._sendJson(ctx, 500, { message: MSG.dbError });
+        }
         if (!user || user.password !== creds.password) {
             // The failure that reaches the threshold still answers 401; the lock shows from the next try.
             this._lockout.recordFailure(creds.username);
+            log('rejected', 401);
             return this._sendJson(ctx, 401, { message: MSG.wrongCredentials });
         }
         this._lockout.clear(creds.username);
 
-        if (user.state === 'deactivated') return this._sendJson(ctx, 428, { message: MSG.deactivated });
+        if (user.state === 'deactivated') {
+            log('rejected', 428);
+            return this._sendJson(ctx, 428, { message: MSG.deactivated });
+        }
         if (user.state === 'passwordExpired') {
-            if (creds.newPassword === undefined) return this._sendJson(ctx, 423, { message: MSG.passwordExpired });
+            if (creds.newPassword === undefined) {
+                log('rejected', 423);
+                return this._sendJson(ctx, 423, { message: MSG.passwordExpired });
+            }
             if (passwordPolicyViolation(creds.newPassword, user.password)) {
+                log('rejected', 400);
                 return this._sendJson(ctx, 400, { message: MSG.passwordPolicy });
             }
             user.password = creds.newPassword;
@@ -445,8 +507,32 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
         // Every login is a new session; earlier cookies stay valid until logout or expiry.
         const sid = this._sessions.create(crypto.randomBytes(24).toString('hex'), creds.username).id;
         this._stats.loginsOk++;
+        log('accepted', 200);
         const cookie = this._options.loginCookie ? this._options.loginCookie(sid) : this._sessionCookie(sid);
         this._sendJson(ctx, 200, this._publicUser(creds.username, user), cookie === null ? {} : { 'Set-Cookie': cookie });
+    }
+
+    private _scriptedLogin(ctx: Ctx, creds: { username: string; password: string }, behaviour: LoginBehaviour, log: (outcome: LoginLogEntry['outcome'], status: number | null) => void): void {
+        const checksPassword = behaviour.kind === 'hang' || behaviour.kind === 'reset' || (behaviour.kind === 'status' && behaviour.status >= 500);
+        if (checksPassword && !this.lockedUntil(creds.username)) {
+            const user = this._users.get(creds.username);
+            if (!user || user.password !== creds.password) this._lockout.recordFailure(creds.username);
+            else this._lockout.clear(creds.username);
+        }
+        switch (behaviour.kind) {
+            case 'hang':
+                return log('hang', null); // never answered; stop() destroys the socket
+            case 'reset':
+                log('reset', null);
+                ctx.req.socket.destroy();
+                return;
+            case 'lock':
+                log('scripted', 429);
+                return this._sendJson(ctx, 429, { message: lockoutMessage(behaviour.waitMs) });
+            case 'status':
+                log('scripted', behaviour.status);
+                return this._sendJson(ctx, behaviour.status, behaviour.body ?? { message: http.STATUS_CODES[behaviour.status] ?? 'Error' }, behaviour.headers);
+        }
     }
 
     private _publicUser(name: string, user: SmartServerUser): Record<string, unknown> {
