@@ -140,6 +140,9 @@ describe('vendor settings tables', function () {
             assert.ok(template.includes('data-vendors="sdm commvault"'));
             assert.ok(template.includes('data-i18n="rest-session-server.tip.tls"'));
             assert.ok(!template.includes('<!--'), 'every marker filled');
+            assert.ok(template.includes('id="rest-session-server-preset-custom"'), 'the custom presets select');
+            for (const preset of ['jsonToken', 'formCookie', 'oauth2']) assert.ok(template.includes(`data-i18n="rest-session-server.preset.${preset}"`), preset);
+            assert.ok(template.includes('data-i18n="rest-session-server.group.credential"'), 'custom fields grouped');
             const rows = editorVendors().flatMap((vendor) => vendor.rows);
             for (const row of rows.filter((r) => !r.credential)) assert.strictEqual(registered.defaults[row.name].value, row.default, row.name);
             assert.deepStrictEqual(Object.keys(registered.credentials), ['username', 'password', 'newPassword']);
