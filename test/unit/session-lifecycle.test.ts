@@ -17,6 +17,7 @@ function fakeAdapter(result: () => LoginResult = () => ({ expiresAt: null, paylo
         id: 'smartserver',
         label: 'Fake vendor',
         sessionCookie: 'sid',
+        settings: {},
         validate: () => undefined,
         requestHeaders: () => ({}),
         login: async (context: VendorContext, _credentials: unknown, credential: SessionCredential) => {
