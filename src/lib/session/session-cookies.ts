@@ -1,7 +1,7 @@
 import { CookieJar } from 'tough-cookie';
 import type { Cookie } from 'tough-cookie';
 
-import type { HopCookies, HttpResponse } from '../http/http-client';
+import type { HopCookies } from '../http/http-client';
 
 interface CachedCookies {
     cookies: Cookie[];
@@ -33,8 +33,8 @@ function sessionCookiesFor(jar: CookieJar, url: string): Cookie[] {
 }
 
 /**
- * The headers with one `Cookie` header that carries the msg's cookies and the session's. The
- * session's cookies follow their Path/Secure rules (the jar decides) and win on a name clash.
+ * The headers with one `Cookie` header that carries the msg's cookies and the session's (for one
+ * URL, no redirects). The session's cookies follow their Path/Secure rules and win on a name clash.
  */
 export function cookieHeader(
     headers: Record<string, string>,
@@ -42,21 +42,10 @@ export function cookieHeader(
     jar: CookieJar,
     url: string,
 ): Record<string, string> {
-    const sessionCookies = sessionCookiesFor(jar, url);
-    const existingName = Object.keys(headers).find((name) => name.toLowerCase() === 'cookie');
-    if (!sessionCookies.length && !msgCookies.length) return headers;
-    const result = { ...headers };
-    const pairs: string[] = [];
-    if (existingName) {
-        pairs.push(...splitCookies(result[existingName]));
-        delete result[existingName];
-    }
-    pairs.push(...msgCookies);
-    const sessionNames = new Set(sessionCookies.map((cookie) => cookie.key));
-    const kept = pairs.filter((pair) => !sessionNames.has(cookieName(pair)));
-    kept.push(...sessionCookies.map((cookie) => cookie.cookieString()));
-    if (kept.length) result.Cookie = kept.join('; ');
-    return result;
+    const flow = takeCookieHeader(headers);
+    const cookies = hopCookies({ jar, origin: new URL(url).origin, url, flowCookies: [...flow.pairs, ...msgCookies], sessionCookie: undefined, storeAll: false });
+    const value = cookies.header(url);
+    return value ? { ...flow.headers, Cookie: value } : flow.headers;
 }
 
 export interface HopCookieOptions {
@@ -117,21 +106,6 @@ export function takeCookieHeader(headers: Record<string, string>): { headers: Re
     const rest = { ...headers };
     delete rest[name];
     return { headers: rest, pairs: splitCookies(headers[name]) };
-}
-
-/**
- * Keeps the cookies a reply sets: all of them from a login exchange, only a renewed session
- * cookie from a data request (other cookies belong to the flow, as with the core node).
- */
-export function storeSessionCookies(jar: CookieJar, response: HttpResponse, sessionCookie: string | undefined, storeAll: boolean): void {
-    const setCookie = response.headers['set-cookie'];
-    if (!Array.isArray(setCookie)) return;
-    for (const header of setCookie) {
-        if (storeAll || (sessionCookie !== undefined && cookieName(header) === sessionCookie)) {
-            jar.setCookieSync(header, response.url, { ignoreError: true });
-            cookieCache.delete(jar);
-        }
-    }
 }
 
 /** Every cookie of the session as one `Cookie` value, whatever its path (for `exposeCredential`). */

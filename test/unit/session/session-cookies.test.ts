@@ -1,12 +1,8 @@
 import assert from 'node:assert';
 import { CookieJar } from 'tough-cookie';
-import { cookieHeader, storeSessionCookies, sessionCookieString, cookieName } from '../../../src/lib/session/session-cookies';
+import { cookieHeader, sessionCookieString, cookieName } from '../../../src/lib/session/session-cookies';
 
 const BASE = 'https://device.example';
-
-function loginReply(setCookie: any, url = `${BASE}/cms/iap/auth/login`) {
-    return { status: 200, headers: { 'set-cookie': setCookie }, body: Buffer.alloc(0), url, redirects: [] };
-}
 
 /** The name=value pairs of a Cookie header, sorted, to compare without caring about order. */
 function pairs(header: any) {
@@ -66,42 +62,6 @@ describe('session-cookies', function () {
             jar.setCookieSync('cmsSID=abc; Path=/; Secure', `${BASE}/iap/auth/login`);
             assert.deepStrictEqual(cookieHeader({}, [], jar, 'http://device.example/iap/devs'), {});
             assert.deepStrictEqual(cookieHeader({}, [], jar, 'https://evil.example/iap/devs'), {});
-        });
-    });
-
-    describe('storeSessionCookies', function () {
-        const reply = loginReply(['cmsSID=abc; Path=/; HttpOnly', 'theme=dark; Path=/']);
-
-        it('stores every cookie of a login exchange', function () {
-            const jar = new CookieJar();
-            storeSessionCookies(jar, reply, 'cmsSID', true);
-            assert.deepStrictEqual(pairs(jar.getCookieStringSync(`${BASE}/iap/devs`)), ['cmsSID=abc', 'theme=dark']);
-        });
-
-        it('stores only the session cookie of a data request', function () {
-            const jar = new CookieJar();
-            storeSessionCookies(jar, reply, 'cmsSID', false);
-            assert.strictEqual(jar.getCookieStringSync(`${BASE}/iap/devs`), 'cmsSID=abc');
-        });
-
-        it('stores nothing from a data request when the vendor has no session cookie', function () {
-            const jar = new CookieJar();
-            storeSessionCookies(jar, reply, undefined, false);
-            assert.strictEqual(jar.getCookieStringSync(`${BASE}/iap/devs`), '');
-        });
-
-        it('replaces a renewed session cookie', function () {
-            const jar = new CookieJar();
-            storeSessionCookies(jar, loginReply(['cmsSID=old; Path=/']), 'cmsSID', true);
-            storeSessionCookies(jar, loginReply(['cmsSID=new; Path=/'], `${BASE}/iap/devs`), 'cmsSID', false);
-            assert.strictEqual(jar.getCookieStringSync(`${BASE}/iap/devs`), 'cmsSID=new');
-        });
-
-        it('ignores a reply without Set-Cookie and a cookie for another domain', function () {
-            const jar = new CookieJar();
-            storeSessionCookies(jar, { ...reply, headers: {} }, 'cmsSID', true);
-            storeSessionCookies(jar, loginReply(['cmsSID=x; Domain=evil.example; Path=/']), 'cmsSID', true);
-            assert.strictEqual(sessionCookieString(jar), '');
         });
     });
 
