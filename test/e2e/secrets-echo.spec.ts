@@ -133,6 +133,8 @@ describe('secrets in a real Node-RED, every vendor, servers that echo everything
         runtime.linkPackage(userDir);
         runtime.writeSettings(userDir, "logging: { console: { level: 'debug', metrics: false, audit: false } },");
         red = await runtime.startNodeRed(userDir);
+        // "Server now running" comes before the empty flow file has started: a deploy before that races with it.
+        for (let i = 0; i < 600 && !/Started flows/.test(red.log()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
     });
 
     after(async function () {

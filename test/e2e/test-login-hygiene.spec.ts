@@ -68,6 +68,8 @@ for (const adminAuth of [true, false]) {
             const users = [{ username: EDITOR.username, password: bcrypt.hashSync(EDITOR.password, 8), permissions: '*' }];
             runtime.writeSettings(userDir, adminAuth ? `adminAuth: { type: 'credentials', users: ${JSON.stringify(users)} },` : '');
             red = await runtime.startNodeRed(userDir);
+        // "Server now running" comes before the empty flow file has started: a deploy before that races with it.
+        for (let i = 0; i < 600 && !/Started flows/.test(red.log()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
             token = adminAuth ? await runtime.adminToken(red.url, EDITOR.username, EDITOR.password) : undefined;
             await runtime.deployFlows(red.url, [
                 { id: 'evilproxy', type: 'http proxy', name: '', url: attacker.origin, noproxy: [] },
