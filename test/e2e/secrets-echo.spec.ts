@@ -9,6 +9,7 @@ import assert from 'node:assert';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
+import { flowsStarted } from '../support/flows-started';
 import { RecordingServer, Received, echoOf, json } from '../support/recording-server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -120,6 +121,7 @@ function flows(backend: EchoBackend) {
     return nodes;
 }
 
+
 describe('secrets in a real Node-RED, every vendor, servers that echo everything they received', function () {
     this.timeout(120000);
     let backend: EchoBackend;
@@ -133,8 +135,7 @@ describe('secrets in a real Node-RED, every vendor, servers that echo everything
         runtime.linkPackage(userDir);
         runtime.writeSettings(userDir, "logging: { console: { level: 'debug', metrics: false, audit: false } },");
         red = await runtime.startNodeRed(userDir);
-        // "Server now running" comes before the empty flow file has started: a deploy before that races with it.
-        for (let i = 0; i < 600 && !/Started flows/.test(red.log()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        await flowsStarted(red, 1);
     });
 
     after(async function () {
@@ -145,6 +146,7 @@ describe('secrets in a real Node-RED, every vendor, servers that echo everything
 
     it('never lets an echoed password, Authorization, cookie or token into msgs, Catch, statuses or the log', async function () {
         await runtime.deployFlows(red.url, flows(backend));
+        await flowsStarted(red, 2);
         const count = (name: string) => red.log().split(`[debug:${name}]`).length - 1;
         // 4 logins and the CM-Well logout (local) at the output; 3 logouts and 4 refused logins at Catch.
         for (let i = 0; i < 400 && (count('out') < 5 || count('errors') < 7); i++) await new Promise((resolve) => setTimeout(resolve, 50));

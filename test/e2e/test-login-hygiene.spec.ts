@@ -9,6 +9,7 @@ import assert from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { flowsStarted } from '../support/flows-started';
 import { RecordingServer, Received, echoOf, json } from '../support/recording-server';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -37,6 +38,7 @@ function smartserver(r: Received) {
     if (r.path === '/iap/auth/logout') return json(200, {});
     return undefined;
 }
+
 
 for (const adminAuth of [true, false]) {
     describe(`Test login hygiene (real Node-RED, adminAuth ${adminAuth ? 'on' : 'off'})`, function () {
@@ -68,8 +70,7 @@ for (const adminAuth of [true, false]) {
             const users = [{ username: EDITOR.username, password: bcrypt.hashSync(EDITOR.password, 8), permissions: '*' }];
             runtime.writeSettings(userDir, adminAuth ? `adminAuth: { type: 'credentials', users: ${JSON.stringify(users)} },` : '');
             red = await runtime.startNodeRed(userDir);
-        // "Server now running" comes before the empty flow file has started: a deploy before that races with it.
-        for (let i = 0; i < 600 && !/Started flows/.test(red.log()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        await flowsStarted(red, 1);
             token = adminAuth ? await runtime.adminToken(red.url, EDITOR.username, EDITOR.password) : undefined;
             await runtime.deployFlows(red.url, [
                 { id: 'evilproxy', type: 'http proxy', name: '', url: attacker.origin, noproxy: [] },
@@ -77,6 +78,7 @@ for (const adminAuth of [true, false]) {
                 { id: 'srv', type: 'rest-session-server', vendor: 'smartserver', baseUrl: backend.origin, requestTimeout: 3000, logoutOnClose: true, credentials: { username: 'admin', password: PASSWORD } },
                 { id: 'cv', type: 'rest-session-server', vendor: 'commvault', baseUrl: backend.origin, domain: 'corp', format: 'json', requestTimeout: 3000, credentials: { username: 'admin', password: PASSWORD } },
             ], token);
+            await flowsStarted(red, 2);
         });
 
         after(async function () {
