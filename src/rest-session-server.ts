@@ -1,5 +1,6 @@
 import type { Node, NodeAPI } from 'node-red';
 
+import { SessionError } from './lib/errors';
 import { proxySettings, tlsOptions } from './lib/node-red/connection-options';
 import { withEnv } from './lib/node-red/env';
 import { DEFAULT_MAX_RESPONSE_BYTES, numberSetting } from './lib/node-red/runtime-settings';
@@ -10,6 +11,7 @@ import { registerTestLogin } from './lib/node-red/test-login';
 import { VENDOR_TABLE_SETTING, editorVendors, registerSettingsCheck, serverCredentials } from './lib/node-red/vendor-table';
 import type { ServerCredentials, ServerNode, ServerNodeDef } from './lib/node-red/types';
 import type { SessionManager } from './lib/session/session-manager';
+import { UpdatesHub } from './lib/updates/updates-hub';
 import { vendorAdapter } from './lib/vendors';
 import type { LoginCredentials } from './lib/vendors/adapter';
 
@@ -21,6 +23,7 @@ export = function register(RED: NodeAPI): void {
         RED.nodes.createNode(this, def);
         const node = this as ServerNode;
         let manager: SessionManager | undefined;
+        let updates: UpdatesHub | undefined;
         node.exposeCredential = flag(def.exposeCredential, false);
 
         // Created on first use, so the tls-config node it reads exists whatever the start order.
@@ -41,7 +44,24 @@ export = function register(RED: NodeAPI): void {
             return manager;
         };
 
+        // The live updates sockets of this server; only a vendor that pushes has them.
+        node.liveUpdates = () => {
+            const sessions = node.sessionManager();
+            const adapter = vendorAdapter(def.vendor || 'smartserver');
+            const push = adapter.push;
+            if (!push) throw new SessionError('CONFIG', `${adapter.label} does not push live updates: poll with an authorized request instead.`);
+            updates ??= new UpdatesHub(sessions, { ...adapter, push }, {
+                tls: tlsOptions(RED, def.tls),
+                proxy: proxySettings(RED, def.proxy),
+                timeoutMs: sessions.requestTimeoutMs,
+            });
+            return updates;
+        };
+
         node.on('close', (_removed: boolean, done: () => void) => {
+            // The sockets close first, then the sessions log out.
+            updates?.close();
+            updates = undefined;
             const closing = manager;
             manager = undefined;
             if (!closing) return done();

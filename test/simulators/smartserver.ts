@@ -21,6 +21,7 @@ import {
     type SimulatorOptions,
     type SimulatorStats,
 } from './loopback-server';
+import { SmartServerWs, qualifierList, type DatapointRecord, type WsOptions } from './smartserver-ws';
 
 const SESSION_COOKIE = 'cmsSID';
 const THROTTLE_RETRY_AFTER_S = 120;
@@ -38,6 +39,8 @@ export interface SmartServerOptions extends ListenOptions {
     loginCookie?: (sid: string) => string | null;
     /** `GET /iap/auth/sessionTimeout` answers this status, hangs, or resets the connection. */
     sessionTimeoutFault?: number | 'hang' | 'reset';
+    /** IAP/WS knobs (smartserver-ws.ts). */
+    ws: Partial<WsOptions>;
 }
 
 const DEFAULT_OPTIONS: SmartServerOptions = {
@@ -50,6 +53,7 @@ const DEFAULT_OPTIONS: SmartServerOptions = {
     lockoutWindowMs: 600000,
     lockoutDurationMs: 600000,
     loginDelayMs: 0,
+    ws: {},
 };
 
 export interface SmartServerUser {
@@ -255,7 +259,7 @@ function matchesSegment(pattern: SegmentPattern, actual: string | number): boole
     return pattern.any || pattern.base === String(actual);
 }
 
-interface Datapoint {
+interface Datapoint extends DatapointRecord {
     value: number;
     unit: string;
 }
@@ -311,6 +315,8 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
     private readonly _loginScript: LoginBehaviour[] = [];
     private _hangCount = 0;
     private _logoutFaults = 0;
+    /** IAP/WS (vendors.md §1a): sockets, subscriptions and pushes, on the same datapoint records as REST. */
+    readonly ws: SmartServerWs;
 
     constructor(options: SimulatorOptions<SmartServerUser> & Partial<SmartServerOptions> = {}) {
         super('SmartServer', emptyStats);
@@ -323,6 +329,29 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
             windowMs: this._options.lockoutWindowMs,
         }));
         for (const [name, props] of Object.entries(users ?? DEFAULT_USERS)) this.setUser(name, props);
+        this.ws = new SmartServerWs({ sessionOf: (req) => this._sessions.fromRequest(req), isLive: (id) => this._sessions.live(id) !== null }, this._options.ws);
+        for (const device of this._devices) {
+            const [sid, handle] = device.id.split('.');
+            for (const b of device.blocks) {
+                for (const [name, datapoint] of Object.entries(b.datapoints)) this.ws.addDatapoint(`${sid}/lon/${handle}/${b.name}/${b.index}/${name}`, datapoint);
+            }
+        }
+    }
+
+    override async start(): Promise<this> {
+        await super.start();
+        if (this._loopback.server) this.ws.listen(this._loopback.server);
+        return this;
+    }
+
+    override async stop(): Promise<void> {
+        this.ws.close();
+        await super.stop();
+    }
+
+    /** Changes a datapoint by its qualifier (created if unknown) and pushes it; REST writes push too. */
+    setValue(qualifier: string, value: unknown, extra?: { presetValue?: unknown; locValue?: unknown; timestamp?: number }): void {
+        this.ws.setValue(qualifier, value, extra);
     }
 
     // ---- address --------------------------------------------------------------------------
@@ -340,6 +369,7 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
     /** Every live session becomes invalid, as after a server restart. */
     expireSessions(): void {
         this._sessions.clear();
+        this.ws.sessionEnded();
     }
 
     failNext(status: number, count = 1, body?: unknown): void {
@@ -434,6 +464,9 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
         if (route === '/iap/auth/login' && method === 'POST') return this._handleLogin(ctx);
         if (route === '/iap/auth/logout' && (method === 'PUT' || method === 'POST')) return this._handleLogout(ctx);
         if (route === '/iap/auth/sessionTimeout' && method === 'GET') return this._handleSessionTimeout(ctx);
+        if (route === '/iap/dp/updates/subscribe' && method === 'PUT') {
+            return this._withDataSession(ctx, () => this._reply(ctx, this.ws.subscribe(ctx, this._sessions.fromRequest(ctx.req)!)));
+        }
         if (route === '/iap/devs' || route.startsWith('/iap/devs/')) return this._withDataSession(ctx, () => this._handleDevs(ctx, route));
         // Test aid, NOT a vendor route: echoes the request so tests can see what the client sent.
         if (route === '/iap/test/echo') return this._withDataSession(ctx, () => this._handleEcho(ctx));
@@ -442,6 +475,11 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
 
     private _sendEmpty(ctx: Ctx, status = 204): void {
         this._send(ctx, status);
+    }
+
+    private _reply(ctx: Ctx, { status, json }: { status: number; json?: unknown }): void {
+        if (json === undefined) return this._sendEmpty(ctx, status);
+        this._sendJson(ctx, status, json);
     }
 
     private _sessionCookie(sid: string): string {
@@ -555,6 +593,7 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
         const session = this._sessions.fromRequest(ctx.req);
         if (!session) return this._sendJson(ctx, 401, { message: MSG.notLoggedIn });
         this._sessions.delete(session.id);
+        this.ws.sessionEnded(session.id);
         this._stats.logouts++;
         this._sendEmpty(ctx);
     }
@@ -629,6 +668,8 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
     }
 
     private _readValues(ctx: Ctx, segments: string[]): void {
+        const qualifiers = qualifierList(segments[4]);
+        if (qualifiers) return this._reply(ctx, this.ws.read(qualifiers, ctx.query));
         const { wildcard, found } = this._matchDatapoints(segments);
         if (!wildcard) {
             if (found.length === 0) return this._sendJson(ctx, 404, { message: MSG.notFound });
@@ -648,7 +689,10 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
         if (value === undefined) return this._sendJson(ctx, 400, { message: MSG.invalidRequest });
         const { found } = this._matchDatapoints(segments);
         if (found.length === 0) return this._sendJson(ctx, 404, { message: MSG.notFound });
-        for (const { datapoint } of found) datapoint.value = value;
+        for (const { datapoint } of found) {
+            datapoint.value = value;
+            this.ws.changed(datapoint);
+        }
         this._sendEmpty(ctx);
     }
 

@@ -1,11 +1,14 @@
 import type { Node, NodeDef, NodeMessageInFlow } from 'node-red';
 
 import type { SessionManager } from '../session/session-manager';
+import type { UpdatesHub } from '../updates/updates-hub';
 
 /** The `rest-session-server` config node as flow nodes see it. */
 export interface ServerNode extends Node {
     /** The session manager, created on first use; throws a `CONFIG` SessionError if the config is unusable. */
     sessionManager(): SessionManager;
+    /** The live updates sockets of this server, created on first use (only for a vendor that pushes). */
+    liveUpdates(): UpdatesHub;
     exposeCredential: boolean;
 }
 

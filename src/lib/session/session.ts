@@ -41,6 +41,9 @@ export interface SessionDeps {
 /** A server that refuses a fresh credential gets at most one re-login per this long. */
 export const RELOGIN_INTERVAL_MS = 30_000;
 
+/** Moves whatever rides `previous` (a live updates socket) onto `fresh`; awaited before `previous` is logged out. */
+export type Handover = (fresh: LiveCredential, previous: LiveCredential) => Promise<void>;
+
 /** Log in again this long before a known expiry: a tenth of the lifetime, at most a minute. */
 export function refreshMargin(lifetimeMs: number): number {
     return Math.min(60_000, Math.max(0, lifetimeMs) / 10);
@@ -54,6 +57,7 @@ export class Session {
     readonly id = randomUUID();
     private live: LiveCredential | undefined;
     private readonly loginFlight = new SingleFlight<LiveCredential>();
+    private readonly handovers = new Set<Handover>();
     /** The SmartServer password expired and was replaced by `newPassword`. */
     passwordChanged = false;
     state: SessionState = 'idle';
@@ -159,6 +163,12 @@ export class Session {
         this.ended = true;
     }
 
+    /** Registers a handover run after each renewal, before the old credential is logged out; returns its removal. */
+    onHandover(handover: Handover): () => void {
+        this.handovers.add(handover);
+        return () => this.handovers.delete(handover);
+    }
+
     /** Ends the session on the server; one that is not logged in succeeds without a request. */
     async logout(): Promise<void> {
         // A login still in flight would leave a session behind: let it finish, then end it.
@@ -222,16 +232,20 @@ export class Session {
         this.live = live;
         this.lastError = undefined;
         this.setState('loggedIn');
-        if (previous) this.retire(previous);
+        if (previous) this.retire(previous, live);
         return live;
     }
 
-    /** Logs out a credential that a re-login replaced (once), without holding anyone up; a failure is reported. */
-    private retire(previous: LiveCredential): void {
+    /**
+     * Logs out a credential that a re-login replaced (once), without holding anyone up; a failure is
+     * reported. After a renewal the handovers move what rides it onto `fresh` first.
+     */
+    private retire(previous: LiveCredential, fresh?: LiveCredential): void {
         if (previous.endedBy) return;
         previous.endedBy = 'replaced';
         this.scrubber.remember(credentialSecrets(previous, this.user));
-        const logout = this.deps.adapter.logout(this.deps.context, previous).catch((error: unknown) => {
+        const moves = fresh ? [...this.handovers].map((handover) => handover(fresh, previous)) : [];
+        const logout = Promise.allSettled(moves).then(() => this.deps.adapter.logout(this.deps.context, previous)).catch((error: unknown) => {
             this.deps.onReplacedLogoutError(this, error);
         });
         this.retiring.add(logout);

@@ -72,6 +72,41 @@ export interface LoginResult {
     found?: { credential: string; expiry: string };
 }
 
+/** One datapoint value pushed by the server (or read once to fill a gap). */
+export interface PushUpdate {
+    /** The datapoint's id in the vendor's terms (SmartServer: the dpQualifier). */
+    topic: string;
+    value: unknown;
+    /** ms since the epoch, or null when the server sends no time. */
+    timestamp: number | null;
+    /** Copied to the msg exactly when the server's entry has them (null included). */
+    extra: Record<string, unknown>;
+}
+
+/** What one frame of the push socket holds. */
+export type PushFrame =
+    | { kind: 'updates'; updates: PushUpdate[] }
+    /** Any other `{action, payload}`; `known` is false for actions the vendor has not documented. */
+    | { kind: 'event'; action: string; payload: unknown; known: boolean }
+    /** Not JSON, or not the vendor's envelope. */
+    | { kind: 'invalid' };
+
+/**
+ * How a vendor pushes live values over the session: a websocket opened with the session's
+ * credential, a REST call that says which datapoints it carries, and an on-demand read.
+ */
+export interface VendorPush {
+    /** The socket's URL for a base URL (ws: or wss:). */
+    socketUrl(baseUrl: string): string;
+    /** The call that makes the session's socket carry exactly these datapoints (`[]`: none). */
+    subscribe(datapoints: readonly string[]): VendorExchange;
+    /** The calls that read the current values of these datapoints once. */
+    read(datapoints: readonly string[]): VendorExchange[];
+    /** The values in a reply to one of those reads. */
+    parseRead(body: Buffer): PushUpdate[];
+    parseFrame(text: string): PushFrame;
+}
+
 /**
  * Everything that differs between vendors. The session core calls these and never asks which
  * vendor it is talking to.
@@ -105,4 +140,6 @@ export interface VendorAdapter<O = unknown> {
     logout(context: VendorContext<O>, credential: SessionCredential): Promise<void>;
     /** A sentence on the likely cause of a failed login that this vendor's settings explain, if any. */
     loginHint?(error: SessionError, settings: ServerSettings<O>): string | undefined;
+    /** Live updates over the session, for vendors that push (the live updates node needs it). */
+    readonly push?: VendorPush;
 }

@@ -32,8 +32,8 @@ function params(text: any) {
 describe('editor files', function () {
     const entries = Object.entries(pkg['node-red'].nodes);
 
-    it('declares the four node types of the contract', function () {
-        assert.deepStrictEqual(entries.map(([type]) => type).sort(), ['rest-session-login', 'rest-session-logout', 'rest-session-request', 'rest-session-server']);
+    it('declares the five node types of the contract', function () {
+        assert.deepStrictEqual(entries.map(([type]) => type).sort(), ['rest-session-login', 'rest-session-logout', 'rest-session-request', 'rest-session-server', 'rest-session-updates']);
     });
 
     for (const [type, file] of entries) {

@@ -3,6 +3,7 @@ import type { HttpResponse } from '../../http/http-client';
 import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../adapter';
 import { loginFailure, logoutFailure, replyMessage } from '../login-failure';
 import { passwordPolicyViolation } from './password-policy';
+import { smartserverPush } from './push';
 import type { SettingsOf } from '../settings';
 import { smartserverSettings } from './settings';
 
@@ -68,6 +69,8 @@ export const smartserver: VendorAdapter<Settings> = {
         if (response.status < 300 || response.status === 401) return;
         throw logoutFailure(response, LABEL);
     },
+
+    push: smartserverPush,
 };
 
 function postLogin(
