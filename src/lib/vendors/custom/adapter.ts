@@ -1,6 +1,6 @@
 import { SessionError } from '../../errors';
 import type { HttpResponse } from '../../http/http-client';
-import type { LoginCredentials, LoginResult, ServerSettings, SessionCredential, VendorAdapter, VendorContext } from '../adapter';
+import type { LoginCredentials, LoginResult, ServerSettings, SessionCredential, VendorAdapter, VendorExchange } from '../adapter';
 import { jwtClaims } from '../jwt';
 import { headerValue, loginFailure, logoutFailure } from '../login-failure';
 import type { SettingsOf } from '../settings';
@@ -83,7 +83,7 @@ export const custom: VendorAdapter<Settings> = {
     },
 };
 
-function loginExchange(settings: ServerSettings<Settings>, credentials: LoginCredentials): Parameters<VendorContext['send']>[0] {
+function loginExchange(settings: ServerSettings<Settings>, credentials: LoginCredentials): VendorExchange {
     const headers: Record<string, string> = {};
     let body: string | undefined;
     if (settings.loginBody !== 'none') {
