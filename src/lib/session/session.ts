@@ -279,7 +279,7 @@ function credentialSecrets(credential: SessionCredential, username: string): Kno
  */
 export function credentialFingerprint(adapter: VendorAdapter, context: VendorContext, credentials: LoginCredentials): string {
     const settings = context.settings as unknown as Record<string, unknown>;
-    const identity = identitySettingNames(adapter.settings).map((name) => `${name}=${String(settings[name])}`);
+    const identity = identitySettingNames(adapter.settings ?? {}).map((name) => `${name}=${String(settings[name])}`);
     return LoginGuard.fingerprint([credentials.username, credentials.password, credentials.newPassword, ...identity]);
 }
 

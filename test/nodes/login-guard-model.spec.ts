@@ -1,0 +1,196 @@
+/**
+ * The login guard's invariant (design.md, "Session behaviour"), proven model-based: random sequences
+ * of msgs on login and request nodes, msg.credentials with random passwords, Test login calls to the
+ * admin endpoint, redeploys, a second config node for the same account, clock jumps and server
+ * behaviours (accept, reject, hang past the timeout, reset after read, 503, 429 with Retry-After,
+ * lock) against the SmartServer simulator in a real Node-RED runtime, with a fake Date. After every
+ * step, from the simulator's own login log: at most 3 failed-or-unknown attempts per user in any
+ * 30 minutes, no rejected credential resent before its cool-down, the simulator never locked the user,
+ * and every msg got exactly one output or one Catch.
+ *
+ * `npm test` runs MODEL_RUNS (default 200) sequences; `npm run test:model` runs many more.
+ */
+import assert from 'node:assert';
+
+import fc from 'fast-check';
+import sinon from 'sinon';
+
+import { LoginBehaviour, SmartServerSimulator } from '../simulators/smartserver';
+import { ALL_NODES, FlowNode, Msg, helper } from '../support/harness';
+
+const MINUTE = 60_000;
+const WINDOW_MS = 30 * MINUTE;
+const COOL_DOWN_MS = 5 * MINUTE;
+const MAX_FAILED = 3;
+const RIGHT = 'Right-Passw0rd!x';
+const PASSWORDS = [RIGHT, 'wrong-1', 'wrong-2', 'wrong-3', 'wrong-4', 'wrong-5'];
+/** Short, so a hung login costs little real time. */
+const TIMEOUT_MS = 150;
+const RUNS = Number(process.env.MODEL_RUNS) || 200;
+
+export type Step =
+    | { kind: 'login'; node: 'l1' | 'l2' }
+    | { kind: 'request' }
+    | { kind: 'credentials'; password: string }
+    | { kind: 'testLogin'; password: string; timeout: number }
+    | { kind: 'redeploy'; password: string; timeout: number }
+    | { kind: 'server'; behaviour: LoginBehaviour }
+    | { kind: 'tick'; ms: number };
+
+const password = fc.constantFrom(...PASSWORDS);
+const behaviour: fc.Arbitrary<LoginBehaviour> = fc.oneof(
+    fc.constant<LoginBehaviour>({ kind: 'hang' }),
+    fc.constant<LoginBehaviour>({ kind: 'reset' }),
+    fc.constant<LoginBehaviour>({ kind: 'status', status: 503 }),
+    fc.constant<LoginBehaviour>({ kind: 'status', status: 429, headers: { 'Retry-After': String(10 * 365 * 24 * 3600) } }),
+    fc.constant<LoginBehaviour>({ kind: 'status', status: 429, headers: { 'Retry-After': '90' } }),
+    fc.constant<LoginBehaviour>({ kind: 'lock', waitMs: 10 * MINUTE }),
+);
+const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom<'l1' | 'l2'>('l1', 'l2').map((node): Step => ({ kind: 'login', node })) },
+    { weight: 2, arbitrary: fc.constant<Step>({ kind: 'request' }) },
+    { weight: 3, arbitrary: password.map((p): Step => ({ kind: 'credentials', password: p })) },
+    { weight: 3, arbitrary: fc.tuple(fc.oneof(password, fc.constant('__PWRD__')), fc.constantFrom(TIMEOUT_MS, 5000)).map(([p, timeout]): Step => ({ kind: 'testLogin', password: p, timeout })) },
+    { weight: 1, arbitrary: fc.tuple(password, fc.constantFrom(TIMEOUT_MS, 5000)).map(([p, timeout]): Step => ({ kind: 'redeploy', password: p, timeout })) },
+    { weight: 2, arbitrary: behaviour.map((b): Step => ({ kind: 'server', behaviour: b })) },
+    { weight: 2, arbitrary: fc.constantFrom(MINUTE, 5 * MINUTE, 11 * MINUTE, 31 * MINUTE).map((ms): Step => ({ kind: 'tick', ms })) },
+);
+export const sequences = fc.tuple(password, fc.array(step, { minLength: 1, maxLength: 6 }));
+
+/** Two config nodes for one account (different timeouts), each with a login node; one request node. */
+function flow(baseUrl: string, timeout: number): FlowNode[] {
+    const server = (id: string, requestTimeout: number): FlowNode => ({
+        id, type: 'rest-session-server', name: '', vendor: 'smartserver', baseUrl, tls: '', requestTimeout, logoutOnClose: true, exposeCredential: false,
+    });
+    const inTab = (node: FlowNode): FlowNode => ({ z: 'tab', ...node });
+    return [
+        { id: 'tab', type: 'tab', label: 'model' },
+        server('server', timeout),
+        server('server2', TIMEOUT_MS * 2),
+        ...[
+            { id: 'l1', type: 'rest-session-login', server: 'server', wires: [['out']] },
+            { id: 'l2', type: 'rest-session-login', server: 'server2', wires: [['out']] },
+            { id: 'r1', type: 'rest-session-request', server: 'server', method: 'GET', url: '/iap/devs', ret: 'obj', paytoqs: 'ignore', wires: [['out']] },
+            { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+            { id: 'out', type: 'helper' },
+            { id: 'caught', type: 'helper' },
+        ].map(inTab),
+    ];
+}
+
+/** Polls without Date (it is faked): up to `tries` × 5 ms. */
+async function until(condition: () => boolean, what: () => string, tries = 2000): Promise<void> {
+    for (let i = 0; i < tries; i++) {
+        if (condition()) return;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error(`timed out waiting for ${what()}`);
+}
+
+/** The invariant of design.md over the simulator's login log of `user`. */
+export function checkInvariant(sim: SmartServerSimulator, user: string): void {
+    const log = sim.stats.logins.filter((entry) => entry.username === user);
+    // A successful login clears the budget (design.md), as it ends the server's failure streak: a
+    // window is counted from a failure up to the next success.
+    log.forEach((first, i) => {
+        if (first.outcome === 'accepted') return;
+        const inWindow = [];
+        for (const entry of log.slice(i)) {
+            if (entry.outcome === 'accepted' || entry.at >= first.at + WINDOW_MS) break;
+            inWindow.push(entry);
+        }
+        assert.ok(inWindow.length <= MAX_FAILED, `${inWindow.length} failed-or-unknown logins within 30 min: ${JSON.stringify(inWindow.map((e) => [e.at, e.outcome, e.status]))}`);
+    });
+    log.forEach((rejected, i) => {
+        if (rejected.outcome !== 'rejected') return;
+        for (const later of log.slice(i + 1)) {
+            if (later.outcome === 'accepted' && later.password !== rejected.password) break; // a success clears the cool-downs
+            if (later.password === rejected.password && later.newPassword === rejected.newPassword) {
+                assert.ok(later.at >= rejected.at + COOL_DOWN_MS, `a rejected credential was resent after ${later.at - rejected.at} ms`);
+                break;
+            }
+        }
+    });
+    assert.deepStrictEqual(sim.locks, [], 'the simulator never locks the user');
+}
+
+let sequenceNumber = 0;
+
+/** Runs one sequence in the started runtime; throws on the first broken invariant. */
+export async function runSequence(configPassword: string, steps: readonly Step[]): Promise<void> {
+    const user = `user${++sequenceNumber}`;
+    const sim = new SmartServerSimulator({ tls: false, users: { [user]: { password: RIGHT } } });
+    await sim.start();
+    const clock = sinon.useFakeTimers({ now: Date.parse('2026-12-01T10:00:00Z'), toFake: ['Date'] });
+    const answers = new Map<string, number>();
+    const sent: string[] = [];
+    let nextId = 0;
+    const load = async (password: string, timeout: number, redeploy: boolean): Promise<void> => {
+        const credentials = { server: { username: user, password }, server2: { username: user, password } };
+        if (redeploy) await helper.setFlows(flow(sim.origin, timeout), 'full', credentials);
+        else await helper.load(ALL_NODES, flow(sim.origin, timeout), credentials);
+        for (const id of ['out', 'caught']) {
+            helper.getNode(id).on('input', (msg: Msg) => answers.set(msg._msgid, (answers.get(msg._msgid) ?? 0) + 1));
+        }
+    };
+    const send = (nodeId: string, msg: Msg): void => {
+        const id = `m${++nextId}`;
+        sent.push(id);
+        helper.getNode(nodeId).receive({ _msgid: id, ...msg });
+    };
+    try {
+        await load(configPassword, TIMEOUT_MS, false);
+        for (const s of steps) {
+            switch (s.kind) {
+                case 'login':
+                    send(s.node, {});
+                    break;
+                case 'request':
+                    send('r1', {});
+                    break;
+                case 'credentials':
+                    send('l1', { credentials: { username: user, password: s.password } });
+                    break;
+                case 'testLogin': {
+                    const res = await helper.request().post('/rest-session-server/test-login').send({
+                        id: 'server', vendor: 'smartserver', baseUrl: sim.origin, tls: '', proxy: '', requestTimeout: String(s.timeout), username: user, password: s.password,
+                    });
+                    assert.strictEqual(res.status, 200);
+                    assert.strictEqual(typeof res.body.ok, 'boolean');
+                    break;
+                }
+                case 'redeploy':
+                    await until(() => sent.every((id) => answers.has(id)), () => 'answers before the redeploy');
+                    await load(s.password, s.timeout, true);
+                    break;
+                case 'server':
+                    sim.scriptLogins(s.behaviour);
+                    break;
+                case 'tick':
+                    clock.tick(s.ms);
+                    break;
+            }
+            await until(() => sent.every((id) => answers.has(id)), () => `an answer to every msg (${sent.filter((id) => !answers.has(id))})`);
+            await new Promise((resolve) => setTimeout(resolve, 2));
+            for (const id of sent) assert.strictEqual(answers.get(id), 1, `msg ${id} answered ${answers.get(id)} times`);
+            checkInvariant(sim, user);
+        }
+    } finally {
+        clock.restore();
+        await helper.unload();
+        await sim.stop();
+    }
+}
+
+describe('login guard: model-based proof against the SmartServer simulator', function () {
+    this.timeout(Math.max(120_000, RUNS * 2000));
+    before(async () => helper.startServer());
+    after(async () => helper.stopServer());
+
+    it(`keeps the invariant over ${RUNS} random sequences of msgs, Test logins, redeploys and server faults`, async function () {
+        await fc.assert(fc.asyncProperty(sequences, ([configPassword, steps]) => runSequence(configPassword, steps)), {
+            numRuns: RUNS,
+            seed: process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : undefined,
+        });
+    });
+});
