@@ -99,9 +99,12 @@ export function secretForms(secrets: KnownSecrets): string[] {
     for (const password of secrets.passwords ?? []) {
         if (!password) continue;
         forms.push(...encodings(password));
+        // Base64 of it, as a URL or a form body (custom {{passwordBase64}}) carries it.
+        for (const base64 of base64Forms(password)) forms.push(encodeURIComponent(base64), formEncode(base64));
         // HTTP Basic (CM-Well, custom basic), also with RFC 6749 §2.3.1 form encoding first.
         forms.push(...base64Forms(`${username}:${password}`));
         forms.push(...base64Forms(`${formEscape(username)}:${formEscape(password)}`));
+        forms.push(...base64Forms(`${formEncode(username)}:${formEncode(password)}`));
     }
     for (const value of secrets.authorizations ?? []) {
         if (!value) continue;
@@ -125,7 +128,7 @@ export function secretForms(secrets: KnownSecrets): string[] {
  */
 function encodings(value: string): string[] {
     const quoted = value.replace(/\s+/g, ' ').trim();
-    const forms = [value, quoted, quoted.replace(/\.+$/, ''), JSON.stringify(value).slice(1, -1), xmlEscape(value), encodeURIComponent(value), formEscape(value)];
+    const forms = [value, quoted, quoted.replace(/\.+$/, ''), JSON.stringify(value).slice(1, -1), xmlEscape(value), encodeURIComponent(value), formEscape(value), formEncode(value)];
     forms.push(...base64Forms(value));
     return forms;
 }
@@ -135,6 +138,11 @@ function base64Forms(value: string): string[] {
     const unpadded = standard.replace(/=+$/, '');
     const urlSafe = unpadded.replace(/\+/g, '-').replace(/\//g, '_');
     return [standard, unpadded, urlSafe, urlSafe + standard.slice(unpadded.length)];
+}
+
+/** As a WHATWG form body carries it (`URLSearchParams`: space as "+", "!" as "%21"), the custom vendor's form encoding. */
+function formEncode(value: string): string {
+    return new URLSearchParams({ v: value }).toString().slice(2);
 }
 
 function xmlEscape(value: string): string {

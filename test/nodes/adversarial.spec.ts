@@ -7,6 +7,7 @@ import assert from 'node:assert';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { customPresets } from '../../src/lib/vendors/custom/presets';
 import { waitFor } from '../support/wait';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -16,6 +17,7 @@ interface Seen {
     method: string;
     path: string;
     cookie: string;
+    authorization: string;
     body: string;
 }
 
@@ -71,7 +73,7 @@ class ScriptedSmartServer {
             const chunks: Buffer[] = [];
             req.on('data', (chunk: Buffer) => chunks.push(chunk));
             req.on('end', () => {
-                const seen: Seen = { method: req.method ?? '', path: req.url ?? '', cookie: String(req.headers.cookie ?? ''), body: Buffer.concat(chunks).toString('utf8') };
+                const seen: Seen = { method: req.method ?? '', path: req.url ?? '', cookie: String(req.headers.cookie ?? ''), authorization: String(req.headers.authorization ?? ''), body: Buffer.concat(chunks).toString('utf8') };
                 this.seen.push(seen);
                 const route = this.routes.get(seen.path.split('?')[0]);
                 void Promise.resolve(route ? route(seen) : this.defaultRoute(seen)).then((reply) => {
@@ -158,6 +160,64 @@ describe('adversarial probes (issues 10, 11, 12)', function () {
                 for (const part of ['Correct', 'Horse']) assert.ok(!seen.includes(part), `"${part}" of the password leaked: ${rec.caught.messages[0].error.message}`);
             });
         }
+    });
+
+    describe('secrets of the custom vendor in quoted server texts', function () {
+        // The custom vendor form-encodes as WHATWG forms do (space as "+", "!" as "%21"), for its
+        // form bodies and for the RFC 6749 Basic header: the scrubber must know those forms too.
+        const PASSWORD = 'Passw0rd! (sp ace)';
+        const formOf = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
+        const basic = Buffer.from(`admin:${formOf(PASSWORD)}`).toString('base64');
+        const leaked = (text: string) => [PASSWORD, formOf(PASSWORD), basic, basic.replace(/=+$/, '')].filter((form) => text.includes(form));
+
+        it('a form login answered 401 quoting the form body leaks no form of the password', async function () {
+            server.routes.set('/login', (seen) => ({ status: 401, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: `bad login ${seen.body}` }) }));
+            const rec = await load(
+                standardFlow(server.origin, { server: { tls: '', logoutOnClose: false, vendor: 'custom', ...customPresets.formCookie }, request: { url: '' } }),
+                { server: { username: 'admin', password: PASSWORD } },
+            );
+            helper.getNode('l1').receive({ payload: 'go' });
+            await answeredOnce(rec, 1);
+            assert.ok(server.seen[0].body.includes(formOf(PASSWORD)), 'the form body carried the form-encoded password');
+            assert.match(rec.caught.messages[0].error.message, /bad login/);
+            assert.deepStrictEqual(leaked(everythingSeen(rec)), [], rec.caught.messages[0].error.message);
+        });
+
+        it('an OAuth2 token endpoint answered 500 quoting the Basic header leaks no form of it', async function () {
+            let authorization = '';
+            const rec = await load(
+                standardFlow(server.origin, { server: { tls: '', logoutOnClose: false, vendor: 'custom', ...customPresets.oauth2 }, request: { url: '' } }),
+                { server: { username: 'admin', password: PASSWORD } },
+            );
+            server.routes.set('/oauth/token', (seen) => {
+                authorization = seen.authorization;
+                return { status: 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: `failed for ${seen.authorization}` }) };
+            });
+            helper.getNode('l1').receive({ payload: 'go' });
+            await answeredOnce(rec, 1);
+            assert.strictEqual(authorization, `Basic ${basic}`, 'the Basic header form-encodes as RFC 6749 asks');
+            assert.match(rec.caught.messages[0].error.message, /failed for/);
+            assert.deepStrictEqual(leaked(everythingSeen(rec)), [], rec.caught.messages[0].error.message);
+        });
+
+        it('a logout answered 500 quoting the bare token of a templated header leaks no token', async function () {
+            const TOKEN = 'tok3n5ecret70ken5ecret';
+            server.routes.set('/login', () => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: TOKEN }) }));
+            server.routes.set('/logout', () => ({ status: 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: `session ${TOKEN} is busy` }) }));
+            const rec = await load(
+                standardFlow(server.origin, {
+                    server: { tls: '', logoutOnClose: false, vendor: 'custom', ...customPresets.jsonToken, expiry: 'none', tokenHeader: 'X-Auth', tokenTemplate: 'token="{{token}}", v=1' },
+                    request: { url: '' },
+                }),
+            );
+            helper.getNode('l1').receive({ payload: 'login' });
+            await rec.out.waitFor(1);
+            helper.getNode('o1').receive({ payload: 'logout' });
+            await answeredOnce(rec, 2);
+            assert.strictEqual(rec.caught.messages[0]?.errorCode, 'SERVER_ERROR');
+            assert.match(rec.caught.messages[0].error.message, /is busy/);
+            assert.ok(!everythingSeen(rec).includes(TOKEN), rec.caught.messages[0].error.message);
+        });
     });
 
     describe('session lifecycle', function () {

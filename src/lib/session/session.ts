@@ -270,7 +270,8 @@ function stopped(): SessionError {
 /** The cookies in a credential's jar and its token header, as the scrubber knows them. */
 function credentialSecrets(credential: SessionCredential, username: string): KnownSecrets {
     const cookies = (credential.jar.serializeSync()?.cookies ?? []).map((cookie) => ({ key: String(cookie.key), value: String(cookie.value ?? '') }));
-    return { username, cookies, authorizations: credential.header ? [credential.header.value] : [] };
+    const header = credential.header;
+    return { username, cookies, authorizations: header ? [header.value] : [], tokens: header ? [header.token] : [] };
 }
 
 /**

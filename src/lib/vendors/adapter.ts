@@ -26,6 +26,8 @@ export interface LoginCredentials {
 export interface CredentialHeader {
     name: string;
     value: string;
+    /** The bare token, when the value wraps it in more text (a template): a secret of its own. */
+    token?: string;
 }
 
 /** What a live session sends with each request: its cookie jar and, for token vendors, a header. */

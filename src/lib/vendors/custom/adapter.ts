@@ -67,7 +67,7 @@ export const custom: VendorAdapter<Settings> = {
         };
         if (expiry.idleTimeoutMs !== undefined) result.idleTimeoutMs = expiry.idleTimeoutMs;
         if (expiry.warning) result.warning = expiry.warning;
-        if (found.token !== undefined) result.header = { name: settings.tokenHeader, value: settings.tokenTemplate.split('{{token}}').join(found.token) };
+        if (found.token !== undefined) result.header = { name: settings.tokenHeader, value: settings.tokenTemplate.split('{{token}}').join(found.token), token: found.token };
         return result;
     },
 
