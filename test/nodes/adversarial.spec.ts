@@ -10,8 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { customPresets } from '../../src/lib/vendors/custom/presets';
 import { waitFor } from '../support/wait';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { helper, standardFlow, load, answeredOnce, settle, logText, ADMIN } = require('../support/harness');
+import { Msg, Recorders, answeredOnce, helper, load, logText, standardFlow } from '../support/harness';
 
 interface Seen {
     method: string;
@@ -116,8 +115,8 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 /** Every text a flow user could read: msgs at the output and at Catch, their errors, statuses, the log. */
-function everythingSeen(rec: any): string {
-    return [rec.out.messages, rec.caught.messages, rec.caught.messages.map((m: any) => m.error), rec.statuses.messages].map((v) => JSON.stringify(v)).join('\n') + logText();
+function everythingSeen(rec: Recorders): string {
+    return [rec.out.messages, rec.caught.messages, rec.caught.messages.map((m: Msg) => m.error), rec.statuses.messages].map((v) => JSON.stringify(v)).join('\n') + logText();
 }
 
 describe('adversarial probes (issues 10, 11, 12)', function () {
@@ -253,4 +252,3 @@ describe('adversarial probes (issues 10, 11, 12)', function () {
     });
 });
 
-export { ScriptedSmartServer, settle, logText, ADMIN };
