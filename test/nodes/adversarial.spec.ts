@@ -219,6 +219,22 @@ describe('adversarial probes (issues 10, 11, 12)', function () {
         });
     });
 
+    describe('login guard', function () {
+        it('a login cut off by a redeploy while on the wire counts as an unknown outcome: at most 3 reach the server', async function () {
+            // The server reads the login and never answers (it may well count the attempt).
+            server.routes.set('/iap/auth/login', () => new Promise<Reply>(() => undefined));
+            for (let deploy = 1; deploy <= 5; deploy++) {
+                const rec = await load(flow());
+                helper.getNode('l1').receive({ deploy });
+                const sent = server.count('/iap/auth/login');
+                // Held back (a Catch at once) or on the wire: either way the deploy may come now.
+                await waitFor(() => rec.caught.messages.length > 0 || sent >= deploy || server.count('/iap/auth/login') > sent, { message: `login ${deploy}` });
+                await helper.unload();
+            }
+            assert.ok(server.count('/iap/auth/login') <= 3, `${server.count('/iap/auth/login')} logins reached the server`);
+        });
+    });
+
     describe('session lifecycle', function () {
         it('a logout ends the session for good also for a request that used a credential renewed ahead of its expiry', async function () {
             // A short session: renewed ahead of its expiry (not through a refusal) while an older request is in flight.

@@ -150,8 +150,9 @@ export class HttpClient {
                 hop = nextHop(hop, response.status, redirectTarget(location, hop, request), request);
             }
         } catch (error) {
-            // Sockets closed by destroy(): say why, rather than "connection reset".
-            if (this.destroyed) throw stopped();
+            // Sockets closed by destroy(): say why, rather than "connection reset", keeping the
+            // socket's code: a login cut off on the wire may have reached the server.
+            if (this.destroyed) throw stopped(transportError(error, request.method, request.url, request.timeoutMs).transportCode);
             throw deadline.signal.aborted
                 ? new SessionError('TIMEOUT', `No answer from ${describeTarget(request.method, request.url)} within ${request.timeoutMs} ms.`)
                 : transportError(error, request.method, request.url, request.timeoutMs, this.maxResponseBytes);
@@ -190,8 +191,8 @@ function withoutAxiosDefaults(headers: Record<string, string>): Record<string, s
     return result;
 }
 
-function stopped(): SessionError {
-    return new SessionError('CONFIG', 'The server configuration was stopped (redeploy or shutdown).');
+function stopped(transportCode?: string): SessionError {
+    return new SessionError('CONFIG', 'The server configuration was stopped (redeploy or shutdown).', { transportCode });
 }
 
 function toArray(value: string | string[] | undefined): string[] {

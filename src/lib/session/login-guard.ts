@@ -170,7 +170,8 @@ export class LoginGuard {
      * a server block holds every login of the user.
      */
     recordFailure(key: string, error: SessionError, fingerprint: string, now: number = Date.now()): void {
-        if (NOT_SENT.has(error.code) || neverReachedServer(error)) return;
+        // A CONFIG with a socket code is a login cut off on the wire by a close: its outcome is unknown.
+        if ((NOT_SENT.has(error.code) && error.transportCode === undefined) || neverReachedServer(error)) return;
         const account = this.account(key);
         this.prune(account, now);
         account.failures.push({ at: now, code: error.code, statusCode: error.statusCode });
