@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { customPresets } from '../../src/lib/vendors/custom/presets';
 import { waitFor } from '../support/wait';
 
-import { Msg, Recorders, answeredOnce, helper, load, logText, standardFlow } from '../support/harness';
+import { Msg, Recorders, answeredOnce, delay, helper, load, logText, standardFlow } from '../support/harness';
 
 interface Seen {
     method: string;
@@ -232,6 +232,30 @@ describe('adversarial probes (issues 10, 11, 12)', function () {
                 await helper.unload();
             }
             assert.ok(server.count('/iap/auth/login') <= 3, `${server.count('/iap/auth/login')} logins reached the server`);
+        });
+    });
+
+    describe('login guard and closing', function () {
+        it('a login waiting for its turn behind another login of the same account is not sent once the config node closes', async function () {
+            const release = deferred();
+            server.routes.set('/iap/auth/login', async (seen) => {
+                if (server.count('/iap/auth/login') === 1) await release.promise;
+                return server.answer(seen);
+            });
+            const rec = await load(flow({ logoutOnClose: true }));
+            helper.getNode('l1').receive({ who: 'own' });
+            await waitFor(() => server.count('/iap/auth/login') === 1, { message: 'the first login on the wire' });
+            // The same account with another password: a separate session, whose login waits for the first.
+            helper.getNode('l1').receive({ who: 'other', credentials: { username: 'admin', password: 'An0ther!Passw0rd' } });
+            await delay(100);
+            assert.strictEqual(server.count('/iap/auth/login'), 1, 'one login of an account on the wire at a time');
+            const unloading = helper.unload();
+            await delay(100);
+            release.resolve();
+            await unloading;
+            assert.strictEqual(server.count('/iap/auth/login'), 1, 'the waiting login was sent after the close began');
+            assert.strictEqual(server.live.size, 0, 'the login that was on the wire was logged out');
+            void rec;
         });
     });
 

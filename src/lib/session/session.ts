@@ -197,6 +197,8 @@ export class Session {
         let result: LoginResult;
         try {
             result = await guard.attempt(this.guardKey, credentialFingerprint(adapter, context, credentials), credentials.username, () => {
+                // Its turn may come after its config node began closing (it waited for another login of the account).
+                if (this.ended) return Promise.reject(stopped());
                 this.setState('loggingIn');
                 return adapter.login(loginContext(context), credentials, credential).catch((error: unknown) => {
                     this.scrubber.remember(credentialSecrets(credential, credentials.username));
