@@ -259,6 +259,24 @@ describe('adversarial probes (issues 10, 11, 12)', function () {
         });
     });
 
+    describe('bad input', function () {
+        it('prototype-pollution keys in msg.headers, msg.cookies, msg.session and msg.credentials: one answer each, nothing polluted', async function () {
+            const rec = await load(flow());
+            const evil = (text: string) => JSON.parse(text);
+            helper.getNode('r1').receive({ url: '/iap/devs', headers: evil('{"__proto__":{"polluted":"yes"},"X-A":"1"}') });
+            helper.getNode('r1').receive({ url: '/iap/devs', headers: evil('{"__proto__":"x","X-A":"1"}') });
+            helper.getNode('r1').receive({ url: '/iap/devs', cookies: evil('{"__proto__":{"value":"x"}}') });
+            helper.getNode('r1').receive({ url: '/iap/devs', session: evil('{"__proto__":{"user":"admin"}}') });
+            helper.getNode('l1').receive({ credentials: evil('{"__proto__":{"username":"admin","password":"x"}}') });
+            helper.getNode('l1').receive({ credentials: evil('{"username":"__proto__","password":"x"}') });
+            helper.getNode('o1').receive({ session: evil('{"__proto__":{"server":"other"}}') });
+            await answeredOnce(rec, 7);
+            assert.strictEqual(({} as Record<string, unknown>).polluted, undefined);
+            assert.strictEqual(({} as Record<string, unknown>).user, undefined);
+            assert.ok(server.logins <= 2, `${server.logins} logins`);
+        });
+    });
+
     describe('session lifecycle', function () {
         it('a logout ends the session for good also for a request that used a credential renewed ahead of its expiry', async function () {
             // A short session: renewed ahead of its expiry (not through a refusal) while an older request is in flight.
