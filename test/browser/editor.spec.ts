@@ -28,7 +28,8 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 const DASHBOARD_PACKAGE = '@flowfuse/node-red-dashboard@1';
 const DASHBOARD_EXAMPLE = 'SmartServer dashboard gauge.json';
 const FLOW_NODES = { 'rest-session-login': 'session login', 'rest-session-request': 'authorized request', 'rest-session-logout': 'session logout' };
-const HELP_TYPES = ['rest-session-server', 'rest-session-login', 'rest-session-request', 'rest-session-logout'];
+/** Every node type of the package (package.json `node-red.nodes`). */
+const HELP_TYPES = Object.keys((JSON.parse(fs.readFileSync(path.join(runtime.ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } })['node-red'].nodes);
 const HELP_HEADING = { 'en-US': /^(Properties|Inputs)$/, 'de-DE': /^(Eigenschaften|Eingaben)$/ };
 const WRONG_PASSWORD = 'Wrong-Passw0rd!x';
 
