@@ -17,6 +17,7 @@
  *   BENCH_N=10000 BENCH_ROUNDS=5 BENCH_CONCURRENCY=1,32 BENCH_WARMUP=500 BENCH_STACKS=ours,core,raw
  *   BENCH_HEAP_TOTAL=100000 BENCH_BURST=1000 BENCH_EXTRAS=0 (skip the session, heap and load checks)
  *   BENCH_OUT=<dir> BENCH_STRICT=1 (exit 1 when a goal is not met)
+ *   BENCH_MAX_CONNECTIONS=32: the server's connection cap (default 8, the config node's default)
  *   BENCH_PROFILE=<dir>: a V8 CPU profile of each measured phase, <stack>-c<C>-r<round>.cpuprofile
  *   (read them with `node bench/profile-summary.js <file>`; the profiler itself costs some speed)
  */
@@ -59,8 +60,8 @@ const EXTRAS = process.env.BENCH_EXTRAS !== '0';
 const OUT_DIR = path.resolve(ROOT, process.env.BENCH_OUT || path.join('bench', 'results'));
 const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(ROOT, process.env.BENCH_PROFILE) : null;
 const HEAP_LIMIT_BYTES = 10 * 1024 * 1024;
-/** The config node's `maxConnections` default: the bench runs with it. */
-const MAX_CONNECTIONS = 8;
+/** The config node's `maxConnections` (its default unless BENCH_MAX_CONNECTIONS says otherwise). */
+const MAX_CONNECTIONS = intEnv('BENCH_MAX_CONNECTIONS', 8);
 const CHECK_TIMEOUT_MS = 120000;
 
 const USER = { username: 'admin', password: 'Passw0rd!Passw0rd' };
@@ -263,7 +264,7 @@ const stacks = {
             () => [
                 {
                     id: 'server', type: 'rest-session-server', name: '', vendor: 'smartserver', baseUrl: `${base}/cms`,
-                    tls: '', proxy: '', requestTimeout: 30000, logoutOnClose: true, exposeCredential: false,
+                    tls: '', proxy: '', requestTimeout: 30000, maxConnections: MAX_CONNECTIONS, logoutOnClose: true, exposeCredential: false,
                 },
                 { id: 'n1', type: 'rest-session-request', server: 'server', method: 'GET', url: DATA_PATH, ret: 'obj', paytoqs: 'ignore', errorOnStatus: false, wires: [['h1']] },
             ],
