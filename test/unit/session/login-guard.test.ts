@@ -267,11 +267,11 @@ describe('login retry scope', function () {
 });
 
 describe('credential fingerprint', function () {
-    const settings = (overrides: Partial<ServerSettings> = {}): VendorContext => ({
+    const settings = (overrides: Record<string, unknown> = {}): VendorContext => ({
         settings: {
             vendor: 'commvault', baseUrl: 'https://cv.example/webconsole/api', apiVersion: 'v1.1', format: 'json', authScheme: 'basic',
             tokenLifetime: '', domain: '', commserver: '', requestTimeoutMs: 30000, ...overrides,
-        },
+        } as ServerSettings,
         send: async () => reply(200),
     });
     const credentials = { username: 'admin', password: 'wrong' };

@@ -65,7 +65,6 @@ function makeSession(adapter: FakeAdapter, credentials: LoginCredentials = { use
         context: fakeContext(origin),
         guard: new LoginGuard(),
         origin,
-        coolDownMs: COOL_DOWN_MS,
         onState: sinon.spy(),
         onReplacedLogoutError: sinon.spy(),
     };

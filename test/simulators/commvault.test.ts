@@ -1,15 +1,13 @@
-'use strict';
-
 // Tests of the Commvault REST simulator itself, over real HTTPS (vendors.md section 4 and the
 // section 6 conformance cases). Numbers in test names refer to those cases.
 
-const assert = require('node:assert');
-const https = require('node:https');
+import assert from 'node:assert';
+import https from 'node:https';
 
-const sinon = require('sinon');
+import sinon from 'sinon';
 
-const { CommvaultSimulator, decodeBase64, parseXmlElement, toXml, startForFlows, DEMO_PORT } = require('./commvault');
-const { request, TEST_CA } = require('./http-get');
+import { CommvaultSimulator, decodeBase64, parseXmlElement, toXml, startForFlows, DEMO_PORT } from './commvault';
+import { request, TEST_CA } from './http-get';
 
 const USER = 'cvuser01';
 const PASSWORD = 'Password#123!';
@@ -17,40 +15,40 @@ const PASSWORD_B64 = 'UGFzc3dvcmQjMTIzIQ==';
 const JSON_HEADERS = { Accept: 'application/json', 'Content-Type': 'application/json' };
 const XML_HEADERS = { Accept: 'application/xml', 'Content-Type': 'application/xml' };
 
-function b64(text) {
+function b64(text: any) {
     return Buffer.from(text, 'utf8').toString('base64');
 }
 
-function loginJson(sim, body = { username: USER, password: PASSWORD_B64 }, headers = JSON_HEADERS) {
+function loginJson(sim: CommvaultSimulator, body: unknown = { username: USER, password: PASSWORD_B64 }, headers: Record<string, string> = JSON_HEADERS) {
     return request(`${sim.baseUrl}/Login`, { method: 'POST', headers, body });
 }
 
-function loginXml(sim, attributes, headers = XML_HEADERS) {
+function loginXml(sim: any, attributes: any, headers = XML_HEADERS) {
     return request(`${sim.baseUrl}/Login`, { method: 'POST', headers, body: `<DM2ContentIndexing_CheckCredentialReq ${attributes}/>` });
 }
 
-async function token(sim) {
+async function token(sim: any) {
     const res = await loginJson(sim);
     assert.strictEqual(res.status, 200, res.body);
     return res.json().token;
 }
 
-function get(sim, route, authtoken, accept = 'application/json') {
-    const headers = { Accept: accept };
+function get(sim: CommvaultSimulator, route: string, authtoken?: string, accept = 'application/json') {
+    const headers: Record<string, string> = { Accept: accept };
     if (authtoken !== undefined) headers.Authtoken = authtoken;
     return request(`${sim.baseUrl}${route}`, { headers });
 }
 
-function logout(sim, authtoken) {
+function logout(sim: CommvaultSimulator, authtoken?: string) {
     return request(`${sim.baseUrl}/Logout`, { method: 'POST', headers: { Accept: 'application/json', Authtoken: authtoken } });
 }
 
 describe('Commvault simulator', function () {
     this.timeout(10000);
-    let sim;
-    let clock;
+    let sim!: CommvaultSimulator; // stop() is a no-op on a stopped simulator
+    let clock: any;
 
-    async function startSim(options) {
+    async function startSim(options: ConstructorParameters<typeof CommvaultSimulator>[0] = {}) {
         sim = new CommvaultSimulator(options);
         await sim.start();
         return sim;
@@ -60,7 +58,6 @@ describe('Commvault simulator', function () {
         if (clock) clock.restore();
         clock = undefined;
         if (sim) await sim.stop();
-        sim = undefined;
     });
 
     describe('helpers', function () {
@@ -88,7 +85,7 @@ describe('Commvault simulator', function () {
     describe('lifecycle', function () {
         it('serves HTTPS on 127.0.0.1 under /webconsole/api, and (42) answers the root probe with 200', async function () {
             await startSim();
-            assert.ok(sim.port > 0);
+            assert.ok(Number(sim.port) > 0);
             assert.strictEqual(sim.origin, `https://127.0.0.1:${sim.port}`);
             assert.strictEqual(sim.baseUrl, `${sim.origin}/webconsole/api`);
             assert.strictEqual((await request(sim.baseUrl)).status, 200);
@@ -100,7 +97,7 @@ describe('Commvault simulator', function () {
         it('is refused by a client that does not trust the test CA', async function () {
             await startSim();
             await assert.rejects(request(sim.baseUrl, { ca: null }), (err) => {
-                assert.match(err.code, /CERT|SELF_SIGNED|UNABLE/);
+                assert.match((err as any).code, /CERT|SELF_SIGNED|UNABLE/);
                 return true;
             });
         });
@@ -126,7 +123,6 @@ describe('Commvault simulator', function () {
                 const started = Date.now();
                 await sim.stop();
                 assert.ok(Date.now() - started < 1000, 'stop() took too long');
-                sim = undefined;
             } finally {
                 agent.destroy();
             }
@@ -150,7 +146,7 @@ describe('Commvault simulator', function () {
             await startSim();
             const res = await loginJson(sim);
             assert.strictEqual(res.status, 200);
-            assert.match(res.headers['content-type'], /^application\/json/);
+            assert.match(String(res.headers['content-type']), /^application\/json/);
             const body = res.json();
             assert.match(body.token, /^QSDK [0-9a-f]{64,}$/);
             assert.strictEqual(body.userName, USER);
@@ -212,8 +208,8 @@ describe('Commvault simulator', function () {
             await startSim();
             const res = await loginXml(sim, `username="${USER}" password="${PASSWORD_B64}"`);
             assert.strictEqual(res.status, 200);
-            assert.match(res.headers['content-type'], /^application\/xml/);
-            const root = parseXmlElement(res.body);
+            assert.match(String(res.headers['content-type']), /^application\/xml/);
+            const root = parseXmlElement(res.body)!;
             assert.strictEqual(root.name, 'DM2ContentIndexing_CheckCredentialResp');
             assert.match(root.attributes.token, /^QSDK [0-9a-f]+$/);
             assert.strictEqual(root.attributes.userName, USER);
@@ -229,7 +225,7 @@ describe('Commvault simulator', function () {
             await startSim();
             const res = await loginXml(sim, `username="${USER}" password="${b64('nope')}"`);
             assert.strictEqual(res.status, 200);
-            assert.strictEqual(parseXmlElement(res.body).attributes.token, undefined);
+            assert.strictEqual(parseXmlElement(res.body)!.attributes.token, undefined);
             assert.match(res.body, /<errList errorCode="\d+" errLogMessage="[^"]+"\/>/);
         });
 
@@ -327,15 +323,15 @@ describe('Commvault simulator', function () {
             assert.strictEqual(bare.status, 200);
             const commServ = await get(sim, '/CommServ', authtoken);
             assert.strictEqual(commServ.json().commcell.commCellName, 'cs01');
-            const requests = sim.stats.requests.filter((r) => r.path.endsWith('/Client'));
-            assert.deepStrictEqual(requests.map((r) => [r.method, r.status, r.authtoken, r.accept]), [['GET', 200, true, 'application/json'], ['GET', 200, true, 'application/json']]);
+            const requests = sim.stats.requests.filter((r: any) => r.path.endsWith('/Client'));
+            assert.deepStrictEqual(requests.map((r: any) => [r.method, r.status, r.authtoken, r.accept]), [['GET', 200, true, 'application/json'], ['GET', 200, true, 'application/json']]);
         });
 
         it('answers XML when Accept asks for it', async function () {
             await startSim();
             const res = await get(sim, '/Client', await token(sim), 'application/xml');
             assert.strictEqual(res.status, 200);
-            assert.match(res.headers['content-type'], /^application\/xml/);
+            assert.match(String(res.headers['content-type']), /^application\/xml/);
             assert.match(res.body, /^<App_GetClientPropertiesResponse><clientProperties><client[^>]*><clientEntity clientId="2" clientName="cs01"/);
         });
 
@@ -412,12 +408,12 @@ describe('Commvault simulator', function () {
     });
 
     describe('RenewLoginToken', function () {
-        async function deviceLogin(deviceId) {
+        async function deviceLogin(deviceId: any) {
             const res = await loginJson(sim, { username: USER, password: PASSWORD_B64, deviceId });
             return res.json().token;
         }
 
-        function renew(authtoken, body) {
+        function renew(authtoken: any, body: any) {
             return request(`${sim.baseUrl}/RenewLoginToken`, { method: 'POST', headers: { ...JSON_HEADERS, Authtoken: authtoken }, body });
         }
 

@@ -1,38 +1,37 @@
-'use strict';
 /**
  * CM-Well in a real Node-RED runtime against the simulator: Basic and Digest logins, the `exp`
  * token lifetime, the X-CM-WELL-TOKEN header, the 403 "given token is not valid" expiry signal, the
  * expiry known from the JWT (milliseconds), the local-only logout, the login penalty and secrecy.
  * Numbers in test names refer to the conformance cases of vendors.md section 6.
  */
-const assert = require('node:assert');
+import assert from 'node:assert';
 
-const sinon = require('sinon');
+import sinon from 'sinon';
 
-const { CmWellSimulator } = require('../simulators/cmwell');
-const { helper, standardFlow, load, settle, answeredOnce, delay, logText } = require('../support/harness');
+import { CmWellSimulator } from '../simulators/cmwell';
+import { helper, standardFlow, load, settle, answeredOnce, delay, logText } from '../support/harness';
 
 const ROOT = { username: 'root', password: 'root' };
 const READ_PATH = '/example.org/Individuals/JohnSmith';
 const INVALID_TOKEN = 'given token is not valid (not signed or expired)';
 const DAY = 86400000;
 const HOUR = 3600000;
-const STATUS_KEY = (name) => `rest-session-server.status.${name}`;
+const STATUS_KEY = (name: any) => `rest-session-server.status.${name}`;
 
-function statusTexts(rec) {
-    return rec.statuses.messages.map((m) => `${m.status.fill}/${m.status.shape}/${String(m.status.text).split(':').pop()}`);
+function statusTexts(rec: any) {
+    return rec.statuses.messages.map((m: any) => `${m.status.fill}/${m.status.shape}/${String(m.status.text).split(':').pop()}`);
 }
 
 /** A write node (POST /_in) wired like r1. */
 const WRITER = { id: 'w1', type: 'rest-session-request', z: 'tab', server: 'server', method: 'POST', url: '/_in?format=ntriples', ret: 'obj', paytoqs: 'ignore', wires: [['out']] };
 
-function triple(name) {
+function triple(name: any) {
     return `<http://example.org/Individuals/${name}> <http://xmlns.com/foaf/0.1/name> "${name}" .\n`;
 }
 
 describe('CM-Well in a Node-RED runtime', function () {
-    let sim;
-    let clock;
+    let sim: any;
+    let clock: any;
 
     before(async () => { await helper.startServer(); });
     after(async () => { await helper.stopServer(); });
@@ -52,8 +51,8 @@ describe('CM-Well in a Node-RED runtime', function () {
         });
     }
 
-    const dataCalls = () => sim.stats.requests.filter((r) => r.path !== '/_login');
-    const logins = () => sim.stats.requests.filter((r) => r.path === '/_login');
+    const dataCalls = () => sim.stats.requests.filter((r: any) => r.path !== '/_login');
+    const logins = () => sim.stats.requests.filter((r: any) => r.path === '/_login');
 
     afterEach(async function () {
         if (clock) clock.restore();
@@ -77,7 +76,7 @@ describe('CM-Well in a Node-RED runtime', function () {
         assert.strictEqual(login.session.expiresAt, login.payload.expiresAt);
         assert.strictEqual(login.session.headers, undefined);
         assert.strictEqual(login.headers, undefined, 'the login reply headers are not copied');
-        assert.deepStrictEqual(logins().map((r) => [r.auth, r.query, r.status]), [['Basic', '', 200]]);
+        assert.deepStrictEqual(logins().map((r: any) => [r.auth, r.query, r.status]), [['Basic', '', 200]]);
 
         helper.getNode('r1').receive({ topic: 'read' });
         const [, read] = await rec.out.waitFor(2);
@@ -96,7 +95,7 @@ describe('CM-Well in a Node-RED runtime', function () {
         helper.getNode('r1').receive({});
         const [read] = await rec.out.waitFor(1);
         assert.strictEqual(read.statusCode, 200);
-        assert.deepStrictEqual(logins().map((r) => [r.auth, r.status]), [[null, 401], ['Digest', 200]]);
+        assert.deepStrictEqual(logins().map((r: any) => [r.auth, r.status]), [[null, 401], ['Digest', 200]]);
         assert.strictEqual(logins()[1].digestUri, '/_login');
         assert.strictEqual(sim.stats.loginsOk, 1);
     });
@@ -173,7 +172,7 @@ describe('CM-Well in a Node-RED runtime', function () {
         helper.getNode('l1').receive({});
         await answeredOnce(rec, 2);
         assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['INVALID_CREDENTIALS', 'INVALID_CREDENTIALS']);
-        assert.deepStrictEqual(logins().map((r) => [r.auth, r.status]), [[null, 401], ['Digest', 401]]);
+        assert.deepStrictEqual(logins().map((r: any) => [r.auth, r.status]), [[null, 401], ['Digest', 401]]);
     });
 
     it('28: tokens refused mid-stream (403 "given token is not valid"): 30 concurrent requests cause exactly one re-login', async function () {
@@ -189,8 +188,8 @@ describe('CM-Well in a Node-RED runtime', function () {
         assert.strictEqual(new Set(rec.out.messages.map((m) => m.seq)).size, 31);
         assert.ok(rec.out.messages.every((m) => m.statusCode === 200));
         assert.strictEqual(sim.stats.loginAttempts, 2, 'exactly one re-login');
-        assert.strictEqual(dataCalls().filter((r) => r.status === 403).length, 30, 'every request first met the refusal');
-        assert.strictEqual(dataCalls().filter((r) => r.status === 200).length, 31);
+        assert.strictEqual(dataCalls().filter((r: any) => r.status === 403).length, 30, 'every request first met the refusal');
+        assert.strictEqual(dataCalls().filter((r: any) => r.status === 200).length, 31);
     });
 
     it('30 concurrent requests on a cold server cause exactly one login (held by the penalty)', async function () {
@@ -212,7 +211,7 @@ describe('CM-Well in a Node-RED runtime', function () {
         const [, written] = await rec.out.waitFor(2);
         assert.strictEqual(written.statusCode, 200);
         assert.deepStrictEqual(written.payload, { success: true });
-        assert.deepStrictEqual(dataCalls().map((r) => [r.method, r.status]), [['POST', 403], ['POST', 200]]);
+        assert.deepStrictEqual(dataCalls().map((r: any) => [r.method, r.status]), [['POST', 403], ['POST', 200]]);
         assert.deepStrictEqual(sim.infoton('/example.org/Individuals/JaneDoe'), { name: ['JaneDoe'] });
         assert.strictEqual(sim.stats.loginAttempts, 2);
     });
@@ -276,7 +275,7 @@ describe('CM-Well in a Node-RED runtime', function () {
         const [, , third] = await rec.out.waitFor(3);
         assert.strictEqual(third.statusCode, 200);
         assert.strictEqual(sim.stats.loginAttempts, 3);
-        assert.ok(!dataCalls().some((r) => r.status === 403), 'no request was sent with an expired token');
+        assert.ok(!dataCalls().some((r: any) => r.status === 403), 'no request was sent with an expired token');
         const tokens = sim.issuedTokens;
         assert.strictEqual(new Set(tokens).size, 3);
     });
@@ -317,8 +316,8 @@ describe('CM-Well in a Node-RED runtime', function () {
         await startSim({ users: { root: { password: 'root' }, alice: { password: 'Al1ce-Secret' } } });
         const basic = Buffer.from('alice:Al1ce-Secret').toString('base64');
         const rec = await load(flow(), { server: { username: 'alice', password: 'Al1ce-Secret' } });
-        const statusCalls = [];
-        for (const id of ['l1', 'r1', 'o1', 'w1']) helper.getNode(id).on('call:status', (call) => statusCalls.push(call.args));
+        const statusCalls: any = [];
+        for (const id of ['l1', 'r1', 'o1', 'w1']) helper.getNode(id).on('call:status', (call) => statusCalls.push((call as any).args));
         // A 400 whose body quotes the Authorization header, as CM-Well's do.
         sim.failLoginNext(400, 1, { success: false, error: `\`Basic ${basic}\` is not a valid Basic header` });
         helper.getNode('l1').receive({ n: 1 });
@@ -337,11 +336,11 @@ describe('CM-Well in a Node-RED runtime', function () {
         const tokens = sim.issuedTokens;
         assert.strictEqual(tokens.length, 2);
         const seen = [JSON.stringify(rec.out.messages), JSON.stringify(rec.caught.messages), JSON.stringify(rec.statuses.messages), JSON.stringify(statusCalls), logText()].join('\n');
-        for (const secret of [...tokens, ...tokens.map((t) => t.split('.')[2]), 'Al1ce-Secret', basic]) {
+        for (const secret of [...tokens, ...tokens.map((t: any) => t.split('.')[2]), 'Al1ce-Secret', basic]) {
             assert.ok(!seen.includes(secret), `a secret leaked: ${secret.slice(0, 6)}...`);
         }
         assert.ok(seen.includes('BAD_REQUEST') && seen.includes('SESSION_REJECTED'), 'the capture did record the errors');
-        assert.ok(dataCalls().every((r) => r.tokenFrom === 'X-CM-WELL-TOKEN'));
+        assert.ok(dataCalls().every((r: any) => r.tokenFrom === 'X-CM-WELL-TOKEN'));
     });
 
     it('puts the token in msg.session.headers["X-CM-WELL-TOKEN"] only with exposeCredential', async function () {

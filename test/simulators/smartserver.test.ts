@@ -1,47 +1,45 @@
-'use strict';
-
 // Tests of the SmartServer IAP/REST simulator itself, over real HTTPS (vendors.md section 1
 // and section 6 conformance cases). Numbers in test names refer to those cases.
 
-const assert = require('node:assert');
-const https = require('node:https');
-const sinon = require('sinon');
-const { SmartServerSimulator, formatWait, passwordPolicyViolation } = require('./smartserver');
-const { request, TEST_CA } = require('./http-get');
+import assert from 'node:assert';
+import https from 'node:https';
+import sinon from 'sinon';
+import { SmartServerSimulator, formatWait, passwordPolicyViolation } from './smartserver';
+import { request, TEST_CA } from './http-get';
 
 const ADMIN = { username: 'admin', password: 'Passw0rd!Passw0rd' };
 const LOCKOUT_PREFIX = 'Too many failed login attempts';
 const JSON_TYPE = { 'Content-Type': 'application/json' };
 const VALUE_PATH = '/iap/devs/17q2d9x.5/if/block/1/Volts_1/value';
 
-function login(base, creds = ADMIN, headers = JSON_TYPE) {
+function login(base: string | null, creds: Record<string, string> = ADMIN, headers: Record<string, string> = JSON_TYPE) {
   return request(`${base}/iap/auth/login`, { method: 'POST', headers, body: creds });
 }
 
 /** The `cmsSID=<value>` pair from a login reply, without attributes. */
-function sessionCookie(res) {
+function sessionCookie(res: any) {
   const header = [].concat(res.headers['set-cookie'] || [])[0] || '';
   const match = /^(cmsSID=[^;]+)/.exec(header);
   assert.ok(match, `no cmsSID cookie in ${JSON.stringify(res.headers['set-cookie'])}`);
   return match[1];
 }
 
-async function loginCookie(base, creds = ADMIN) {
+async function loginCookie(base: any, creds = ADMIN) {
   const res = await login(base, creds);
   assert.strictEqual(res.status, 200, res.body);
   return sessionCookie(res);
 }
 
-function get(url, cookie) {
+function get(url: any, cookie?: any) {
   return request(url, { headers: cookie ? { Cookie: cookie } : {} });
 }
 
 describe('SmartServer simulator', function () {
   this.timeout(10000);
-  let sim;
-  let clock;
+  let sim!: SmartServerSimulator; // stop() is a no-op on a stopped simulator
+  let clock: any;
 
-  async function startSim(options) {
+  async function startSim(options?: any) {
     sim = new SmartServerSimulator(options);
     await sim.start();
     return sim;
@@ -51,13 +49,12 @@ describe('SmartServer simulator', function () {
     if (clock) clock.restore();
     clock = undefined;
     if (sim) await sim.stop();
-    sim = undefined;
   });
 
   describe('lifecycle', function () {
     it('listens on 127.0.0.1 over HTTPS with the fixture certificate and reports its URLs', async function () {
       await startSim();
-      assert.ok(sim.port > 0);
+      assert.ok(Number(sim.port) > 0);
       assert.strictEqual(sim.origin, `https://127.0.0.1:${sim.port}`);
       assert.strictEqual(sim.baseUrl('root'), sim.origin);
       assert.strictEqual(sim.baseUrl('cms'), `${sim.origin}/cms`);
@@ -69,7 +66,7 @@ describe('SmartServer simulator', function () {
     it('is refused by a client that does not trust the test CA', async function () {
       await startSim();
       await assert.rejects(request(`${sim.origin}/iap/devs`, { ca: null }), (err) => {
-        assert.match(err.code, /CERT|SELF_SIGNED|UNABLE/);
+        assert.match((err as any).code, /CERT|SELF_SIGNED|UNABLE/);
         return true;
       });
     });
@@ -88,7 +85,6 @@ describe('SmartServer simulator', function () {
         const started = Date.now();
         await sim.stop();
         assert.ok(Date.now() - started < 1000, 'stop() took too long');
-        sim = undefined;
       } finally {
         agent.destroy();
       }
@@ -99,7 +95,7 @@ describe('SmartServer simulator', function () {
       assert.strictEqual(sim.origin, `http://127.0.0.1:${sim.port}`);
       const res = await login(sim.origin);
       assert.strictEqual(res.status, 200);
-      const setCookie = res.headers['set-cookie'][0];
+      const setCookie = res.headers['set-cookie']![0];
       assert.match(setCookie, /^cmsSID=[0-9a-f]{32,}; Path=\/; HttpOnly$/);
       assert.doesNotMatch(setCookie, /Secure/);
     });
@@ -111,7 +107,7 @@ describe('SmartServer simulator', function () {
       const res = await login(sim.origin);
       assert.strictEqual(res.status, 200);
       assert.strictEqual(res.headers['content-type'], 'application/json');
-      assert.match(res.headers['set-cookie'][0], /^cmsSID=[0-9a-f]{32,}; Path=\/; Secure; HttpOnly$/);
+      assert.match(res.headers['set-cookie']![0], /^cmsSID=[0-9a-f]{32,}; Path=\/; Secure; HttpOnly$/);
       const user = res.json();
       assert.strictEqual(user.userName, 'admin');
       assert.ok(Number.isInteger(user.id), 'id must be an integer');
@@ -206,8 +202,8 @@ describe('SmartServer simulator', function () {
       assert.strictEqual(changed.status, 200);
       assert.strictEqual(changed.json().userName, 'admin');
       sessionCookie(changed);
-      assert.strictEqual(sim.getUser('admin').password, NEW_PASSWORD);
-      assert.strictEqual(sim.getUser('admin').state, 'active');
+      assert.strictEqual(sim.getUser('admin')?.password, NEW_PASSWORD);
+      assert.strictEqual(sim.getUser('admin')?.state, 'active');
 
       assert.strictEqual((await login(sim.origin, { username: 'admin', password: NEW_PASSWORD })).status, 200);
       assert.strictEqual((await login(sim.origin)).status, 401, 'the old password must no longer work');
@@ -233,15 +229,15 @@ describe('SmartServer simulator', function () {
         assert.strictEqual(res.status, 400, `accepted ${JSON.stringify(newPassword)}`);
         assert.deepStrictEqual(res.json(), { message: 'New password does not meet the password policy' });
       }
-      assert.strictEqual(sim.getUser('admin').password, ADMIN.password);
-      assert.strictEqual(sim.getUser('admin').state, 'passwordExpired');
+      assert.strictEqual(sim.getUser('admin')?.password, ADMIN.password);
+      assert.strictEqual(sim.getUser('admin')?.state, 'passwordExpired');
     });
 
     it('policy helper accepts a compliant password and names each violation', function () {
       assert.strictEqual(passwordPolicyViolation(NEW_PASSWORD, ADMIN.password), null);
       assert.strictEqual(passwordPolicyViolation('Abc1!xyzXYZ0qw', ''), null); // "xyz" is a run of 3 only
-      assert.match(passwordPolicyViolation('Abcd1!xyzXYZ0q', ''), /sequence/); // case-insensitive "abcd"
-      assert.match(passwordPolicyViolation('QwErTy!9876zzz', ''), /sequence/); // descending digits
+      assert.match(String(passwordPolicyViolation('Abcd1!xyzXYZ0q', '')), /sequence/); // case-insensitive "abcd"
+      assert.match(String(passwordPolicyViolation('QwErTy!9876zzz', '')), /sequence/); // descending digits
     });
   });
 
@@ -396,7 +392,7 @@ describe('SmartServer simulator', function () {
   });
 
   describe('data routes', function () {
-    let cookie;
+    let cookie: any;
 
     beforeEach(async function () {
       await startSim();
@@ -406,7 +402,7 @@ describe('SmartServer simulator', function () {
     it('(2) GET /iap/devs with the cookie answers the device list; without it 401', async function () {
       const res = await get(`${sim.origin}/iap/devs`, cookie);
       assert.strictEqual(res.status, 200);
-      assert.deepStrictEqual(res.json().map((d) => d.id), ['17q2d9x.5', 'a1b2c3.1']);
+      assert.deepStrictEqual(res.json().map((d: any) => d.id), ['17q2d9x.5', 'a1b2c3.1']);
       const anonymous = await get(`${sim.origin}/iap/devs`);
       assert.strictEqual(anonymous.status, 401);
       assert.deepStrictEqual(anonymous.json(), { message: 'Unauthorized' });
@@ -425,7 +421,7 @@ describe('SmartServer simulator', function () {
       assert.strictEqual((await get(`${sim.baseUrl('cms')}/iap/devs`, cmsCookie)).status, 200);
       assert.strictEqual((await get(`${sim.baseUrl('root')}/iap/devs`, cmsCookie)).status, 200);
       assert.strictEqual((await get(`${sim.baseUrl('cms')}/iap/auth/sessionTimeout`, cookie)).body, '86400000');
-      const paths = sim.stats.requests.map((r) => `${r.method} ${r.path} ${r.status}`);
+      const paths = sim.stats.requests.map((r: any) => `${r.method} ${r.path} ${r.status}`);
       assert.deepStrictEqual(paths.slice(-4), [
         'POST /cms/iap/auth/login 200',
         'GET /cms/iap/devs 200',
@@ -458,7 +454,7 @@ describe('SmartServer simulator', function () {
       const page2 = await get(`${sim.origin}/iap/devs/*/if/*/*/*/value?pg=2&sz=3`, cookie);
       assert.deepStrictEqual(page2.json(), items.slice(3));
       const filtered = await get(`${sim.origin}/iap/devs/a1b2c3.1/if/block/1/*/value`, cookie);
-      assert.deepStrictEqual(filtered.json().map((i) => i.device), ['a1b2c3.1', 'a1b2c3.1']);
+      assert.deepStrictEqual(filtered.json().map((i: any) => i.device), ['a1b2c3.1', 'a1b2c3.1']);
     });
 
     it('(15) PUT a value answers 204 with an empty body and stores it', async function () {
@@ -520,7 +516,7 @@ describe('SmartServer simulator', function () {
       sim.hangNext(1);
       await assert.rejects(
         request(`${sim.origin}/iap/devs`, { headers: { Cookie: cookie }, timeoutMs: 300 }),
-        (err) => err.code === 'ETIMEDOUT',
+        (err) => (err as any).code === 'ETIMEDOUT',
       );
       assert.strictEqual((await get(`${sim.origin}/iap/devs`, cookie)).status, 200, 'only `count` requests hang');
 
@@ -528,10 +524,9 @@ describe('SmartServer simulator', function () {
       const pending = request(`${sim.origin}/iap/devs`, { headers: { Cookie: cookie }, timeoutMs: 10000 });
       const outcome = pending.then(() => 'answered', (err) => err.code);
       // Both hung requests stay unanswered (status null); wait until the second one has arrived.
-      await waitFor(() => sim.stats.requests.filter((r) => r.path === '/iap/devs' && r.status === null).length >= 2);
+      await waitFor(() => sim.stats.requests.filter((r: any) => r.path === '/iap/devs' && r.status === null).length >= 2);
       const started = Date.now();
       await sim.stop();
-      sim = undefined;
       assert.ok(Date.now() - started < 1000, 'stop() took too long');
       assert.strictEqual(await outcome, 'ECONNRESET');
     });
@@ -545,7 +540,7 @@ describe('SmartServer simulator', function () {
         { method: 'GET', path: '/iap/devs', cookie, status: 200 },
         { method: 'GET', path: '/missing', cookie: '', status: 404 },
       ]);
-      assert.ok(sim.stats.requests.every((r) => r.at >= before && r.at <= Date.now()));
+      assert.ok(sim.stats.requests.every((r: any) => r.at >= before && r.at <= Date.now()));
       assert.strictEqual(sim.stats.loginAttempts, 0);
     });
   });
@@ -558,15 +553,15 @@ describe('SmartServer simulator', function () {
       assert.strictEqual(res.status, 200);
       assert.strictEqual(res.json().id, 42);
       assert.strictEqual(res.json().firstName, 'Mark');
-      assert.strictEqual(sim.getUser('mark').password, '5pa?HG!O');
+      assert.strictEqual(sim.getUser('mark')?.password, '5pa?HG!O');
       sim.setUser('mark', { state: 'deactivated' });
-      assert.strictEqual(sim.getUser('mark').firstName, 'Mark', 'setUser merges');
+      assert.strictEqual(sim.getUser('mark')?.firstName, 'Mark', 'setUser merges');
       assert.strictEqual((await login(sim.origin, { username: 'mark', password: '5pa?HG!O' })).status, 428);
     });
   });
 });
 
-async function waitFor(predicate, timeoutMs = 3000) {
+async function waitFor(predicate: any, timeoutMs = 3000) {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

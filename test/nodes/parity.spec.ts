@@ -1,20 +1,19 @@
-'use strict';
 /**
  * Parity with the core `http request` node: the same msg goes through our "authorized request"
  * node and the core node (loaded from @node-red/nodes into the same runtime) against the same
  * loopback backend, and what each sent and gave back is compared where both apply. The core node
  * gets the session cookie through msg.cookies, as a flow would hand it over.
  */
-const assert = require('node:assert');
-const crypto = require('node:crypto');
-const fs = require('node:fs');
-const path = require('node:path');
+import assert from 'node:assert';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 
-const { helper, NODES_DIR, ALL_NODES, ADMIN, CA_FILE, Recorder, answeredOnce } = require('../support/harness');
-const { ParityServer, TestProxy } = require('../support/parity-server');
+import { helper, NODES_DIR, ALL_NODES, ADMIN, CA_FILE, Recorder, answeredOnce, type FlowNode, type Msg } from '../support/harness';
+import { ParityServer, TestProxy } from '../support/parity-server';
 
 const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
-const tlsFile = (name) => path.join(TLS_DIR, name);
+const tlsFile = (name: any) => path.join(TLS_DIR, name);
 
 // The core nodes of the Node-RED the harness runs.
 const coreRequestNode = require(path.join(NODES_DIR, 'core', 'network', '21-httprequest.js'));
@@ -25,9 +24,9 @@ const coreProxyNode = require(path.join(NODES_DIR, 'core', 'network', '06-httppr
  * and `<id>-core` (the absolute URL), both wired to `out`; a Catch node wired to `caught`.
  * `cases`: `{ id, method, url, ret, paytoqs }`; `tls` / `proxy` are config nodes both pairs use.
  */
-function parityFlow(origin, cases, { tls, proxy } = {}) {
-    const inTab = (node) => ({ z: 'tab', ...node });
-    const nodes = [{ id: 'tab', type: 'tab', label: 'parity' }];
+function parityFlow(origin: string, cases: Msg[], { tls, proxy }: { tls?: FlowNode; proxy?: FlowNode } = {}): FlowNode[] {
+    const inTab = (node: any) => ({ z: 'tab', ...node });
+    const nodes: FlowNode[] = [{ id: 'tab', type: 'tab', label: 'parity' }];
     if (tls) nodes.push(tls);
     if (proxy) nodes.push(proxy);
     nodes.push({
@@ -50,7 +49,7 @@ function parityFlow(origin, cases, { tls, proxy } = {}) {
 }
 
 /** Loads the flow with our nodes and the core http request and http proxy nodes. */
-async function loadParity(flow, credentials = {}) {
+async function loadParity(flow: any, credentials = {}) {
     await helper.load([...ALL_NODES, coreRequestNode, coreProxyNode], flow, { server: ADMIN, ...credentials });
     return { out: new Recorder('out'), caught: new Recorder('caught'), inputs: 0 };
 }
@@ -59,18 +58,18 @@ async function loadParity(flow, credentials = {}) {
  * Sends `msg` to a node and resolves with what came of it: `{ msg, caught, warnings }`, where
  * `caught` says the msg reached the Catch node instead of the output.
  */
-async function run(rec, nodeId, msg, timeoutMs = 10000) {
+async function run(rec: any, nodeId: any, msg: any, timeoutMs = 10000) {
     const node = helper.getNode(nodeId);
-    const warnings = [];
-    const onWarn = (call) => warnings.push(String(call.args[0]));
+    const warnings: any = [];
+    const onWarn = (call: any) => warnings.push(String(call.args[0]));
     node.on('call:warn', onWarn);
     msg._msgid = crypto.randomUUID();
     rec.inputs++;
     node.receive(msg);
     const started = Date.now();
     for (;;) {
-        const out = rec.out.messages.find((m) => m._msgid === msg._msgid);
-        const caught = rec.caught.messages.find((m) => m._msgid === msg._msgid);
+        const out = rec.out.messages.find((m: any) => m._msgid === msg._msgid);
+        const caught = rec.caught.messages.find((m: any) => m._msgid === msg._msgid);
         if (out || caught) {
             await new Promise((resolve) => setTimeout(resolve, 5));
             node.removeListener('call:warn', onWarn);
@@ -85,7 +84,7 @@ async function run(rec, nodeId, msg, timeoutMs = 10000) {
  * The same case through both nodes: `makeMsg()` is called once per node (fresh Buffers); the
  * core node's msg also gets `cmsSID` in msg.cookies from `sessionFor()`.
  */
-async function both(rec, id, makeMsg, sessionFor) {
+async function both(rec: any, id: any, makeMsg: any, sessionFor: any) {
     const ours = await run(rec, `${id}-ours`, makeMsg());
     const coreMsg = makeMsg();
     coreMsg.cookies = { ...(coreMsg.cookies || {}), cmsSID: sessionFor() };
@@ -94,15 +93,15 @@ async function both(rec, id, makeMsg, sessionFor) {
 }
 
 /** The request headers an echo saw, without the ones each client sets its own way. */
-function sentHeaders(echo) {
+function sentHeaders(echo: any) {
     const headers = { ...echo.headers };
     for (const name of ['host', 'connection', 'user-agent', 'cookie']) delete headers[name];
     return headers;
 }
 
 /** `name=value; ...` as a map, without the session cookie. */
-function sentCookies(echo) {
-    const cookies = {};
+function sentCookies(echo: Msg): Record<string, string> {
+    const cookies: Record<string, string> = {};
     for (const pair of String(echo.headers.cookie || '').split(';')) {
         const eq = pair.indexOf('=');
         if (eq > 0 && pair.slice(0, eq).trim() !== 'cmsSID') cookies[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
@@ -111,13 +110,13 @@ function sentCookies(echo) {
 }
 
 /** Asserts every input of the test was answered exactly once (output or Catch). */
-function allAnswered(rec) {
+function allAnswered(rec: any) {
     return answeredOnce(rec, rec.inputs);
 }
 
 describe('authorized request: parity with the core http request node', function () {
-    let backend;
-    let rec;
+    let backend: any;
+    let rec: any;
     const session = () => backend.issueSession();
 
     before(async () => {
@@ -134,7 +133,7 @@ describe('authorized request: parity with the core http request node', function 
         await backend.stop();
     });
 
-    const load = async (cases, options) => {
+    const load = async (cases: Msg[], options: { tls?: FlowNode; proxy?: FlowNode } = {}) => {
         rec = await loadParity(parityFlow(backend.origin, cases, options));
         return rec;
     };
@@ -187,7 +186,7 @@ describe('authorized request: parity with the core http request node', function 
         const { ours, core } = await both(rec, 'h', () => ({ headers: headers(), payload: 'hi' }), session);
         assert.deepStrictEqual(sentHeaders(ours.msg.payload), sentHeaders(core.msg.payload));
         assert.deepStrictEqual(sentHeaders(ours.msg.payload), { 'x-custom': 'A', 'x-dup': '2', 'content-type': 'text/plain', 'x-number': '5', 'content-length': '2' });
-        const spelling = (echo) => echo.headerNames.filter((name) => /^(x-|content-type)/i.test(name)).sort();
+        const spelling = (echo: any) => echo.headerNames.filter((name: any) => /^(x-|content-type)/i.test(name)).sort();
         assert.deepStrictEqual(spelling(ours.msg.payload), spelling(core.msg.payload));
         assert.deepStrictEqual(spelling(ours.msg.payload), ['X-Custom', 'X-Dup', 'X-Number', 'content-type']);
         await allAnswered(rec);
@@ -225,7 +224,7 @@ describe('authorized request: parity with the core http request node', function 
         const { ours, core } = await both(rec, 'c', msg, session);
         assert.deepStrictEqual(sentCookies(ours.msg.payload), sentCookies(core.msg.payload));
         assert.deepStrictEqual(sentCookies(ours.msg.payload), { a: '1', b: 'x%20y', c: '%41', d: '4' });
-        const sid = /cmsSID=([0-9a-f]+)/.exec(ours.msg.payload.headers.cookie)[1];
+        const sid = /cmsSID=([0-9a-f]+)/.exec(ours.msg.payload.headers.cookie)![1];
         assert.ok(backend.sessions.has(sid), 'the session cookie went too');
         // A msg cookie of the session's name cannot replace the session's.
         const forged = await run(rec, 'c-ours', { cookies: { cmsSID: 'forged', e: '5' } });
@@ -264,7 +263,7 @@ describe('authorized request: parity with the core http request node', function 
         assert.match(ours.msg.payload.headers['content-type'], /^multipart\/form-data; boundary=/);
         assert.match(core.msg.payload.headers['content-type'], /^multipart\/form-data; boundary=/);
         assert.deepStrictEqual(ours.msg.payload.parts, core.msg.payload.parts);
-        assert.deepStrictEqual(ours.msg.payload.parts.map((p) => [p.name, p.filename, Buffer.from(p.value, 'base64').toString()]), [
+        assert.deepStrictEqual(ours.msg.payload.parts.map((p: any) => [p.name, p.filename, Buffer.from(p.value, 'base64').toString()]), [
             ['text', undefined, 'hello'], ['bin', undefined, '\u0001\u0002\u0003'], ['file', 'data.bin', 'file body'], ['num', undefined, '5'],
         ]);
         await allAnswered(rec);
@@ -338,7 +337,7 @@ describe('authorized request: parity with the core http request node', function 
             }
             const chain = await both(rec, 'chain', () => ({}), session);
             assert.deepStrictEqual(chain.ours.msg.redirectList, chain.core.msg.redirectList);
-            assert.deepStrictEqual(chain.ours.msg.redirectList.map((r) => r.location), ['/redirect/same/2', '/redirect/same/1', '/redirect/same/0', '/redirect/echo']);
+            assert.deepStrictEqual(chain.ours.msg.redirectList.map((r: any) => r.location), ['/redirect/same/2', '/redirect/same/1', '/redirect/same/0', '/redirect/echo']);
             const stopped = await both(rec, 'hop', () => ({ followRedirects: false }), session);
             for (const result of [stopped.ours, stopped.core]) {
                 assert.strictEqual(result.msg.statusCode, 302);
@@ -375,17 +374,17 @@ describe('authorized request: parity with the core http request node', function 
             assert.strictEqual(result.msg.retry, 0);
         }
         await allAnswered(rec);
-        const ids = rec.out.messages.map((m) => m._msgid);
+        const ids = rec.out.messages.map((m: any) => m._msgid);
         assert.strictEqual(new Set(ids).size, 2);
     });
 });
 
 describe('authorized request: TLS parity through the core tls-config node', function () {
     const serverTls = () => ({ key: fs.readFileSync(tlsFile('server.key')), cert: fs.readFileSync(tlsFile('server.crt')) });
-    const tlsConfig = (overrides) => ({
+    const tlsConfig = (overrides: FlowNode = {}) => ({
         id: 'tlsconf', type: 'tls-config', cert: '', key: '', ca: CA_FILE, certname: '', keyname: '', caname: '', servername: '', verifyservercert: true, ...overrides,
     });
-    let backend;
+    let backend: any;
     let rec;
 
     afterEach(async () => {
@@ -393,7 +392,7 @@ describe('authorized request: TLS parity through the core tls-config node', func
         await backend.stop();
     });
 
-    const check = async (tls, expectOk) => {
+    const check = async (tls: any, expectOk: any) => {
         rec = await loadParity(parityFlow(backend.origin, [{ id: 't', url: '/json' }], { tls }));
         const { ours, core } = await both(rec, 't', () => ({}), () => backend.issueSession());
         if (expectOk) {
@@ -432,9 +431,9 @@ describe('authorized request: TLS parity through the core tls-config node', func
 });
 
 describe('authorized request: proxy parity through the core http proxy node', function () {
-    let backend;
-    let secureBackend;
-    let proxy;
+    let backend: any;
+    let secureBackend: any;
+    let proxy: any;
     let rec;
     const proxyNode = (overrides = {}) => ({ id: 'proxy', type: 'http proxy', name: '', url: proxy.url, noproxy: [], ...overrides });
     const secureTls = { id: 'tlsconf', type: 'tls-config', cert: '', key: '', ca: CA_FILE, certname: '', keyname: '', caname: '', servername: '', verifyservercert: true };
@@ -453,7 +452,7 @@ describe('authorized request: proxy parity through the core http proxy node', fu
     });
 
     /** Both nodes through the proxy to `target`; returns what the proxy saw. */
-    const through = async (target, node, credentials, options = {}) => {
+    const through = async (target: any, node: any, credentials: any, options = {}) => {
         rec = await loadParity(parityFlow(target.origin, [{ id: 'p', url: '/json' }], { proxy: node, ...options }), credentials);
         const { ours, core } = await both(rec, 'p', () => ({}), () => target.issueSession());
         assert.deepStrictEqual([ours.caught, ours.msg.payload], [false, { ok: true }]);
@@ -468,19 +467,19 @@ describe('authorized request: proxy parity through the core http proxy node', fu
         it(`sends http targets in absolute form through the proxy${auth ? ' with proxy credentials' : ''}`, async function () {
             proxy = await new TestProxy(credentials).start();
             const seen = await through(backend, proxyNode(), auth ? { proxy: credentials } : {});
-            assert.ok(seen.every((entry) => entry.authorized));
+            assert.ok(seen.every((entry: any) => entry.authorized));
             // Ours in absolute form, which every proxy accepts; the core node (hpagent) tunnels even plain HTTP.
-            const ours = seen.filter((entry) => entry.kind === 'http').map((entry) => entry.target);
+            const ours = seen.filter((entry: any) => entry.kind === 'http').map((entry: any) => entry.target);
             assert.deepStrictEqual(ours, ['/iap/auth/login', '/iap/auth/sessionTimeout', '/json'].map((p) => backend.origin + p));
-            assert.deepStrictEqual(seen.filter((entry) => entry.kind === 'connect').map((entry) => entry.target), [`127.0.0.1:${backend.port}`]);
-            assert.ok(backend.stats.requests.every((r) => r.path !== '/json' || r.session));
+            assert.deepStrictEqual(seen.filter((entry: any) => entry.kind === 'connect').map((entry: any) => entry.target), [`127.0.0.1:${backend.port}`]);
+            assert.ok(backend.stats.requests.every((r: any) => r.path !== '/json' || r.session));
         });
 
         it(`tunnels https targets with CONNECT${auth ? ' with proxy credentials' : ''}`, async function () {
             proxy = await new TestProxy(credentials).start();
             const seen = await through(secureBackend, proxyNode(), auth ? { proxy: credentials } : {}, { tls: secureTls });
             const target = `127.0.0.1:${secureBackend.port}`;
-            assert.ok(seen.length >= 2 && seen.every((entry) => entry.kind === 'connect' && entry.target === target && entry.authorized));
+            assert.ok(seen.length >= 2 && seen.every((entry: any) => entry.kind === 'connect' && entry.target === target && entry.authorized));
         });
     }
 

@@ -1,22 +1,21 @@
-'use strict';
 /**
  * Fault survival of the authorized request node: a server restart mid-stream, bursts of 502/503,
  * servers that never answer, broken replies, and a redeploy with 100 requests in flight.
  * Every input msg must come out exactly once: on the output or at a Catch node.
  */
-const assert = require('node:assert');
-const fs = require('node:fs');
-const net = require('node:net');
-const path = require('node:path');
+import assert from 'node:assert';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 
-const { helper, NODES_DIR, ALL_NODES, ADMIN, Recorder, standardFlow, load, answeredOnce, delay } = require('../support/harness');
-const { ParityServer, TestProxy } = require('../support/parity-server');
+import { helper, NODES_DIR, ALL_NODES, ADMIN, Recorder, standardFlow, load, answeredOnce, delay } from '../support/harness';
+import { ParityServer, TestProxy } from '../support/parity-server';
 
 const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
 // The core http proxy node of the Node-RED the harness runs.
 const coreProxyNode = require(path.join(NODES_DIR, 'core', 'network', '06-httpproxy.js'));
 
-function flowFor(baseUrl, request = {}, server = {}) {
+function flowFor(baseUrl: any, request = {}, server = {}) {
     return standardFlow(baseUrl, { request: { url: '/json', ret: 'obj', ...request }, server: { tls: '', logoutOnClose: false, ...server } });
 }
 
@@ -29,19 +28,19 @@ async function silentServer() {
         socket.on('error', () => {});
         socket.on('close', () => sockets.delete(socket));
     });
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return {
-        port: server.address().port,
+        port: (server.address() as net.AddressInfo).port,
         accepted: () => sockets.size,
         stop: () => new Promise((resolve) => {
-            for (const socket of sockets) socket.destroy();
+            for (const socket of sockets) (socket as any).destroy();
             server.close(resolve);
         }),
     };
 }
 
 describe('authorized request: fault survival', function () {
-    let backend;
+    let backend: any;
 
     before(async () => {
         await helper.startServer();
@@ -78,7 +77,7 @@ describe('authorized request: fault survival', function () {
         const rec = await load(flow);
         const r1 = helper.getNode('r1');
         const calls = () => backend.requestsTo('/echo').length;
-        const send = async (method, answered) => {
+        const send = async (method: any, answered: any) => {
             r1.receive({ method, payload: 'x' });
             await rec.out.waitFor(answered);
             return rec.out.messages[answered - 1];
@@ -129,8 +128,8 @@ describe('authorized request: fault survival', function () {
         helper.getNode('r1').receive({ method: 'GET', requestTimeout: 200 });
         await answeredOnce(rec, 2);
         assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['TIMEOUT', 'TIMEOUT']);
-        assert.strictEqual(backend.requestsTo('/hang').filter((r) => r.method === 'POST').length, 1, 'a POST that timed out is not sent again');
-        assert.strictEqual(backend.requestsTo('/hang').filter((r) => r.method === 'GET').length, 3);
+        assert.strictEqual(backend.requestsTo('/hang').filter((r: any) => r.method === 'POST').length, 1, 'a POST that timed out is not sent again');
+        assert.strictEqual(backend.requestsTo('/hang').filter((r: any) => r.method === 'GET').length, 3);
     });
 
     it('times out a proxy that never opens the tunnel', async function () {
@@ -179,25 +178,25 @@ describe('authorized request: fault survival', function () {
         const rec = await load(flowFor(backend.origin, { method: 'use', url: '' }));
         const r1 = helper.getNode('r1');
         const warnings = [];
-        r1.on('call:warn', (call) => warnings.push(call.args[0]));
+        r1.on('call:warn', (call) => warnings.push((call as any).args[0]));
         r1.receive({ method: 'POST', url: '/truncated' });
         r1.receive({ method: 'GET', url: '/malformed' });
         r1.receive({ method: 'GET', url: '/bad-json' });
         await answeredOnce(rec, 3);
-        const caught = (url) => rec.caught.messages.find((m) => m.url === url);
+        const caught = (url: any) => rec.caught.messages.find((m) => m.url === url);
         const [truncated, malformed] = [caught('/truncated'), caught('/malformed')];
-        assert.strictEqual(truncated.errorCode, 'NETWORK');
-        assert.match(truncated.error.message, /closed before the whole reply arrived/);
-        assert.strictEqual(malformed.errorCode, 'SERVER_ERROR');
-        assert.match(malformed.error.message, /not valid HTTP \(HPE_/);
+        assert.strictEqual(truncated!.errorCode, 'NETWORK');
+        assert.match(truncated!.error.message, /closed before the whole reply arrived/);
+        assert.strictEqual(malformed!.errorCode, 'SERVER_ERROR');
+        assert.match(malformed!.error.message, /not valid HTTP \(HPE_/);
         assert.strictEqual(rec.out.messages[0].payload, '{"a":');
         assert.strictEqual(warnings.length, 1);
         assert.strictEqual(backend.requestsTo('/truncated').length, 1, 'a POST is not sent again');
     });
 
     it('survives a redeploy with 100 requests in flight: no crash, no unhandled rejection, each msg answered once', async function () {
-        const rejections = [];
-        const onRejection = (reason) => rejections.push(reason);
+        const rejections: any = [];
+        const onRejection = (reason: any) => rejections.push(reason);
         process.on('unhandledRejection', onRejection);
         try {
             const flow = flowFor(backend.origin, { url: '/slow?ms=200' }, { logoutOnClose: true });
@@ -205,13 +204,13 @@ describe('authorized request: fault survival', function () {
             const r1 = helper.getNode('r1');
             // The old flow's nodes are closed by the redeploy: watch their calls, not the helper nodes.
             const answers = new Map();
-            const outcomes = [];
-            const count = (msg, outcome) => {
+            const outcomes: any = [];
+            const count = (msg: any, outcome: any) => {
                 answers.set(msg && msg._msgid, (answers.get(msg && msg._msgid) || 0) + 1);
                 outcomes.push(outcome);
             };
-            r1.on('call:send', (call) => count(call.args[0], 'sent'));
-            r1.on('call:error', (call) => count(call.args[1], call.args[0] && call.args[0].code));
+            r1.on('call:send', (call) => count((call as any).args[0], 'sent'));
+            r1.on('call:error', (call) => count((call as any).args[1], (call as any).args[0] && (call as any).args[0].code));
             const ids = [];
             for (let i = 0; i < 100; i++) {
                 const msg = { _msgid: `m${i}` };
@@ -231,13 +230,13 @@ describe('authorized request: fault survival', function () {
             const rec = { out: helper.getNode('out'), caught: helper.getNode('caught') };
             const after = await new Promise((resolve, reject) => {
                 const timer = setTimeout(() => reject(new Error('the new flow did not answer')), 5000);
-                rec.out.once('input', (msg) => {
+                rec.out.once('input', (msg: any) => {
                     clearTimeout(timer);
                     resolve(msg);
                 });
                 helper.getNode('r1').receive({});
             });
-            assert.deepStrictEqual(after.payload, { ok: true });
+            assert.deepStrictEqual((after as any).payload, { ok: true });
             assert.strictEqual(backend.sessions.size, 1, 'the closed flow logged out and left no session behind');
             assert.deepStrictEqual(rejections, []);
         } finally {

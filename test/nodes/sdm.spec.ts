@@ -1,22 +1,21 @@
-'use strict';
 /**
  * Oracle SDM in a real Node-RED runtime, over HTTPS with the test CA, against the SDM simulator
  * (vendors.md section 3; the client-observable cases of 34-41).
  */
-const assert = require('node:assert');
+import assert from 'node:assert';
 
-const sinon = require('sinon');
+import sinon from 'sinon';
 
-const { SdmSimulator } = require('../simulators/sdm');
-const { request: rawRequest } = require('../simulators/http-get');
-const { helper, standardFlow, load, settle, answeredOnce, logText } = require('../support/harness');
+import { SdmSimulator } from '../simulators/sdm';
+import { request as rawRequest } from '../simulators/http-get';
+import { helper, standardFlow, load, settle, answeredOnce, logText } from '../support/harness';
 
 const SDM_ADMIN = { username: 'admin', password: 'passphrase' };
 const DEVICES = '/rest/v1.3/inventory/deviceMgmt/devices';
 const SESSION_FIELDS = ['idleTimeout', 'serverInfo', 'userGroup', 'userName', 'validUntil'];
 
 /** The standard test flow for an SDM server config (JSON, v1.3 unless overridden). */
-function sdmFlow(sim, { server = {}, request = {}, extra = [] } = {}) {
+function sdmFlow(sim: any, { server = {}, request = {}, extra = [] } = {}) {
     return standardFlow(sim.baseUrl, {
         server: { vendor: 'sdm', apiVersion: 'v1.3', format: 'json', ...server },
         request: { url: DEVICES, ...request },
@@ -24,24 +23,24 @@ function sdmFlow(sim, { server = {}, request = {}, extra = [] } = {}) {
     });
 }
 
-function loadSdm(flow, credentials = SDM_ADMIN) {
+function loadSdm(flow: any, credentials = SDM_ADMIN) {
     return load(flow, { server: credentials });
 }
 
 /** The JSESSIONID value the simulator handed out with its last successful login. */
-function lastSessionId(sim) {
-    const ok = sim.stats.requests.filter((r) => r.path.endsWith('/admin/login') && r.status === 200);
+function lastSessionId(sim: any) {
+    const ok = sim.stats.requests.filter((r: any) => r.path.endsWith('/admin/login') && r.status === 200);
     assert.ok(ok.length, 'no successful login recorded');
-    const later = sim.stats.requests.find((r) => r.at >= ok[ok.length - 1].at && /JSESSIONID=/.test(r.cookie));
+    const later = sim.stats.requests.find((r: any) => r.at >= ok[ok.length - 1].at && /JSESSIONID=/.test(r.cookie));
     assert.ok(later, 'the session cookie was never sent');
-    return /JSESSIONID=([^;]+)/.exec(later.cookie)[1];
+    return /JSESSIONID=([^;]+)/.exec(later.cookie)![1];
 }
 
-const dataCalls = (sim) => sim.stats.requests.filter((r) => r.path.includes('/inventory/'));
+const dataCalls = (sim: any) => sim.stats.requests.filter((r: any) => r.path.includes('/inventory/'));
 
 describe('Oracle SDM in a Node-RED runtime', function () {
-    let sim;
-    let clock;
+    let sim: any;
+    let clock: any;
 
     before(async () => {
         await helper.startServer();
@@ -178,7 +177,7 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             await answeredOnce(rec, 4);
             assert.deepStrictEqual(rec.out.messages.map((m) => m.statusCode), [200, 200, 200, 200]);
             const id = lastSessionId(sim);
-            const seen = sim.stats.requests.filter((r) => !r.path.endsWith('/admin/login')).map((r) => [r.path, r.cookie]);
+            const seen = sim.stats.requests.filter((r: any) => !r.path.endsWith('/admin/login')).map((r: any) => [r.path, r.cookie]);
             assert.deepStrictEqual(seen, [
                 [DEVICES, `JSESSIONID=${id}`],
                 ['/rest/v1.0/inventory/deviceMgmt/devices', `JSESSIONID=${id}`],
@@ -201,7 +200,7 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             assert.match(xml.payload, /^<\?xml/);
             assert.strictEqual(json.headers['content-type'], 'application/json');
             assert.strictEqual(JSON.parse(json.payload).devices.length, 2);
-            assert.deepStrictEqual(dataCalls(sim).map((r) => r.accept), ['application/xml', 'application/json']);
+            assert.deepStrictEqual(dataCalls(sim).map((r: any) => r.accept), ['application/xml', 'application/json']);
             await helper.unload();
 
             sim.resetStats();
@@ -209,7 +208,7 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             helper.getNode('r1').receive({});
             const [obj] = await jsonRec.out.waitFor(1);
             assert.strictEqual(obj.payload.devices[0].deviceId, 'sbc-east-01');
-            assert.deepStrictEqual(dataCalls(sim).map((r) => r.accept), ['application/json']);
+            assert.deepStrictEqual(dataCalls(sim).map((r: any) => r.accept), ['application/json']);
         });
 
         it('a session that dies before a burst of 30 requests causes exactly one re-login; every msg is answered once', async function () {
@@ -225,7 +224,7 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             assert.strictEqual(new Set(rec.out.messages.map((m) => m.seq)).size, 31);
             assert.ok(rec.out.messages.every((m) => m.statusCode === 200));
             assert.strictEqual(sim.stats.loginAttempts, 2);
-            assert.strictEqual(dataCalls(sim).filter((r) => r.status === 401).length, 30);
+            assert.strictEqual(dataCalls(sim).filter((r: any) => r.status === 401).length, 30);
         });
 
         it('a session that dies in the middle of 30 concurrent requests causes exactly one re-login; every msg is answered once', async function () {
@@ -241,7 +240,7 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             assert.strictEqual(new Set(rec.out.messages.map((m) => m.seq)).size, 31);
             assert.ok(rec.out.messages.every((m) => m.statusCode === 200));
             assert.strictEqual(sim.stats.loginAttempts, 2);
-            const refused = dataCalls(sim).filter((r) => r.status === 401).length;
+            const refused = dataCalls(sim).filter((r: any) => r.status === 401).length;
             assert.strictEqual(refused, 20, 'requests 11-30 met the dead session');
         });
 
@@ -285,7 +284,7 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             const [, msg] = await rec.out.waitFor(2);
             assert.strictEqual(msg.statusCode, 200);
             assert.strictEqual(sim.stats.loginAttempts, 2);
-            assert.ok(!sim.stats.requests.some((r) => r.status === 401), 'the expiring session was not used');
+            assert.ok(!sim.stats.requests.some((r: any) => r.status === 401), 'the expiring session was not used');
             for (let i = 0; i < 50 && sim.isSessionValid(first); i++) await new Promise((resolve) => setTimeout(resolve, 10));
             assert.strictEqual(sim.isSessionValid(first), false, 'the replaced session was logged out');
         });
@@ -302,7 +301,7 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             const [, msg] = await rec.out.waitFor(2);
             assert.strictEqual(msg.statusCode, 200);
             assert.strictEqual(sim.stats.loginAttempts, 2);
-            assert.ok(!sim.stats.requests.some((r) => r.status === 401), 'the idle session was not used');
+            assert.ok(!sim.stats.requests.some((r: any) => r.status === 401), 'the idle session was not used');
         });
     });
 
@@ -366,8 +365,8 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             await helper.unload();
 
             const rec = await loadSdm(sdmFlow(sim, { server: { format: 'xml' }, request: { url: '', ret: 'txt' } }));
-            const statusCalls = [];
-            for (const id of ['l1', 'r1', 'o1']) helper.getNode(id).on('call:status', (call) => statusCalls.push(call.args));
+            const statusCalls: any = [];
+            for (const id of ['l1', 'r1', 'o1']) helper.getNode(id).on('call:status', (call) => statusCalls.push((call as any).args));
             helper.getNode('l1').receive({});
             await rec.out.waitFor(1);
             helper.getNode('r1').receive({ url: DEVICES });
@@ -380,7 +379,7 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             helper.getNode('o1').receive({});
             await answeredOnce(rec, 6);
 
-            const ids = sim.stats.requests.map((r) => /JSESSIONID=([^;]+)/.exec(r.cookie)).filter(Boolean).map((m) => m[1]);
+            const ids = sim.stats.requests.map((r: any) => /JSESSIONID=([^;]+)/.exec(r.cookie)).filter(Boolean).map((m: any) => m[1]);
             assert.strictEqual(new Set(ids).size, 2, 'two sessions were used');
             const seen = [
                 JSON.stringify([...bad.out.messages, ...bad.caught.messages, ...rec.out.messages, ...rec.caught.messages]),

@@ -1,28 +1,27 @@
-'use strict';
 /** The HTTP client on real sockets: what leaves the machine on a redirect to another origin. */
-const assert = require('node:assert');
-const http = require('node:http');
+import assert from 'node:assert';
+import http from 'node:http';
 
-const { HttpClient } = require('../../nodes/lib/http/http-client.js');
+import { HttpClient } from '../../src/lib/http/http-client';
 
-function listen(handler) {
+function listen(handler: any) {
     const server = http.createServer(handler);
     return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 describe('HttpClient redirects', function () {
-    let origin;
-    let other;
-    let seenByOther;
-    let client;
+    let origin: any;
+    let other: any;
+    let seenByOther: any;
+    let client: any;
 
     beforeEach(async function () {
         seenByOther = [];
-        other = await listen((req, res) => {
+        other = await listen((req: any, res: any) => {
             seenByOther.push(req.headers);
             res.end('elsewhere');
         });
-        origin = await listen((req, res) => {
+        origin = await listen((req: any, res: any) => {
             const target = req.url === '/same' ? '/landing' : `http://127.0.0.1:${other.address().port}/landing`;
             if (req.url === '/landing') return res.end('landed');
             res.writeHead(302, { Location: target, 'Set-Cookie': 'hop=1; Path=/' });
@@ -37,7 +36,7 @@ describe('HttpClient redirects', function () {
         await new Promise((resolve) => other.close(resolve));
     });
 
-    const request = (path, followRedirects = true) => client.send({
+    const request = (path: any, followRedirects = true) => client.send({
         method: 'GET',
         url: `http://127.0.0.1:${origin.address().port}${path}`,
         headers: { Cookie: 'cmsSID=secret', Authtoken: 'QSDK secret', Accept: 'text/plain' },

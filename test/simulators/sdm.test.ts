@@ -1,55 +1,53 @@
-'use strict';
-
 // Tests of the Oracle SDM REST simulator itself, over real sockets (vendors.md section 3 and the
 // section 6 conformance cases 34-41; numbers in test names refer to those cases).
 
-const assert = require('node:assert');
-const https = require('node:https');
+import assert from 'node:assert';
+import https from 'node:https';
 
-const sinon = require('sinon');
+import sinon from 'sinon';
 
-const { SdmSimulator, replyFormat, readXmlFields, startForFlows, DEMO_PORT } = require('./sdm');
-const { request, TEST_CA } = require('./http-get');
+import { SdmSimulator, replyFormat, readXmlFields, startForFlows, DEMO_PORT } from './sdm';
+import { request, TEST_CA } from './http-get';
 
 const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json' };
 const XML_HEADERS = { 'Content-Type': 'application/xml', Accept: 'application/xml' };
 const XML_LOGIN = '<?xml version="1.0" encoding="UTF-8"?><session><userName>admin</userName><password>passphrase</password></session>';
 const COOKIE_PATTERN = /^JSESSIONID=([0-9A-F]{32}\.tomcat1); Path=\/rest; HttpOnly$/;
 
-function loginJson(origin, body = { userName: 'admin', password: 'passphrase' }, version = 'v1.3', headers = JSON_HEADERS) {
+function loginJson(origin: string | null, body: unknown = { userName: 'admin', password: 'passphrase' }, version = 'v1.3', headers: Record<string, string> = JSON_HEADERS) {
     return request(`${origin}/rest/${version}/admin/login`, { method: 'POST', headers, body });
 }
 
 /** `JSESSIONID=<id>` from a login reply, checked against the documented cookie shape. */
-function sessionCookie(res) {
+function sessionCookie(res: any) {
     const header = [].concat(res.headers['set-cookie'] || [])[0] || '';
     const match = COOKIE_PATTERN.exec(header);
     assert.ok(match, `unexpected Set-Cookie ${JSON.stringify(res.headers['set-cookie'])}`);
     return `JSESSIONID=${match[1]}`;
 }
 
-async function loginCookie(origin) {
+async function loginCookie(origin: any) {
     const res = await loginJson(origin);
     assert.strictEqual(res.status, 200, res.body);
     return sessionCookie(res);
 }
 
-function devices(origin, cookie, { version = 'v1.3', accept = 'application/json' } = {}) {
-    const headers = { Accept: accept };
+function devices(origin: any, cookie: any, { version = 'v1.3', accept = 'application/json' } = {}) {
+    const headers: Record<string, string> = { Accept: accept };
     if (cookie !== undefined) headers.Cookie = cookie;
     return request(`${origin}/rest/${version}/inventory/deviceMgmt/devices`, { headers });
 }
 
-function logout(origin, cookie, version = 'v1.3') {
+function logout(origin: any, cookie: any, version = 'v1.3') {
     return request(`${origin}/rest/${version}/admin/logout`, { method: 'POST', headers: cookie ? { Cookie: cookie, Accept: 'application/xml' } : { Accept: 'application/xml' } });
 }
 
 describe('Oracle SDM simulator', function () {
     this.timeout(10000);
-    let sim;
-    let clock;
+    let sim!: SdmSimulator; // stop() is a no-op on a stopped simulator
+    let clock: any;
 
-    async function startSim(options) {
+    async function startSim(options?: any) {
         sim = new SdmSimulator(options);
         await sim.start();
         return sim;
@@ -59,18 +57,17 @@ describe('Oracle SDM simulator', function () {
         if (clock) clock.restore();
         clock = undefined;
         if (sim) await sim.stop();
-        sim = undefined;
     });
 
     describe('lifecycle', function () {
         it('listens on 127.0.0.1 over HTTPS with the fixture certificate; GET / is the web client outside /rest', async function () {
             await startSim();
-            assert.ok(sim.port > 0);
+            assert.ok(Number(sim.port) > 0);
             assert.strictEqual(sim.baseUrl, `https://127.0.0.1:${sim.port}`);
             const res = await request(`${sim.origin}/`);
             assert.strictEqual(res.status, 200);
-            assert.match(res.headers['content-type'], /text\/html/);
-            await assert.rejects(request(`${sim.origin}/`, { ca: null }), (err) => /CERT|SELF_SIGNED|UNABLE/.test(err.code));
+            assert.match(String(res.headers['content-type']), /text\/html/);
+            await assert.rejects(request(`${sim.origin}/`, { ca: null }), (err) => /CERT|SELF_SIGNED|UNABLE/.test((err as any).code));
         });
 
         it('serves plain HTTP when tls is false', async function () {
@@ -96,7 +93,6 @@ describe('Oracle SDM simulator', function () {
                 await sim.stop();
                 assert.ok(Date.now() - started < 1000, 'stop() took too long');
                 assert.strictEqual(await pending, 'closed');
-                sim = undefined;
             } finally {
                 agent.destroy();
             }
@@ -236,7 +232,7 @@ describe('Oracle SDM simulator', function () {
             assert.deepStrictEqual(none.json(), { code: 401, message: 'The session ID is invalid.' });
             const noneXml = await devices(sim.origin, undefined, { accept: 'application/xml' });
             assert.match(noneXml.body, /<message>The session ID is invalid\.<\/message>/);
-            assert.deepStrictEqual(sim.stats.requests.map((r) => r.status), [200, 200, 200, 401, 401]);
+            assert.deepStrictEqual(sim.stats.requests.map((r: any) => r.status), [200, 200, 200, 401, 401]);
             assert.strictEqual(sim.stats.requests[1].cookie, cookie);
             assert.strictEqual(sim.stats.requests[1].accept, 'application/json');
         });

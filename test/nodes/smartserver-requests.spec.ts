@@ -1,11 +1,10 @@
-'use strict';
-const assert = require('node:assert');
+import assert from 'node:assert';
 
-const { SmartServerSimulator } = require('../simulators/smartserver');
-const { helper, ADMIN, standardFlow, tlsNode, load, answeredOnce, logText } = require('../support/harness');
+import { SmartServerSimulator } from '../simulators/smartserver';
+import { helper, ADMIN, standardFlow, tlsNode, load, answeredOnce, logText } from '../support/harness';
 
 describe('SmartServer requests, errors and secrets in a Node-RED runtime', function () {
-    let sim;
+    let sim: any;
 
     before(async () => {
         await helper.startServer();
@@ -22,7 +21,7 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
         await sim.stop();
     });
 
-    const dataCalls = () => sim.stats.requests.filter((r) => /\/iap\/(devs|test)/.test(r.path));
+    const dataCalls = () => sim.stats.requests.filter((r: any) => /\/iap\/(devs|test)/.test(r.path));
 
     for (const layout of ['root', 'cms']) {
         it(`works with the ${layout === 'root' ? 'https://host' : 'https://host/cms'} base URL layout`, async function () {
@@ -33,7 +32,7 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
             assert.strictEqual(msg.payload.unit, 'V');
             assert.strictEqual(msg.responseUrl, `${sim.baseUrl(layout)}/iap/devs/17q2d9x.5/if/block/1/Volts_1/value`);
             const prefix = layout === 'cms' ? '/cms/iap/' : '/iap/';
-            assert.ok(sim.stats.requests.every((r) => r.path.startsWith(prefix)));
+            assert.ok(sim.stats.requests.every((r: any) => r.path.startsWith(prefix)));
         });
     }
 
@@ -126,7 +125,7 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
         helper.getNode('r1').receive({ device: '17q2d9x.5', payload: 1 });
         helper.getNode('r1').receive({ method: 'GET', device: 'x' });
         await answeredOnce(rec, 3);
-        const put = sim.stats.requests.find((r) => r.method === 'PUT');
+        const put = sim.stats.requests.find((r: any) => r.method === 'PUT');
         assert.strictEqual(put.path, '/cms/iap/devs/17q2d9x.5/if/block/1/Volts_1/value');
     });
 
@@ -181,7 +180,7 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
         helper.getNode('r1').receive({ session: stored });
         helper.getNode('r1').receive({});
         await rec.out.waitFor(3);
-        const cookies = dataCalls().map((r) => r.cookie);
+        const cookies = dataCalls().map((r: any) => r.cookie);
         assert.notStrictEqual(cookies[0], cookies[1], 'two users, two sessions');
         assert.strictEqual(rec.out.messages[1].session.user, 'operator');
         assert.strictEqual(rec.out.messages[2].session.user, 'admin');
@@ -209,17 +208,21 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
         assert.strictEqual(sim.liveSessions(), 1);
     });
 
-    it('takes credentials from ${ENV} references', async function () {
+    it('takes credentials from ${ENV} references, also inside a value', async function () {
+        // Node-RED itself replaces only a value that is one whole `${NAME}`: the password's reference
+        // inside the text is ours to replace, so this fails if the node does not.
+        const [head, tail] = [ADMIN.password.slice(0, 9), ADMIN.password.slice(9)];
         process.env.RS_TEST_USER = 'admin';
-        process.env.RS_TEST_PASSWORD = ADMIN.password;
+        process.env.RS_TEST_PASSWORD_TAIL = tail;
         try {
-            const rec = await load(standardFlow(sim.baseUrl('cms')), { server: { username: '${RS_TEST_USER}', password: '${RS_TEST_PASSWORD}' } });
+            const rec = await load(standardFlow(sim.baseUrl('cms')), { server: { username: '${RS_TEST_USER}', password: `${head}\${RS_TEST_PASSWORD_TAIL}` } });
             helper.getNode('l1').receive({});
             const [msg] = await rec.out.waitFor(1);
             assert.strictEqual(msg.session.user, 'admin');
+            assert.strictEqual(sim.stats.loginsOk, 1, 'the simulator accepted the password with the reference replaced');
         } finally {
             delete process.env.RS_TEST_USER;
-            delete process.env.RS_TEST_PASSWORD;
+            delete process.env.RS_TEST_PASSWORD_TAIL;
         }
     });
 
@@ -230,8 +233,8 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
         await helper.unload();
 
         const good = await load(standardFlow(sim.baseUrl('cms'), { request: { url: '' } }));
-        const statusCalls = [];
-        for (const id of ['l1', 'r1', 'o1']) helper.getNode(id).on('call:status', (call) => statusCalls.push(call.args));
+        const statusCalls: any = [];
+        for (const id of ['l1', 'r1', 'o1']) helper.getNode(id).on('call:status', (call) => statusCalls.push((call as any).args));
         helper.getNode('l1').receive({ credentials: { username: 'admin', password: ADMIN.password } });
         helper.getNode('r1').receive({ url: '/iap/test/echo', payload: 'x' });
         helper.getNode('r1').receive({ url: 'https://elsewhere.example/' });

@@ -1,4 +1,3 @@
-'use strict';
 /**
  * Smoke test of the packed package on another Node-RED and Node (test/compat/run.sh node18-nr3):
  *
@@ -18,14 +17,16 @@
  * time), and nodes of types this Node-RED does not have (e.g. FlowFuse Dashboard widgets) are left
  * out with the wires to them.
  *
- *   node test/compat/smoke.js --node <node binary> --npm-cli <npm-cli.js> --node-red <install prefix> --work <dir>
+ *   node -r tsx/cjs test/compat/smoke.ts --node <node binary> --npm-cli <npm-cli.js> --node-red <install prefix> --work <dir>
  */
-const { spawn, spawnSync } = require('node:child_process');
-const fs = require('node:fs');
-const http = require('node:http');
-const net = require('node:net');
-const path = require('node:path');
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
 
+// scripts/ is plain JavaScript.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { prepareDemo } = require('../../scripts/start.js');
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -37,8 +38,8 @@ const SETTLE_MS = 750;
 const STOP_TIMEOUT_MS = 15000;
 const STRUCTURAL_TYPES = new Set(['tab', 'subflow', 'group', 'junction']);
 
-function parseArgs(argv) {
-    const args = {};
+function parseArgs(argv: any) {
+    const args: Record<string, string> = {};
     for (let i = 0; i < argv.length; i += 2) {
         const key = argv[i].replace(/^--/, '');
         args[key] = argv[i + 1];
@@ -50,14 +51,14 @@ function parseArgs(argv) {
     return args;
 }
 
-const say = (text) => console.log(`[smoke] ${text}`);
-const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const say = (text: any) => console.log(`[smoke] ${text}`);
+const delay = (ms: any) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Set-up
 // ---------------------------------------------------------------------------------------------
 
-function run(command, args, options) {
+function run(command: string, args: string[], options?: object) {
     const result = spawnSync(command, args, { encoding: 'utf8', ...options });
     if (result.status !== 0) {
         throw new Error(`${path.basename(command)} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
@@ -66,7 +67,7 @@ function run(command, args, options) {
 }
 
 /** `npm pack` of the built package into `dir` (no prepack build: the tree is already built). */
-function pack(dir) {
+function pack(dir: any) {
     for (const name of ['server', 'login', 'request', 'logout']) {
         if (!fs.existsSync(path.join(ROOT, 'nodes', `rest-session-${name}.js`))) throw new Error('the package is not built: run npm run build first');
     }
@@ -76,7 +77,7 @@ function pack(dir) {
 }
 
 /** Node types a Node-RED install provides: every registerType in its core nodes. */
-function registeredTypes(files) {
+function registeredTypes(files: any) {
     const types = new Set();
     for (const file of files) {
         for (const match of fs.readFileSync(file, 'utf8').matchAll(/registerType\(\s*["']([^"']+)["']/g)) types.add(match[1]);
@@ -84,7 +85,7 @@ function registeredTypes(files) {
     return types;
 }
 
-function jsFiles(dir) {
+function jsFiles(dir: string): string[] {
     return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
         const full = path.join(dir, entry.name);
         if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : jsFiles(full);
@@ -92,7 +93,7 @@ function jsFiles(dir) {
     });
 }
 
-function availableTypes(nodeRedPrefix) {
+function availableTypes(nodeRedPrefix: any) {
     const nodesPackage = require.resolve('@node-red/nodes/package.json', { paths: [path.dirname(require.resolve('node-red/package.json', { paths: [nodeRedPrefix] }))] });
     const ours = ['server', 'login', 'request', 'logout'].map((name) => path.join(ROOT, 'nodes', `rest-session-${name}.js`));
     return registeredTypes([...jsFiles(path.join(path.dirname(nodesPackage), 'core')), ...ours]);
@@ -107,12 +108,12 @@ function readExamples() {
     }));
 }
 
-function freePort() {
+function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const server = net.createServer();
         server.once('error', reject);
         server.listen(0, HOST, () => {
-            const { port } = server.address();
+            const { port } = server.address() as net.AddressInfo;
             server.close(() => resolve(port));
         });
     });
@@ -122,7 +123,9 @@ function freePort() {
  * The user dir: prepareDemo's (settings, flows against the simulators, credentials), then the
  * package installed from the tarball instead of linked, and the flows made deterministic.
  */
-function prepareUserDir({ userDir, simulators, port, tarball, args, examples, missingTypes }) {
+// The driver's plumbing is loosely typed: its checks are on what Node-RED and the simulators report.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function prepareUserDir({ userDir, simulators, port, tarball, args, examples, missingTypes }: any) {
     fs.rmSync(userDir, { recursive: true, force: true });
     const { link, flowFile, credentialsFile } = prepareDemo({ rootDir: ROOT, demoDir: userDir, simulators, port });
     if (fs.lstatSync(link).isSymbolicLink()) fs.unlinkSync(link); // the link only, never the repo it points at
@@ -135,10 +138,10 @@ function prepareUserDir({ userDir, simulators, port, tarball, args, examples, mi
     const version = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8')).version;
 
     // Leave out nodes of types this Node-RED lacks (and the wires to them), fire nothing by itself.
-    const dropped = new Set(examples.flatMap((e) => e.nodes).filter((n) => missingTypes.has(n.type)).map((n) => n.id));
-    const flows = JSON.parse(fs.readFileSync(flowFile, 'utf8')).filter((node) => !dropped.has(node.id)).map((node) => {
+    const dropped = new Set(examples.flatMap((e: any) => e.nodes).filter((n: any) => missingTypes.has(n.type)).map((n: any) => n.id));
+    const flows = JSON.parse(fs.readFileSync(flowFile, 'utf8')).filter((node: any) => !dropped.has(node.id)).map((node: any) => {
         const copy = { ...node };
-        if (Array.isArray(copy.wires)) copy.wires = copy.wires.map((port) => port.filter((id) => !dropped.has(id)));
+        if (Array.isArray(copy.wires)) copy.wires = copy.wires.map((port: any) => port.filter((id: any) => !dropped.has(id)));
         if (copy.type === 'inject') Object.assign(copy, { once: false, repeat: '', crontab: '' });
         return copy;
     });
@@ -153,29 +156,34 @@ function prepareUserDir({ userDir, simulators, port, tarball, args, examples, mi
 // Node-RED
 // ---------------------------------------------------------------------------------------------
 
-function startNodeRed({ args, userDir, port, logFile }) {
+/** A Node-RED child process with its log so far (`output`) and a promise of its exit (`exited`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type NodeRedChild = any;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function startNodeRed({ args, userDir, port, logFile }: any): NodeRedChild {
     const redJs = path.join(path.dirname(require.resolve('node-red/package.json', { paths: [args['node-red']] })), 'red.js');
-    const child = spawn(args.node, [redJs, '-u', userDir, '-p', String(port)], {
+    const child: NodeRedChild = spawn(args.node, [redJs, '-u', userDir, '-p', String(port)], {
         cwd: userDir,
         env: { ...process.env, PATH: `${path.dirname(args.node)}${path.delimiter}${process.env.PATH}`, NODE_RED_DISABLE_TELEMETRY: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
     });
     const log = fs.createWriteStream(logFile);
     child.output = '';
-    const collect = (chunk) => {
+    const collect = (chunk: any) => {
         log.write(chunk);
         child.output += chunk.toString('utf8');
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    child.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+    child.exited = new Promise((resolve) => child.once('exit', (code: number | null, signal: string | null) => {
         log.end();
         resolve({ code, signal });
     }));
     return child;
 }
 
-async function waitForFlows(child) {
+async function waitForFlows(child: any) {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
         if (child.exitCode !== null || child.signalCode !== null) throw new Error('Node-RED exited during start-up');
@@ -187,7 +195,8 @@ async function waitForFlows(child) {
     throw new Error(`Node-RED did not start its flows within ${START_TIMEOUT_MS / 1000} s`);
 }
 
-function admin(port, method, urlPath, body) {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function admin(port: number, method: string, urlPath: string, body?: unknown): Promise<{ status: number; text: string; json: () => any }> {
     return new Promise((resolve, reject) => {
         const payload = body === undefined ? undefined : JSON.stringify(body);
         const req = http.request({
@@ -203,7 +212,7 @@ function admin(port, method, urlPath, body) {
             res.on('data', (chunk) => {
                 text += chunk;
             });
-            res.on('end', () => resolve({ status: res.statusCode, text, json: () => JSON.parse(text) }));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text, json: () => JSON.parse(text) }));
         });
         req.setTimeout(10000, () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
         req.on('error', reject);
@@ -211,7 +220,7 @@ function admin(port, method, urlPath, body) {
     });
 }
 
-async function stopNodeRed(child) {
+async function stopNodeRed(child: any) {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGINT');
     const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
@@ -223,12 +232,13 @@ async function stopNodeRed(child) {
 // The checks
 // ---------------------------------------------------------------------------------------------
 
-function downstream(nodes, startIds) {
-    const byId = new Map(nodes.map((n) => [n.id, n]));
-    const seen = new Set();
+function downstream(nodes: any, startIds: any) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const byId = new Map<string, any>(nodes.map((n: any) => [n.id, n]));
+    const seen = new Set<string>();
     const queue = [...startIds];
     while (queue.length) {
-        const id = queue.shift();
+        const id = queue.shift() as string;
         if (seen.has(id)) continue;
         seen.add(id);
         queue.push(...((byId.get(id) || {}).wires || []).flat());
@@ -237,21 +247,21 @@ function downstream(nodes, startIds) {
 }
 
 /** The inject that starts the example: the one wired to a login node, else the topmost. */
-function triggerOf(nodes) {
-    const injects = nodes.filter((n) => n.type === 'inject').sort((a, b) => (a.y || 0) - (b.y || 0));
-    const logins = new Set(nodes.filter((n) => n.type === 'rest-session-login').map((n) => n.id));
-    return injects.find((n) => (n.wires || []).flat().some((id) => logins.has(id))) || injects[0];
+function triggerOf(nodes: any) {
+    const injects = nodes.filter((n: any) => n.type === 'inject').sort((a: any, b: any) => (a.y || 0) - (b.y || 0));
+    const logins = new Set(nodes.filter((n: any) => n.type === 'rest-session-login').map((n: any) => n.id));
+    return injects.find((n: any) => (n.wires || []).flat().some((id: any) => logins.has(id))) || injects[0];
 }
 
 /** The path part of a request node's static URL (relative to the base URL), or null. */
-function staticPath(url) {
+function staticPath(url: any) {
     if (typeof url !== 'string' || !url.trim() || url.includes('{{')) return null;
     const text = url.trim();
     const pathname = /^[a-z][a-z0-9+.-]*:/i.test(text) ? new URL(text).pathname : text.split('?')[0];
     return pathname.startsWith('/') ? pathname : `/${pathname}`;
 }
 
-function snapshot(stats) {
+function snapshot(stats: any) {
     return {
         logins: stats.loginsOk,
         logouts: stats.logouts,
@@ -260,11 +270,11 @@ function snapshot(stats) {
 }
 
 /** What this example cost on its simulator since `before`. */
-function costSince(stats, before, requestPaths) {
+function costSince(stats: any, before: any, requestPaths: any) {
     const records = Array.isArray(stats.requests) ? stats.requests.slice(before.requests) : [];
-    const ok = records.filter((r) => r.status >= 200 && r.status < 300);
+    const ok = records.filter((r: any) => r.status >= 200 && r.status < 300);
     const data = requestPaths.length
-        ? ok.filter((r) => requestPaths.some((p) => typeof r.path === 'string' && r.path.endsWith(p)))
+        ? ok.filter((r: any) => requestPaths.some((p: any) => typeof r.path === 'string' && r.path.endsWith(p)))
         : [];
     return {
         logins: stats.loginsOk - before.logins,
@@ -274,26 +284,27 @@ function costSince(stats, before, requestPaths) {
     };
 }
 
-async function checkExample({ example, deployed, started, port }) {
-    const nodes = deployed.filter((n) => example.nodes.some((original) => original.id === n.id));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function checkExample({ example, deployed, started, port }: any) {
+    const nodes = deployed.filter((n: any) => example.nodes.some((original: any) => original.id === n.id));
     if (!nodes.length) return { ok: true, skipped: true, line: 'skipped: prepareDemo does not deploy it' };
-    const servers = nodes.filter((n) => n.type === 'rest-session-server');
+    const servers = nodes.filter((n: any) => n.type === 'rest-session-server');
     const trigger = triggerOf(nodes);
     if (!trigger) return { ok: false, line: 'no inject to trigger' };
     const reached = downstream(nodes, [trigger.id]);
-    const requestNodes = reached.filter((n) => n.type === 'rest-session-request');
-    const vendors = [...new Set(reached.filter((n) => n.server).map((n) => nodes.find((s) => s.id === n.server)).filter(Boolean).map((s) => s.vendor || 'smartserver'))];
+    const requestNodes = reached.filter((n) => (n as any).type === 'rest-session-request');
+    const vendors = [...new Set(reached.filter((n) => (n as any).server).map((n) => nodes.find((s: any) => s.id === (n as any).server)).filter(Boolean).map((s) => s.vendor || 'smartserver'))];
     if (vendors.length !== 1 || !servers.length) return { ok: false, line: `the trigger "${trigger.name || trigger.id}" does not reach exactly one server (${vendors.join(', ') || 'none'})` };
     const vendor = vendors[0];
     const simulator = started[vendor].simulator;
-    const requestPaths = requestNodes.map((n) => staticPath(n.url)).filter(Boolean);
-    const expectLogout = reached.some((n) => n.type === 'rest-session-logout') && typeof simulator.stats.logouts === 'number';
+    const requestPaths = requestNodes.map((n) => staticPath((n as any).url)).filter(Boolean);
+    const expectLogout = reached.some((n) => (n as any).type === 'rest-session-logout') && typeof simulator.stats.logouts === 'number';
     if (typeof simulator.stats.loginsOk !== 'number') return { ok: false, line: `the ${vendor} simulator does not count logins (stats.loginsOk)` };
 
     const before = snapshot(simulator.stats);
     const answer = await admin(port, 'POST', `/inject/${trigger.id}`, {});
-    if (answer.status !== 200) return { ok: false, line: `POST /inject/${trigger.id} answered ${answer.status}` };
-    const done = (cost) => cost.logins >= 1 && (requestPaths.length ? cost.data.length >= 1 : cost.anyOk > cost.logins) && (!expectLogout || cost.logouts >= 1);
+    if ((answer as any).status !== 200) return { ok: false, line: `POST /inject/${trigger.id} answered ${(answer as any).status}` };
+    const done = (cost: any) => cost.logins >= 1 && (requestPaths.length ? cost.data.length >= 1 : cost.anyOk > cost.logins) && (!expectLogout || cost.logouts >= 1);
     const deadline = Date.now() + EXAMPLE_TIMEOUT_MS;
     while (!done(costSince(simulator.stats, before, requestPaths)) && Date.now() < deadline) await delay(100);
     await delay(SETTLE_MS); // anything extra (a second login, a retry) would show by now
@@ -304,7 +315,7 @@ async function checkExample({ example, deployed, started, port }) {
     if (requestPaths.length && !cost.data.length) problems.push(`no data request to ${requestPaths.join(' or ')} answered 2xx`);
     if (!requestPaths.length && cost.anyOk <= cost.logins) problems.push('no data request answered 2xx');
     if (expectLogout && cost.logouts !== 1) problems.push(`${cost.logouts} logouts (expected 1)`);
-    const dataText = cost.data.length ? `${cost.data.length} data request(s) (${[...new Set(cost.data.map((r) => `${r.method} ${r.path} ${r.status}`))].join(', ')})` : 'data request(s) not matched by path';
+    const dataText = cost.data.length ? `${cost.data.length} data request(s) (${[...new Set(cost.data.map((r: any) => `${r.method} ${r.path} ${r.status}`))].join(', ')})` : 'data request(s) not matched by path';
     const logoutText = cost.logouts === null ? 'logouts not counted by this simulator' : expectLogout ? `${cost.logouts} logout(s)` : `${cost.logouts} logout(s) (the example does not log out)`;
     return {
         ok: problems.length === 0,
@@ -320,7 +331,8 @@ async function main() {
     fs.mkdirSync(args.work, { recursive: true });
     const userDir = path.join(args.work, 'userdir');
     const logFile = path.join(args.work, 'node-red.log');
-    const started = {};
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const started: Record<string, any> = {};
     let child;
     let failed = 0;
     try {
@@ -329,7 +341,7 @@ async function main() {
 
         const examples = readExamples();
         const types = availableTypes(args['node-red']);
-        const missingTypes = new Set(examples.flatMap((e) => e.nodes.map((n) => n.type))
+        const missingTypes = new Set(examples.flatMap((e) => e.nodes.map((n: any) => n.type))
             .filter((type) => !STRUCTURAL_TYPES.has(type) && !type.startsWith('subflow:') && !types.has(type)));
         if (missingTypes.size) say(`left out: nodes of types this Node-RED does not have: ${[...missingTypes].join(', ')}`);
 
@@ -343,19 +355,19 @@ async function main() {
 
         const port = await freePort();
         const { version, flows } = prepareUserDir({ userDir, simulators: started, port, tarball, args, examples, missingTypes });
-        const deployedCount = examples.filter((e) => e.nodes.some((n) => flows.some((f) => f.id === n.id))).length;
+        const deployedCount = examples.filter((e) => e.nodes.some((n: any) => flows.some((f: any) => f.id === n.id))).length;
         say(`user dir ${path.relative(ROOT, userDir)}: ${PACKAGE_NAME}@${version} from the tarball, ${deployedCount} of ${examples.length} example(s) deployed`);
 
         child = startNodeRed({ args, userDir, port, logFile });
         await waitForFlows(child);
         const settings = (await admin(port, 'GET', '/settings')).json();
         say(`Node-RED ${settings.version} on Node ${run(args.node, ['--version']).trim()} at http://${HOST}:${port}`);
-        const nodeSets = (await admin(port, 'GET', '/nodes')).json().filter((set) => set.module === PACKAGE_NAME);
-        const loaded = nodeSets.filter((set) => set.enabled !== false && set.loaded !== false && !set.err).flatMap((set) => set.types);
+        const nodeSets = (await admin(port, 'GET', '/nodes')).json().filter((set: any) => set.module === PACKAGE_NAME);
+        const loaded = nodeSets.filter((set: any) => set.enabled !== false && set.loaded !== false && !set.err).flatMap((set: any) => set.types);
         const expected = ['rest-session-server', 'rest-session-login', 'rest-session-request', 'rest-session-logout'];
         const notLoaded = expected.filter((type) => !loaded.includes(type));
         if (notLoaded.length) {
-            const errors = nodeSets.filter((set) => set.err).map((set) => `${set.name}: ${set.err}`);
+            const errors = nodeSets.filter((set: any) => set.err).map((set: any) => `${set.name}: ${set.err}`);
             throw new Error(`node types not loaded: ${notLoaded.join(', ')}${errors.length ? ` (${errors.join('; ')})` : ''}`);
         }
         say(`loaded: ${loaded.join(', ')} (${PACKAGE_NAME}@${nodeSets[0].version})`);
@@ -366,22 +378,22 @@ async function main() {
             say(`${result.skipped ? 'skip' : result.ok ? 'ok  ' : 'FAIL'} ${example.file}: ${result.line}`);
         }
 
-        const loginsBefore = Object.fromEntries(Object.entries(started).map(([vendor, s]) => [vendor, s.simulator.stats.loginsOk]));
+        const loginsBefore = Object.fromEntries(Object.entries(started).map(([vendor, s]) => [vendor, (s as any).simulator.stats.loginsOk]));
         await stopNodeRed(child);
         for (const [vendor, s] of Object.entries(started)) {
-            const extra = s.simulator.stats.loginsOk - loginsBefore[vendor];
+            const extra = (s as any).simulator.stats.loginsOk - loginsBefore[vendor];
             if (extra !== 0) {
                 failed++;
                 say(`FAIL ${vendor}: ${extra} login(s) while Node-RED stopped`);
             }
         }
         say(`Node-RED stopped (log: ${path.relative(ROOT, logFile)})`);
-    } catch (error) {
+    } catch (error: any) {
         failed++;
         say(`FAIL ${error.message}`);
     } finally {
         if (child) await stopNodeRed(child);
-        for (const s of Object.values(started)) await s.stop().catch(() => undefined);
+        for (const s of Object.values(started)) await (s as any).stop().catch(() => undefined);
     }
     if (failed && child) {
         say('last lines of the Node-RED log:');

@@ -1,36 +1,35 @@
-'use strict';
 /**
  * Every flow in examples/ is loaded into a real runtime, pointed at its vendor's simulator, and run:
  * what a user gets from Import > Examples must work as shipped.
  */
-const assert = require('node:assert');
-const fs = require('node:fs');
-const path = require('node:path');
+import assert from 'node:assert';
+import fs from 'node:fs';
+import path from 'node:path';
 
-const { helper, NODES_DIR, ALL_NODES, CA_FILE, Recorder } = require('../support/harness');
+import { helper, NODES_DIR, ALL_NODES, CA_FILE, Recorder, type FlowNode } from '../support/harness';
 
 const EXAMPLES_DIR = path.join(__dirname, '..', '..', 'examples');
 const coreNodes = ['common/20-inject.js', 'common/90-comment.js', 'function/10-switch.js', 'function/15-change.js']
     .map((file) => require(path.join(NODES_DIR, 'core', file)));
 
 /** Each vendor's simulator module (test/simulators/<vendor>.ts) starts one for the example flows. */
-function simulatorFor(vendor) {
+function simulatorFor(vendor: any) {
     return require(path.join(__dirname, '..', 'simulators', `${vendor}.ts`));
 }
 
 /** FlowFuse Dashboard 2 is not installed here: its config nodes go, its widgets become helper nodes. */
-function withoutDashboard(flow) {
-    const widgets = flow.filter((n) => n.type.startsWith('ui-') && n.z).map((n) => n.id);
-    const nodes = flow.filter((n) => !n.type.startsWith('ui-') || n.z);
+function withoutDashboard(flow: any) {
+    const widgets = flow.filter((n: any) => n.type.startsWith('ui-') && n.z).map((n: any) => n.id);
+    const nodes = flow.filter((n: any) => !n.type.startsWith('ui-') || n.z);
     for (const node of nodes) if (widgets.includes(node.id)) Object.assign(node, { type: 'helper' });
     return { nodes, widgets };
 }
 
 /** Ids of every node reachable over wires from `ids` (not including them). */
-function downstream(flow, ids) {
-    const byId = new Map(flow.map((n) => [n.id, n]));
+function downstream(flow: any, ids: any) {
+    const byId = new Map<string, FlowNode>(flow.map((n: FlowNode) => [n.id, n]));
     const seen = new Set();
-    const queue = ids.flatMap((id) => (byId.get(id)?.wires || []).flat());
+    const queue = ids.flatMap((id: any) => (byId.get(id)?.wires || []).flat());
     while (queue.length) {
         const id = queue.shift();
         if (seen.has(id)) continue;
@@ -54,7 +53,7 @@ describe('example flows', function () {
     });
 
     it('ship at least one example that uses every flow node type', function () {
-        const types = new Set(examples.flatMap((file) => JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')).map((n) => n.type)));
+        const types = new Set(examples.flatMap((file) => JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')).map((n: any) => n.type)));
         for (const type of ['rest-session-login', 'rest-session-request', 'rest-session-logout']) assert.ok(types.has(type), type);
     });
 
@@ -62,12 +61,12 @@ describe('example flows', function () {
         it(`"${file}" logs in, fetches and logs out against its simulator`, async function () {
             const shipped = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8'));
             // A custom login template names its {{password}} placeholder: that is no credential.
-            const withoutTemplates = shipped.filter((n) => n.type !== 'comment').map(({ loginTemplate, ...n }) => n);
+            const withoutTemplates = shipped.filter((n: FlowNode) => n.type !== 'comment').map(({ loginTemplate: _template, ...n }: FlowNode) => n);
             assert.ok(!/password/i.test(JSON.stringify(withoutTemplates)), 'no credentials in an example');
             const { nodes: flow, widgets } = withoutDashboard(shipped);
-            const servers = flow.filter((n) => n.type === 'rest-session-server');
+            const servers = flow.filter((n: any) => n.type === 'rest-session-server');
             const running = [];
-            const credentials = {};
+            const credentials: Record<string, unknown> = {};
             try {
                 for (const server of servers) {
                     const started = await simulatorFor(server.vendor).startForFlows();
@@ -75,33 +74,33 @@ describe('example flows', function () {
                     server.baseUrl = started.baseUrl;
                     credentials[server.id] = started.credentials;
                 }
-                for (const tls of flow.filter((n) => n.type === 'tls-config')) tls.ca = CA_FILE;
+                for (const tls of flow.filter((n: any) => n.type === 'tls-config')) tls.ca = CA_FILE;
                 // Debug nodes become helper nodes so the test can read what they would show.
-                const debugIds = flow.filter((n) => n.type === 'debug').map((n) => n.id);
+                const debugIds = flow.filter((n: any) => n.type === 'debug').map((n: any) => n.id);
                 for (const node of flow) if (node.type === 'debug') Object.assign(node, { type: 'helper' });
                 await helper.load([...ALL_NODES, ...coreNodes], flow, credentials);
                 const seen = Object.fromEntries([...debugIds, ...widgets].map((id) => [id, new Recorder(id)]));
-                const afterCatch = downstream(flow, flow.filter((n) => n.type === 'catch').map((n) => n.id));
-                const afterStatus = downstream(flow, flow.filter((n) => n.type === 'status').map((n) => n.id));
-                const catchTargets = debugIds.filter((id) => afterCatch.has(id));
-                const statusTargets = debugIds.filter((id) => afterStatus.has(id));
+                const afterCatch = downstream(flow, flow.filter((n: any) => n.type === 'catch').map((n: any) => n.id));
+                const afterStatus = downstream(flow, flow.filter((n: any) => n.type === 'status').map((n: any) => n.id));
+                const catchTargets = debugIds.filter((id: any) => afterCatch.has(id));
+                const statusTargets = debugIds.filter((id: any) => afterStatus.has(id));
 
-                const injects = flow.filter((n) => n.type === 'inject').sort((a, b) => a.y - b.y);
+                const injects = flow.filter((n: any) => n.type === 'inject').sort((a: any, b: any) => a.y - b.y);
                 helper.getNode(injects[0].id).receive({});
                 const fromFirst = downstream(flow, [injects[0].id]);
                 const results = [...debugIds, ...widgets].filter((id) => fromFirst.has(id) && !afterCatch.has(id) && !afterStatus.has(id));
                 assert.ok(results.length, 'the first inject leads to a debug node or a widget');
                 await Promise.all(results.map((id) => seen[id].waitFor(1)));
 
-                for (const id of catchTargets) assert.deepStrictEqual(seen[id].messages.map((m) => m.errorCode), [], 'no error reached Catch');
-                const statuses = statusTargets.flatMap((id) => seen[id].messages.map((m) => m.status.fill));
+                for (const id of catchTargets) assert.deepStrictEqual(seen[id].messages.map((m: any) => m.errorCode), [], 'no error reached Catch');
+                const statuses = statusTargets.flatMap((id: any) => seen[id].messages.map((m: any) => m.status.fill));
                 assert.ok(statuses.includes('green'), `a green session status was shown (${statuses})`);
-                for (const id of widgets.filter((w) => results.includes(w))) {
-                    assert.ok(seen[id].messages.every((m) => typeof m.payload === 'number'), 'widgets get numbers');
+                for (const id of widgets.filter((w: any) => results.includes(w))) {
+                    assert.ok(seen[id].messages.every((m: any) => typeof m.payload === 'number'), 'widgets get numbers');
                 }
-                const payloads = results.flatMap((id) => seen[id].messages.map((m) => m.statusCode)).filter((code) => code !== undefined);
+                const payloads = results.flatMap((id) => seen[id].messages.map((m: any) => m.statusCode)).filter((code) => code !== undefined);
                 assert.ok(payloads.length && payloads.every((code) => code >= 200 && code < 300), `requests succeeded: ${payloads}`);
-                const logsOut = flow.some((n) => n.type === 'rest-session-logout' && fromFirst.has(n.id));
+                const logsOut = flow.some((n: any) => n.type === 'rest-session-logout' && fromFirst.has(n.id));
                 for (const { simulator } of running) {
                     assert.strictEqual(simulator.stats.loginsOk, 1, 'one login');
                     if (simulator.stats.logouts !== undefined) assert.strictEqual(simulator.stats.logouts, logsOut ? 1 : 0, 'logouts');

@@ -1,30 +1,29 @@
-'use strict';
 /**
  * Security of the authorized request node against hostile input and hostile servers: the session
  * credential stays on its origin, no header injection, XML is never expanded, reply bodies are
  * bounded, TLS is verified unless the user turns it off. (Secrets in /flows, logs and msgs:
  * test/e2e/secrets.spec.js, in a real Node-RED.)
  */
-const assert = require('node:assert');
-const fs = require('node:fs');
-const path = require('node:path');
+import assert from 'node:assert';
+import fs from 'node:fs';
+import path from 'node:path';
 
-const { helper, standardFlow, tlsNode, load, answeredOnce } = require('../support/harness');
-const { ParityServer, xmlBomb } = require('../support/parity-server');
-const { parseXml } = require('../../nodes/lib/vendors/xml.js');
+import { helper, standardFlow, tlsNode, load, answeredOnce } from '../support/harness';
+import { ParityServer, xmlBomb } from '../support/parity-server';
+import { parseXml } from '../../src/lib/vendors/xml';
 
 const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
 const SRC_DIR = path.join(__dirname, '..', '..', 'src');
 
 /** The standard flow against a parity backend (no TLS config unless given). */
-function flowFor(backend, request = {}, server = {}) {
+function flowFor(backend: any, request = {}, server = {}) {
     const flow = standardFlow(backend.origin, { request: { url: '', ret: 'txt', ...request }, server: { tls: '', logoutOnClose: false, ...server } });
     return flow;
 }
 
 describe('authorized request: security', function () {
-    let backend;
-    let other;
+    let backend: any;
+    let other: any;
 
     before(async () => {
         await helper.startServer();
@@ -109,15 +108,15 @@ describe('authorized request: security', function () {
         assert.strictEqual(parsed.lolz, '&lol9;');
 
         // Every XML parse of the package goes through xml.ts, whose parser has processEntities off.
-        const sources = [];
-        const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).forEach((entry) => {
+        const sources: any = [];
+        const walk = (dir: any) => fs.readdirSync(dir, { withFileTypes: true }).forEach((entry) => {
             const file = path.join(dir, entry.name);
             if (entry.isDirectory()) walk(file);
             else if (file.endsWith('.ts')) sources.push(file);
         });
         walk(SRC_DIR);
-        const parsers = sources.filter((file) => /fast-xml-parser|XMLParser|DOMParser|xml2js|libxml/.test(fs.readFileSync(file, 'utf8')));
-        assert.deepStrictEqual(parsers.map((file) => path.relative(SRC_DIR, file)), [path.join('lib', 'vendors', 'xml.ts')]);
+        const parsers = sources.filter((file: any) => /fast-xml-parser|XMLParser|DOMParser|xml2js|libxml/.test(fs.readFileSync(file, 'utf8')));
+        assert.deepStrictEqual(parsers.map((file: any) => path.relative(SRC_DIR, file)), [path.join('lib', 'vendors', 'xml.ts')]);
         assert.match(fs.readFileSync(path.join(SRC_DIR, 'lib', 'vendors', 'xml.ts'), 'utf8'), /processEntities: false/);
 
         const flow = flowFor(backend, { url: '/xml-bomb', ret: 'txt' });

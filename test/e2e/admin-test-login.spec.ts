@@ -1,18 +1,19 @@
-'use strict';
 /**
  * The config dialog's "Test login" admin endpoint in a real Node-RED with adminAuth on: refused
  * without a token or without the write permission, and with one it logs in to the SmartServer
  * simulator through the same core as the nodes (TLS of the deployed tls-config node, the shared
  * login guard), logs out again, and never answers with a password, cookie or token.
  */
-const assert = require('node:assert');
-const fs = require('node:fs');
-const path = require('node:path');
+import assert from 'node:assert';
+import fs from 'node:fs';
+import path from 'node:path';
 
 // bcryptjs comes with Node-RED (its adminAuth uses it): hash the test users' passwords with it.
 const bcrypt = require(require.resolve('bcryptjs', { paths: [path.dirname(require.resolve('node-red/package.json'))] }));
 
-const { startForFlows } = require('../simulators/smartserver');
+import { startForFlows } from '../simulators/smartserver';
+// The browser test's runtime helpers are JavaScript (test/browser is converted separately).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const runtime = require('../browser/support/runtime');
 
 const ENDPOINT = '/rest-session-server/test-login';
@@ -29,10 +30,10 @@ function adminAuthSource() {
 
 describe('admin endpoint: test login (real Node-RED, adminAuth on)', function () {
     this.timeout(120000);
-    let sim;
-    let red;
-    let userDir;
-    let token;
+    let sim: any;
+    let red: any;
+    let userDir: any;
+    let token: any;
 
     function dialog(overrides = {}) {
         return {
@@ -41,7 +42,7 @@ describe('admin endpoint: test login (real Node-RED, adminAuth on)', function ()
         };
     }
 
-    function secretFree(res) {
+    function secretFree(res: any) {
         assert.ok(!res.text.includes(sim.credentials.password), 'no password in the answer');
         assert.ok(!/cmsSID/i.test(res.text), 'no session cookie in the answer');
     }

@@ -1,4 +1,3 @@
-'use strict';
 /**
  * Secrets in a real Node-RED (node_modules/node-red/red.js with this package linked into a fresh
  * user dir): passwords (server, proxy), the proxy's authorization and every session cookie the
@@ -6,14 +5,14 @@
  * exports), the credentials the editor may read, the files on disk, the msgs, statuses and errors
  * the flows produce (printed by debug nodes), and the log. One test captures them all.
  */
-const assert = require('node:assert');
-const fs = require('node:fs');
-const http = require('node:http');
-const os = require('node:os');
-const path = require('node:path');
-const { spawn } = require('node:child_process');
+import assert from 'node:assert';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
 
-const { ParityServer, TestProxy, USERS } = require('../support/parity-server');
+import { ParityServer, TestProxy, USERS } from '../support/parity-server';
 
 const ROOT = path.join(__dirname, '..', '..');
 const PACKAGE = ['@rest-session', 'node-red-rest-session'];
@@ -41,7 +40,7 @@ function userDir() {
 }
 
 /** Starts Node-RED on a free port; resolves once it listens, with its URL and everything it prints. */
-function startNodeRed(dir) {
+function startNodeRed(dir: any) {
     const from = process.env.NODE_RED_PREFIX ? { paths: [path.resolve(process.env.NODE_RED_PREFIX)] } : undefined;
     const child = spawn(process.execPath, [require.resolve('node-red/red.js', from), '-u', dir, '-p', '0'], {
         cwd: dir,
@@ -65,9 +64,9 @@ function startNodeRed(dir) {
     });
 }
 
-function stop(child) {
+function stop(child: any) {
     if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
+    return new Promise<void>((resolve) => {
         const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
         child.once('exit', () => {
             clearTimeout(killer);
@@ -78,7 +77,7 @@ function stop(child) {
 }
 
 /** One admin API call; resolves with the status and the body as text. */
-function admin(base, method, route, body) {
+function admin(base: string, method: string, route: string, body?: unknown): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
         const data = body === undefined ? undefined : JSON.stringify(body);
         const req = http.request(`${base}${route}`, {
@@ -87,7 +86,7 @@ function admin(base, method, route, body) {
         }, (res) => {
             let text = '';
             res.on('data', (chunk) => { text += chunk; });
-            res.on('end', () => resolve({ status: res.statusCode, text }));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
         });
         req.on('error', reject);
         req.end(data);
@@ -95,10 +94,10 @@ function admin(base, method, route, body) {
 }
 
 /** Injects fire once after deploy; debug nodes print complete msgs to the log. */
-function flows(backend, proxy) {
-    const inTab = (node) => ({ z: 'tab', ...node });
-    const inject = (id, props, wires) => inTab({ id, type: 'inject', props, repeat: '', once: true, onceDelay: 0.2, topic: '', wires: [wires] });
-    const debug = (id) => inTab({ id, type: 'debug', active: true, tosidebar: true, console: true, complete: 'true', wires: [] });
+function flows(backend: any, proxy: any) {
+    const inTab = (node: any) => ({ z: 'tab', ...node });
+    const inject = (id: any, props: any, wires: any) => inTab({ id, type: 'inject', props, repeat: '', once: true, onceDelay: 0.2, topic: '', wires: [wires] });
+    const debug = (id: any) => inTab({ id, type: 'debug', active: true, tosidebar: true, console: true, complete: 'true', wires: [] });
     return [
         { id: 'tab', type: 'tab', label: 'e2e' },
         { id: 'prx', type: 'http proxy', name: '', url: proxy.url, noproxy: [], credentials: { username: PROXY_USER, password: PROXY_PASSWORD } },
@@ -123,10 +122,10 @@ function flows(backend, proxy) {
 
 describe('secrets in a real Node-RED: /flows, credentials, files, msgs, statuses, errors, logs', function () {
     this.timeout(90000);
-    let backend;
-    let proxy;
-    let dir;
-    let nodeRed;
+    let backend: any;
+    let proxy: any;
+    let dir: any;
+    let nodeRed: any;
 
     before(async () => {
         backend = await new ParityServer().start();
@@ -144,14 +143,14 @@ describe('secrets in a real Node-RED: /flows, credentials, files, msgs, statuses
         nodeRed = await startNodeRed(dir);
         const { url, output } = nodeRed;
         const deployed = await admin(url, 'POST', '/flows', flows(backend, proxy));
-        assert.strictEqual(deployed.status, 204, deployed.text);
+        assert.strictEqual((deployed as any).status, 204, (deployed as any).text);
 
         // Wait until the flows did what the test reads: a 200, the two refusals, a status.
         const expected = [/statusCode: 200/, /errorCode: 'INVALID_INPUT'/, /errorCode: 'INVALID_CREDENTIALS'/, /text: 'admin'/];
         for (let i = 0; i < 300 && !expected.every((re) => re.test(output.text)); i++) await new Promise((r) => setTimeout(r, 50));
         for (const re of expected) assert.match(output.text, re);
         // Each of the 5 msgs came out once: login, read and renew at the output, two at Catch.
-        const count = (name) => output.text.split(`[debug:${name}]`).length - 1;
+        const count = (name: any) => output.text.split(`[debug:${name}]`).length - 1;
         for (let i = 0; i < 100 && (count('out') < 3 || count('errors') < 2); i++) await new Promise((r) => setTimeout(r, 50));
         await new Promise((r) => setTimeout(r, 300));
         assert.deepStrictEqual([count('out'), count('errors')], [3, 2]);
@@ -159,10 +158,10 @@ describe('secrets in a real Node-RED: /flows, credentials, files, msgs, statuses
 
         // A redeploy logs the session out (close), then read everything the editor can read.
         assert.strictEqual((await admin(url, 'POST', '/flows', flows(backend, proxy))).status, 204);
-        for (let i = 0; i < 100 && !backend.stats.requests.some((r) => r.path === '/iap/auth/logout'); i++) await new Promise((r) => setTimeout(r, 50));
+        for (let i = 0; i < 100 && !backend.stats.requests.some((r: any) => r.path === '/iap/auth/logout'); i++) await new Promise((r) => setTimeout(r, 50));
         const exported = await admin(url, 'GET', '/flows');
-        assert.strictEqual(exported.status, 200);
-        assert.match(exported.text, /rest-session-server/);
+        assert.strictEqual((exported as any).status, 200);
+        assert.match((exported as any).text, /rest-session-server/);
         const creds = [await admin(url, 'GET', '/credentials/rest-session-server/srv'), await admin(url, 'GET', '/credentials/http-proxy/prx')];
         assert.deepStrictEqual(JSON.parse(creds[0].text), { username: 'admin', has_password: true, has_newPassword: false });
         assert.deepStrictEqual(JSON.parse(creds[1].text), { username: PROXY_USER, has_password: true });
@@ -173,7 +172,7 @@ describe('secrets in a real Node-RED: /flows, credentials, files, msgs, statuses
         const cookies = [...backend.issued];
         assert.ok(cookies.length >= 1, 'the backend did issue a session cookie');
         const secrets = [PASSWORD, WRONG_PASSWORD, PROXY_PASSWORD, Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString('base64'), ...cookies];
-        const places = { '/flows': exported.text, credentials: creds.map((c) => c.text).join('\n'), files: files.join('\n'), 'msgs, statuses, errors and log': output.text };
+        const places = { '/flows': (exported as any).text, credentials: creds.map((c) => (c as any).text).join('\n'), files: files.join('\n'), 'msgs, statuses, errors and log': output.text };
         for (const [place, text] of Object.entries(places)) {
             for (const secret of secrets) assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 3)}...) is in ${place}`);
         }

@@ -1,29 +1,28 @@
-'use strict';
 /**
  * Commvault in a real Node-RED runtime, over HTTPS with the test CA, against the simulator
  * (vendors.md section 4, conformance cases 42-51 as a client sees them).
  */
-const assert = require('node:assert');
+import assert from 'node:assert';
 
-const sinon = require('sinon');
+import sinon from 'sinon';
 
-const { CommvaultSimulator } = require('../simulators/commvault');
-const { request: rawRequest } = require('../simulators/http-get');
-const { helper, standardFlow, load, settle, answeredOnce, logText } = require('../support/harness');
+import { CommvaultSimulator } from '../simulators/commvault';
+import { request as rawRequest } from '../simulators/http-get';
+import { helper, standardFlow, load, settle, answeredOnce, logText } from '../support/harness';
 
 const USER = { username: 'cvuser01', password: 'Password#123!' };
 const CREDENTIALS = { server: USER };
-const b64 = (text) => Buffer.from(text, 'utf8').toString('base64');
-const STATUS_KEY = (name) => `rest-session-server.status.${name}`;
+const b64 = (text: any) => Buffer.from(text, 'utf8').toString('base64');
+const STATUS_KEY = (name: any) => `rest-session-server.status.${name}`;
 const IDLE_MS = 30 * 60_000;
 
-function statusTexts(rec) {
-    return rec.statuses.messages.map((m) => `${m.status.fill}/${m.status.shape}/${String(m.status.text).split(':').pop()}`);
+function statusTexts(rec: any) {
+    return rec.statuses.messages.map((m: any) => `${m.status.fill}/${m.status.shape}/${String(m.status.text).split(':').pop()}`);
 }
 
 describe('Commvault in a Node-RED runtime', function () {
-    let sim;
-    let clock;
+    let sim: any;
+    let clock: any;
 
     before(async () => { await helper.startServer(); });
     after(async () => { await helper.stopServer(); });
@@ -39,7 +38,7 @@ describe('Commvault in a Node-RED runtime', function () {
         return standardFlow(sim.baseUrl, { server: { vendor: 'commvault', ...server }, request: { url: '/Client', ...request }, extra });
     }
 
-    const calls = (route) => sim.stats.requests.filter((r) => r.path === `/webconsole/api${route}`);
+    const calls = (route: any) => sim.stats.requests.filter((r: any) => r.path === `/webconsole/api${route}`);
 
     afterEach(async function () {
         if (clock) clock.restore();
@@ -62,7 +61,7 @@ describe('Commvault in a Node-RED runtime', function () {
         assert.strictEqual(login.session.user, 'cvuser01');
         assert.strictEqual(login.session.expiresAt, login.session.loggedInAt + IDLE_MS, 'expiry is 30 minutes after the last use');
         assert.strictEqual(login.session.headers, undefined);
-        assert.deepStrictEqual(sim.stats.logins.map((l) => [l.format, l.fields]), [['json', ['username', 'password']]]);
+        assert.deepStrictEqual(sim.stats.logins.map((l: any) => [l.format, l.fields]), [['json', ['username', 'password']]]);
         const [loginCall] = calls('/Login');
         assert.strictEqual(loginCall.accept, 'application/json');
         assert.match(loginCall.contentType, /^application\/json/);
@@ -72,7 +71,7 @@ describe('Commvault in a Node-RED runtime', function () {
         const [, data] = await rec.out.waitFor(2);
         assert.strictEqual(data.statusCode, 200);
         assert.strictEqual(data.payload.clientProperties[0].client.clientEntity.clientName, 'cs01');
-        assert.deepStrictEqual(calls('/Client').map((r) => [r.status, r.authtoken, r.accept]), [[200, true, 'application/json']]);
+        assert.deepStrictEqual(calls('/Client').map((r: any) => [r.status, r.authtoken, r.accept]), [[200, true, 'application/json']]);
         assert.strictEqual(sim.stats.loginAttempts, 1);
         await answeredOnce(rec, 2);
     });
@@ -96,7 +95,7 @@ describe('Commvault in a Node-RED runtime', function () {
         helper.getNode('r1').receive({ headers: { accept: 'application/json' } });
         const [, , json] = await rec.out.waitFor(3);
         assert.match(json.payload, /^\{"clientProperties"/);
-        assert.deepStrictEqual(calls('/Client').map((r) => [r.authtoken, r.accept]), [[true, 'application/xml'], [true, 'application/json']]);
+        assert.deepStrictEqual(calls('/Client').map((r: any) => [r.authtoken, r.accept]), [[true, 'application/xml'], [true, 'application/json']]);
     });
 
     it('sends domain and commserver when they are set, in JSON and in XML, and leaves them out when not', async function () {
@@ -159,7 +158,7 @@ describe('Commvault in a Node-RED runtime', function () {
         assert.strictEqual(locked.errorCode, 'LOCKED_OUT');
         assert.strictEqual(locked.retryAfter, 5400);
         assert.match(locked.error.message, /locked for 1 hour\(s\) 30 minute\(s\)/);
-        assert.ok(statusTexts(rec).some((t) => t.startsWith(`red/ring/${STATUS_KEY('lockedOut')}`)), statusTexts(rec).join());
+        assert.ok(statusTexts(rec).some((t: any) => t.startsWith(`red/ring/${STATUS_KEY('lockedOut')}`)), statusTexts(rec).join());
 
         clock.tick(3600_000);
         helper.getNode('l1').receive({ n: 2 });
@@ -215,9 +214,9 @@ describe('Commvault in a Node-RED runtime', function () {
         const [, , , fourth] = await rec.out.waitFor(4);
         assert.strictEqual(fourth.statusCode, 200);
         assert.strictEqual(sim.stats.loginAttempts, 2);
-        assert.ok(!sim.stats.requests.some((r) => r.status === 401), 'no request went out with the expiring token');
+        assert.ok(!sim.stats.requests.some((r: any) => r.status === 401), 'no request went out with the expiring token');
         // The replaced token's logout may go before or after the data call: leave it out of the order.
-        const paths = sim.stats.requests.map((r) => r.path.replace('/webconsole/api', '')).filter((p) => p !== '/Logout');
+        const paths = sim.stats.requests.map((r: any) => r.path.replace('/webconsole/api', '')).filter((p: any) => p !== '/Logout');
         assert.deepStrictEqual(paths, ['/Login', '/Client', '/Client', '/Client', '/Login', '/Client']);
         for (let i = 0; i < 50 && sim.isTokenValid(firstToken); i++) await new Promise((resolve) => setTimeout(resolve, 10));
         assert.strictEqual(sim.isTokenValid(firstToken), false, 'the replaced token was logged out');
@@ -237,8 +236,8 @@ describe('Commvault in a Node-RED runtime', function () {
         assert.strictEqual(new Set(rec.out.messages.map((m) => m.seq)).size, 31);
         assert.ok(rec.out.messages.every((m) => m.statusCode === 200));
         assert.strictEqual(sim.stats.loginAttempts, 2);
-        assert.strictEqual(calls('/Client').filter((r) => r.status === 401).length, 30, 'every request saw the dead token');
-        assert.strictEqual(calls('/Client').filter((r) => r.status === 200).length, 31);
+        assert.strictEqual(calls('/Client').filter((r: any) => r.status === 401).length, 30, 'every request saw the dead token');
+        assert.strictEqual(calls('/Client').filter((r: any) => r.status === 200).length, 31);
     });
 
     it('a 401 is replayed once after a fresh login; a second 401 is SESSION_REJECTED', async function () {
@@ -280,7 +279,7 @@ describe('Commvault in a Node-RED runtime', function () {
         helper.getNode('o1').receive({});
         const [, out] = await rec.out.waitFor(2);
         assert.strictEqual(out.session, undefined);
-        assert.deepStrictEqual(calls('/Logout').map((r) => [r.method, r.status, r.authtoken]), [['POST', 200, true]]);
+        assert.deepStrictEqual(calls('/Logout').map((r: any) => [r.method, r.status, r.authtoken]), [['POST', 200, true]]);
         assert.strictEqual(sim.stats.logouts, 1);
         const refused = await rawRequest(`${sim.baseUrl}/Client`, { headers: { Authtoken: authtoken } });
         assert.strictEqual(refused.status, 401);
@@ -303,7 +302,7 @@ describe('Commvault in a Node-RED runtime', function () {
             const [, out] = await rec.out.waitFor(2);
             assert.strictEqual(out.n, 2);
             assert.strictEqual(out.session, undefined);
-            assert.deepStrictEqual(calls('/Logout').map((r) => [r.status, r.authtoken]), [[logoutInvalidStatus, true]]);
+            assert.deepStrictEqual(calls('/Logout').map((r: any) => [r.status, r.authtoken]), [[logoutInvalidStatus, true]]);
             assert.strictEqual(sim.stats.logouts, 0);
             await answeredOnce(rec, 2);
         });
@@ -331,8 +330,8 @@ describe('Commvault in a Node-RED runtime', function () {
         await helper.unload();
 
         const good = await load(flow({ request: { url: '' } }), CREDENTIALS);
-        const statusCalls = [];
-        for (const id of ['l1', 'r1', 'o1']) helper.getNode(id).on('call:status', (call) => statusCalls.push(call.args));
+        const statusCalls: any = [];
+        for (const id of ['l1', 'r1', 'o1']) helper.getNode(id).on('call:status', (call) => statusCalls.push((call as any).args));
         helper.getNode('l1').receive({});
         helper.getNode('r1').receive({ url: '/WhoAmI', method: 'GET' });
         helper.getNode('r1').receive({ url: 'https://elsewhere.example/' });
@@ -353,7 +352,7 @@ describe('Commvault in a Node-RED runtime', function () {
             JSON.stringify(statusCalls),
             logText(),
         ].join('\n');
-        const secrets = [wrong, b64(wrong), USER.password, b64(USER.password), ...tokens, ...tokens.map((t) => t.slice('QSDK '.length))];
+        const secrets = [wrong, b64(wrong), USER.password, b64(USER.password), ...tokens, ...tokens.map((t: any) => t.slice('QSDK '.length))];
         for (const secret of secrets) assert.ok(!seen.includes(secret), `a secret leaked: ${secret.slice(0, 6)}...`);
         assert.ok(seen.includes('INVALID_CREDENTIALS') && seen.includes('INVALID_INPUT') && seen.includes('cvuser01'), 'the capture did record the run');
     });

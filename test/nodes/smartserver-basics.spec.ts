@@ -1,17 +1,16 @@
-'use strict';
-const assert = require('node:assert');
+import assert from 'node:assert';
 
-const { SmartServerSimulator } = require('../simulators/smartserver');
-const { helper, ADMIN, standardFlow, load, settle } = require('../support/harness');
+import { SmartServerSimulator } from '../simulators/smartserver';
+import { helper, ADMIN, standardFlow, load, settle } from '../support/harness';
 
 describe('SmartServer: login, authorized request, logout', function () {
-    let sim;
+    let sim: any;
 
     before(async function () {
-        await new Promise((resolve) => helper.startServer(resolve));
+        await helper.startServer();
     });
     after(async function () {
-        await new Promise((resolve) => helper.stopServer(resolve));
+        await helper.stopServer();
     });
     beforeEach(async function () {
         sim = new SmartServerSimulator();
@@ -42,7 +41,7 @@ describe('SmartServer: login, authorized request, logout', function () {
         assert.ok(Array.isArray(first.payload) && first.payload.length === 2);
         assert.strictEqual(second.statusCode, 200);
         assert.strictEqual(sim.stats.loginsOk, 1);
-        const dataCalls = sim.stats.requests.filter((r) => r.path.startsWith('/cms/iap/devs'));
+        const dataCalls = sim.stats.requests.filter((r: any) => r.path.startsWith('/cms/iap/devs'));
         assert.strictEqual(dataCalls.length, 2);
         for (const call of dataCalls) assert.match(call.cookie, /^cmsSID=[0-9a-f]+$/);
 

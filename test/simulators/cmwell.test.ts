@@ -1,28 +1,33 @@
-'use strict';
-
 // Tests of the CM-Well simulator itself, over real sockets (vendors.md section 2 and the section 6
 // conformance cases). Numbers in test names refer to those cases.
 
-const assert = require('node:assert');
-const crypto = require('node:crypto');
-const sinon = require('sinon');
-const { CmWellSimulator, parseShortDuration, parseDigestClientHeader, OPAQUE, startForFlows, DEMO_PORT } = require('./cmwell');
-const { request } = require('./http-get');
+import assert from 'node:assert';
+import crypto from 'node:crypto';
+import sinon from 'sinon';
+import {
+    CmWellSimulator,
+    parseShortDuration,
+    parseDigestClientHeader,
+    OPAQUE,
+    startForFlows,
+    DEMO_PORT,
+} from './cmwell';
+import { request } from './http-get';
 
 const DAY = 86400000;
 const HOUR = 3600000;
 const MINUTE = 60000;
-const md5 = (text) => crypto.createHash('md5').update(text).digest('hex');
-const basic = (user, password) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const md5 = (text: any) => crypto.createHash('md5').update(text).digest('hex');
+const basic = (user: any, password: any) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const DATA_PATH = '/example.org/Individuals/JohnSmith';
 
-function claimsOf(token) {
+function claimsOf(token: any) {
     const parts = token.split('.');
     assert.strictEqual(parts.length, 3, `not a 3-part JWT: ${token}`);
     return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
 }
 
-function digestHeader({ user = 'root', password = 'root', nonce, opaque = OPAQUE, uri = '/_login' }) {
+function digestHeader({ user = 'root', password = 'root', nonce, opaque = OPAQUE, uri = '/_login' }: { user?: string; password?: string; nonce: string; opaque?: string; uri?: string }) {
     const ha1 = md5(`${user}:cmwell:${password}`);
     const response = md5(`${ha1}:${nonce}:${md5('GET:/_login')}`);
     return `Digest username="${user}", realm="cmwell", nonce="${nonce}", uri="${uri}", response="${response}", opaque="${opaque}"`;
@@ -30,8 +35,8 @@ function digestHeader({ user = 'root', password = 'root', nonce, opaque = OPAQUE
 
 describe('CM-Well simulator', function () {
     this.timeout(10000);
-    let sim;
-    let clock;
+    let sim!: CmWellSimulator; // stop() is a no-op on a stopped simulator
+    let clock: any;
 
     async function startSim(options = {}) {
         sim = new CmWellSimulator({ penaltyMs: 0, ...options });
@@ -50,14 +55,13 @@ describe('CM-Well simulator', function () {
     async function challengeNonce() {
         const res = await request(`${sim.origin}/_login`);
         assert.strictEqual(res.status, 401);
-        return /nonce="([0-9a-f]{32})"/.exec(res.headers['www-authenticate'])[1];
+        return /nonce="([0-9a-f]{32})"/.exec(String(res.headers["www-authenticate"]))![1];
     }
 
     afterEach(async function () {
         if (clock) clock.restore();
         clock = undefined;
         if (sim) await sim.stop();
-        sim = undefined;
     });
 
     describe('helpers', function () {
@@ -85,11 +89,11 @@ describe('CM-Well simulator', function () {
     describe('lifecycle', function () {
         it('listens on 127.0.0.1 over plain HTTP by default, HTTPS with tls: true, and stops cleanly', async function () {
             await startSim();
-            assert.match(sim.origin, /^http:\/\/127\.0\.0\.1:\d+$/);
+            assert.match(String(sim.origin), /^http:\/\/127\.0\.0\.1:\d+$/);
             assert.strictEqual(sim.baseUrl, sim.origin);
             await sim.stop();
             await startSim({ tls: true });
-            assert.match(sim.origin, /^https:\/\/127\.0\.0\.1:\d+$/);
+            assert.match(String(sim.origin), /^https:\/\/127\.0\.0\.1:\d+$/);
             const res = await login();
             assert.strictEqual(res.status, 200);
         });
@@ -121,13 +125,13 @@ describe('CM-Well simulator', function () {
             await startSim();
             const res = await login('', { Authorization: 'Basic cm9vdDpyb290' });
             assert.strictEqual(res.status, 200);
-            assert.match(res.headers['content-type'], /application\/json/);
+            assert.match(String(res.headers['content-type']), /application\/json/);
             assert.strictEqual(res.headers['set-cookie'], undefined, 'no cookie is set');
             const claims = claimsOf(res.json().token);
             assert.strictEqual(claims.sub, 'root');
             assert.ok(Math.abs(claims.exp - (Date.now() + DAY)) < 5000, `exp ${claims.exp}`);
             assert.ok(Number.isInteger(claims.rev));
-            assert.deepStrictEqual(sim.stats.requests.map((r) => [r.path, r.status, r.auth]), [['/_login', 200, 'Basic']]);
+            assert.deepStrictEqual(sim.stats.requests.map((r: any) => [r.path, r.status, r.auth]), [['/_login', 200, 'Basic']]);
             assert.strictEqual(sim.stats.loginsOk, 1);
         });
 
@@ -136,7 +140,7 @@ describe('CM-Well simulator', function () {
             const res = await request(`${sim.origin}/_login`);
             assert.strictEqual(res.status, 401);
             assert.strictEqual(res.body, 'Please provide your credentials.\n');
-            assert.match(res.headers['www-authenticate'], /^Digest realm="cmwell",nonce="[0-9a-f]{32}",opaque="5058b4284162d0410f4749e9d3910a96"$/);
+            assert.match(String(res.headers['www-authenticate']), /^Digest realm="cmwell",nonce="[0-9a-f]{32}",opaque="5058b4284162d0410f4749e9d3910a96"$/);
         });
 
         it('18, 19: a wrong password or an unknown user is 401 "Not authenticated." without a challenge', async function () {
@@ -222,7 +226,7 @@ describe('CM-Well simulator', function () {
 
         it('23, 24: exp sets the token expiry in ms (30d, 3d 5h, 2h30m, 30D, 60d)', async function () {
             await startSim();
-            const cases = [['30d', 30 * DAY], ['3d%205h', 3 * DAY + 5 * HOUR], ['2h30m', 2 * HOUR + 30 * MINUTE], ['30D', 30 * DAY], ['60d', 60 * DAY]];
+            const cases: [string, number][] = [['30d', 30 * DAY], ['3d%205h', 3 * DAY + 5 * HOUR], ['2h30m', 2 * HOUR + 30 * MINUTE], ['30D', 30 * DAY], ['60d', 60 * DAY]];
             for (const [exp, ms] of cases) {
                 const claims = claimsOf(await token(`?exp=${exp}`));
                 assert.ok(Math.abs(claims.exp - (Date.now() + ms)) < 5000, `${exp}: ${claims.exp}`);
@@ -260,7 +264,7 @@ describe('CM-Well simulator', function () {
             let started = Date.now();
             const challenge = await request(`${sim.origin}/_login`);
             assert.ok(Date.now() - started >= 290, 'challenge');
-            const nonce = /nonce="([0-9a-f]+)"/.exec(challenge.headers['www-authenticate'])[1];
+            const nonce = /nonce="([0-9a-f]+)"/.exec(String(challenge.headers["www-authenticate"]))![1];
             started = Date.now();
             assert.strictEqual((await login('', { Authorization: digestHeader({ nonce }) })).status, 200);
             const digestTime = Date.now() - started;
@@ -286,7 +290,7 @@ describe('CM-Well simulator', function () {
             assert.strictEqual(res.status, 200);
             assert.strictEqual(res.json().system.path, DATA_PATH);
             assert.deepStrictEqual(res.json().fields.name, ['John Smith']);
-            const read = sim.stats.requests.find((r) => r.path === DATA_PATH);
+            const read = sim.stats.requests.find((r) => r.path === DATA_PATH)!;
             assert.deepStrictEqual([read.token, read.tokenFrom, read.status], [true, 'X-CM-WELL-TOKEN', 200]);
         });
 
@@ -339,7 +343,7 @@ describe('CM-Well simulator', function () {
             assert.strictEqual(claimsOf(aliceToken).rev, 1);
             sim.revokeUser('alice');
             sim.revokeUser('root');
-            assert.strictEqual(sim.getUser('alice').rev, 2);
+            assert.strictEqual(sim.getUser('alice')?.rev, 2);
             const refused = await request(`${sim.origin}${DATA_PATH}`, { headers: { 'X-CM-WELL-TOKEN': aliceToken } });
             assert.strictEqual(refused.status, 403);
             const rootRes = await request(`${sim.origin}${DATA_PATH}`, { headers: { 'X-CM-WELL-TOKEN': rootToken } });
@@ -355,7 +359,7 @@ describe('CM-Well simulator', function () {
             assert.strictEqual(byQuery.status, 200);
             const first = await request(`${sim.origin}${DATA_PATH}`, { headers: { 'X-CM-WELL-TOKEN2': 'garbage', 'X-CM-WELL-TOKEN': jwt } });
             assert.strictEqual(first.status, 403, 'the TOKEN2 header is looked at first');
-            const reads = sim.stats.requests.filter((r) => r.path === DATA_PATH).map((r) => r.tokenFrom);
+            const reads = sim.stats.requests.filter((r: any) => r.path === DATA_PATH).map((r: any) => r.tokenFrom);
             assert.deepStrictEqual(reads, ['cookie X-CM-WELL-TOKEN', 'query', 'X-CM-WELL-TOKEN2']);
         });
 
