@@ -79,7 +79,7 @@ describe('clear messages', function () {
 
     it('gives no HTTPS hint for a reset on an https:// base URL', async function () {
         const sim = await smartServer();
-        sim.stop();
+        await sim.stop();
         const rec = await load(standardFlow(sim.baseUrl('cms')));
         helper.getNode('l1').receive({});
         await answeredOnce(rec, 1);

@@ -1,7 +1,7 @@
 import assert from 'node:assert';
 
 import { SmartServerSimulator } from '../simulators/smartserver';
-import { helper, ADMIN, standardFlow, load, settle } from '../support/harness';
+import { helper, standardFlow, load, settle } from '../support/harness';
 
 describe('SmartServer: login, authorized request, logout', function () {
     let sim: any;

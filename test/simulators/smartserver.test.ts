@@ -536,7 +536,7 @@ describe('SmartServer simulator', function () {
       const before = Date.now();
       await get(`${sim.origin}/iap/devs?x=1`, cookie);
       await get(`${sim.origin}/missing`);
-      assert.deepStrictEqual(sim.stats.requests.map(({ at, ...rest }) => rest), [
+      assert.deepStrictEqual(sim.stats.requests.map(({ at: _at, ...rest }) => rest), [
         { method: 'GET', path: '/iap/devs', cookie, status: 200 },
         { method: 'GET', path: '/missing', cookie: '', status: 404 },
       ]);

@@ -1,7 +1,6 @@
 import assert from 'node:assert';
 
 import sinon from 'sinon';
-import { CookieJar } from 'tough-cookie';
 
 import { LoginGuard } from '../../src/lib/session/login-guard';
 import { LiveCredential, RELOGIN_INTERVAL_MS, Session, SessionDeps } from '../../src/lib/session/session';

@@ -259,7 +259,7 @@ function nextHop(from: Hop, status: number, url: string, request: HttpRequest): 
 }
 
 /** A hop to another origin gets neither cookies nor the session's header nor Authorization. */
-function stripCredential(options: Record<string, any>, names: readonly string[] | undefined): void {
+function stripCredential(options: Record<string, unknown>, names: readonly string[] | undefined): void {
     const headers = options.headers as Record<string, unknown> | undefined;
     if (!headers) return;
     const drop = new Set(['cookie', 'authorization', ...(names ?? []).map((name) => name.toLowerCase())]);

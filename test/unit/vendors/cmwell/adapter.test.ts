@@ -1,12 +1,11 @@
 import assert from 'node:assert';
 import crypto from 'node:crypto';
-import sinon from 'sinon';
 import { CookieJar } from 'tough-cookie';
 import { cmwell } from '../../../../src/lib/vendors/cmwell/adapter';
 import { vendorAdapter } from '../../../../src/lib/vendors/index';
 import type { HttpResponse } from '../../../../src/lib/http/http-client';
 import type { LoginCredentials } from '../../../../src/lib/vendors/adapter';
-import { reply as httpReply, queuedContext, testSettings, loginError as adapterLoginError, type FakeContext, type ServerSettings } from '../../../support/fakes';
+import { reply as httpReply, queuedContext, testSettings, loginError as adapterLoginError, type FakeContext } from '../../../support/fakes';
 
 const ROOT: LoginCredentials = { username: 'root', password: 'root' };
 const NONCE = '0123456789abcdef0123456789abcdef';

@@ -1,6 +1,5 @@
 import assert from 'node:assert';
 
-import sinon from 'sinon';
 import { CookieJar } from 'tough-cookie';
 
 import { commvault } from '../../../../src/lib/vendors/commvault/adapter';

@@ -8,7 +8,7 @@ import { vendorAdapter } from '../../../../src/lib/vendors/index';
 import { SecretScrubber } from '../../../../src/lib/secret-scrubber';
 import type { HttpResponse } from '../../../../src/lib/http/http-client';
 import type { LoginCredentials } from '../../../../src/lib/vendors/adapter';
-import { reply, scriptedContext, testSettings, loginError as adapterLoginError, type FakeContext, type ServerSettings } from '../../../support/fakes';
+import { reply, scriptedContext, testSettings, loginError as adapterLoginError, type FakeContext } from '../../../support/fakes';
 
 const BASE = 'https://sdm.example:8443';
 const ADMIN: LoginCredentials = { username: 'admin', password: 'passphrase' };

@@ -5,7 +5,7 @@ import { smartserver, parseWait } from '../../../../src/lib/vendors/smartserver/
 import { vendorAdapter } from '../../../../src/lib/vendors/index';
 import type { HttpResponse } from '../../../../src/lib/http/http-client';
 import type { LoginCredentials } from '../../../../src/lib/vendors/adapter';
-import { reply as httpReply, scriptedContext, loginError as adapterLoginError, type FakeContext, type ServerSettings } from '../../../support/fakes';
+import { reply as httpReply, scriptedContext, loginError as adapterLoginError, type FakeContext } from '../../../support/fakes';
 
 const START = Date.parse('2025-11-22T10:00:00Z');
 const ADMIN: LoginCredentials = { username: 'admin', password: 'Passw0rd!Passw0rd' };
