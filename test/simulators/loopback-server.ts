@@ -330,8 +330,9 @@ export interface SimulatorOptions<U> extends Partial<ListenOptions> {
  * oversized body).
  */
 export abstract class Simulator<R extends RequestRecord, S extends SimulatorStats<R>> {
-    port: number | null = null;
-    origin: string | null = null;
+    /** The port and origin once started ('' and 0 before). */
+    port = 0;
+    origin = '';
     protected readonly _loopback = new LoopbackServer();
     protected abstract readonly _options: ListenOptions;
     protected _stats: S;

@@ -42,6 +42,9 @@ export interface TestHelper {
     stopServer(done?: () => void): Promise<void>;
     log(): { args: unknown[][] } | undefined;
     url(): string;
+    /** A supertest agent on the admin API. */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    request(): any;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
