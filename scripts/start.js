@@ -248,11 +248,11 @@ async function simulatorPorts(rootDir, vendors) {
 async function startSimulator(rootDir, vendor, port) {
     const module = simulatorModule(rootDir, vendor);
     try {
-        return await module.startForFlows({ host: HOST, port });
+        return await module.startForFlows({ host: HOST, port, demo: true });
     } catch (err) {
         if (err.code !== 'EADDRINUSE' || port === 0) throw err;
         console.warn(`Port ${port} is taken: the ${vendor} simulator uses a free port instead.`);
-        return module.startForFlows({ host: HOST, port: 0 });
+        return module.startForFlows({ host: HOST, port: 0, demo: true });
     }
 }
 

@@ -718,15 +718,37 @@ if (require.main === module) runCli((options) => new SmartServerSimulator(option
  * The shared entry point of every simulator module, used by the example-flow tests and `npm start`:
  * a running simulator, the base URL the example's server config should use, and its demo user.
  */
-export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<SmartServerSimulator>> {
+export async function startForFlows({ host = '127.0.0.1', port = 0, demo = false } = {}): Promise<FlowSimulator<SmartServerSimulator>> {
     const simulator = new SmartServerSimulator({ host, port });
     await simulator.start();
+    const stopChanges = demo ? changeMeter2(simulator) : () => {};
     return {
         simulator,
         baseUrl: simulator.baseUrl('cms'),
         credentials: { username: 'admin', password: DEFAULT_USERS.admin.password ?? '' },
-        stop: () => simulator.stop(),
+        stop: () => {
+            stopChanges();
+            return simulator.stop();
+        },
     };
+}
+
+/** How often the demo's Meter 2 changes its values (live values on the dashboard example). */
+const DEMO_CHANGE_MS = 1500;
+
+/**
+ * `npm start` only: Meter 2's voltage and current drift every DEMO_CHANGE_MS so live updates have
+ * something to push. Meter 1 stays put (the polling dashboard example shows its fixed 230.1 V).
+ */
+function changeMeter2(simulator: SmartServerSimulator): () => void {
+    let step = 0;
+    const timer = setInterval(() => {
+        step += 1;
+        simulator.setValue('a1b2c3/lon/1/block/1/Volts_1', Math.round((229.4 + 6 * Math.sin(step / 5)) * 10) / 10);
+        simulator.setValue('a1b2c3/lon/1/block/1/Amps_1', Math.round((0.7 + 0.5 * Math.abs(Math.sin(step / 3))) * 100) / 100);
+    }, DEMO_CHANGE_MS);
+    timer.unref();
+    return () => clearInterval(timer);
 }
 
 /** Port `npm start` uses for this vendor (env SMARTSERVER_PORT overrides). */
