@@ -12,9 +12,7 @@ export = function register(RED: NodeAPI): void {
             const supplied = msg.credentials;
             delete msg.credentials; // before anything can fail: a Catch node must never see a password
             const credentials = readMsgCredentials(supplied);
-            const { session, changed } = credentials
-                ? manager.sessionForCredentials(credentials)
-                : { session: manager.ownSession(), changed: false };
+            const { session, changed } = credentials ? manager.sessionForCredentials(credentials) : { session: manager.ownSession(), changed: false };
             const fresh = msg.forceLogin === true || (changed && session.credential !== undefined);
             const live = await manager.login(session, fresh);
             msg.session = manager.describe(session, server.exposeCredential);

@@ -50,11 +50,15 @@ export = function register(RED: NodeAPI): void {
             const adapter = vendorAdapter(def.vendor || 'smartserver');
             const push = adapter.push;
             if (!push) throw new SessionError('CONFIG', `${adapter.label} does not push live updates: poll with an authorized request instead.`);
-            updates ??= new UpdatesHub(sessions, { ...adapter, push }, {
-                tls: tlsOptions(RED, def.tls),
-                proxy: proxySettings(RED, def.proxy),
-                timeoutMs: sessions.requestTimeoutMs,
-            });
+            updates ??= new UpdatesHub(
+                sessions,
+                { ...adapter, push },
+                {
+                    tls: tlsOptions(RED, def.tls),
+                    proxy: proxySettings(RED, def.proxy),
+                    timeoutMs: sessions.requestTimeoutMs,
+                },
+            );
             return updates;
         };
 

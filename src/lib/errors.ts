@@ -1,4 +1,4 @@
-/** The error codes of the public contract (design.md, "Errors"). Flows match on these strings. */
+/** The error codes of the public contract (README, "Errors"). Flows match on these strings. */
 export type ErrorCode =
     | 'INVALID_CREDENTIALS'
     | 'LOCKED_OUT'

@@ -128,7 +128,16 @@ export function secretForms(secrets: KnownSecrets): string[] {
  */
 function encodings(value: string): string[] {
     const quoted = value.replace(/\s+/g, ' ').trim();
-    const forms = [value, quoted, quoted.replace(/\.+$/, ''), JSON.stringify(value).slice(1, -1), xmlEscape(value), encodeURIComponent(value), formEscape(value), formEncode(value)];
+    const forms = [
+        value,
+        quoted,
+        quoted.replace(/\.+$/, ''),
+        JSON.stringify(value).slice(1, -1),
+        xmlEscape(value),
+        encodeURIComponent(value),
+        formEscape(value),
+        formEncode(value),
+    ];
     forms.push(...base64Forms(value));
     return forms;
 }

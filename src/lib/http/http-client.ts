@@ -98,9 +98,7 @@ export class HttpClient {
         const tls = { ...options.tls, keepAlive: true, maxSockets };
         const proxy = options.proxy;
         this.httpAgent = proxy ? new ProxyHttpAgent(proxy, { keepAlive: true, maxSockets }) : new http.Agent({ keepAlive: true, maxSockets });
-        this.httpsAgent = proxy
-            ? new ProxyHttpsAgent(proxy, tls, options.proxyConnectTimeoutMs ?? DEFAULT_PROXY_CONNECT_TIMEOUT_MS)
-            : new https.Agent(tls);
+        this.httpsAgent = proxy ? new ProxyHttpsAgent(proxy, tls, options.proxyConnectTimeoutMs ?? DEFAULT_PROXY_CONNECT_TIMEOUT_MS) : new https.Agent(tls);
         this.maxResponseBytes = options.maxResponseBytes;
         this.proxyAuthorization = proxy?.authorization;
         this.axios = axios.create({
@@ -236,7 +234,10 @@ function redirectTarget(location: string, from: Hop, request: HttpRequest): stri
     }
     if (!target || !REDIRECT_SCHEMES.has(target.protocol)) {
         const what = target ? `a ${target.protocol} URL` : 'an invalid URL';
-        throw new SessionError('SERVER_ERROR', `${describeTarget(request.method, request.url)} redirected to ${what}: only http and https redirects are followed.`);
+        throw new SessionError(
+            'SERVER_ERROR',
+            `${describeTarget(request.method, request.url)} redirected to ${what}: only http and https redirects are followed.`,
+        );
     }
     return target.href;
 }

@@ -1,6 +1,6 @@
 /**
  * When and how long to wait before retrying a transient fault. Pure data and functions, so the
- * session core and its tests agree on one policy (got's defaults, trimmed to design.md).
+ * session core and its tests agree on one policy (got's defaults, trimmed to the retry rules in the README, "Session behaviour").
  */
 export interface RetryPolicy {
     /** Retries after the first attempt. */

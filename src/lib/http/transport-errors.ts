@@ -78,13 +78,13 @@ function describeTransportError(err: ErrorLike, method: string, url: string, tim
         return new SessionError('TIMEOUT', `No answer from ${target} within ${timeoutMs} ms.`);
     }
     if (/^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE)$/.test(code)) {
-        return new SessionError('TLS', `${target} refused the TLS connection (${code}): if it requires a client certificate, set one in the TLS configuration node.`);
-    }
-    if (TLS_CODES.has(code) || /^ERR_(TLS|SSL)_/.test(code) || /certificate/i.test(message)) {
         return new SessionError(
             'TLS',
-            `The TLS certificate of ${target} was refused (${code}): trust it with a TLS configuration node.`,
+            `${target} refused the TLS connection (${code}): if it requires a client certificate, set one in the TLS configuration node.`,
         );
+    }
+    if (TLS_CODES.has(code) || /^ERR_(TLS|SSL)_/.test(code) || /certificate/i.test(message)) {
+        return new SessionError('TLS', `The TLS certificate of ${target} was refused (${code}): trust it with a TLS configuration node.`);
     }
     if (/maxContentLength/.test(message)) {
         const limit = maxResponseBytes ? `${maxResponseBytes} bytes` : 'the allowed size';
@@ -98,9 +98,12 @@ function describeTransportError(err: ErrorLike, method: string, url: string, tim
     }
     if (viaProxy(err)) {
         const status = proxyStatus(err);
-        return new SessionError('NETWORK', status
-            ? `The proxy refused to connect to ${target} (HTTP ${status}${status === 407 ? ': check the proxy credentials' : ''}).`
-            : `Cannot reach ${target} through the proxy (${code}).`);
+        return new SessionError(
+            'NETWORK',
+            status
+                ? `The proxy refused to connect to ${target} (HTTP ${status}${status === 407 ? ': check the proxy credentials' : ''}).`
+                : `Cannot reach ${target} through the proxy (${code}).`,
+        );
     }
     return new SessionError('NETWORK', `Cannot reach ${target} (${code}).`, { transportCode: code });
 }

@@ -42,21 +42,23 @@ export function setupFlowNode(RED: NodeAPI, node: Node, def: FlowNodeDef, handle
             return;
         }
         status.begin();
-        handler(msg, { manager, server }).then(
-            (session) => {
-                if (session) status.view(session);
-                warnOnce(node, session, manager);
-                status.end();
-                send(msg);
-                done();
-            },
-            (error: unknown) => {
-                const failure = asSessionError(error, manager?.scrubber);
-                status.end();
-                status.showError(failure);
-                failMessage(msg, failure, done, manager?.scrubber);
-            },
-        ).catch((error: unknown) => node.error(asSessionError(error, manager?.scrubber).message));
+        handler(msg, { manager, server })
+            .then(
+                (session) => {
+                    if (session) status.view(session);
+                    warnOnce(node, session, manager);
+                    status.end();
+                    send(msg);
+                    done();
+                },
+                (error: unknown) => {
+                    const failure = asSessionError(error, manager?.scrubber);
+                    status.end();
+                    status.showError(failure);
+                    failMessage(msg, failure, done, manager?.scrubber);
+                },
+            )
+            .catch((error: unknown) => node.error(asSessionError(error, manager?.scrubber).message));
     });
 
     node.on('close', () => status.close());

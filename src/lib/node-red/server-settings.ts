@@ -16,7 +16,9 @@ export function flag(value: unknown, fallback: boolean): boolean {
  * the common ones here, the vendor's own from its settings table.
  */
 export function readServerSettings(def: ServerNodeDef, adapter: VendorAdapter): ServerSettings {
-    const baseUrl = String(def.baseUrl ?? '').trim().replace(/\/+$/, '');
+    const baseUrl = String(def.baseUrl ?? '')
+        .trim()
+        .replace(/\/+$/, '');
     let parsed: URL;
     try {
         parsed = new URL(baseUrl);

@@ -213,7 +213,12 @@ function within<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Pro
 
 /** `application/json`, with or without parameters. */
 function isJson(contentType: string | undefined): boolean {
-    return String(contentType ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
+    return (
+        String(contentType ?? '')
+            .split(';')[0]
+            .trim()
+            .toLowerCase() === 'application/json'
+    );
 }
 
 function text(value: unknown): string {

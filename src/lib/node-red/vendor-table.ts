@@ -23,7 +23,12 @@ export const CHECK_SETTINGS_PATH = '/rest-session-server/check-settings';
 const ENV_REFERENCE = /^\$\{[^}\s]+\}/;
 
 export function editorVendors(): EditorVendor[] {
-    return vendorAdapters().map((adapter) => ({ id: adapter.id, tips: adapter.tips ?? [], rows: editorRows(adapter.settings), presets: adapter.presets ?? {} }));
+    return vendorAdapters().map((adapter) => ({
+        id: adapter.id,
+        tips: adapter.tips ?? [],
+        rows: editorRows(adapter.settings),
+        presets: adapter.presets ?? {},
+    }));
 }
 
 /** The credentials the config node keeps: username and password, and every vendor's own. */

@@ -4,8 +4,7 @@ import type { LoginCredentials } from '../vendors/adapter';
 /** `msg.credentials` checked for shape; undefined when the msg has none. */
 export function readMsgCredentials(value: unknown): LoginCredentials | undefined {
     if (value === undefined || value === null) return undefined;
-    const bad = (why: string) =>
-        new SessionError('INVALID_INPUT', `msg.credentials must be {username, password[, newPassword]}: ${why}.`);
+    const bad = (why: string) => new SessionError('INVALID_INPUT', `msg.credentials must be {username, password[, newPassword]}: ${why}.`);
     if (typeof value !== 'object' || Array.isArray(value)) throw bad('it is not an object');
     const { username, password, newPassword } = value as Record<string, unknown>;
     if (typeof username !== 'string' || !username.trim()) throw bad('username is missing');

@@ -16,7 +16,7 @@ export function writeResponse(
 ): void {
     msg.statusCode = response.status;
     const headers: Record<string, unknown> = { ...response.headers };
-    // A reply that renews the session cookie must not put it on the msg (design.md, Security).
+    // A reply that renews the session cookie must not put it on the msg (README, "Session behaviour": never the session cookie in msg.responseCookies).
     const setCookie = withoutSessionCookie(response.headers['set-cookie'], sessionCookie);
     if (setCookie.length) headers['set-cookie'] = setCookie;
     else delete headers['set-cookie'];
@@ -24,9 +24,9 @@ export function writeResponse(
     msg.headers = headers;
     msg.responseUrl = response.url;
     msg.responseCookies = responseCookies(response.headers['set-cookie'], sessionCookie);
-    msg.redirectList = response.redirects.map((hop) => (hop.setCookie.length
-        ? { location: hop.location, cookies: responseCookies(hop.setCookie, sessionCookie) }
-        : { location: hop.location }));
+    msg.redirectList = response.redirects.map((hop) =>
+        hop.setCookie.length ? { location: hop.location, cookies: responseCookies(hop.setCookie, sessionCookie) } : { location: hop.location },
+    );
     msg.payload = decodeBody(response, ret, warn);
     msg.retry = 0;
 }

@@ -1,6 +1,13 @@
 /** HTML escaping as mustache applies it to `{{name}}`, so URLs render as in the core http request node. */
 const ESCAPES: Record<string, string> = {
-    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '/': '&#x2F;', '`': '&#x60;', '=': '&#x3D;',
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '"': '&quot;',
+    "'": '&#39;',
+    '/': '&#x2F;',
+    '`': '&#x60;',
+    '=': '&#x3D;',
 };
 
 function lookup(view: Record<string, unknown>, path: string): unknown {

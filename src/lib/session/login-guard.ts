@@ -6,12 +6,7 @@ import { neverReachedServer } from '../http/transport-errors';
 import type { VendorContext } from '../vendors/adapter';
 
 /** Rejections that say "these credentials are wrong": never resent unchanged during the cool-down. */
-const CREDENTIAL_REJECTIONS: ReadonlySet<ErrorCode> = new Set([
-    'INVALID_CREDENTIALS',
-    'ACCOUNT_DISABLED',
-    'PASSWORD_EXPIRED',
-    'PASSWORD_POLICY',
-]);
+const CREDENTIAL_REJECTIONS: ReadonlySet<ErrorCode> = new Set(['INVALID_CREDENTIALS', 'ACCOUNT_DISABLED', 'PASSWORD_EXPIRED', 'PASSWORD_POLICY']);
 /** Server-imposed waits: they hold for every login of that user, whatever the credentials. */
 const SERVER_BLOCKS: ReadonlySet<ErrorCode> = new Set(['LOCKED_OUT', 'RATE_LIMITED']);
 /** Failures raised before anything went on the wire: they cost the account nothing. */
@@ -138,10 +133,14 @@ export class LoginGuard {
         this.prune(account, now);
         const block = account.serverBlock;
         if (block) {
-            throw new SessionError(block.code, `Login not sent: the server blocked logins as "${user}" (${block.code}) for ${formatDuration(block.until - now)} more.`, {
-                retryAfter: secondsUntil(block.until, now),
-                statusCode: block.statusCode,
-            });
+            throw new SessionError(
+                block.code,
+                `Login not sent: the server blocked logins as "${user}" (${block.code}) for ${formatDuration(block.until - now)} more.`,
+                {
+                    retryAfter: secondsUntil(block.until, now),
+                    statusCode: block.statusCode,
+                },
+            );
         }
         const coolDown = account.coolDowns.get(fingerprint);
         if (coolDown && coolDown.until > now) {
@@ -181,7 +180,7 @@ export class LoginGuard {
             account.coolDowns.set(fingerprint, { code: error.code, statusCode: error.statusCode, until: now + waitMs, rejections });
             error.retryAfter = Math.ceil(waitMs / 1000);
         } else if (SERVER_BLOCKS.has(error.code)) {
-            const given = error.retryAfter !== undefined ? error.retryAfter * 1000 : DEFAULT_BLOCK_MS[error.code] ?? 0;
+            const given = error.retryAfter !== undefined ? error.retryAfter * 1000 : (DEFAULT_BLOCK_MS[error.code] ?? 0);
             const waitMs = Math.min(MAX_BLOCK_MS, given);
             account.serverBlock = { code: error.code, until: now + waitMs, statusCode: error.statusCode };
             error.retryAfter = Math.max(1, Math.ceil(waitMs / 1000));

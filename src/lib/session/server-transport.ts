@@ -48,19 +48,20 @@ export class ServerTransport {
     /** Retry waits in progress: closing ends them. */
     private readonly waits = new Set<() => void>();
     /** A wait between retries that ends (failing with `CONFIG`) when the config node closes. */
-    private readonly sleep: Sleep = (ms) => new Promise((resolve, reject) => {
-        if (this.closing) return reject(stopped());
-        const stop = (): void => {
-            clearTimeout(timer);
-            this.waits.delete(stop);
-            reject(stopped());
-        };
-        const timer = setTimeout(() => {
-            this.waits.delete(stop);
-            resolve();
-        }, ms);
-        this.waits.add(stop);
-    });
+    private readonly sleep: Sleep = (ms) =>
+        new Promise((resolve, reject) => {
+            if (this.closing) return reject(stopped());
+            const stop = (): void => {
+                clearTimeout(timer);
+                this.waits.delete(stop);
+                reject(stopped());
+            };
+            const timer = setTimeout(() => {
+                this.waits.delete(stop);
+                resolve();
+            }, ms);
+            this.waits.add(stop);
+        });
 
     /** Scheme, host and port of the server: the only origin session cookies are stored from and sent to. */
     private readonly origin: string;
@@ -142,10 +143,17 @@ export class ServerTransport {
         let release = this.slots.tryAcquire(kind);
         if (!release) {
             const queuedAt = Date.now();
-            release = await this.slots.acquire(kind, timeoutMs, () => new QueueTimeout(new SessionError(
-                'TIMEOUT',
-                `No connection to ${describeTarget(method, url)} became free within ${timeoutMs} ms (at most ${this.options.maxConnections} at once).`,
-            )));
+            release = await this.slots.acquire(
+                kind,
+                timeoutMs,
+                () =>
+                    new QueueTimeout(
+                        new SessionError(
+                            'TIMEOUT',
+                            `No connection to ${describeTarget(method, url)} became free within ${timeoutMs} ms (at most ${this.options.maxConnections} at once).`,
+                        ),
+                    ),
+            );
             timeoutMs = Math.max(1, timeoutMs - (Date.now() - queuedAt));
         }
         let response: HttpResponse;

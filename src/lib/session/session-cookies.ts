@@ -36,14 +36,16 @@ function sessionCookiesFor(jar: CookieJar, url: string): Cookie[] {
  * The headers with one `Cookie` header that carries the msg's cookies and the session's (for one
  * URL, no redirects). The session's cookies follow their Path/Secure rules and win on a name clash.
  */
-export function cookieHeader(
-    headers: Record<string, string>,
-    msgCookies: readonly string[],
-    jar: CookieJar,
-    url: string,
-): Record<string, string> {
+export function cookieHeader(headers: Record<string, string>, msgCookies: readonly string[], jar: CookieJar, url: string): Record<string, string> {
     const flow = takeCookieHeader(headers);
-    const cookies = hopCookies({ jar, origin: new URL(url).origin, url, flowCookies: [...flow.pairs, ...msgCookies], sessionCookie: undefined, storeAll: false });
+    const cookies = hopCookies({
+        jar,
+        origin: new URL(url).origin,
+        url,
+        flowCookies: [...flow.pairs, ...msgCookies],
+        sessionCookie: undefined,
+        storeAll: false,
+    });
     const value = cookies.header(url);
     return value ? { ...flow.headers, Cookie: value } : flow.headers;
 }
@@ -84,7 +86,8 @@ export function hopCookies(options: HopCookieOptions): HopCookies {
         store(url, setCookie) {
             const origin = new URL(url).origin;
             for (const header of setCookie) {
-                const ours = origin === options.origin && (options.storeAll || (options.sessionCookie !== undefined && cookieName(header) === options.sessionCookie));
+                const ours =
+                    origin === options.origin && (options.storeAll || (options.sessionCookie !== undefined && cookieName(header) === options.sessionCookie));
                 if (ours) {
                     options.jar.setCookieSync(header, url, { ignoreError: true });
                     cookieCache.delete(options.jar);
@@ -120,5 +123,8 @@ export function cookieName(pair: string): string {
 }
 
 function splitCookies(value: string): string[] {
-    return value.split(';').map((part) => part.trim()).filter(Boolean);
+    return value
+        .split(';')
+        .map((part) => part.trim())
+        .filter(Boolean);
 }

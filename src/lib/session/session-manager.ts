@@ -277,9 +277,10 @@ export class SessionManager {
                 origin: this.origin,
                 scrubber: this.scrubber,
                 onState: (s, state, error) => this.changed({ session: s, state, error }),
-                onReplacedLogoutError: (s, error) => this.warn(
-                    `Could not log out a replaced session of "${s.user}" on ${this.options.adapter.label}: ${error instanceof Error ? error.message : String(error)}`,
-                ),
+                onReplacedLogoutError: (s, error) =>
+                    this.warn(
+                        `Could not log out a replaced session of "${s.user}" on ${this.options.adapter.label}: ${error instanceof Error ? error.message : String(error)}`,
+                    ),
             },
         );
         this.sessions.set(key, session);
@@ -302,9 +303,13 @@ export class SessionManager {
             .sort((a, b) => a.lastActiveAt - b.lastActiveAt);
         for (const session of idle.slice(0, this.sessions.size - MAX_SESSIONS)) {
             this.forget(session);
-            session.logout().catch((error: unknown) => this.warn(
-                `Could not log out the idle session of "${session.user}" on ${this.options.adapter.label}: ${error instanceof Error ? error.message : String(error)}`,
-            ));
+            session
+                .logout()
+                .catch((error: unknown) =>
+                    this.warn(
+                        `Could not log out the idle session of "${session.user}" on ${this.options.adapter.label}: ${error instanceof Error ? error.message : String(error)}`,
+                    ),
+                );
         }
     }
 

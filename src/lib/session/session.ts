@@ -110,8 +110,7 @@ export class Session {
 
     /** Takes new credentials for this user; a changed password needs a fresh login. */
     updateCredentials(credentials: LoginCredentials): boolean {
-        const changed = credentials.password !== this.credentials.password
-            || credentials.newPassword !== this.credentials.newPassword;
+        const changed = credentials.password !== this.credentials.password || credentials.newPassword !== this.credentials.newPassword;
         if (changed) this.scrubber.remember(this.knownSecrets()[0]);
         this.credentials = { ...credentials };
         return changed;
@@ -136,10 +135,12 @@ export class Session {
         if (live && live !== dead && !isDue(live, now)) return Promise.resolve(live);
         if (!this.loginFlight.busy) {
             if (now - this.reloginAt < RELOGIN_INTERVAL_MS) {
-                return Promise.reject(new SessionError(
-                    'SESSION_REJECTED',
-                    `${this.deps.adapter.label} refused the request right after a fresh login of "${this.user}": not logging in again within ${RELOGIN_INTERVAL_MS / 1000} s.`,
-                ));
+                return Promise.reject(
+                    new SessionError(
+                        'SESSION_REJECTED',
+                        `${this.deps.adapter.label} refused the request right after a fresh login of "${this.user}": not logging in again within ${RELOGIN_INTERVAL_MS / 1000} s.`,
+                    ),
+                );
             }
             this.reloginAt = now;
         }
@@ -202,9 +203,13 @@ export class Session {
                 this.setState('loggingIn');
                 return adapter.login(loginContext(context), credentials, credential).catch((error: unknown) => {
                     this.scrubber.remember(credentialSecrets(credential, credentials.username));
-                    throw withLoginHint(isSessionError(error)
-                        ? this.scrubber.scrubError(error)
-                        : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`), adapter, context.settings);
+                    throw withLoginHint(
+                        isSessionError(error)
+                            ? this.scrubber.scrubError(error)
+                            : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`),
+                        adapter,
+                        context.settings,
+                    );
                 });
             });
         } catch (error) {
@@ -247,9 +252,11 @@ export class Session {
         previous.endedBy = 'replaced';
         this.scrubber.remember(credentialSecrets(previous, this.user));
         const moves = fresh ? [...this.handovers].map((handover) => handover(fresh, previous)) : [];
-        const logout = Promise.allSettled(moves).then(() => this.deps.adapter.logout(this.deps.context, previous)).catch((error: unknown) => {
-            this.deps.onReplacedLogoutError(this, error);
-        });
+        const logout = Promise.allSettled(moves)
+            .then(() => this.deps.adapter.logout(this.deps.context, previous))
+            .catch((error: unknown) => {
+                this.deps.onReplacedLogoutError(this, error);
+            });
         this.retiring.add(logout);
         void logout.finally(() => this.retiring.delete(logout));
     }

@@ -17,11 +17,7 @@ const CLOSE_WAIT_MS = 2000;
 /** Longest timer Node accepts. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export type ChannelState =
-    | { name: 'connecting' }
-    | { name: 'live' }
-    | { name: 'retrying'; error: SessionError; retryAt: number }
-    | { name: 'stopped' };
+export type ChannelState = { name: 'connecting' } | { name: 'live' } | { name: 'retrying'; error: SessionError; retryAt: number } | { name: 'stopped' };
 
 /** One live updates node as its channel sees it. */
 export interface UpdatesConsumer {
@@ -325,9 +321,13 @@ export class LiveChannel {
             followRedirects: false,
         });
         if (response.status < 200 || response.status >= 300) {
-            throw new SessionError('SERVER_ERROR', `${this.deps.adapter.label} answered ${exchange.method} ${exchange.path.split('?')[0]} with HTTP ${response.status}.`, {
-                statusCode: response.status,
-            });
+            throw new SessionError(
+                'SERVER_ERROR',
+                `${this.deps.adapter.label} answered ${exchange.method} ${exchange.path.split('?')[0]} with HTTP ${response.status}.`,
+                {
+                    statusCode: response.status,
+                },
+            );
         }
         return response.body;
     }
@@ -377,10 +377,13 @@ export class LiveChannel {
         const expiry = expiryOf(credential);
         if (expiry === null) return;
         const due = expiry - refreshMargin(expiry - credential.loggedInAt) + 5;
-        this.renewTimer = setTimeout(() => {
-            this.renewTimer = undefined;
-            this.deps.manager.login(this.deps.session, false).catch(() => undefined);
-        }, Math.min(MAX_TIMER_MS, Math.max(0, due - Date.now())));
+        this.renewTimer = setTimeout(
+            () => {
+                this.renewTimer = undefined;
+                this.deps.manager.login(this.deps.session, false).catch(() => undefined);
+            },
+            Math.min(MAX_TIMER_MS, Math.max(0, due - Date.now())),
+        );
     }
 
     private dropSocket(): void {

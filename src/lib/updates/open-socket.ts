@@ -54,7 +54,11 @@ export function openSocket(url: string, headers: Record<string, string>, transpo
         });
         socket.on('error', (error: Error) => {
             if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CLOSING) return;
-            fail(/timed out/i.test(error.message) ? new SessionError('TIMEOUT', `No answer to the live updates socket within ${transport.timeoutMs} ms.`) : transportError(error, 'GET', url.replace(/^ws/, 'http'), transport.timeoutMs));
+            fail(
+                /timed out/i.test(error.message)
+                    ? new SessionError('TIMEOUT', `No answer to the live updates socket within ${transport.timeoutMs} ms.`)
+                    : transportError(error, 'GET', url.replace(/^ws/, 'http'), transport.timeoutMs),
+            );
         });
         socket.once('close', () => agent?.destroy());
     });

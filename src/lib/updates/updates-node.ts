@@ -29,7 +29,14 @@ const REASON_KEYS: Partial<Record<ErrorCode, string>> = {
 
 /** The configured datapoints: one dpQualifier per line, blanks dropped, each once. */
 export function parseDatapoints(text: unknown): string[] {
-    return [...new Set(String(text ?? '').split(/\r?\n/).map((line) => line.trim()).filter(Boolean))];
+    return [
+        ...new Set(
+            String(text ?? '')
+                .split(/\r?\n/)
+                .map((line) => line.trim())
+                .filter(Boolean),
+        ),
+    ];
 }
 
 /** `msg.topic` of a subscribe/unsubscribe: one dpQualifier or an array of them. */

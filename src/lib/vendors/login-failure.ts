@@ -63,9 +63,7 @@ export function loginFailure(response: HttpResponse, vendor: string, user: strin
 export function logoutFailure(response: HttpResponse, vendor: string, messageFields?: readonly string[]): SessionError {
     const status = response.status;
     const detail = replyMessage(response, messageFields);
-    return new SessionError(
-        status >= 500 ? 'SERVER_ERROR' : 'BAD_REQUEST',
-        `${vendor} refused the logout (HTTP ${status})${detail ? `: ${detail}` : ''}.`,
-        { statusCode: status },
-    );
+    return new SessionError(status >= 500 ? 'SERVER_ERROR' : 'BAD_REQUEST', `${vendor} refused the logout (HTTP ${status})${detail ? `: ${detail}` : ''}.`, {
+        statusCode: status,
+    });
 }

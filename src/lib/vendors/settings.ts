@@ -78,7 +78,12 @@ export function verbatimSetting(fallback: string, row: EditorRow, extra: Partial
 }
 
 /** One of a fixed list; anything else takes the default (as the editor's select would show it). */
-export function choiceSetting<C extends string>(options: readonly C[], fallback: C, row: Omit<EditorRow, 'options' | 'input'>, extra: Partial<VendorSetting<C>> = {}): VendorSetting<C> {
+export function choiceSetting<C extends string>(
+    options: readonly C[],
+    fallback: C,
+    row: Omit<EditorRow, 'options' | 'input'>,
+    extra: Partial<VendorSetting<C>> = {},
+): VendorSetting<C> {
     return {
         default: fallback,
         parse: (raw) => {

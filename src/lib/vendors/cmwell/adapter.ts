@@ -26,7 +26,7 @@ const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
  * CM-Well: `GET /_login` with HTTP Basic or CM-Well's Digest returns a JWT that is sent as the
  * `X-CM-WELL-TOKEN` header; its `exp` claim (milliseconds) tells the expiry in advance. There is no
  * logout call: the token is dropped locally. Every `/_login` reply is held 3 s (Digest 1.5 s).
- * @see ../shared/docs/vendors.md section 2
+ * @see docs/vendors.md section 2
  */
 export const cmwell: VendorAdapter<Settings> = {
     id: 'cmwell',
@@ -37,9 +37,10 @@ export const cmwell: VendorAdapter<Settings> = {
 
     requestHeaders: () => ({}),
 
-    loginHint: (error, settings) => (error.code === 'TIMEOUT' && settings.requestTimeoutMs < LOGIN_HOLD_MS + LOGIN_HOLD_MARGIN_MS
-        ? `CM-Well holds every login reply about ${LOGIN_HOLD_MS / 1000} s against password guessing: set the request timeout well above that (the default is 30000 ms).`
-        : undefined),
+    loginHint: (error, settings) =>
+        error.code === 'TIMEOUT' && settings.requestTimeoutMs < LOGIN_HOLD_MS + LOGIN_HOLD_MARGIN_MS
+            ? `CM-Well holds every login reply about ${LOGIN_HOLD_MS / 1000} s against password guessing: set the request timeout well above that (the default is 30000 ms).`
+            : undefined,
 
     async login(context, credentials, credential) {
         const user = credentials.username;
@@ -138,7 +139,9 @@ function readToken(response: HttpResponse): string | undefined {
 function failure(response: HttpResponse, user: string): SessionError {
     const statusCode = response.status;
     if (statusCode === 401) {
-        return new SessionError('INVALID_CREDENTIALS', `CM-Well rejected the login of "${user}": not authenticated (wrong user name or password).`, { statusCode });
+        return new SessionError('INVALID_CREDENTIALS', `CM-Well rejected the login of "${user}": not authenticated (wrong user name or password).`, {
+            statusCode,
+        });
     }
     if (statusCode === 400) {
         const said = bodyText(response);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 /**
  * CM-Well's HTTP Digest: an RFC 2069 check (no qop, nc or cnonce) whose HA2 the server always
  * computes over `GET:/_login`, whatever `uri` the client names.
- * @see ../shared/docs/vendors.md section 2, "Digest details"
+ * @see docs/vendors.md section 2, "Digest details"
  */
 
 export const DIGEST_LOGIN_URI = '/_login';

@@ -1,6 +1,6 @@
 /**
  * CM-Well tokens: the short lifetime format of `/_login?exp=` and the claims of the JWT it returns.
- * @see ../shared/docs/vendors.md section 2, "`exp` parsing (exact)" and "JWT"
+ * @see docs/vendors.md section 2, "`exp` parsing (exact)" and "JWT"
  */
 
 import { jwtClaims } from '../jwt';
@@ -51,7 +51,10 @@ export function tokenLifetimeIssue(text: string): SettingProblem | undefined {
     if (trimmed === '') return undefined;
     const lifetime = parseTokenLifetime(trimmed);
     if (!lifetime) {
-        return { key: 'tokenLifetime', message: `The CM-Well token lifetime "${trimmed}" has no unit: write it like 30d, 3d 5h or 2h30m (d days, h hours, m minutes).` };
+        return {
+            key: 'tokenLifetime',
+            message: `The CM-Well token lifetime "${trimmed}" has no unit: write it like 30d, 3d 5h or 2h30m (d days, h hours, m minutes).`,
+        };
     }
     const ms = tokenLifetimeMs(lifetime);
     if (ms <= 0) return { key: 'tokenLifetime', message: `The CM-Well token lifetime "${trimmed}" is zero: the token would expire as soon as it is issued.` };

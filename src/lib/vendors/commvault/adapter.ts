@@ -22,7 +22,7 @@ const MESSAGE_FIELDS = ['errorMessage'];
  * Commvault / SnapProtect REST ("WebConsole API"): `POST {base}/Login` in JSON or XML with a
  * Base64 password, the reply's `token` sent as the `Authtoken` header, 30 minutes of idle life,
  * 401 once it is dead. A refused login is an HTTP 200 with `errList` and no token.
- * @see ../shared/docs/vendors.md section 4
+ * @see docs/vendors.md section 4
  */
 export const commvault: VendorAdapter<Settings> = {
     id: 'commvault',
@@ -62,10 +62,7 @@ export const commvault: VendorAdapter<Settings> = {
     isSessionRejected: (response) => response.status === 401,
 
     async logout(context, credential) {
-        const response = await context.send(
-            { method: 'POST', path: '/Logout', headers: { Accept: mediaType(context.settings.format) } },
-            credential,
-        );
+        const response = await context.send({ method: 'POST', path: '/Logout', headers: { Accept: mediaType(context.settings.format) } }, credential);
         const text = response.body.toString('utf8').toLowerCase();
         const ok = response.status >= 200 && response.status < 300;
         if ((ok && text.includes(LOGGED_OUT)) || text.includes(ALREADY_LOGGED_OUT) || response.status === 401) return;

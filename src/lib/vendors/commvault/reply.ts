@@ -4,7 +4,7 @@ import { headerValue } from '../login-failure';
 
 export type CommvaultFormat = 'json' | 'xml';
 
-/** Root element of the XML login request (vendors.md section 4). */
+/** Root element of the XML login request (docs/vendors.md section 4). */
 export const XML_LOGIN_ROOT = 'DM2ContentIndexing_CheckCredentialReq';
 
 /** The fields of a Login reply that decide what happened, whatever the format. */

@@ -54,9 +54,17 @@ export const custom: VendorAdapter<Settings> = {
         if (!found) {
             if (status >= 300) {
                 // A classic form login sends a wrong password back to its form.
-                throw new SessionError('INVALID_CREDENTIALS', `${LABEL} sent the login of "${credentials.username}" back (HTTP ${status}) without a session: wrong user name or password.`, { statusCode: status });
+                throw new SessionError(
+                    'INVALID_CREDENTIALS',
+                    `${LABEL} sent the login of "${credentials.username}" back (HTTP ${status}) without a session: wrong user name or password.`,
+                    { statusCode: status },
+                );
             }
-            throw new SessionError('SERVER_ERROR', `${LABEL} answered the login of "${credentials.username}" (HTTP ${status}) without the ${credentialDescription(settings)}.`, { statusCode: status });
+            throw new SessionError(
+                'SERVER_ERROR',
+                `${LABEL} answered the login of "${credentials.username}" (HTTP ${status}) without the ${credentialDescription(settings)}.`,
+                { statusCode: status },
+            );
         }
         const now = Date.now();
         const expiry = readExpiry(settings, reply, found.token, now);
@@ -67,7 +75,8 @@ export const custom: VendorAdapter<Settings> = {
         };
         if (expiry.idleTimeoutMs !== undefined) result.idleTimeoutMs = expiry.idleTimeoutMs;
         if (expiry.warning) result.warning = expiry.warning;
-        if (found.token !== undefined) result.header = { name: settings.tokenHeader, value: settings.tokenTemplate.split('{{token}}').join(found.token), token: found.token };
+        if (found.token !== undefined)
+            result.header = { name: settings.tokenHeader, value: settings.tokenTemplate.split('{{token}}').join(found.token), token: found.token };
         return result;
     },
 
@@ -132,7 +141,11 @@ function readExpiry(settings: ServerSettings<Settings>, reply: unknown, token: s
     if (settings.expiry === 'body') {
         const expiresAt = expiryFromValue(atPath(reply, settings.expiryValue), now);
         if (expiresAt !== null) return withIdle(settings, { expiresAt, where: `reply field "${settings.expiryValue}"` }, now);
-        return { expiresAt: null, where: 'none', warning: `${LABEL}'s login reply has no usable expiry at "${settings.expiryValue}": the session's end is found out by a refused request.` };
+        return {
+            expiresAt: null,
+            where: 'none',
+            warning: `${LABEL}'s login reply has no usable expiry at "${settings.expiryValue}": the session's end is found out by a refused request.`,
+        };
     }
     if (settings.expiry === 'jwt') {
         const exp = token === undefined ? undefined : jwtClaims(token)?.exp;

@@ -18,7 +18,7 @@ const COOKIE_SAFE = /^[A-Za-z0-9._-]{1,256}$/;
  * Oracle Communications Session Delivery Manager REST: login in JSON or XML under
  * `/rest/{apiVersion}`, a Tomcat `JSESSIONID` cookie (`Path=/rest`, so it also goes to other API
  * versions, and nowhere else), 401 once the session is gone, logout 204.
- * @see ../shared/docs/vendors.md section 3
+ * @see docs/vendors.md section 3
  */
 export const sdm: VendorAdapter<Settings> = {
     id: 'sdm',
@@ -61,11 +61,9 @@ export const sdm: VendorAdapter<Settings> = {
         // 204 (8.x) or 200 (9.0); 401 means the session was already gone.
         if (response.status < 300 || response.status === 401) return;
         const detail = said(errorText(response));
-        throw new SessionError(
-            response.status >= 500 ? 'SERVER_ERROR' : 'BAD_REQUEST',
-            `Oracle SDM refused the logout (HTTP ${response.status})${detail}.`,
-            { statusCode: response.status },
-        );
+        throw new SessionError(response.status >= 500 ? 'SERVER_ERROR' : 'BAD_REQUEST', `Oracle SDM refused the logout (HTTP ${response.status})${detail}.`, {
+            statusCode: response.status,
+        });
     },
 };
 
@@ -80,9 +78,11 @@ function apiPath(settings: ServerSettings<Settings>, route: string): string {
 /** JSON without a root element (the documented form; `{"session":{...}}` is refused), or XML. */
 function loginBody(settings: ServerSettings<Settings>, credentials: LoginCredentials): string {
     if (settings.format !== 'xml') return JSON.stringify({ userName: credentials.username, password: credentials.password });
-    return '<?xml version="1.0" encoding="UTF-8"?><session>'
-        + `<userName>${escapeXml(credentials.username)}</userName><password>${escapeXml(credentials.password)}</password>`
-        + '</session>';
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><session>' +
+        `<userName>${escapeXml(credentials.username)}</userName><password>${escapeXml(credentials.password)}</password>` +
+        '</session>'
+    );
 }
 
 /** ": <server text>" for a message, or ''. */

@@ -79,7 +79,7 @@ export interface SessionLifetime {
 }
 
 /**
- * SDM documents `validUntil` and `idleTimeout` but not their formats (vendors.md section 3), so
+ * SDM documents `validUntil` and `idleTimeout` but not their formats (docs/vendors.md section 3), so
  * they are used only when they cannot be misread:
  * - `validUntil`: an ISO 8601 date-time with a zone (`Z` or `+01:00`), or a whole number of epoch
  *   milliseconds (13 digits) or seconds (10 digits), and only if it lies after `now`. A date without

@@ -17,7 +17,7 @@ const THROTTLE_BACKOFF_S = 120;
 /**
  * SmartServer IoT CMS, IAP/REST: JSON login that sets the `cmsSID` cookie, a session lifetime read
  * from `/iap/auth/sessionTimeout`, 401 (or a redirect to the CMS login page) once it has expired.
- * @see ../shared/docs/vendors.md section 1
+ * @see docs/vendors.md section 1
  */
 export const smartserver: VendorAdapter<Settings> = {
     id: 'smartserver',
@@ -31,9 +31,10 @@ export const smartserver: VendorAdapter<Settings> = {
     requestHeaders: () => ({}),
 
     // A SmartServer speaks HTTPS only: a plain HTTP request to its port is reset without an answer.
-    loginHint: (error, settings) => (error.code === 'NETWORK' && error.transportCode === 'ECONNRESET' && settings.baseUrl.startsWith('http:')
-        ? 'The server may speak HTTPS only: try https:// in the base URL.'
-        : undefined),
+    loginHint: (error, settings) =>
+        error.code === 'NETWORK' && error.transportCode === 'ECONNRESET' && settings.baseUrl.startsWith('http:')
+            ? 'The server may speak HTTPS only: try https:// in the base URL.'
+            : undefined,
 
     async login(context, credentials, credential) {
         let response = await postLogin(context, credential, credentials, undefined);
@@ -128,11 +129,9 @@ function failure(response: HttpResponse, user: string): SessionError {
         return new SessionError('ACCOUNT_DISABLED', `SmartServer user "${user}" is deactivated.`, { statusCode });
     }
     if (statusCode === 423) {
-        return new SessionError(
-            'PASSWORD_EXPIRED',
-            `The SmartServer password of "${user}" has expired: set a new password in the server configuration.`,
-            { statusCode },
-        );
+        return new SessionError('PASSWORD_EXPIRED', `The SmartServer password of "${user}" has expired: set a new password in the server configuration.`, {
+            statusCode,
+        });
     }
     return loginFailure(response, LABEL, user);
 }

@@ -1,11 +1,27 @@
 import type { PushFrame, PushUpdate, VendorPush } from '../adapter';
 
-/** Actions the vendor documents or its own pages handle (vendors.md §1a, Messages). */
+/** Actions the vendor documents or its own pages handle (docs/vendors.md section 1a, Messages). */
 const KNOWN_ACTIONS = new Set([
-    'UPD:DATAPOINT', 'UPD:DEVICE', 'DEL:DEVICE', 'UPD:DEVICE_TEST_RESULT', 'CRT:ALARM', 'DEL:ALARM',
-    'CRT:NOTIFICATION', 'UPD:CPU', 'UPD:SC:CPU', 'UPD:EPS', 'UPD:TOTAL_EPS', 'UPD:SC:MEMORY',
-    'UPD:MONITORINGSTATE', 'NTF:JOIN', 'NTF:TIME', 'UPD:LIC:CLOUD', 'DEL:LIC', 'NTF:LIC:ACTION',
-    'UPD:LIC:TOTAL', 'UPD:SC:EPS',
+    'UPD:DATAPOINT',
+    'UPD:DEVICE',
+    'DEL:DEVICE',
+    'UPD:DEVICE_TEST_RESULT',
+    'CRT:ALARM',
+    'DEL:ALARM',
+    'CRT:NOTIFICATION',
+    'UPD:CPU',
+    'UPD:SC:CPU',
+    'UPD:EPS',
+    'UPD:TOTAL_EPS',
+    'UPD:SC:MEMORY',
+    'UPD:MONITORINGSTATE',
+    'NTF:JOIN',
+    'NTF:TIME',
+    'UPD:LIC:CLOUD',
+    'DEL:LIC',
+    'NTF:LIC:ACTION',
+    'UPD:LIC:TOTAL',
+    'UPD:SC:EPS',
 ]);
 /** Qualifiers per on-demand read: keeps the URL short (the vendor's page reads 10 at a time). */
 const READ_CHUNK = 50;
@@ -15,7 +31,7 @@ const OPTIONAL_FIELDS = ['presetValue', 'locValue'] as const;
  * SmartServer IAP/WS: `wss://<host>/iap/ws` at the origin whatever the base path (the vendor's own
  * pages open it at the host root), `PUT /iap/dp/updates/subscribe` with the qualifier list, and the
  * `+qualifier=-` read without `max_age` (the cached values, no device read).
- * @see ../shared/docs/vendors.md section 1a
+ * @see docs/vendors.md section 1a
  */
 export const smartserverPush: VendorPush = {
     socketUrl(baseUrl) {
@@ -35,7 +51,10 @@ export const smartserverPush: VendorPush = {
     read(datapoints) {
         const exchanges = [];
         for (let i = 0; i < datapoints.length; i += READ_CHUNK) {
-            const list = datapoints.slice(i, i + READ_CHUNK).map(encodeQualifier).join(',');
+            const list = datapoints
+                .slice(i, i + READ_CHUNK)
+                .map(encodeQualifier)
+                .join(',');
             exchanges.push({ method: 'GET', path: `/iap/devs/*/if/*/*/*+qualifier=-${list}/value?noxs=true` });
         }
         return exchanges;
@@ -58,7 +77,9 @@ export const smartserverPush: VendorPush = {
         }
         const entries = Array.isArray(frame.payload) ? frame.payload : [frame.payload];
         const updates = entries.flatMap((entry: unknown) =>
-            isObject(entry) && typeof entry.datapointQualifier === 'string' && 'value' in entry ? [update(entry, entry.datapointQualifier, entry.timestamp)] : [],
+            isObject(entry) && typeof entry.datapointQualifier === 'string' && 'value' in entry
+                ? [update(entry, entry.datapointQualifier, entry.timestamp)]
+                : [],
         );
         return { kind: 'updates', updates };
     },
