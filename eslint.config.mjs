@@ -17,7 +17,9 @@ const editorHtml = {
     supportsAutofix: false,
 };
 
-const EDITOR_GLOBALS = Object.fromEntries(['RED', '$', 'jQuery', 'window', 'document', 'console', 'setTimeout', 'clearTimeout', 'navigator', 'location', 'Event'].map((name) => [name, 'readonly']));
+const EDITOR_GLOBALS = Object.fromEntries(
+    ['RED', '$', 'jQuery', 'window', 'document', 'console', 'setTimeout', 'clearTimeout', 'navigator', 'location', 'Event'].map((name) => [name, 'readonly']),
+);
 
 const typeAware = {
     '@typescript-eslint/no-floating-promises': 'error',

@@ -23,13 +23,23 @@ import * as runtime from './support/runtime';
 
 const ARTIFACTS = path.join(runtime.ROOT, 'test', 'artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+];
 const DASHBOARD_PACKAGE = '@flowfuse/node-red-dashboard@1';
 const DASHBOARD_EXAMPLE = 'SmartServer dashboard gauge.json';
 const FLOW_NODES = { 'rest-session-login': 'session login', 'rest-session-request': 'authorized request', 'rest-session-logout': 'session logout' };
 /** Every node type of the package (package.json `node-red.nodes`). */
-const HELP_TYPES = Object.keys((JSON.parse(fs.readFileSync(path.join(runtime.ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } })['node-red'].nodes);
+const HELP_TYPES = Object.keys(
+    (JSON.parse(fs.readFileSync(path.join(runtime.ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } })['node-red'].nodes,
+);
 const HELP_HEADING = { 'en-US': /^(Properties|Inputs)$/, 'de-DE': /^(Eigenschaften|Eingaben)$/ };
 const WRONG_PASSWORD = 'Wrong-Passw0rd!x';
 
@@ -37,11 +47,21 @@ const WRONG_PASSWORD = 'Wrong-Passw0rd!x';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const demo = require(path.join(runtime.ROOT, 'scripts', 'start.js')) as {
     readExampleFlows(rootDir: string): Array<Record<string, any>>;
-    demoFlows(nodes: Array<Record<string, any>>, options: { rootDir: string; simulators: Record<string, FlowSimulator<unknown>> }): { flows: Array<Record<string, any>>; credentials: Record<string, unknown> };
+    demoFlows(
+        nodes: Array<Record<string, any>>,
+        options: { rootDir: string; simulators: Record<string, FlowSimulator<unknown>> },
+    ): { flows: Array<Record<string, any>>; credentials: Record<string, unknown> };
 };
 
 /** Every vendor whose simulator the demo starts: those of the example flows' servers. */
-const VENDORS = [...new Set(demo.readExampleFlows(runtime.ROOT).filter((n) => n.type === 'rest-session-server').map((n) => String(n.vendor || 'smartserver')))];
+const VENDORS = [
+    ...new Set(
+        demo
+            .readExampleFlows(runtime.ROOT)
+            .filter((n) => n.type === 'rest-session-server')
+            .map((n) => String(n.vendor || 'smartserver')),
+    ),
+];
 
 /** The flows `npm start` deploys, against these simulators, each server node carrying its credentials. */
 function demoFlow(simulators: Record<string, FlowSimulator<unknown>>): Array<Record<string, any>> {
@@ -60,7 +80,12 @@ function shot(page: Page, name: string): Promise<Buffer> {
 }
 
 /** Opens a fresh editor page and waits for the palette. */
-async function openEditor(browser: Browser, url: string, locale: string, viewport = { width: 1400, height: 950 }): Promise<{ page: Page; close(): Promise<void> }> {
+async function openEditor(
+    browser: Browser,
+    url: string,
+    locale: string,
+    viewport = { width: 1400, height: 950 },
+): Promise<{ page: Page; close(): Promise<void> }> {
     const context = await browser.newContext({ locale, viewport });
     const page = await context.newPage();
     await page.goto(url, { waitUntil: 'domcontentloaded' });
@@ -113,7 +138,14 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
     });
 
     it('installs from the npm pack tarball with the editor files, locales and icons', function () {
-        for (const file of ['nodes/rest-session-server.html', 'nodes/locales/en-US/rest-session-request.html', 'nodes/locales/de/rest-session-request.html', 'nodes/locales/de/rest-session-request.json', 'nodes/icons/rest-session-request.svg', `examples/${DASHBOARD_EXAMPLE}`]) {
+        for (const file of [
+            'nodes/rest-session-server.html',
+            'nodes/locales/en-US/rest-session-request.html',
+            'nodes/locales/de/rest-session-request.html',
+            'nodes/locales/de/rest-session-request.json',
+            'nodes/icons/rest-session-request.svg',
+            `examples/${DASHBOARD_EXAMPLE}`,
+        ]) {
             assert.ok(packedFiles.includes(file), `${file} is in the tarball`);
         }
         const installed = path.join(userDir, 'node_modules', ...runtime.PACKAGE_NAME.split('/'));
@@ -136,7 +168,9 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
     it('creates a config node through the dialog: vendor fields, validation, Test login', async function () {
         // An authorized request dragged from the palette onto the canvas, then opened.
         const before = await page.locator('#red-ui-workspace-chart g.red-ui-flow-node').count();
-        await page.locator('.red-ui-palette-node[data-palette-type="rest-session-request"]').dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x: 700, y: 420 } });
+        await page
+            .locator('.red-ui-palette-node[data-palette-type="rest-session-request"]')
+            .dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x: 700, y: 420 } });
         await page.waitForFunction((n) => document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node').length > n, before);
         await page.locator('#red-ui-workspace-chart g.red-ui-flow-node:has(text:text-is("authorized request")) rect.red-ui-flow-node').first().dblclick();
         await page.waitForSelector('#node-input-url');
@@ -153,10 +187,24 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             tokenLifetime: await visible('#node-config-input-tokenLifetime'),
             domain: await visible('#node-config-input-domain'),
         });
-        assert.deepStrictEqual(await fieldsOf(), { newPassword: true, apiVersion: false, format: false, authScheme: false, tokenLifetime: false, domain: false });
+        assert.deepStrictEqual(await fieldsOf(), {
+            newPassword: true,
+            apiVersion: false,
+            format: false,
+            authScheme: false,
+            tokenLifetime: false,
+            domain: false,
+        });
         assert.strictEqual(await page.getAttribute('#node-config-input-baseUrl', 'placeholder'), 'https://192.168.1.10/cms');
         await page.selectOption('#node-config-input-vendor', 'cmwell');
-        assert.deepStrictEqual(await fieldsOf(), { newPassword: false, apiVersion: false, format: false, authScheme: true, tokenLifetime: true, domain: false });
+        assert.deepStrictEqual(await fieldsOf(), {
+            newPassword: false,
+            apiVersion: false,
+            format: false,
+            authScheme: true,
+            tokenLifetime: true,
+            domain: false,
+        });
         await page.fill('#node-config-input-tokenLifetime', '61d');
         await page.waitForSelector('#rest-session-server-problem-tokenLifetime', { state: 'visible' });
         assert.match(await page.innerText('#rest-session-server-problem-tokenLifetime'), /60 days/);
@@ -164,16 +212,33 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         await page.fill('#node-config-input-tokenLifetime', '30d');
         await page.waitForSelector('#rest-session-server-problem-tokenLifetime', { state: 'hidden' });
         await page.selectOption('#node-config-input-vendor', 'sdm');
-        assert.deepStrictEqual(await fieldsOf(), { newPassword: false, apiVersion: true, format: true, authScheme: false, tokenLifetime: false, domain: false });
+        assert.deepStrictEqual(await fieldsOf(), {
+            newPassword: false,
+            apiVersion: true,
+            format: true,
+            authScheme: false,
+            tokenLifetime: false,
+            domain: false,
+        });
         await page.selectOption('#node-config-input-vendor', 'commvault');
-        assert.deepStrictEqual(await fieldsOf(), { newPassword: false, apiVersion: false, format: true, authScheme: false, tokenLifetime: false, domain: true });
+        assert.deepStrictEqual(await fieldsOf(), {
+            newPassword: false,
+            apiVersion: false,
+            format: true,
+            authScheme: false,
+            tokenLifetime: false,
+            domain: true,
+        });
         assert.strictEqual(await page.getAttribute('#node-config-input-baseUrl', 'placeholder'), 'https://host/webconsole/api');
         await page.selectOption('#node-config-input-vendor', 'smartserver');
 
         // A bad URL is shown as such; the core TLS and proxy pickers are there; the password is masked.
         await page.fill('#node-config-input-baseUrl', 'not a url');
         await page.waitForSelector('#rest-session-server-problem-baseUrl', { state: 'visible' });
-        assert.ok(await page.locator('#node-config-input-baseUrl').evaluate((el) => (el as HTMLElement).classList.contains('input-error')), 'the field is marked invalid');
+        assert.ok(
+            await page.locator('#node-config-input-baseUrl').evaluate((el) => (el as HTMLElement).classList.contains('input-error')),
+            'the field is marked invalid',
+        );
         await page.fill('#node-config-input-baseUrl', sim.baseUrl);
         await page.waitForSelector('#rest-session-server-problem-baseUrl', { state: 'hidden' });
         assert.strictEqual(await page.getAttribute('#node-config-input-password', 'type'), 'password');
@@ -234,7 +299,10 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             flows = await runtime.request(red.url, 'GET', '/flows');
         } while (!flows.json.some((n: { id: string; type: string }) => n.id === serverId) && Date.now() < deadline);
         assert.strictEqual(flows.status, 200);
-        assert.ok(flows.json.some((n: { id: string; type: string }) => n.id === serverId && n.type === 'rest-session-server'), 'config node deployed');
+        assert.ok(
+            flows.json.some((n: { id: string; type: string }) => n.id === serverId && n.type === 'rest-session-server'),
+            'config node deployed',
+        );
         assert.ok(!flows.text.includes(sim.credentials.password), 'no password in /flows');
         const credentials = await runtime.request(red.url, 'GET', `/credentials/rest-session-server/${serverId}`);
         assert.strictEqual(credentials.json.has_password, true);
@@ -250,13 +318,20 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         assert.strictEqual(await page.inputValue('#node-config-input-password'), '__PWRD__');
         const html = await page.content();
         assert.ok(!html.includes(sim.credentials.password), 'no password in the DOM');
-        const inEditor = await page.evaluate((pw) => JSON.stringify((window as any).RED.nodes.createCompleteNodeSet({ credentials: true })).includes(pw), sim.credentials.password);
+        const inEditor = await page.evaluate(
+            (pw) => JSON.stringify((window as any).RED.nodes.createCompleteNodeSet({ credentials: true })).includes(pw),
+            sim.credentials.password,
+        );
         assert.strictEqual(inEditor, false, 'no password in the editor model');
 
         // Test login with the unchanged field uses the stored password on the runtime side.
         await page.click('#rest-session-server-test-login');
         await page.waitForSelector('#rest-session-server-test-result[data-result]', { timeout: 40000 });
-        assert.strictEqual(await page.getAttribute('#rest-session-server-test-result', 'data-result'), 'ok', await page.innerText('#rest-session-server-test-result'));
+        assert.strictEqual(
+            await page.getAttribute('#rest-session-server-test-result', 'data-result'),
+            'ok',
+            await page.innerText('#rest-session-server-test-result'),
+        );
         await page.click('#node-config-dialog-cancel');
         await page.waitForSelector('#node-config-input-baseUrl', { state: 'detached' });
     });
@@ -264,17 +339,27 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
     it('shows a green session dot on every demo tab once its first poll has answered', async function () {
         const tabs: Array<{ id: string; label: string }> = await page.evaluate(() => {
             const found: Array<{ id: string; label: string }> = [];
-            (window as any).RED.nodes.eachWorkspace((ws: { id: string; label: string }) => { found.push({ id: ws.id, label: ws.label }); });
+            (window as any).RED.nodes.eachWorkspace((ws: { id: string; label: string }) => {
+                found.push({ id: ws.id, label: ws.label });
+            });
             return found;
         });
-        const demoTabs = demoFlow(simulators).filter((n) => n.type === 'tab').map((n) => n.id);
+        const demoTabs = demoFlow(simulators)
+            .filter((n) => n.type === 'tab')
+            .map((n) => n.id);
         assert.ok(demoTabs.length >= 6, `the demo has a tab per example (${demoTabs.length})`);
-        for (const id of demoTabs) assert.ok(tabs.some((tab) => tab.id === id), `tab ${id} is in the editor`);
+        for (const id of demoTabs)
+            assert.ok(
+                tabs.some((tab) => tab.id === id),
+                `tab ${id} is in the editor`,
+            );
         for (const tab of tabs.filter((t) => demoTabs.includes(t.id))) {
             await page.evaluate((id) => (window as any).RED.workspaces.show(id), tab.id);
             const green = page.locator('#red-ui-workspace-chart .red-ui-flow-node-status-dot-green');
             await green.first().waitFor({ state: 'attached', timeout: 60000 });
-            const labels = await page.locator('#red-ui-workspace-chart g.red-ui-flow-node-group:has(.red-ui-flow-node-status-dot-green) .red-ui-flow-node-status-label').allTextContents();
+            const labels = await page
+                .locator('#red-ui-workspace-chart g.red-ui-flow-node-group:has(.red-ui-flow-node-status-dot-green) .red-ui-flow-node-status-label')
+                .allTextContents();
             assert.ok(labels.length > 0 && labels.every((label) => /^[\w.-]+$/.test(label)), `${tab.label}: the user name under the green dot (${labels})`);
             await shot(page, `demo-tab-${tab.label.replace(/[^\w-]+/g, '-').toLowerCase()}.png`);
         }

@@ -94,7 +94,9 @@ function jsFiles(dir: string): string[] {
 }
 
 function availableTypes(nodeRedPrefix: any) {
-    const nodesPackage = require.resolve('@node-red/nodes/package.json', { paths: [path.dirname(require.resolve('node-red/package.json', { paths: [nodeRedPrefix] }))] });
+    const nodesPackage = require.resolve('@node-red/nodes/package.json', {
+        paths: [path.dirname(require.resolve('node-red/package.json', { paths: [nodeRedPrefix] }))],
+    });
     const ours = ['server', 'login', 'request', 'logout'].map((name) => path.join(ROOT, 'nodes', `rest-session-${name}.js`));
     return registeredTypes([...jsFiles(path.join(path.dirname(nodesPackage), 'core')), ...ours]);
 }
@@ -102,10 +104,14 @@ function availableTypes(nodeRedPrefix: any) {
 /** The shipped examples, each with its nodes. */
 function readExamples() {
     const dir = path.join(ROOT, 'examples');
-    return fs.readdirSync(dir).filter((file) => file.endsWith('.json')).sort().map((file) => ({
-        file,
-        nodes: JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')),
-    }));
+    return fs
+        .readdirSync(dir)
+        .filter((file) => file.endsWith('.json'))
+        .sort()
+        .map((file) => ({
+            file,
+            nodes: JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')),
+        }));
 }
 
 function freePort(): Promise<number> {
@@ -138,13 +144,20 @@ function prepareUserDir({ userDir, simulators, port, tarball, args, examples, mi
     const version = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8')).version;
 
     // Leave out nodes of types this Node-RED lacks (and the wires to them), fire nothing by itself.
-    const dropped = new Set(examples.flatMap((e: any) => e.nodes).filter((n: any) => missingTypes.has(n.type)).map((n: any) => n.id));
-    const flows = JSON.parse(fs.readFileSync(flowFile, 'utf8')).filter((node: any) => !dropped.has(node.id)).map((node: any) => {
-        const copy = { ...node };
-        if (Array.isArray(copy.wires)) copy.wires = copy.wires.map((port: any) => port.filter((id: any) => !dropped.has(id)));
-        if (copy.type === 'inject') Object.assign(copy, { once: false, repeat: '', crontab: '' });
-        return copy;
-    });
+    const dropped = new Set(
+        examples
+            .flatMap((e: any) => e.nodes)
+            .filter((n: any) => missingTypes.has(n.type))
+            .map((n: any) => n.id),
+    );
+    const flows = JSON.parse(fs.readFileSync(flowFile, 'utf8'))
+        .filter((node: any) => !dropped.has(node.id))
+        .map((node: any) => {
+            const copy = { ...node };
+            if (Array.isArray(copy.wires)) copy.wires = copy.wires.map((port: any) => port.filter((id: any) => !dropped.has(id)));
+            if (copy.type === 'inject') Object.assign(copy, { once: false, repeat: '', crontab: '' });
+            return copy;
+        });
     fs.writeFileSync(flowFile, `${JSON.stringify(flows, null, 4)}\n`);
     const credentials = JSON.parse(fs.readFileSync(credentialsFile, 'utf8'));
     for (const id of Object.keys(credentials)) if (dropped.has(id)) delete credentials[id];
@@ -176,10 +189,12 @@ function startNodeRed({ args, userDir, port, logFile }: any): NodeRedChild {
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    child.exited = new Promise((resolve) => child.once('exit', (code: number | null, signal: string | null) => {
-        log.end();
-        resolve({ code, signal });
-    }));
+    child.exited = new Promise((resolve) =>
+        child.once('exit', (code: number | null, signal: string | null) => {
+            log.end();
+            resolve({ code, signal });
+        }),
+    );
     return child;
 }
 
@@ -199,21 +214,27 @@ async function waitForFlows(child: any) {
 function admin(port: number, method: string, urlPath: string, body?: unknown): Promise<{ status: number; text: string; json: () => any }> {
     return new Promise((resolve, reject) => {
         const payload = body === undefined ? undefined : JSON.stringify(body);
-        const req = http.request({
-            host: HOST,
-            port,
-            method,
-            path: urlPath,
-            agent: false,
-            headers: { Accept: 'application/json', ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}) },
-        }, (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (chunk) => {
-                text += chunk;
-            });
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, text, json: () => JSON.parse(text) }));
-        });
+        const req = http.request(
+            {
+                host: HOST,
+                port,
+                method,
+                path: urlPath,
+                agent: false,
+                headers: {
+                    Accept: 'application/json',
+                    ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
+                },
+            },
+            (res) => {
+                let text = '';
+                res.setEncoding('utf8');
+                res.on('data', (chunk) => {
+                    text += chunk;
+                });
+                res.on('end', () => resolve({ status: res.statusCode ?? 0, text, json: () => JSON.parse(text) }));
+            },
+        );
         req.setTimeout(10000, () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
         req.on('error', reject);
         req.end(payload);
@@ -273,9 +294,7 @@ function snapshot(stats: any) {
 function costSince(stats: any, before: any, requestPaths: any) {
     const records = Array.isArray(stats.requests) ? stats.requests.slice(before.requests) : [];
     const ok = records.filter((r: any) => r.status >= 200 && r.status < 300);
-    const data = requestPaths.length
-        ? ok.filter((r: any) => requestPaths.some((p: any) => typeof r.path === 'string' && r.path.endsWith(p)))
-        : [];
+    const data = requestPaths.length ? ok.filter((r: any) => requestPaths.some((p: any) => typeof r.path === 'string' && r.path.endsWith(p))) : [];
     return {
         logins: stats.loginsOk - before.logins,
         logouts: typeof stats.logouts === 'number' ? stats.logouts - before.logouts : null,
@@ -293,8 +312,17 @@ async function checkExample({ example, deployed, started, port }: any) {
     if (!trigger) return { ok: false, line: 'no inject to trigger' };
     const reached = downstream(nodes, [trigger.id]);
     const requestNodes = reached.filter((n) => (n as any).type === 'rest-session-request');
-    const vendors = [...new Set(reached.filter((n) => (n as any).server).map((n) => nodes.find((s: any) => s.id === (n as any).server)).filter(Boolean).map((s) => s.vendor || 'smartserver'))];
-    if (vendors.length !== 1 || !servers.length) return { ok: false, line: `the trigger "${trigger.name || trigger.id}" does not reach exactly one server (${vendors.join(', ') || 'none'})` };
+    const vendors = [
+        ...new Set(
+            reached
+                .filter((n) => (n as any).server)
+                .map((n) => nodes.find((s: any) => s.id === (n as any).server))
+                .filter(Boolean)
+                .map((s) => s.vendor || 'smartserver'),
+        ),
+    ];
+    if (vendors.length !== 1 || !servers.length)
+        return { ok: false, line: `the trigger "${trigger.name || trigger.id}" does not reach exactly one server (${vendors.join(', ') || 'none'})` };
     const vendor = vendors[0];
     const simulator = started[vendor].simulator;
     const requestPaths = requestNodes.map((n) => staticPath((n as any).url)).filter(Boolean);
@@ -304,7 +332,8 @@ async function checkExample({ example, deployed, started, port }: any) {
     const before = snapshot(simulator.stats);
     const answer = await admin(port, 'POST', `/inject/${trigger.id}`, {});
     if ((answer as any).status !== 200) return { ok: false, line: `POST /inject/${trigger.id} answered ${(answer as any).status}` };
-    const done = (cost: any) => cost.logins >= 1 && (requestPaths.length ? cost.data.length >= 1 : cost.anyOk > cost.logins) && (!expectLogout || cost.logouts >= 1);
+    const done = (cost: any) =>
+        cost.logins >= 1 && (requestPaths.length ? cost.data.length >= 1 : cost.anyOk > cost.logins) && (!expectLogout || cost.logouts >= 1);
     const deadline = Date.now() + EXAMPLE_TIMEOUT_MS;
     while (!done(costSince(simulator.stats, before, requestPaths)) && Date.now() < deadline) await delay(100);
     await delay(SETTLE_MS); // anything extra (a second login, a retry) would show by now
@@ -315,8 +344,15 @@ async function checkExample({ example, deployed, started, port }: any) {
     if (requestPaths.length && !cost.data.length) problems.push(`no data request to ${requestPaths.join(' or ')} answered 2xx`);
     if (!requestPaths.length && cost.anyOk <= cost.logins) problems.push('no data request answered 2xx');
     if (expectLogout && cost.logouts !== 1) problems.push(`${cost.logouts} logouts (expected 1)`);
-    const dataText = cost.data.length ? `${cost.data.length} data request(s) (${[...new Set(cost.data.map((r: any) => `${r.method} ${r.path} ${r.status}`))].join(', ')})` : 'data request(s) not matched by path';
-    const logoutText = cost.logouts === null ? 'logouts not counted by this simulator' : expectLogout ? `${cost.logouts} logout(s)` : `${cost.logouts} logout(s) (the example does not log out)`;
+    const dataText = cost.data.length
+        ? `${cost.data.length} data request(s) (${[...new Set(cost.data.map((r: any) => `${r.method} ${r.path} ${r.status}`))].join(', ')})`
+        : 'data request(s) not matched by path';
+    const logoutText =
+        cost.logouts === null
+            ? 'logouts not counted by this simulator'
+            : expectLogout
+              ? `${cost.logouts} logout(s)`
+              : `${cost.logouts} logout(s) (the example does not log out)`;
     return {
         ok: problems.length === 0,
         vendor,
@@ -341,11 +377,21 @@ async function main() {
 
         const examples = readExamples();
         const types = availableTypes(args['node-red']);
-        const missingTypes = new Set(examples.flatMap((e) => e.nodes.map((n: any) => n.type))
-            .filter((type) => !STRUCTURAL_TYPES.has(type) && !type.startsWith('subflow:') && !types.has(type)));
+        const missingTypes = new Set(
+            examples
+                .flatMap((e) => e.nodes.map((n: any) => n.type))
+                .filter((type) => !STRUCTURAL_TYPES.has(type) && !type.startsWith('subflow:') && !types.has(type)),
+        );
         if (missingTypes.size) say(`left out: nodes of types this Node-RED does not have: ${[...missingTypes].join(', ')}`);
 
-        const vendors = [...new Set(examples.flatMap((e) => e.nodes).filter((n) => n.type === 'rest-session-server').map((n) => n.vendor || 'smartserver'))].sort();
+        const vendors = [
+            ...new Set(
+                examples
+                    .flatMap((e) => e.nodes)
+                    .filter((n) => n.type === 'rest-session-server')
+                    .map((n) => n.vendor || 'smartserver'),
+            ),
+        ].sort();
         for (const vendor of vendors) {
             const file = path.join(ROOT, 'test', 'simulators', `${vendor}.ts`);
             if (!fs.existsSync(file)) throw new Error(`an example uses vendor "${vendor}" but test/simulators/${vendor}.ts does not exist`);
@@ -356,7 +402,9 @@ async function main() {
         const port = await freePort();
         const { version, flows } = prepareUserDir({ userDir, simulators: started, port, tarball, args, examples, missingTypes });
         const deployedCount = examples.filter((e) => e.nodes.some((n: any) => flows.some((f: any) => f.id === n.id))).length;
-        say(`user dir ${path.relative(ROOT, userDir)}: ${PACKAGE_NAME}@${version} from the tarball, ${deployedCount} of ${examples.length} example(s) deployed`);
+        say(
+            `user dir ${path.relative(ROOT, userDir)}: ${PACKAGE_NAME}@${version} from the tarball, ${deployedCount} of ${examples.length} example(s) deployed`,
+        );
 
         child = startNodeRed({ args, userDir, port, logFile });
         await waitForFlows(child);

@@ -37,8 +37,15 @@ describe('admin endpoint: test login (real Node-RED, adminAuth on)', function ()
 
     function dialog(overrides = {}) {
         return {
-            id: 'srv', vendor: 'smartserver', baseUrl: sim.baseUrl, tls: 'tls', proxy: '', requestTimeout: '5000',
-            username: 'admin', password: sim.credentials.password, ...overrides,
+            id: 'srv',
+            vendor: 'smartserver',
+            baseUrl: sim.baseUrl,
+            tls: 'tls',
+            proxy: '',
+            requestTimeout: '5000',
+            username: 'admin',
+            password: sim.credentials.password,
+            ...overrides,
         };
     }
 
@@ -55,13 +62,25 @@ describe('admin endpoint: test login (real Node-RED, adminAuth on)', function ()
         runtime.writeSettings(userDir, adminAuthSource());
         red = await runtime.startNodeRed(userDir);
         token = await runtime.adminToken(red.url, EDITOR_USER.username, EDITOR_USER.password);
-        await runtime.deployFlows(red.url, [
-            runtime.tlsConfigNode('tls'),
-            {
-                id: 'srv', type: 'rest-session-server', name: 'sim', vendor: 'smartserver', baseUrl: sim.baseUrl, tls: 'tls',
-                requestTimeout: 5000, logoutOnClose: true, exposeCredential: false, credentials: { ...sim.credentials },
-            },
-        ], token);
+        await runtime.deployFlows(
+            red.url,
+            [
+                runtime.tlsConfigNode('tls'),
+                {
+                    id: 'srv',
+                    type: 'rest-session-server',
+                    name: 'sim',
+                    vendor: 'smartserver',
+                    baseUrl: sim.baseUrl,
+                    tls: 'tls',
+                    requestTimeout: 5000,
+                    logoutOnClose: true,
+                    exposeCredential: false,
+                    credentials: { ...sim.credentials },
+                },
+            ],
+            token,
+        );
     });
 
     after(async function () {
@@ -162,7 +181,10 @@ describe('admin endpoint: test login (real Node-RED, adminAuth on)', function ()
         await slow.start();
         try {
             const started = Date.now();
-            const res = await runtime.request(red.url, 'POST', ENDPOINT, { body: dialog({ id: '', baseUrl: slow.baseUrl('cms'), requestTimeout: '300' }), token });
+            const res = await runtime.request(red.url, 'POST', ENDPOINT, {
+                body: dialog({ id: '', baseUrl: slow.baseUrl('cms'), requestTimeout: '300' }),
+                token,
+            });
             assert.strictEqual(res.json.code, 'TIMEOUT', res.text);
             assert.ok(Date.now() - started < 10000, `answered after ${Date.now() - started} ms`);
         } finally {

@@ -30,10 +30,15 @@ describe('admin: Test login of a custom API (real Node-RED)', function () {
         runtime.writeSettings(userDir);
         red = await runtime.startNodeRed(userDir);
         // A server node that uses the TLS configuration, so it is deployed (as in a real flow).
-        await runtime.deployFlows(red.url, [runtime.tlsConfigNode('tls'), { id: 'srv', type: 'rest-session-server', vendor: 'custom', baseUrl: sim.baseUrl, tls: 'tls' }]);
+        await runtime.deployFlows(red.url, [
+            runtime.tlsConfigNode('tls'),
+            { id: 'srv', type: 'rest-session-server', vendor: 'custom', baseUrl: sim.baseUrl, tls: 'tls' },
+        ]);
         // The TLS node is started once Test login finds it (towards a closed port: nothing reaches the simulator).
         const closed = { ...dialog('jsonToken', {}), baseUrl: 'https://127.0.0.1:1' };
-        await waitFor(async () => (await runtime.request(red.url, 'POST', ENDPOINT, { body: closed })).json.code !== 'CONFIG', { message: 'the TLS node started' });
+        await waitFor(async () => (await runtime.request(red.url, 'POST', ENDPOINT, { body: closed })).json.code !== 'CONFIG', {
+            message: 'the TLS node started',
+        });
     });
 
     after(async function () {
@@ -43,7 +48,18 @@ describe('admin: Test login of a custom API (real Node-RED)', function () {
     });
 
     function dialog(preset: string, fields: Record<string, unknown>, password = sim.user.password): Record<string, unknown> {
-        return { id: '', vendor: 'custom', baseUrl: sim.baseUrl, tls: 'tls', proxy: '', requestTimeout: '5000', ...customPresets[preset], ...fields, username: sim.user.username, password };
+        return {
+            id: '',
+            vendor: 'custom',
+            baseUrl: sim.baseUrl,
+            tls: 'tls',
+            proxy: '',
+            requestTimeout: '5000',
+            ...customPresets[preset],
+            ...fields,
+            username: sim.user.username,
+            password,
+        };
     }
 
     it('names where the token and the expiry were found, and logs out', async function () {
@@ -59,14 +75,18 @@ describe('admin: Test login of a custom API (real Node-RED)', function () {
     });
 
     it('names the session cookie of a form login', async function () {
-        const res = await runtime.request(red.url, 'POST', ENDPOINT, { body: dialog('formCookie', { loginPath: '/form/login', logoutPath: '/form/logout', tokenName: 'sid' }) });
+        const res = await runtime.request(red.url, 'POST', ENDPOINT, {
+            body: dialog('formCookie', { loginPath: '/form/login', logoutPath: '/form/logout', tokenName: 'sid' }),
+        });
         assert.strictEqual(res.json.ok, true, res.text);
         assert.deepStrictEqual(res.json.found, { credential: 'cookie "sid"', expiry: 'none' });
     });
 
     it('refuses a JSON template that is not JSON once filled with CONFIG, sending nothing', async function () {
         const before = sim.stats.requests.length;
-        const res = await runtime.request(red.url, 'POST', ENDPOINT, { body: dialog('jsonToken', { loginPath: '/json/login', loginTemplate: '{"u":{{username}}}' }) });
+        const res = await runtime.request(red.url, 'POST', ENDPOINT, {
+            body: dialog('jsonToken', { loginPath: '/json/login', loginTemplate: '{"u":{{username}}}' }),
+        });
         assert.strictEqual(res.json.code, 'CONFIG', res.text);
         assert.strictEqual(sim.stats.requests.length, before);
     });

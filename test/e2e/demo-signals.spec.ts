@@ -15,10 +15,16 @@ import path from 'node:path';
 const ROOT = path.join(__dirname, '..', '..');
 const HOST = '127.0.0.1';
 /** Every vendor whose simulator the demo starts: those of the example flows' servers. */
-const VENDORS = [...new Set(fs.readdirSync(path.join(ROOT, 'examples')).filter((file) => file.endsWith('.json'))
-    .flatMap((file) => JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8')) as Array<{ type: string; vendor?: string }>)
-    .filter((node) => node.type === 'rest-session-server')
-    .map((node) => (node.vendor || 'smartserver').toUpperCase()))];
+const VENDORS = [
+    ...new Set(
+        fs
+            .readdirSync(path.join(ROOT, 'examples'))
+            .filter((file) => file.endsWith('.json'))
+            .flatMap((file) => JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8')) as Array<{ type: string; vendor?: string }>)
+            .filter((node) => node.type === 'rest-session-server')
+            .map((node) => (node.vendor || 'smartserver').toUpperCase()),
+    ),
+];
 const READY = /stops the demo/;
 const SDM_POLLED = /GET \/rest\/v1\.3\/inventory\/deviceMgmt\/devices 200/;
 

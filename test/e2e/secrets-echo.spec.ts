@@ -25,7 +25,15 @@ const b64url = (text: string) => b64(text).replace(/=+$/, '').replace(/\+/g, '-'
 
 /** Every form of a password a leak could take. */
 function passwordForms(password: string): string[] {
-    return [password, b64(password), b64(password).replace(/=+$/, ''), b64url(password), b64(`admin:${password}`), b64(`admin:${password}`).replace(/=+$/, ''), b64url(`admin:${password}`)];
+    return [
+        password,
+        b64(password),
+        b64(password).replace(/=+$/, ''),
+        b64url(password),
+        b64(`admin:${password}`),
+        b64(`admin:${password}`).replace(/=+$/, ''),
+        b64url(`admin:${password}`),
+    ];
 }
 
 /** The password a request carries, whatever the vendor. */
@@ -60,7 +68,9 @@ class EchoBackend extends RecordingServer {
         const path = r.path.split('?')[0];
         const good = passwordOf(r) === GOOD;
         if (path === '/iap/auth/login') {
-            return good ? json(200, { userName: 'admin', echo }, { 'Set-Cookie': `cmsSID=${this.issue()}; Path=/` }) : json(401, { message: `refused ${echo}`, dump: echo });
+            return good
+                ? json(200, { userName: 'admin', echo }, { 'Set-Cookie': `cmsSID=${this.issue()}; Path=/` })
+                : json(401, { message: `refused ${echo}`, dump: echo });
         }
         if (path === '/iap/auth/sessionTimeout') return { status: 200, body: '600000' };
         if (path === '/iap/auth/logout') return json(500, { message: `logout failed ${echo}`, dump: echo });
@@ -96,21 +106,51 @@ function flows(backend: EchoBackend) {
         commvault: { format: 'json' },
     };
     for (const vendor of VENDORS) {
-        for (const [which, password] of [['good', GOOD], ['bad', BAD]] as const) {
+        for (const [which, password] of [
+            ['good', GOOD],
+            ['bad', BAD],
+        ] as const) {
             nodes.push({
-                id: `${vendor}-${which}`, type: 'rest-session-server', name: `${vendor} ${which}`, vendor, baseUrl: backend.origin, requestTimeout: 3000,
-                logoutOnClose: false, exposeCredential: false, ...settings[vendor], credentials: { username: 'admin', password },
+                id: `${vendor}-${which}`,
+                type: 'rest-session-server',
+                name: `${vendor} ${which}`,
+                vendor,
+                baseUrl: backend.origin,
+                requestTimeout: 3000,
+                logoutOnClose: false,
+                exposeCredential: false,
+                ...settings[vendor],
+                credentials: { username: 'admin', password },
             });
         }
         nodes.push(
-            inTab({ id: `${vendor}-go`, type: 'inject', props: [{ p: 'payload' }], repeat: '', once: true, onceDelay: 0.3, topic: '', wires: [[`${vendor}-login`]] }),
+            inTab({
+                id: `${vendor}-go`,
+                type: 'inject',
+                props: [{ p: 'payload' }],
+                repeat: '',
+                once: true,
+                onceDelay: 0.3,
+                topic: '',
+                wires: [[`${vendor}-login`]],
+            }),
             inTab({ id: `${vendor}-login`, type: 'rest-session-login', server: `${vendor}-good`, wires: [['dbg-out', `${vendor}-logout`]] }),
             inTab({ id: `${vendor}-logout`, type: 'rest-session-logout', server: `${vendor}-good`, wires: [['dbg-out']] }),
-            inTab({ id: `${vendor}-wrong`, type: 'inject', props: [{ p: 'payload' }], repeat: '', once: true, onceDelay: 0.3, topic: '', wires: [[`${vendor}-badlogin`]] }),
+            inTab({
+                id: `${vendor}-wrong`,
+                type: 'inject',
+                props: [{ p: 'payload' }],
+                repeat: '',
+                once: true,
+                onceDelay: 0.3,
+                topic: '',
+                wires: [[`${vendor}-badlogin`]],
+            }),
             inTab({ id: `${vendor}-badlogin`, type: 'rest-session-login', server: `${vendor}-bad`, wires: [['dbg-out']] }),
         );
     }
-    const debug = (id: string) => inTab({ id, type: 'debug', name: id.replace('dbg-', ''), active: true, tosidebar: true, console: true, complete: 'true', wires: [] });
+    const debug = (id: string) =>
+        inTab({ id, type: 'debug', name: id.replace('dbg-', ''), active: true, tosidebar: true, console: true, complete: 'true', wires: [] });
     nodes.push(
         inTab({ id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['dbg-errors']] }),
         inTab({ id: 'watcher', type: 'status', scope: null, wires: [['dbg-statuses']] }),
@@ -120,7 +160,6 @@ function flows(backend: EchoBackend) {
     );
     return nodes;
 }
-
 
 describe('secrets in a real Node-RED, every vendor, servers that echo everything they received', function () {
     this.timeout(120000);

@@ -28,14 +28,17 @@ function userDir() {
     fs.mkdirSync(path.dirname(link), { recursive: true });
     fs.symlinkSync(ROOT, link, 'dir');
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'e2e', private: true, dependencies: { [PACKAGE.join('/')]: '*' } }));
-    fs.writeFileSync(path.join(dir, 'settings.js'), `module.exports = {
+    fs.writeFileSync(
+        path.join(dir, 'settings.js'),
+        `module.exports = {
         uiHost: '127.0.0.1',
         flowFile: 'flows.json',
         credentialSecret: 'e2e-credential-key',
         editorTheme: { tours: false, palette: { catalogues: [] } },
         telemetry: { enabled: false },
         logging: { console: { level: 'debug', metrics: false, audit: false } },
-    };\n`);
+    };\n`,
+    );
     return dir;
 }
 
@@ -48,8 +51,12 @@ function startNodeRed(dir: any) {
         stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output = { text: '' };
-    child.stdout.on('data', (chunk) => { output.text += chunk; });
-    child.stderr.on('data', (chunk) => { output.text += chunk; });
+    child.stdout.on('data', (chunk) => {
+        output.text += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+        output.text += chunk;
+    });
     return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`Node-RED did not start:\n${output.text}`)), 30000);
         const check = () => {
@@ -80,14 +87,20 @@ function stop(child: any) {
 function admin(base: string, method: string, route: string, body?: unknown): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
         const data = body === undefined ? undefined : JSON.stringify(body);
-        const req = http.request(`${base}${route}`, {
-            method,
-            headers: data ? { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full', 'Content-Length': Buffer.byteLength(data) } : {},
-        }, (res) => {
-            let text = '';
-            res.on('data', (chunk) => { text += chunk; });
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        });
+        const req = http.request(
+            `${base}${route}`,
+            {
+                method,
+                headers: data ? { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full', 'Content-Length': Buffer.byteLength(data) } : {},
+            },
+            (res) => {
+                let text = '';
+                res.on('data', (chunk) => {
+                    text += chunk;
+                });
+                res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            },
+        );
         req.on('error', reject);
         req.end(data);
     });
@@ -101,8 +114,26 @@ function flows(backend: any, proxy: any) {
     return [
         { id: 'tab', type: 'tab', label: 'e2e' },
         { id: 'prx', type: 'http proxy', name: '', url: proxy.url, noproxy: [], credentials: { username: PROXY_USER, password: PROXY_PASSWORD } },
-        { id: 'srv', type: 'rest-session-server', vendor: 'smartserver', baseUrl: backend.origin, proxy: 'prx', requestTimeout: 5000, logoutOnClose: true, exposeCredential: false, credentials: { username: 'admin', password: PASSWORD } },
-        { id: 'bad', type: 'rest-session-server', vendor: 'smartserver', baseUrl: backend.origin, requestTimeout: 5000, logoutOnClose: true, credentials: { username: 'admin', password: WRONG_PASSWORD } },
+        {
+            id: 'srv',
+            type: 'rest-session-server',
+            vendor: 'smartserver',
+            baseUrl: backend.origin,
+            proxy: 'prx',
+            requestTimeout: 5000,
+            logoutOnClose: true,
+            exposeCredential: false,
+            credentials: { username: 'admin', password: PASSWORD },
+        },
+        {
+            id: 'bad',
+            type: 'rest-session-server',
+            vendor: 'smartserver',
+            baseUrl: backend.origin,
+            requestTimeout: 5000,
+            logoutOnClose: true,
+            credentials: { username: 'admin', password: WRONG_PASSWORD },
+        },
         inject('go', [{ p: 'payload' }], ['login']),
         inTab({ id: 'login', type: 'rest-session-login', server: 'srv', wires: [['read', 'renew', 'out']] }),
         inTab({ id: 'read', type: 'rest-session-request', server: 'srv', method: 'GET', url: '/json', ret: 'obj', paytoqs: 'ignore', wires: [['out']] }),
@@ -166,13 +197,21 @@ describe('secrets in a real Node-RED: /flows, credentials, files, msgs, statuses
         assert.deepStrictEqual(JSON.parse(creds[0].text), { username: 'admin', has_password: true, has_newPassword: false });
         assert.deepStrictEqual(JSON.parse(creds[1].text), { username: PROXY_USER, has_password: true });
         await stop(nodeRed.child);
-        const files = fs.readdirSync(dir).filter((file) => file.startsWith('flows')).map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
+        const files = fs
+            .readdirSync(dir)
+            .filter((file) => file.startsWith('flows'))
+            .map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
         assert.ok(files.length >= 2, 'flows.json and flows_cred.json');
 
         const cookies = [...backend.issued];
         assert.ok(cookies.length >= 1, 'the backend did issue a session cookie');
         const secrets = [PASSWORD, WRONG_PASSWORD, PROXY_PASSWORD, Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString('base64'), ...cookies];
-        const places = { '/flows': (exported as any).text, credentials: creds.map((c) => (c as any).text).join('\n'), files: files.join('\n'), 'msgs, statuses, errors and log': output.text };
+        const places = {
+            '/flows': (exported as any).text,
+            credentials: creds.map((c) => (c as any).text).join('\n'),
+            files: files.join('\n'),
+            'msgs, statuses, errors and log': output.text,
+        };
         for (const [place, text] of Object.entries(places)) {
             for (const secret of secrets) assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 3)}...) is in ${place}`);
         }

@@ -39,7 +39,6 @@ function smartserver(r: Received) {
     return undefined;
 }
 
-
 for (const adminAuth of [true, false]) {
     describe(`Test login hygiene (real Node-RED, adminAuth ${adminAuth ? 'on' : 'off'})`, function () {
         this.timeout(120000);
@@ -52,7 +51,15 @@ for (const adminAuth of [true, false]) {
         const post = (body: unknown, headers: Record<string, string> = {}): Promise<Answer> =>
             runtime.request(red.url, 'POST', ENDPOINT, { body, token, headers });
         const dialog = (overrides: Record<string, unknown> = {}) => ({
-            id: 'srv', vendor: 'smartserver', baseUrl: backend.origin, tls: '', proxy: '', requestTimeout: '3000', username: 'admin', password: '__PWRD__', ...overrides,
+            id: 'srv',
+            vendor: 'smartserver',
+            baseUrl: backend.origin,
+            tls: '',
+            proxy: '',
+            requestTimeout: '3000',
+            username: 'admin',
+            password: '__PWRD__',
+            ...overrides,
         });
         const sentNothing = () => {
             assert.deepStrictEqual(attacker.received, [], 'the attacker got nothing');
@@ -70,14 +77,47 @@ for (const adminAuth of [true, false]) {
             const users = [{ username: EDITOR.username, password: bcrypt.hashSync(EDITOR.password, 8), permissions: '*' }];
             runtime.writeSettings(userDir, adminAuth ? `adminAuth: { type: 'credentials', users: ${JSON.stringify(users)} },` : '');
             red = await runtime.startNodeRed(userDir);
-        await flowsStarted(red, 1);
+            await flowsStarted(red, 1);
             token = adminAuth ? await runtime.adminToken(red.url, EDITOR.username, EDITOR.password) : undefined;
-            await runtime.deployFlows(red.url, [
-                { id: 'evilproxy', type: 'http proxy', name: '', url: attacker.origin, noproxy: [] },
-                { id: 'noverify', type: 'tls-config', name: '', cert: '', key: '', ca: '', certname: '', keyname: '', caname: '', servername: '', verifyservercert: false },
-                { id: 'srv', type: 'rest-session-server', vendor: 'smartserver', baseUrl: backend.origin, requestTimeout: 3000, logoutOnClose: true, credentials: { username: 'admin', password: PASSWORD } },
-                { id: 'cv', type: 'rest-session-server', vendor: 'commvault', baseUrl: backend.origin, domain: 'corp', format: 'json', requestTimeout: 3000, credentials: { username: 'admin', password: PASSWORD } },
-            ], token);
+            await runtime.deployFlows(
+                red.url,
+                [
+                    { id: 'evilproxy', type: 'http proxy', name: '', url: attacker.origin, noproxy: [] },
+                    {
+                        id: 'noverify',
+                        type: 'tls-config',
+                        name: '',
+                        cert: '',
+                        key: '',
+                        ca: '',
+                        certname: '',
+                        keyname: '',
+                        caname: '',
+                        servername: '',
+                        verifyservercert: false,
+                    },
+                    {
+                        id: 'srv',
+                        type: 'rest-session-server',
+                        vendor: 'smartserver',
+                        baseUrl: backend.origin,
+                        requestTimeout: 3000,
+                        logoutOnClose: true,
+                        credentials: { username: 'admin', password: PASSWORD },
+                    },
+                    {
+                        id: 'cv',
+                        type: 'rest-session-server',
+                        vendor: 'commvault',
+                        baseUrl: backend.origin,
+                        domain: 'corp',
+                        format: 'json',
+                        requestTimeout: 3000,
+                        credentials: { username: 'admin', password: PASSWORD },
+                    },
+                ],
+                token,
+            );
             await flowsStarted(red, 2);
         });
 
@@ -97,7 +137,13 @@ for (const adminAuth of [true, false]) {
         });
 
         it('refuses a cross-site form post (urlencoded) and any other non-JSON body with 415, sending nothing (finding 3)', async function () {
-            const form = new URLSearchParams({ vendor: 'smartserver', baseUrl: attacker.origin, id: 'srv', username: 'admin', password: '__PWRD__' }).toString();
+            const form = new URLSearchParams({
+                vendor: 'smartserver',
+                baseUrl: attacker.origin,
+                id: 'srv',
+                username: 'admin',
+                password: '__PWRD__',
+            }).toString();
             const posted = await post(form, { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://evil.example' });
             assert.strictEqual(posted.status, 415, posted.text);
             const plain = await post(JSON.stringify(dialog({ baseUrl: attacker.origin, password: 'typed' })), { 'Content-Type': 'text/plain' });

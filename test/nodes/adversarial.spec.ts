@@ -55,7 +55,11 @@ class ScriptedSmartServer {
             this.logins++;
             const sid = `sid-${this.logins}-c0ffee0123456789`;
             this.live.add(sid);
-            return { status: 200, headers: { 'Content-Type': 'application/json', 'Set-Cookie': `cmsSID=${sid}; Path=/; HttpOnly` }, body: '{"userName":"admin"}' };
+            return {
+                status: 200,
+                headers: { 'Content-Type': 'application/json', 'Set-Cookie': `cmsSID=${sid}; Path=/; HttpOnly` },
+                body: '{"userName":"admin"}',
+            };
         }
         if (path === '/iap/auth/sessionTimeout') return { status: 200, body: String(this.sessionTimeoutMs) };
         if (path === '/iap/auth/logout') {
@@ -72,7 +76,13 @@ class ScriptedSmartServer {
             const chunks: Buffer[] = [];
             req.on('data', (chunk: Buffer) => chunks.push(chunk));
             req.on('end', () => {
-                const seen: Seen = { method: req.method ?? '', path: req.url ?? '', cookie: String(req.headers.cookie ?? ''), authorization: String(req.headers.authorization ?? ''), body: Buffer.concat(chunks).toString('utf8') };
+                const seen: Seen = {
+                    method: req.method ?? '',
+                    path: req.url ?? '',
+                    cookie: String(req.headers.cookie ?? ''),
+                    authorization: String(req.headers.authorization ?? ''),
+                    body: Buffer.concat(chunks).toString('utf8'),
+                };
                 this.seen.push(seen);
                 const route = this.routes.get(seen.path.split('?')[0]);
                 void Promise.resolve(route ? route(seen) : this.defaultRoute(seen)).then((reply) => {
@@ -116,7 +126,10 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 /** Every text a flow user could read: msgs at the output and at Catch, their errors, statuses, the log. */
 function everythingSeen(rec: Recorders): string {
-    return [rec.out.messages, rec.caught.messages, rec.caught.messages.map((m: Msg) => m.error), rec.statuses.messages].map((v) => JSON.stringify(v)).join('\n') + logText();
+    return (
+        [rec.out.messages, rec.caught.messages, rec.caught.messages.map((m: Msg) => m.error), rec.statuses.messages].map((v) => JSON.stringify(v)).join('\n') +
+        logText()
+    );
 }
 
 describe('adversarial probes (issues 10, 11, 12)', function () {
@@ -156,7 +169,8 @@ describe('adversarial probes (issues 10, 11, 12)', function () {
                 assert.strictEqual(rec.caught.messages[0].errorCode, 'INVALID_CREDENTIALS');
                 assert.match(rec.caught.messages[0].error.message, /Wrong password/);
                 const seen = everythingSeen(rec);
-                for (const part of ['Correct', 'Horse']) assert.ok(!seen.includes(part), `"${part}" of the password leaked: ${rec.caught.messages[0].error.message}`);
+                for (const part of ['Correct', 'Horse'])
+                    assert.ok(!seen.includes(part), `"${part}" of the password leaked: ${rec.caught.messages[0].error.message}`);
             });
         }
     });
@@ -170,7 +184,11 @@ describe('adversarial probes (issues 10, 11, 12)', function () {
         const leaked = (text: string) => [PASSWORD, formOf(PASSWORD), basic, basic.replace(/=+$/, '')].filter((form) => text.includes(form));
 
         it('a form login answered 401 quoting the form body leaks no form of the password', async function () {
-            server.routes.set('/login', (seen) => ({ status: 401, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: `bad login ${seen.body}` }) }));
+            server.routes.set('/login', (seen) => ({
+                status: 401,
+                headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ message: `bad login ${seen.body}` }),
+            }));
             const rec = await load(
                 standardFlow(server.origin, { server: { tls: '', logoutOnClose: false, vendor: 'custom', ...customPresets.formCookie }, request: { url: '' } }),
                 { server: { username: 'admin', password: PASSWORD } },
@@ -202,10 +220,22 @@ describe('adversarial probes (issues 10, 11, 12)', function () {
         it('a logout answered 500 quoting the bare token of a templated header leaks no token', async function () {
             const TOKEN = 'tok3n5ecret70ken5ecret';
             server.routes.set('/login', () => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: TOKEN }) }));
-            server.routes.set('/logout', () => ({ status: 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ message: `session ${TOKEN} is busy` }) }));
+            server.routes.set('/logout', () => ({
+                status: 500,
+                headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ message: `session ${TOKEN} is busy` }),
+            }));
             const rec = await load(
                 standardFlow(server.origin, {
-                    server: { tls: '', logoutOnClose: false, vendor: 'custom', ...customPresets.jsonToken, expiry: 'none', tokenHeader: 'X-Auth', tokenTemplate: 'token="{{token}}", v=1' },
+                    server: {
+                        tls: '',
+                        logoutOnClose: false,
+                        vendor: 'custom',
+                        ...customPresets.jsonToken,
+                        expiry: 'none',
+                        tokenHeader: 'X-Auth',
+                        tokenTemplate: 'token="{{token}}", v=1',
+                    },
                     request: { url: '' },
                 }),
             );
@@ -309,4 +339,3 @@ describe('adversarial probes (issues 10, 11, 12)', function () {
         });
     });
 });
-

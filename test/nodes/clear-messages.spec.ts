@@ -29,8 +29,12 @@ const WRONG = { username: 'admin', password: 'Wrong-Passw0rd!x' };
 describe('clear messages', function () {
     let sims: Array<{ stop(): Promise<void> }> = [];
 
-    before(async () => { await helper.startServer(); });
-    after(async () => { await helper.stopServer(); });
+    before(async () => {
+        await helper.startServer();
+    });
+    after(async () => {
+        await helper.stopServer();
+    });
     afterEach(async () => {
         await helper.unload();
         for (const sim of sims) await sim.stop();
@@ -61,7 +65,10 @@ describe('clear messages', function () {
         helper.getNode('l1').receive({});
         await waitFor(() => errorLog().length > 0);
         const logged = errorLog();
-        assert.ok(logged.every((line) => /^INVALID_CREDENTIALS: \S/.test(line)), logged.join('\n'));
+        assert.ok(
+            logged.every((line) => /^INVALID_CREDENTIALS: \S/.test(line)),
+            logged.join('\n'),
+        );
         assert.strictEqual(again.out.messages.length, 0);
     });
 
@@ -92,7 +99,9 @@ describe('clear messages', function () {
         const sim = new CmWellSimulator({ penaltyMs: 3000 });
         await sim.start();
         sims.push(sim);
-        const rec = await load(standardFlow(sim.baseUrl, { server: { vendor: 'cmwell', authScheme: 'basic', tokenLifetime: '', requestTimeout: 800 } }), { server: { username: 'root', password: 'root' } });
+        const rec = await load(standardFlow(sim.baseUrl, { server: { vendor: 'cmwell', authScheme: 'basic', tokenLifetime: '', requestTimeout: 800 } }), {
+            server: { username: 'root', password: 'root' },
+        });
         helper.getNode('l1').receive({});
         await answeredOnce(rec, 1);
         const [caught] = rec.caught.messages;

@@ -23,7 +23,17 @@ function statusTexts(rec: any) {
 }
 
 /** A write node (POST /_in) wired like r1. */
-const WRITER = { id: 'w1', type: 'rest-session-request', z: 'tab', server: 'server', method: 'POST', url: '/_in?format=ntriples', ret: 'obj', paytoqs: 'ignore', wires: [['out']] };
+const WRITER = {
+    id: 'w1',
+    type: 'rest-session-request',
+    z: 'tab',
+    server: 'server',
+    method: 'POST',
+    url: '/_in?format=ntriples',
+    ret: 'obj',
+    paytoqs: 'ignore',
+    wires: [['out']],
+};
 
 function triple(name: any) {
     return `<http://example.org/Individuals/${name}> <http://xmlns.com/foaf/0.1/name> "${name}" .\n`;
@@ -33,8 +43,12 @@ describe('CM-Well in a Node-RED runtime', function () {
     let sim: any;
     let clock: any;
 
-    before(async () => { await helper.startServer(); });
-    after(async () => { await helper.stopServer(); });
+    before(async () => {
+        await helper.startServer();
+    });
+    after(async () => {
+        await helper.stopServer();
+    });
 
     async function startSim(options = {}) {
         sim = new CmWellSimulator({ penaltyMs: 0, ...options });
@@ -76,7 +90,10 @@ describe('CM-Well in a Node-RED runtime', function () {
         assert.strictEqual(login.session.expiresAt, login.payload.expiresAt);
         assert.strictEqual(login.session.headers, undefined);
         assert.strictEqual(login.headers, undefined, 'the login reply headers are not copied');
-        assert.deepStrictEqual(logins().map((r: any) => [r.auth, r.query, r.status]), [['Basic', '', 200]]);
+        assert.deepStrictEqual(
+            logins().map((r: any) => [r.auth, r.query, r.status]),
+            [['Basic', '', 200]],
+        );
 
         helper.getNode('r1').receive({ topic: 'read' });
         const [, read] = await rec.out.waitFor(2);
@@ -95,7 +112,13 @@ describe('CM-Well in a Node-RED runtime', function () {
         helper.getNode('r1').receive({});
         const [read] = await rec.out.waitFor(1);
         assert.strictEqual(read.statusCode, 200);
-        assert.deepStrictEqual(logins().map((r: any) => [r.auth, r.status]), [[null, 401], ['Digest', 200]]);
+        assert.deepStrictEqual(
+            logins().map((r: any) => [r.auth, r.status]),
+            [
+                [null, 401],
+                ['Digest', 200],
+            ],
+        );
         assert.strictEqual(logins()[1].digestUri, '/_login');
         assert.strictEqual(sim.stats.loginsOk, 1);
     });
@@ -139,7 +162,10 @@ describe('CM-Well in a Node-RED runtime', function () {
             helper.getNode('l1').receive({});
             helper.getNode('r1').receive({});
             await answeredOnce(rec, 2);
-            assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['CONFIG', 'CONFIG']);
+            assert.deepStrictEqual(
+                rec.caught.messages.map((m) => m.errorCode),
+                ['CONFIG', 'CONFIG'],
+            );
             assert.match(rec.caught.messages[0].error.message, /token lifetime/);
             assert.strictEqual(sim.stats.requests.length, 0);
         });
@@ -171,8 +197,17 @@ describe('CM-Well in a Node-RED runtime', function () {
         helper.getNode('l1').receive({});
         helper.getNode('l1').receive({});
         await answeredOnce(rec, 2);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['INVALID_CREDENTIALS', 'INVALID_CREDENTIALS']);
-        assert.deepStrictEqual(logins().map((r: any) => [r.auth, r.status]), [[null, 401], ['Digest', 401]]);
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            ['INVALID_CREDENTIALS', 'INVALID_CREDENTIALS'],
+        );
+        assert.deepStrictEqual(
+            logins().map((r: any) => [r.auth, r.status]),
+            [
+                [null, 401],
+                ['Digest', 401],
+            ],
+        );
     });
 
     it('28: tokens refused mid-stream (403 "given token is not valid"): 30 concurrent requests cause exactly one re-login', async function () {
@@ -211,7 +246,13 @@ describe('CM-Well in a Node-RED runtime', function () {
         const [, written] = await rec.out.waitFor(2);
         assert.strictEqual(written.statusCode, 200);
         assert.deepStrictEqual(written.payload, { success: true });
-        assert.deepStrictEqual(dataCalls().map((r: any) => [r.method, r.status]), [['POST', 403], ['POST', 200]]);
+        assert.deepStrictEqual(
+            dataCalls().map((r: any) => [r.method, r.status]),
+            [
+                ['POST', 403],
+                ['POST', 200],
+            ],
+        );
         assert.deepStrictEqual(sim.infoton('/example.org/Individuals/JaneDoe'), { name: ['JaneDoe'] });
         assert.strictEqual(sim.stats.loginAttempts, 2);
     });
@@ -335,7 +376,13 @@ describe('CM-Well in a Node-RED runtime', function () {
 
         const tokens = sim.issuedTokens;
         assert.strictEqual(tokens.length, 2);
-        const seen = [JSON.stringify(rec.out.messages), JSON.stringify(rec.caught.messages), JSON.stringify(rec.statuses.messages), JSON.stringify(statusCalls), logText()].join('\n');
+        const seen = [
+            JSON.stringify(rec.out.messages),
+            JSON.stringify(rec.caught.messages),
+            JSON.stringify(rec.statuses.messages),
+            JSON.stringify(statusCalls),
+            logText(),
+        ].join('\n');
         for (const secret of [...tokens, ...tokens.map((t: any) => t.split('.')[2]), 'Al1ce-Secret', basic]) {
             assert.ok(!seen.includes(secret), `a secret leaked: ${secret.slice(0, 6)}...`);
         }

@@ -24,8 +24,12 @@ describe('Commvault in a Node-RED runtime', function () {
     let sim: any;
     let clock: any;
 
-    before(async () => { await helper.startServer(); });
-    after(async () => { await helper.stopServer(); });
+    before(async () => {
+        await helper.startServer();
+    });
+    after(async () => {
+        await helper.stopServer();
+    });
 
     async function startSim(options = {}) {
         sim = new CommvaultSimulator(options);
@@ -61,7 +65,10 @@ describe('Commvault in a Node-RED runtime', function () {
         assert.strictEqual(login.session.user, 'cvuser01');
         assert.strictEqual(login.session.expiresAt, login.session.loggedInAt + IDLE_MS, 'expiry is 30 minutes after the last use');
         assert.strictEqual(login.session.headers, undefined);
-        assert.deepStrictEqual(sim.stats.logins.map((l: any) => [l.format, l.fields]), [['json', ['username', 'password']]]);
+        assert.deepStrictEqual(
+            sim.stats.logins.map((l: any) => [l.format, l.fields]),
+            [['json', ['username', 'password']]],
+        );
         const [loginCall] = calls('/Login');
         assert.strictEqual(loginCall.accept, 'application/json');
         assert.match(loginCall.contentType, /^application\/json/);
@@ -71,7 +78,10 @@ describe('Commvault in a Node-RED runtime', function () {
         const [, data] = await rec.out.waitFor(2);
         assert.strictEqual(data.statusCode, 200);
         assert.strictEqual(data.payload.clientProperties[0].client.clientEntity.clientName, 'cs01');
-        assert.deepStrictEqual(calls('/Client').map((r: any) => [r.status, r.authtoken, r.accept]), [[200, true, 'application/json']]);
+        assert.deepStrictEqual(
+            calls('/Client').map((r: any) => [r.status, r.authtoken, r.accept]),
+            [[200, true, 'application/json']],
+        );
         assert.strictEqual(sim.stats.loginAttempts, 1);
         await answeredOnce(rec, 2);
     });
@@ -95,7 +105,13 @@ describe('Commvault in a Node-RED runtime', function () {
         helper.getNode('r1').receive({ headers: { accept: 'application/json' } });
         const [, , json] = await rec.out.waitFor(3);
         assert.match(json.payload, /^\{"clientProperties"/);
-        assert.deepStrictEqual(calls('/Client').map((r: any) => [r.authtoken, r.accept]), [[true, 'application/xml'], [true, 'application/json']]);
+        assert.deepStrictEqual(
+            calls('/Client').map((r: any) => [r.authtoken, r.accept]),
+            [
+                [true, 'application/xml'],
+                [true, 'application/json'],
+            ],
+        );
     });
 
     it('sends domain and commserver when they are set, in JSON and in XML, and leaves them out when not', async function () {
@@ -106,9 +122,15 @@ describe('Commvault in a Node-RED runtime', function () {
             helper.getNode('l1').receive({});
             const [ok] = await rec.out.waitFor(1);
             assert.strictEqual(ok.payload.userName, 'cvuser01', format);
-            assert.deepStrictEqual(sim.stats.logins, [{
-                format, username: 'cvuser01', domain: 'CORP', commserver: 'cs01.example.local', fields: ['username', 'password', 'domain', 'commserver'],
-            }]);
+            assert.deepStrictEqual(sim.stats.logins, [
+                {
+                    format,
+                    username: 'cvuser01',
+                    domain: 'CORP',
+                    commserver: 'cs01.example.local',
+                    fields: ['username', 'password', 'domain', 'commserver'],
+                },
+            ]);
             await helper.unload();
         }
 
@@ -158,7 +180,10 @@ describe('Commvault in a Node-RED runtime', function () {
         assert.strictEqual(locked.errorCode, 'LOCKED_OUT');
         assert.strictEqual(locked.retryAfter, 5400);
         assert.match(locked.error.message, /locked for 1 hour\(s\) 30 minute\(s\)/);
-        assert.ok(statusTexts(rec).some((t: any) => t.startsWith(`red/ring/${STATUS_KEY('lockedOut')}`)), statusTexts(rec).join());
+        assert.ok(
+            statusTexts(rec).some((t: any) => t.startsWith(`red/ring/${STATUS_KEY('lockedOut')}`)),
+            statusTexts(rec).join(),
+        );
 
         clock.tick(3600_000);
         helper.getNode('l1').receive({ n: 2 });
@@ -279,7 +304,10 @@ describe('Commvault in a Node-RED runtime', function () {
         helper.getNode('o1').receive({});
         const [, out] = await rec.out.waitFor(2);
         assert.strictEqual(out.session, undefined);
-        assert.deepStrictEqual(calls('/Logout').map((r: any) => [r.method, r.status, r.authtoken]), [['POST', 200, true]]);
+        assert.deepStrictEqual(
+            calls('/Logout').map((r: any) => [r.method, r.status, r.authtoken]),
+            [['POST', 200, true]],
+        );
         assert.strictEqual(sim.stats.logouts, 1);
         const refused = await rawRequest(`${sim.baseUrl}/Client`, { headers: { Authtoken: authtoken } });
         assert.strictEqual(refused.status, 401);
@@ -302,7 +330,10 @@ describe('Commvault in a Node-RED runtime', function () {
             const [, out] = await rec.out.waitFor(2);
             assert.strictEqual(out.n, 2);
             assert.strictEqual(out.session, undefined);
-            assert.deepStrictEqual(calls('/Logout').map((r: any) => [r.status, r.authtoken]), [[logoutInvalidStatus, true]]);
+            assert.deepStrictEqual(
+                calls('/Logout').map((r: any) => [r.status, r.authtoken]),
+                [[logoutInvalidStatus, true]],
+            );
             assert.strictEqual(sim.stats.logouts, 0);
             await answeredOnce(rec, 2);
         });

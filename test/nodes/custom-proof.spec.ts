@@ -13,7 +13,14 @@ import { type FlowNode, type Msg, answeredOnce, helper, load, logText, standardF
 
 interface Vendor {
     name: string;
-    start(): Promise<{ baseUrl: string; user: { username: string; password: string }; expire(): void; counts(): Record<string, number>; issued(): string[]; stop(): Promise<void> }>;
+    start(): Promise<{
+        baseUrl: string;
+        user: { username: string; password: string };
+        expire(): void;
+        counts(): Record<string, number>;
+        issued(): string[];
+        stop(): Promise<void>;
+    }>;
     own: FlowNode;
     custom: FlowNode;
     url: string;
@@ -29,7 +36,13 @@ const VENDORS: Vendor[] = [
                 baseUrl: sim.baseUrl(),
                 user: { username: 'admin', password: 'Passw0rd!Passw0rd' },
                 expire: () => sim.expireSessions(),
-                counts: () => ({ logins: sim.stats.loginsOk, attempts: sim.stats.loginAttempts, logouts: sim.stats.logouts, live: sim.liveSessions(), devs: sim.stats.requests.filter((r) => r.path === '/iap/devs' && r.status === 200).length }),
+                counts: () => ({
+                    logins: sim.stats.loginsOk,
+                    attempts: sim.stats.loginAttempts,
+                    logouts: sim.stats.logouts,
+                    live: sim.liveSessions(),
+                    devs: sim.stats.requests.filter((r) => r.path === '/iap/devs' && r.status === 200).length,
+                }),
                 issued: () => sim.stats.requests.map((r) => r.cookie).filter(Boolean),
                 stop: () => sim.stop(),
             };
@@ -59,7 +72,13 @@ const VENDORS: Vendor[] = [
                 baseUrl: sim.baseUrl,
                 user: { username: 'cvuser01', password: 'Password#123!' },
                 expire: () => sim.expireTokens(),
-                counts: () => ({ logins: sim.stats.loginsOk, attempts: sim.stats.loginAttempts, logouts: sim.stats.logouts, live: sim.liveTokens(), clients: sim.stats.requests.filter((r) => r.path.endsWith('/Client') && r.status === 200).length }),
+                counts: () => ({
+                    logins: sim.stats.loginsOk,
+                    attempts: sim.stats.loginAttempts,
+                    logouts: sim.stats.logouts,
+                    live: sim.liveTokens(),
+                    clients: sim.stats.requests.filter((r) => r.path.endsWith('/Client') && r.status === 200).length,
+                }),
                 issued: () => sim.issuedTokens(),
                 stop: () => sim.stop(),
             };

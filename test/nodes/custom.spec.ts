@@ -21,7 +21,13 @@ interface Shape {
 
 const SHAPES: Shape[] = [
     { api: 'json', preset: 'jsonToken', server: { loginPath: '/json/login', logoutPath: '/json/logout' }, url: '/json/devices', logsOut: true },
-    { api: 'form', preset: 'formCookie', server: { loginPath: '/form/login', logoutPath: '/form/logout', tokenName: 'sid' }, url: '/form/status', logsOut: true },
+    {
+        api: 'form',
+        preset: 'formCookie',
+        server: { loginPath: '/form/login', logoutPath: '/form/logout', tokenName: 'sid' },
+        url: '/form/status',
+        logsOut: true,
+    },
     { api: 'oauth2', preset: 'oauth2', server: { loginPath: '/oauth2/token' }, url: '/oauth2/api/things', logsOut: false },
 ];
 
@@ -71,7 +77,10 @@ describe('custom vendor in a Node-RED runtime', function () {
                 const rec = await loadShape(shape);
                 for (let i = 0; i < 20; i++) helper.getNode('r1').receive({ i });
                 await answeredOnce(rec, 20);
-                assert.deepStrictEqual(rec.out.messages.map((m: Msg) => m.statusCode), new Array(20).fill(200));
+                assert.deepStrictEqual(
+                    rec.out.messages.map((m: Msg) => m.statusCode),
+                    new Array(20).fill(200),
+                );
                 assert.strictEqual(sim.stats.apis[shape.api].loginAttempts, 1, 'one login for the burst');
                 assert.strictEqual(sim.stats.apis[shape.api].served, 20);
 
@@ -83,7 +92,8 @@ describe('custom vendor in a Node-RED runtime', function () {
                 const payload = JSON.stringify(login.payload);
                 assert.ok(!/token|secret|password/i.test(payload), payload);
                 if (shape.api === 'json') assert.deepStrictEqual(login.payload, { expires_in: 3600, user: { name: sim.user.username, role: 'operator' } });
-                if (shape.preset !== 'formCookie') assert.ok(Math.abs(login.session.expiresAt - (login.session.loggedInAt + 3600_000)) < 5000, 'expiry read from expires_in');
+                if (shape.preset !== 'formCookie')
+                    assert.ok(Math.abs(login.session.expiresAt - (login.session.loggedInAt + 3600_000)) < 5000, 'expiry read from expires_in');
 
                 helper.getNode('o1').receive({});
                 await rec.out.waitFor(22);
@@ -100,7 +110,10 @@ describe('custom vendor in a Node-RED runtime', function () {
                 sim.expireAll();
                 for (let i = 0; i < 5; i++) helper.getNode('r1').receive({ i });
                 await answeredOnce(rec, 6);
-                assert.deepStrictEqual(rec.out.messages.map((m: Msg) => m.statusCode), new Array(6).fill(200));
+                assert.deepStrictEqual(
+                    rec.out.messages.map((m: Msg) => m.statusCode),
+                    new Array(6).fill(200),
+                );
                 assert.strictEqual(sim.stats.apis[shape.api].loginsOk, 2, 'one re-login for the five refused requests');
                 assertNoSecret(rec);
             });
@@ -111,7 +124,10 @@ describe('custom vendor in a Node-RED runtime', function () {
                 helper.getNode('r1').receive({});
                 helper.getNode('r1').receive({});
                 await answeredOnce(rec, 2);
-                assert.deepStrictEqual(rec.caught.messages.map((m: Msg) => m.errorCode), ['INVALID_CREDENTIALS', 'INVALID_CREDENTIALS']);
+                assert.deepStrictEqual(
+                    rec.caught.messages.map((m: Msg) => m.errorCode),
+                    ['INVALID_CREDENTIALS', 'INVALID_CREDENTIALS'],
+                );
                 assert.strictEqual(sim.stats.apis[shape.api].loginAttempts, 1);
                 helper.getNode('l1').receive({});
                 await settle(rec, 3);

@@ -9,8 +9,9 @@ import path from 'node:path';
 import { helper, NODES_DIR, ALL_NODES, CA_FILE, Recorder, type FlowNode } from '../support/harness';
 
 const EXAMPLES_DIR = path.join(__dirname, '..', '..', 'examples');
-const coreNodes = ['common/20-inject.js', 'common/90-comment.js', 'function/10-switch.js', 'function/15-change.js']
-    .map((file) => require(path.join(NODES_DIR, 'core', file)));
+const coreNodes = ['common/20-inject.js', 'common/90-comment.js', 'function/10-switch.js', 'function/15-change.js'].map((file) =>
+    require(path.join(NODES_DIR, 'core', file)),
+);
 
 /** Each vendor's simulator module (test/simulators/<vendor>.ts) starts one for the example flows. */
 function simulatorFor(vendor: any) {
@@ -80,8 +81,14 @@ describe('example flows', function () {
                 for (const node of flow) if (node.type === 'debug') Object.assign(node, { type: 'helper' });
                 await helper.load([...ALL_NODES, ...coreNodes], flow, credentials);
                 const seen = Object.fromEntries([...debugIds, ...widgets].map((id) => [id, new Recorder(id)]));
-                const afterCatch = downstream(flow, flow.filter((n: any) => n.type === 'catch').map((n: any) => n.id));
-                const afterStatus = downstream(flow, flow.filter((n: any) => n.type === 'status').map((n: any) => n.id));
+                const afterCatch = downstream(
+                    flow,
+                    flow.filter((n: any) => n.type === 'catch').map((n: any) => n.id),
+                );
+                const afterStatus = downstream(
+                    flow,
+                    flow.filter((n: any) => n.type === 'status').map((n: any) => n.id),
+                );
                 const catchTargets = debugIds.filter((id: any) => afterCatch.has(id));
                 const statusTargets = debugIds.filter((id: any) => afterStatus.has(id));
 
@@ -92,11 +99,19 @@ describe('example flows', function () {
                 assert.ok(results.length, 'the first inject leads to a debug node or a widget');
                 await Promise.all(results.map((id) => seen[id].waitFor(1)));
 
-                for (const id of catchTargets) assert.deepStrictEqual(seen[id].messages.map((m: any) => m.errorCode), [], 'no error reached Catch');
+                for (const id of catchTargets)
+                    assert.deepStrictEqual(
+                        seen[id].messages.map((m: any) => m.errorCode),
+                        [],
+                        'no error reached Catch',
+                    );
                 const statuses = statusTargets.flatMap((id: any) => seen[id].messages.map((m: any) => m.status.fill));
                 assert.ok(statuses.includes('green'), `a green session status was shown (${statuses})`);
                 for (const id of widgets.filter((w: any) => results.includes(w))) {
-                    assert.ok(seen[id].messages.every((m: any) => typeof m.payload === 'number'), 'widgets get numbers');
+                    assert.ok(
+                        seen[id].messages.every((m: any) => typeof m.payload === 'number'),
+                        'widgets get numbers',
+                    );
                 }
                 const payloads = results.flatMap((id) => seen[id].messages.map((m: any) => m.statusCode)).filter((code) => code !== undefined);
                 assert.ok(payloads.length && payloads.every((code) => code >= 200 && code < 300), `requests succeeded: ${payloads}`);

@@ -32,10 +32,11 @@ async function silentServer() {
     return {
         port: (server.address() as net.AddressInfo).port,
         accepted: () => sockets.size,
-        stop: () => new Promise((resolve) => {
-            for (const socket of sockets) (socket as any).destroy();
-            server.close(resolve);
-        }),
+        stop: () =>
+            new Promise((resolve) => {
+                for (const socket of sockets) (socket as any).destroy();
+                server.close(resolve);
+            }),
     };
 }
 
@@ -66,8 +67,14 @@ describe('authorized request: fault survival', function () {
             await delay(5);
         }
         await answeredOnce(rec, total);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.error.message), []);
-        assert.deepStrictEqual(rec.out.messages.map((m) => m.topic).sort((a, b) => a - b), [...Array(total).keys()]);
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.error.message),
+            [],
+        );
+        assert.deepStrictEqual(
+            rec.out.messages.map((m) => m.topic).sort((a, b) => a - b),
+            [...Array(total).keys()],
+        );
         assert.ok(rec.out.messages.every((m) => m.statusCode === 200 && m.payload.ok === true));
         assert.strictEqual(backend.stats.logins, 2, 'the first login and one after the restart');
     });
@@ -127,7 +134,10 @@ describe('authorized request: fault survival', function () {
         helper.getNode('r1').receive({ method: 'POST', requestTimeout: 200 });
         helper.getNode('r1').receive({ method: 'GET', requestTimeout: 200 });
         await answeredOnce(rec, 2);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['TIMEOUT', 'TIMEOUT']);
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            ['TIMEOUT', 'TIMEOUT'],
+        );
         assert.strictEqual(backend.requestsTo('/hang').filter((r: any) => r.method === 'POST').length, 1, 'a POST that timed out is not sent again');
         assert.strictEqual(backend.requestsTo('/hang').filter((r: any) => r.method === 'GET').length, 3);
     });
@@ -222,10 +232,17 @@ describe('authorized request: fault survival', function () {
             await helper.setFlows(redeployed, 'full');
             for (let i = 0; i < 200 && answers.size < 100; i++) await delay(25);
             await delay(100);
-            assert.deepStrictEqual(ids.filter((id) => answers.get(id) !== 1), [], 'every msg answered exactly once');
+            assert.deepStrictEqual(
+                ids.filter((id) => answers.get(id) !== 1),
+                [],
+                'every msg answered exactly once',
+            );
             assert.strictEqual(answers.size, 100);
             // Requests cut off by the redeploy say so (CONFIG: the server configuration was stopped).
-            assert.deepStrictEqual([...new Set(outcomes)].filter((o) => o !== 'sent' && o !== 'CONFIG'), []);
+            assert.deepStrictEqual(
+                [...new Set(outcomes)].filter((o) => o !== 'sent' && o !== 'CONFIG'),
+                [],
+            );
 
             const rec = { out: helper.getNode('out'), caught: helper.getNode('caught') };
             const after = await new Promise((resolve, reject) => {

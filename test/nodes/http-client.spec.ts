@@ -36,14 +36,15 @@ describe('HttpClient redirects', function () {
         await new Promise((resolve) => other.close(resolve));
     });
 
-    const request = (path: any, followRedirects = true) => client.send({
-        method: 'GET',
-        url: `http://127.0.0.1:${origin.address().port}${path}`,
-        headers: { Cookie: 'cmsSID=secret', Authtoken: 'QSDK secret', Accept: 'text/plain' },
-        timeoutMs: 2000,
-        followRedirects,
-        credentialHeaders: ['Authtoken'],
-    });
+    const request = (path: any, followRedirects = true) =>
+        client.send({
+            method: 'GET',
+            url: `http://127.0.0.1:${origin.address().port}${path}`,
+            headers: { Cookie: 'cmsSID=secret', Authtoken: 'QSDK secret', Accept: 'text/plain' },
+            timeoutMs: 2000,
+            followRedirects,
+            credentialHeaders: ['Authtoken'],
+        });
 
     it('drops the session cookie and credential header when a redirect leaves the origin', async function () {
         const response = await request('/away');

@@ -126,7 +126,10 @@ describe('session lifecycle (design.md "Session lifecycle")', function () {
             await answeredOnce(rec, 51);
             assert.strictEqual(server.stats.loginAttempts, 1);
             assert.strictEqual(server.liveSessions(), 0);
-            assert.deepStrictEqual(Object.keys(codes(rec)).filter((code) => code !== 'SESSION_REJECTED'), []);
+            assert.deepStrictEqual(
+                Object.keys(codes(rec)).filter((code) => code !== 'SESSION_REJECTED'),
+                [],
+            );
         });
 
         it('a later msg logs in on demand as usual', async function () {
@@ -265,14 +268,25 @@ describe('session lifecycle (design.md "Session lifecycle")', function () {
             };
             process.on('warning', onWarning);
             try {
-                const extra = Array.from({ length: 100 }, (_, i) => ({ id: `x${i}`, type: 'rest-session-request', server: 'server', method: 'GET', url: '/iap/devs', ret: 'obj', wires: [['out']] }));
+                const extra = Array.from({ length: 100 }, (_, i) => ({
+                    id: `x${i}`,
+                    type: 'rest-session-request',
+                    server: 'server',
+                    method: 'GET',
+                    url: '/iap/devs',
+                    ret: 'obj',
+                    wires: [['out']],
+                }));
                 const rec = await load(flow({}, extra));
                 for (let i = 0; i < 100; i++) helper.getNode(`x${i}`).receive({ seq: i });
                 await settle(rec, 100, 30_000);
                 await answeredOnce(rec, 100);
                 assert.strictEqual(rec.caught.messages.length, 0);
                 await quietPeriod(20); // process warnings are emitted on the next tick
-                assert.deepStrictEqual(warnings.filter((name) => name === 'MaxListenersExceededWarning'), []);
+                assert.deepStrictEqual(
+                    warnings.filter((name) => name === 'MaxListenersExceededWarning'),
+                    [],
+                );
             } finally {
                 process.off('warning', onWarning);
             }

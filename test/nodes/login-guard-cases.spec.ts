@@ -18,7 +18,17 @@ function flow(baseUrl: string, timeout: number): FlowNode[] {
     const inTab = (node: FlowNode): FlowNode => ({ z: 'tab', ...node });
     return [
         { id: 'tab', type: 'tab', label: 'cases' },
-        { id: 'server', type: 'rest-session-server', name: '', vendor: 'smartserver', baseUrl, tls: '', requestTimeout: timeout, logoutOnClose: true, exposeCredential: false },
+        {
+            id: 'server',
+            type: 'rest-session-server',
+            name: '',
+            vendor: 'smartserver',
+            baseUrl,
+            tls: '',
+            requestTimeout: timeout,
+            logoutOnClose: true,
+            exposeCredential: false,
+        },
         ...[
             { id: 'l1', type: 'rest-session-login', server: 'server', wires: [['out']] },
             { id: 'r1', type: 'rest-session-request', server: 'server', method: 'GET', url: '/iap/devs', ret: 'obj', paytoqs: 'ignore', wires: [['out']] },
@@ -69,9 +79,19 @@ describe('login guard: the five lockout paths of issue 10', function () {
     }
 
     async function testLogin(body: Record<string, unknown>): Promise<any> {
-        const res = await helper.request().post('/rest-session-server/test-login').send({
-            id: 'server', vendor: 'smartserver', baseUrl: sim.origin, tls: '', proxy: '', requestTimeout: '5000', username: USER, ...body,
-        });
+        const res = await helper
+            .request()
+            .post('/rest-session-server/test-login')
+            .send({
+                id: 'server',
+                vendor: 'smartserver',
+                baseUrl: sim.origin,
+                tls: '',
+                proxy: '',
+                requestTimeout: '5000',
+                username: USER,
+                ...body,
+            });
         return res.body;
     }
 
@@ -119,10 +139,13 @@ describe('login guard: the five lockout paths of issue 10', function () {
         // the deployed flow logs in again once the oldest attempt has left the window
         clock.tick(31 * MINUTE);
         assert.ok((await send('l1')).out);
-        assert.deepStrictEqual(logins().map((entry) => entry.outcome), ['rejected', 'rejected', 'rejected', 'accepted']);
+        assert.deepStrictEqual(
+            logins().map((entry) => entry.outcome),
+            ['rejected', 'rejected', 'rejected', 'accepted'],
+        );
     });
 
-    it('4. msg.credentials with the own username and a wrong password leaves the config\'s session alone', async function () {
+    it("4. msg.credentials with the own username and a wrong password leaves the config's session alone", async function () {
         await deploy(RIGHT);
         const wrong = await send('l1', { credentials: { username: USER, password: 'wrong' } });
         assert.strictEqual(wrong.caught?.errorCode, 'INVALID_CREDENTIALS');
@@ -130,7 +153,10 @@ describe('login guard: the five lockout paths of issue 10', function () {
         assert.strictEqual(request.out?.statusCode, 200);
         const again = await send('r1');
         assert.strictEqual(again.out?.statusCode, 200);
-        assert.deepStrictEqual(logins().map((entry) => entry.outcome), ['rejected', 'accepted']);
+        assert.deepStrictEqual(
+            logins().map((entry) => entry.outcome),
+            ['rejected', 'accepted'],
+        );
     });
 
     it('5. a login 429 with a Retry-After of ten years blocks for at most 24 h', async function () {

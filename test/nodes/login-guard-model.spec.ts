@@ -50,7 +50,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom<'l1' | 'l2'>('l1', 'l2').map((node): Step => ({ kind: 'login', node })) },
     { weight: 2, arbitrary: fc.constant<Step>({ kind: 'request' }) },
     { weight: 3, arbitrary: password.map((p): Step => ({ kind: 'credentials', password: p })) },
-    { weight: 3, arbitrary: fc.tuple(fc.oneof(password, fc.constant('__PWRD__')), fc.constantFrom(TIMEOUT_MS, 5000)).map(([p, timeout]): Step => ({ kind: 'testLogin', password: p, timeout })) },
+    {
+        weight: 3,
+        arbitrary: fc
+            .tuple(fc.oneof(password, fc.constant('__PWRD__')), fc.constantFrom(TIMEOUT_MS, 5000))
+            .map(([p, timeout]): Step => ({ kind: 'testLogin', password: p, timeout })),
+    },
     { weight: 1, arbitrary: fc.tuple(password, fc.constantFrom(TIMEOUT_MS, 5000)).map(([p, timeout]): Step => ({ kind: 'redeploy', password: p, timeout })) },
     { weight: 2, arbitrary: behaviour.map((b): Step => ({ kind: 'server', behaviour: b })) },
     { weight: 2, arbitrary: fc.constantFrom(MINUTE, 5 * MINUTE, 11 * MINUTE, 31 * MINUTE).map((ms): Step => ({ kind: 'tick', ms })) },
@@ -60,7 +65,15 @@ export const sequences = fc.tuple(password, fc.array(step, { minLength: 1, maxLe
 /** Two config nodes for one account (different timeouts), each with a login node; one request node. */
 function flow(baseUrl: string, timeout: number): FlowNode[] {
     const server = (id: string, requestTimeout: number): FlowNode => ({
-        id, type: 'rest-session-server', name: '', vendor: 'smartserver', baseUrl, tls: '', requestTimeout, logoutOnClose: true, exposeCredential: false,
+        id,
+        type: 'rest-session-server',
+        name: '',
+        vendor: 'smartserver',
+        baseUrl,
+        tls: '',
+        requestTimeout,
+        logoutOnClose: true,
+        exposeCredential: false,
     });
     const inTab = (node: FlowNode): FlowNode => ({ z: 'tab', ...node });
     return [
@@ -99,7 +112,10 @@ export function checkInvariant(sim: SmartServerSimulator, user: string): void {
             if (entry.outcome === 'accepted' || entry.at >= first.at + WINDOW_MS) break;
             inWindow.push(entry);
         }
-        assert.ok(inWindow.length <= MAX_FAILED, `${inWindow.length} failed-or-unknown logins within 30 min: ${JSON.stringify(inWindow.map((e) => [e.at, e.outcome, e.status]))}`);
+        assert.ok(
+            inWindow.length <= MAX_FAILED,
+            `${inWindow.length} failed-or-unknown logins within 30 min: ${JSON.stringify(inWindow.map((e) => [e.at, e.outcome, e.status]))}`,
+        );
     });
     log.forEach((rejected, i) => {
         if (rejected.outcome !== 'rejected') return;
@@ -152,15 +168,28 @@ export async function runSequence(configPassword: string, steps: readonly Step[]
                     send('l1', { credentials: { username: user, password: s.password } });
                     break;
                 case 'testLogin': {
-                    const res = await helper.request().post('/rest-session-server/test-login').send({
-                        id: 'server', vendor: 'smartserver', baseUrl: sim.origin, tls: '', proxy: '', requestTimeout: String(s.timeout), username: user, password: s.password,
-                    });
+                    const res = await helper
+                        .request()
+                        .post('/rest-session-server/test-login')
+                        .send({
+                            id: 'server',
+                            vendor: 'smartserver',
+                            baseUrl: sim.origin,
+                            tls: '',
+                            proxy: '',
+                            requestTimeout: String(s.timeout),
+                            username: user,
+                            password: s.password,
+                        });
                     assert.strictEqual(res.status, 200);
                     assert.strictEqual(typeof res.body.ok, 'boolean');
                     break;
                 }
                 case 'redeploy':
-                    await until(() => sent.every((id) => answers.has(id)), () => 'answers before the redeploy');
+                    await until(
+                        () => sent.every((id) => answers.has(id)),
+                        () => 'answers before the redeploy',
+                    );
                     await load(s.password, s.timeout, true);
                     break;
                 case 'server':
@@ -170,7 +199,10 @@ export async function runSequence(configPassword: string, steps: readonly Step[]
                     clock.tick(s.ms);
                     break;
             }
-            await until(() => sent.every((id) => answers.has(id)), () => `an answer to every msg (${sent.filter((id) => !answers.has(id))})`);
+            await until(
+                () => sent.every((id) => answers.has(id)),
+                () => `an answer to every msg (${sent.filter((id) => !answers.has(id))})`,
+            );
             await new Promise((resolve) => setTimeout(resolve, 2));
             for (const id of sent) assert.strictEqual(answers.get(id), 1, `msg ${id} answered ${answers.get(id)} times`);
             checkInvariant(sim, user);
@@ -188,9 +220,12 @@ describe('login guard: model-based proof against the SmartServer simulator', fun
     after(async () => helper.stopServer());
 
     it(`keeps the invariant over ${RUNS} random sequences of msgs, Test logins, redeploys and server faults`, async function () {
-        await fc.assert(fc.asyncProperty(sequences, ([configPassword, steps]) => runSequence(configPassword, steps)), {
-            numRuns: RUNS,
-            seed: process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : undefined,
-        });
+        await fc.assert(
+            fc.asyncProperty(sequences, ([configPassword, steps]) => runSequence(configPassword, steps)),
+            {
+                numRuns: RUNS,
+                seed: process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : undefined,
+            },
+        );
     });
 });

@@ -30,21 +30,42 @@ function parityFlow(origin: string, cases: Msg[], { tls, proxy }: { tls?: FlowNo
     if (tls) nodes.push(tls);
     if (proxy) nodes.push(proxy);
     nodes.push({
-        id: 'server', type: 'rest-session-server', vendor: 'smartserver', baseUrl: origin, tls: tls ? tls.id : '',
-        proxy: proxy ? proxy.id : '', requestTimeout: 5000, logoutOnClose: false, exposeCredential: false,
+        id: 'server',
+        type: 'rest-session-server',
+        vendor: 'smartserver',
+        baseUrl: origin,
+        tls: tls ? tls.id : '',
+        proxy: proxy ? proxy.id : '',
+        requestTimeout: 5000,
+        logoutOnClose: false,
+        exposeCredential: false,
     });
     for (const { id, method = 'GET', url = '/echo', ret = 'obj', paytoqs = 'ignore' } of cases) {
         nodes.push(inTab({ id: `${id}-ours`, type: 'rest-session-request', server: 'server', method, url, ret, paytoqs, wires: [['out']] }));
-        nodes.push(inTab({
-            id: `${id}-core`, type: 'http request', method, url: url ? origin + url : '', ret, paytoqs, senderr: true, persist: false,
-            tls: tls ? tls.id : '', proxy: proxy ? proxy.id : '', authType: '', wires: [['out']],
-        }));
+        nodes.push(
+            inTab({
+                id: `${id}-core`,
+                type: 'http request',
+                method,
+                url: url ? origin + url : '',
+                ret,
+                paytoqs,
+                senderr: true,
+                persist: false,
+                tls: tls ? tls.id : '',
+                proxy: proxy ? proxy.id : '',
+                authType: '',
+                wires: [['out']],
+            }),
+        );
     }
-    nodes.push(...[
-        { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-        { id: 'out', type: 'helper' },
-        { id: 'caught', type: 'helper' },
-    ].map(inTab));
+    nodes.push(
+        ...[
+            { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+            { id: 'out', type: 'helper' },
+            { id: 'caught', type: 'helper' },
+        ].map(inTab),
+    );
     return nodes;
 }
 
@@ -185,7 +206,13 @@ describe('authorized request: parity with the core http request node', function 
         const headers = () => ({ 'X-Custom': 'A', 'x-dup': '1', 'X-Dup': '2', 'content-type': 'text/plain', 'X-Number': 5 });
         const { ours, core } = await both(rec, 'h', () => ({ headers: headers(), payload: 'hi' }), session);
         assert.deepStrictEqual(sentHeaders(ours.msg.payload), sentHeaders(core.msg.payload));
-        assert.deepStrictEqual(sentHeaders(ours.msg.payload), { 'x-custom': 'A', 'x-dup': '2', 'content-type': 'text/plain', 'x-number': '5', 'content-length': '2' });
+        assert.deepStrictEqual(sentHeaders(ours.msg.payload), {
+            'x-custom': 'A',
+            'x-dup': '2',
+            'content-type': 'text/plain',
+            'x-number': '5',
+            'content-length': '2',
+        });
         const spelling = (echo: any) => echo.headerNames.filter((name: any) => /^(x-|content-type)/i.test(name)).sort();
         assert.deepStrictEqual(spelling(ours.msg.payload), spelling(core.msg.payload));
         assert.deepStrictEqual(spelling(ours.msg.payload), ['X-Custom', 'X-Dup', 'X-Number', 'content-type']);
@@ -263,9 +290,15 @@ describe('authorized request: parity with the core http request node', function 
         assert.match(ours.msg.payload.headers['content-type'], /^multipart\/form-data; boundary=/);
         assert.match(core.msg.payload.headers['content-type'], /^multipart\/form-data; boundary=/);
         assert.deepStrictEqual(ours.msg.payload.parts, core.msg.payload.parts);
-        assert.deepStrictEqual(ours.msg.payload.parts.map((p: any) => [p.name, p.filename, Buffer.from(p.value, 'base64').toString()]), [
-            ['text', undefined, 'hello'], ['bin', undefined, '\u0001\u0002\u0003'], ['file', 'data.bin', 'file body'], ['num', undefined, '5'],
-        ]);
+        assert.deepStrictEqual(
+            ours.msg.payload.parts.map((p: any) => [p.name, p.filename, Buffer.from(p.value, 'base64').toString()]),
+            [
+                ['text', undefined, 'hello'],
+                ['bin', undefined, '\u0001\u0002\u0003'],
+                ['file', 'data.bin', 'file body'],
+                ['num', undefined, '5'],
+            ],
+        );
         await allAnswered(rec);
     });
 
@@ -276,7 +309,11 @@ describe('authorized request: parity with the core http request node', function 
             { id: 'body', url: '/echo?x=1', paytoqs: 'body' },
         ]);
         const payload = () => ({ payload: { a: 1, b: 'x y', list: ['p', 'q'] } });
-        const expected = { ignore: ['/echo?x=1', ''], query: ['/echo?x=1&a=1&b=x%20y&list=p&list=q', ''], body: ['/echo?x=1', '{"a":1,"b":"x y","list":["p","q"]}'] };
+        const expected = {
+            ignore: ['/echo?x=1', ''],
+            query: ['/echo?x=1&a=1&b=x%20y&list=p&list=q', ''],
+            body: ['/echo?x=1', '{"a":1,"b":"x y","list":["p","q"]}'],
+        };
         for (const [id, [pathAndQuery, body]] of Object.entries(expected)) {
             const { ours, core } = await both(rec, id, payload, session);
             for (const result of [ours, core]) {
@@ -310,7 +347,10 @@ describe('authorized request: parity with the core http request node', function 
     });
 
     it('honours msg.requestTimeout', async function () {
-        await load([{ id: 'slow', url: '/slow?ms=3000' }, { id: 'quick', url: '/slow?ms=50' }]);
+        await load([
+            { id: 'slow', url: '/slow?ms=3000' },
+            { id: 'quick', url: '/slow?ms=50' },
+        ]);
         const late = await both(rec, 'slow', () => ({ requestTimeout: 150 }), session);
         assert.ok(late.ours.caught && late.core.caught);
         assert.strictEqual(late.ours.msg.errorCode, 'TIMEOUT');
@@ -337,7 +377,10 @@ describe('authorized request: parity with the core http request node', function 
             }
             const chain = await both(rec, 'chain', () => ({}), session);
             assert.deepStrictEqual(chain.ours.msg.redirectList, chain.core.msg.redirectList);
-            assert.deepStrictEqual(chain.ours.msg.redirectList.map((r: any) => r.location), ['/redirect/same/2', '/redirect/same/1', '/redirect/same/0', '/redirect/echo']);
+            assert.deepStrictEqual(
+                chain.ours.msg.redirectList.map((r: any) => r.location),
+                ['/redirect/same/2', '/redirect/same/1', '/redirect/same/0', '/redirect/echo'],
+            );
             const stopped = await both(rec, 'hop', () => ({ followRedirects: false }), session);
             for (const result of [stopped.ours, stopped.core]) {
                 assert.strictEqual(result.msg.statusCode, 302);
@@ -382,7 +425,17 @@ describe('authorized request: parity with the core http request node', function 
 describe('authorized request: TLS parity through the core tls-config node', function () {
     const serverTls = () => ({ key: fs.readFileSync(tlsFile('server.key')), cert: fs.readFileSync(tlsFile('server.crt')) });
     const tlsConfig = (overrides: FlowNode = {}) => ({
-        id: 'tlsconf', type: 'tls-config', cert: '', key: '', ca: CA_FILE, certname: '', keyname: '', caname: '', servername: '', verifyservercert: true, ...overrides,
+        id: 'tlsconf',
+        type: 'tls-config',
+        cert: '',
+        key: '',
+        ca: CA_FILE,
+        certname: '',
+        keyname: '',
+        caname: '',
+        servername: '',
+        verifyservercert: true,
+        ...overrides,
     });
     let backend: any;
     let rec;
@@ -394,7 +447,12 @@ describe('authorized request: TLS parity through the core tls-config node', func
 
     const check = async (tls: any, expectOk: any) => {
         rec = await loadParity(parityFlow(backend.origin, [{ id: 't', url: '/json' }], { tls }));
-        const { ours, core } = await both(rec, 't', () => ({}), () => backend.issueSession());
+        const { ours, core } = await both(
+            rec,
+            't',
+            () => ({}),
+            () => backend.issueSession(),
+        );
         if (expectOk) {
             assert.deepStrictEqual([ours.caught, ours.msg.payload], [false, { ok: true }]);
             assert.deepStrictEqual([core.caught, core.msg.payload], [false, { ok: true }]);
@@ -421,7 +479,12 @@ describe('authorized request: TLS parity through the core tls-config node', func
         await check(tlsConfig({ cert: tlsFile('client-cert.crt'), key: tlsFile('client-key.key') }), true);
         backend.stats.requests = [];
         rec = await loadParity(parityFlow(backend.origin, [{ id: 't', url: '/json' }], { tls: tlsConfig() }));
-        const { ours, core } = await both(rec, 't', () => ({}), () => backend.issueSession());
+        const { ours, core } = await both(
+            rec,
+            't',
+            () => ({}),
+            () => backend.issueSession(),
+        );
         assert.ok(ours.caught && core.caught, 'without the client certificate both are refused');
         assert.strictEqual(ours.msg.errorCode, 'TLS');
         assert.match(ours.msg.error.message, /client certificate/);
@@ -436,7 +499,18 @@ describe('authorized request: proxy parity through the core http proxy node', fu
     let proxy: any;
     let rec;
     const proxyNode = (overrides = {}) => ({ id: 'proxy', type: 'http proxy', name: '', url: proxy.url, noproxy: [], ...overrides });
-    const secureTls = { id: 'tlsconf', type: 'tls-config', cert: '', key: '', ca: CA_FILE, certname: '', keyname: '', caname: '', servername: '', verifyservercert: true };
+    const secureTls = {
+        id: 'tlsconf',
+        type: 'tls-config',
+        cert: '',
+        key: '',
+        ca: CA_FILE,
+        certname: '',
+        keyname: '',
+        caname: '',
+        servername: '',
+        verifyservercert: true,
+    };
 
     beforeEach(async () => {
         backend = await new ParityServer().start();
@@ -454,7 +528,12 @@ describe('authorized request: proxy parity through the core http proxy node', fu
     /** Both nodes through the proxy to `target`; returns what the proxy saw. */
     const through = async (target: any, node: any, credentials: any, options = {}) => {
         rec = await loadParity(parityFlow(target.origin, [{ id: 'p', url: '/json' }], { proxy: node, ...options }), credentials);
-        const { ours, core } = await both(rec, 'p', () => ({}), () => target.issueSession());
+        const { ours, core } = await both(
+            rec,
+            'p',
+            () => ({}),
+            () => target.issueSession(),
+        );
         assert.deepStrictEqual([ours.caught, ours.msg.payload], [false, { ok: true }]);
         assert.deepStrictEqual([core.caught, core.msg.payload], [false, { ok: true }]);
         await allAnswered(rec);
@@ -470,8 +549,14 @@ describe('authorized request: proxy parity through the core http proxy node', fu
             assert.ok(seen.every((entry: any) => entry.authorized));
             // Ours in absolute form, which every proxy accepts; the core node (hpagent) tunnels even plain HTTP.
             const ours = seen.filter((entry: any) => entry.kind === 'http').map((entry: any) => entry.target);
-            assert.deepStrictEqual(ours, ['/iap/auth/login', '/iap/auth/sessionTimeout', '/json'].map((p) => backend.origin + p));
-            assert.deepStrictEqual(seen.filter((entry: any) => entry.kind === 'connect').map((entry: any) => entry.target), [`127.0.0.1:${backend.port}`]);
+            assert.deepStrictEqual(
+                ours,
+                ['/iap/auth/login', '/iap/auth/sessionTimeout', '/json'].map((p) => backend.origin + p),
+            );
+            assert.deepStrictEqual(
+                seen.filter((entry: any) => entry.kind === 'connect').map((entry: any) => entry.target),
+                [`127.0.0.1:${backend.port}`],
+            );
             assert.ok(backend.stats.requests.every((r: any) => r.path !== '/json' || r.session));
         });
 

@@ -85,7 +85,9 @@ describe('Oracle SDM in a Node-RED runtime', function () {
 
         it('(34) logs in with XML (format xml): the same fields, read from the XML <session>', async function () {
             await startSim();
-            const rec = await loadSdm(sdmFlow(sim, { server: { format: 'xml', apiVersion: 'v1.1' }, request: { url: '/rest/v1.1/inventory/deviceMgmt/devices', ret: 'txt' } }));
+            const rec = await loadSdm(
+                sdmFlow(sim, { server: { format: 'xml', apiVersion: 'v1.1' }, request: { url: '/rest/v1.1/inventory/deviceMgmt/devices', ret: 'txt' } }),
+            );
             helper.getNode('l1').receive({});
             const [msg] = await rec.out.waitFor(1);
             assert.deepStrictEqual(Object.keys(msg.payload).sort(), SESSION_FIELDS);
@@ -175,7 +177,10 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             r1.receive({ url: '/' });
             await rec.out.waitFor(4);
             await answeredOnce(rec, 4);
-            assert.deepStrictEqual(rec.out.messages.map((m) => m.statusCode), [200, 200, 200, 200]);
+            assert.deepStrictEqual(
+                rec.out.messages.map((m) => m.statusCode),
+                [200, 200, 200, 200],
+            );
             const id = lastSessionId(sim);
             const seen = sim.stats.requests.filter((r: any) => !r.path.endsWith('/admin/login')).map((r: any) => [r.path, r.cookie]);
             assert.deepStrictEqual(seen, [
@@ -200,7 +205,10 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             assert.match(xml.payload, /^<\?xml/);
             assert.strictEqual(json.headers['content-type'], 'application/json');
             assert.strictEqual(JSON.parse(json.payload).devices.length, 2);
-            assert.deepStrictEqual(dataCalls(sim).map((r: any) => r.accept), ['application/xml', 'application/json']);
+            assert.deepStrictEqual(
+                dataCalls(sim).map((r: any) => r.accept),
+                ['application/xml', 'application/json'],
+            );
             await helper.unload();
 
             sim.resetStats();
@@ -208,7 +216,10 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             helper.getNode('r1').receive({});
             const [obj] = await jsonRec.out.waitFor(1);
             assert.strictEqual(obj.payload.devices[0].deviceId, 'sbc-east-01');
-            assert.deepStrictEqual(dataCalls(sim).map((r: any) => r.accept), ['application/json']);
+            assert.deepStrictEqual(
+                dataCalls(sim).map((r: any) => r.accept),
+                ['application/json'],
+            );
         });
 
         it('a session that dies before a burst of 30 requests causes exactly one re-login; every msg is answered once', async function () {
@@ -316,7 +327,10 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             const [, out] = await rec.out.waitFor(2);
             assert.strictEqual(out.session, undefined);
             const logoutCall = sim.stats.requests[sim.stats.requests.length - 1];
-            assert.deepStrictEqual([logoutCall.method, logoutCall.path, logoutCall.status, logoutCall.cookie], ['POST', '/rest/v1.3/admin/logout', 204, `JSESSIONID=${id}`]);
+            assert.deepStrictEqual(
+                [logoutCall.method, logoutCall.path, logoutCall.status, logoutCall.cookie],
+                ['POST', '/rest/v1.3/admin/logout', 204, `JSESSIONID=${id}`],
+            );
             assert.strictEqual(sim.stats.logouts, 1);
             const refused = await rawRequest(`${sim.origin}${DEVICES}`, { headers: { Cookie: `JSESSIONID=${id}`, Accept: 'application/json' } });
             assert.strictEqual(refused.status, 401);
@@ -379,7 +393,10 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             helper.getNode('o1').receive({});
             await answeredOnce(rec, 6);
 
-            const ids = sim.stats.requests.map((r: any) => /JSESSIONID=([^;]+)/.exec(r.cookie)).filter(Boolean).map((m: any) => m[1]);
+            const ids = sim.stats.requests
+                .map((r: any) => /JSESSIONID=([^;]+)/.exec(r.cookie))
+                .filter(Boolean)
+                .map((m: any) => m[1]);
             assert.strictEqual(new Set(ids).size, 2, 'two sessions were used');
             const seen = [
                 JSON.stringify([...bad.out.messages, ...bad.caught.messages, ...rec.out.messages, ...rec.caught.messages]),

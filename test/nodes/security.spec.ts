@@ -54,7 +54,10 @@ describe('authorized request: security', function () {
         ];
         for (const url of elsewhere) r1.receive({ url });
         await answeredOnce(rec, elsewhere.length);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), elsewhere.map(() => 'INVALID_INPUT'));
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            elsewhere.map(() => 'INVALID_INPUT'),
+        );
         assert.strictEqual(backend.stats.requests.length, 0, 'not even a login');
         assert.strictEqual(other.stats.requests.length, 0);
     });
@@ -64,7 +67,10 @@ describe('authorized request: security', function () {
         helper.getNode('r1').receive({ payload: other.origin });
         helper.getNode('r1').receive({ payload: `${backend.origin}.evil.example` });
         await answeredOnce(rec, 2);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['INVALID_INPUT', 'INVALID_INPUT']);
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            ['INVALID_INPUT', 'INVALID_INPUT'],
+        );
         assert.strictEqual(backend.stats.requests.length + other.stats.requests.length, 0);
     });
 
@@ -95,7 +101,10 @@ describe('authorized request: security', function () {
         r1.receive({ url: '/echo\r\nX-Injected: 1' });
         helper.getNode('r2').receive({ method: 'GET /echo HTTP/1.1\r\nX-Injected: 1\r\n\r\nGET' });
         await answeredOnce(rec, 6);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), Array(6).fill('INVALID_INPUT'));
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            Array(6).fill('INVALID_INPUT'),
+        );
         assert.strictEqual(backend.stats.requests.length, 0);
     });
 
@@ -109,14 +118,18 @@ describe('authorized request: security', function () {
 
         // Every XML parse of the package goes through xml.ts, whose parser has processEntities off.
         const sources: any = [];
-        const walk = (dir: any) => fs.readdirSync(dir, { withFileTypes: true }).forEach((entry) => {
-            const file = path.join(dir, entry.name);
-            if (entry.isDirectory()) walk(file);
-            else if (file.endsWith('.ts')) sources.push(file);
-        });
+        const walk = (dir: any) =>
+            fs.readdirSync(dir, { withFileTypes: true }).forEach((entry) => {
+                const file = path.join(dir, entry.name);
+                if (entry.isDirectory()) walk(file);
+                else if (file.endsWith('.ts')) sources.push(file);
+            });
         walk(SRC_DIR);
         const parsers = sources.filter((file: any) => /fast-xml-parser|XMLParser|DOMParser|xml2js|libxml/.test(fs.readFileSync(file, 'utf8')));
-        assert.deepStrictEqual(parsers.map((file: any) => path.relative(SRC_DIR, file)), [path.join('lib', 'vendors', 'xml.ts')]);
+        assert.deepStrictEqual(
+            parsers.map((file: any) => path.relative(SRC_DIR, file)),
+            [path.join('lib', 'vendors', 'xml.ts')],
+        );
         assert.match(fs.readFileSync(path.join(SRC_DIR, 'lib', 'vendors', 'xml.ts'), 'utf8'), /processEntities: false/);
 
         const flow = flowFor(backend, { url: '/xml-bomb', ret: 'txt' });
@@ -138,7 +151,10 @@ describe('authorized request: security', function () {
         r1.receive({ url: '/big?bytes=5000000&chunked=1' });
         await answeredOnce(rec, 3);
         assert.strictEqual(rec.out.messages[0].payload.length, 900);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['SERVER_ERROR', 'SERVER_ERROR']);
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            ['SERVER_ERROR', 'SERVER_ERROR'],
+        );
         for (const msg of rec.caught.messages) assert.match(msg.error.message, /larger than 1000 bytes \(restSessionServerMaxResponseBytes/);
         assert.strictEqual(backend.requestsTo('/big').length, 3, 'an oversized reply is not retried');
     });
@@ -153,12 +169,17 @@ describe('authorized request: security', function () {
         helper.getNode('r1').receive({ rejectUnauthorized: false });
         helper.getNode('r1').receive({ rejectUnauthorized: 'false' });
         await answeredOnce(rec, 3);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['TLS', 'TLS', 'TLS']);
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            ['TLS', 'TLS', 'TLS'],
+        );
         assert.match(rec.caught.messages[0].error.message, /certificate .*refused/);
         assert.strictEqual(backend.stats.requests.length, 0);
         await helper.unload();
 
-        rec = await load(flowFor(backend, { url: '/json' }, { tls: 'tls' }).map((node) => (node.id === 'tls' ? tlsNode({ ca: '', verifyservercert: false }) : node)));
+        rec = await load(
+            flowFor(backend, { url: '/json' }, { tls: 'tls' }).map((node) => (node.id === 'tls' ? tlsNode({ ca: '', verifyservercert: false }) : node)),
+        );
         helper.getNode('r1').receive({});
         const [ok] = await rec.out.waitFor(1);
         assert.strictEqual(ok.statusCode, 200);

@@ -22,7 +22,13 @@ type Rec = { out: { messages: unknown[] }; caught: { messages: Record<string, an
 
 /** Everything a flow user could read: msgs at the output and at Catch, statuses, the log. */
 function everythingSeen(rec: Rec): string {
-    return [JSON.stringify(rec.out.messages), JSON.stringify(rec.caught.messages), JSON.stringify(rec.caught.messages.map((m) => m.error)), JSON.stringify(rec.statuses.messages), logText()].join('\n');
+    return [
+        JSON.stringify(rec.out.messages),
+        JSON.stringify(rec.caught.messages),
+        JSON.stringify(rec.caught.messages.map((m) => m.error)),
+        JSON.stringify(rec.statuses.messages),
+        logText(),
+    ].join('\n');
 }
 
 function assertNoSecret(text: string, secrets: string[]): void {
@@ -60,7 +66,10 @@ describe('side doors: secrets in error texts, cookies on redirects, framing, sch
     });
 
     describe('error replies that echo the request (finding 5)', function () {
-        const echoing = (status: number, field = 'message') => (r: Received) => json(status, { [field]: `echo ${echoOf(r)}`, request: echoOf(r) });
+        const echoing =
+            (status: number, field = 'message') =>
+            (r: Received) =>
+                json(status, { [field]: `echo ${echoOf(r)}`, request: echoOf(r) });
 
         for (const status of [400, 401, 500]) {
             it(`SmartServer login ${status} quoting the login JSON: no password in msg, Catch, status or log`, async function () {
@@ -131,7 +140,9 @@ describe('side doors: secrets in error texts, cookies on redirects, framing, sch
         });
 
         it('a login reply that echoes the request does not bring the password into msg.payload', async function () {
-            backend.answer((r) => (r.path === '/iap/auth/login' ? json(200, { userName: 'admin', note: echoOf(r) }, { 'Set-Cookie': `cmsSID=${SID}; Path=/` }) : smartserver()(r)));
+            backend.answer((r) =>
+                r.path === '/iap/auth/login' ? json(200, { userName: 'admin', note: echoOf(r) }, { 'Set-Cookie': `cmsSID=${SID}; Path=/` }) : smartserver()(r),
+            );
             const rec = await load(flowFor(backend));
             helper.getNode('l1').receive({});
             await answeredOnce(rec, 1);
@@ -142,7 +153,8 @@ describe('side doors: secrets in error texts, cookies on redirects, framing, sch
 
     it('cookies per hop: JSESSIONID (Path=/rest) never goes to /other after a same-origin redirect (finding 6)', async function () {
         backend.answer((r) => {
-            if (r.path === '/rest/v1.1/admin/login') return json(200, { sessionId: 'x' }, { 'Set-Cookie': 'JSESSIONID=5D1DCAFE.tomcat1; Path=/rest; HttpOnly' });
+            if (r.path === '/rest/v1.1/admin/login')
+                return json(200, { sessionId: 'x' }, { 'Set-Cookie': 'JSESSIONID=5D1DCAFE.tomcat1; Path=/rest; HttpOnly' });
             if (r.path === '/rest/go') return { status: 302, headers: { Location: '/other/page' } };
             if (r.path === '/other/page') return json(200, { ok: true });
             return undefined;
@@ -168,11 +180,13 @@ describe('side doors: secrets in error texts, cookies on redirects, framing, sch
     });
 
     it('a redirect to another port that sets cmsSID never replaces the session cookie (finding 7)', async function () {
-        backend.answer(smartserver((r) => {
-            if (r.path === '/go') return { status: 302, headers: { Location: `${attacker.origin}/plant` } };
-            if (r.path === '/back' || r.path === '/check') return json(200, { cookie: r.headers.cookie ?? '' });
-            return undefined;
-        }));
+        backend.answer(
+            smartserver((r) => {
+                if (r.path === '/go') return { status: 302, headers: { Location: `${attacker.origin}/plant` } };
+                if (r.path === '/back' || r.path === '/check') return json(200, { cookie: r.headers.cookie ?? '' });
+                return undefined;
+            }),
+        );
         attacker.answer(() => ({ status: 302, headers: { Location: `${backend.origin}/back`, 'Set-Cookie': ['cmsSID=planted; Path=/', 'evil=1; Path=/'] } }));
         const rec = await load(flowFor(backend));
         helper.getNode('r1').receive({ url: '/go' });
@@ -192,7 +206,17 @@ describe('side doors: secrets in error texts, cookies on redirects, framing, sch
         backend.answer(smartserver((r) => json(200, { path: r.path, length: r.headers['content-length'] ?? null, body: r.body })));
         const rec = await load(flowFor(backend, {}, { method: 'POST', ret: 'obj' }));
         const smuggled = 'AAAAA' + 'GET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
-        const headers = { 'Content-Length': '5', 'Transfer-Encoding': 'identity', Connection: 'close, X-Hop', 'Keep-Alive': 'timeout=1', Upgrade: 'h2c', TE: 'trailers', Trailer: 'X', 'Proxy-Connection': 'keep-alive', 'X-Kept': 'yes' };
+        const headers = {
+            'Content-Length': '5',
+            'Transfer-Encoding': 'identity',
+            Connection: 'close, X-Hop',
+            'Keep-Alive': 'timeout=1',
+            Upgrade: 'h2c',
+            TE: 'trailers',
+            Trailer: 'X',
+            'Proxy-Connection': 'keep-alive',
+            'X-Kept': 'yes',
+        };
         helper.getNode('r1').receive({ url: '/post', payload: smuggled, headers });
         await answeredOnce(rec, 1);
         helper.getNode('r1').receive({ url: '/next', payload: 'next' });
@@ -201,21 +225,27 @@ describe('side doors: secrets in error texts, cookies on redirects, framing, sch
         const post = backend.requestsTo('/post')[0];
         assert.strictEqual(post.body, smuggled, 'the client framed the whole body');
         assert.strictEqual(post.headers['content-length'], String(Buffer.byteLength(smuggled)));
-        for (const name of ['transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']) assert.strictEqual(post.headers[name], undefined, name);
+        for (const name of ['transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection'])
+            assert.strictEqual(post.headers[name], undefined, name);
         assert.strictEqual(post.headers['x-kept'], 'yes');
         assert.strictEqual(backend.requestsTo('/next')[0].body, 'next');
     });
 
     it('redirects are followed only to http and https; others are SERVER_ERROR, sent once (finding 9)', async function () {
         const targets = ['data:text/plain,Hello%20from%20data:', 'file:///etc/passwd', 'ftp://127.0.0.1/x', 'javascript:alert(1)'];
-        backend.answer(smartserver((r) => {
-            const index = Number(/^\/scheme\/(\d)$/.exec(r.path)?.[1]);
-            return Number.isInteger(index) ? { status: 302, headers: { Location: targets[index] } } : undefined;
-        }));
+        backend.answer(
+            smartserver((r) => {
+                const index = Number(/^\/scheme\/(\d)$/.exec(r.path)?.[1]);
+                return Number.isInteger(index) ? { status: 302, headers: { Location: targets[index] } } : undefined;
+            }),
+        );
         const rec = await load(flowFor(backend));
         targets.forEach((_target, index) => helper.getNode('r1').receive({ url: `/scheme/${index}` }));
         await answeredOnce(rec, targets.length);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), targets.map(() => 'SERVER_ERROR'));
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            targets.map(() => 'SERVER_ERROR'),
+        );
         assert.ok(!JSON.stringify(rec.caught.messages).includes('Hello from data'));
         targets.forEach((_target, index) => assert.strictEqual(backend.requestsTo(`/scheme/${index}`).length, 1, targets[index]));
     });
@@ -230,7 +260,15 @@ describe('side doors: secrets in error texts, cookies on redirects, framing, sch
             { url: '/x', requestTimeout: 'soon' },
             { url: '/x', method: 'POST', payload: circular },
             { url: '/x', method: 'POST', payload: { n: BigInt(1) } },
-            { url: '/x', method: 'POST', payload: { toJSON: () => { throw new Error('no'); } } },
+            {
+                url: '/x',
+                method: 'POST',
+                payload: {
+                    toJSON: () => {
+                        throw new Error('no');
+                    },
+                },
+            },
             { url: '/x', headers: { 'X-Bad': 'a\u0001b' } },
             { url: '/x', headers: { 'X-Bad': 'a\u007fb' } },
             { url: '/x', headers: { 'X-Bad': 'a\rb' } },
@@ -240,7 +278,10 @@ describe('side doors: secrets in error texts, cookies on redirects, framing, sch
         const rec = await load(flowFor(backend, {}, { method: 'use' }));
         for (const msg of msgs) helper.getNode('r1').receive({ method: 'GET', ...msg });
         await answeredOnce(rec, msgs.length);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), msgs.map(() => 'INVALID_INPUT'));
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            msgs.map(() => 'INVALID_INPUT'),
+        );
         assert.deepStrictEqual(backend.received, [], 'nothing sent, not even a login');
         assert.ok(!/TimeoutOverflowWarning|Converting circular/.test(logText()));
     });

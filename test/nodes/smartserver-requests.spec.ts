@@ -67,9 +67,22 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
     });
 
     it('gives the last 5xx to the output after the retries, or to Catch with errorOnStatus', async function () {
-        const rec = await load(standardFlow(sim.baseUrl('cms'), {
-            extra: [{ id: 'r2', type: 'rest-session-request', server: 'server', method: 'GET', url: '/iap/devs', ret: 'obj', errorOnStatus: true, wires: [['out']] }],
-        }));
+        const rec = await load(
+            standardFlow(sim.baseUrl('cms'), {
+                extra: [
+                    {
+                        id: 'r2',
+                        type: 'rest-session-request',
+                        server: 'server',
+                        method: 'GET',
+                        url: '/iap/devs',
+                        ret: 'obj',
+                        errorOnStatus: true,
+                        wires: [['out']],
+                    },
+                ],
+            }),
+        );
         sim.failNext(503, 3);
         helper.getNode('r1').receive({});
         const [failed] = await rec.out.waitFor(1);
@@ -138,7 +151,10 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
         r1.receive({ url: '/iap/devs', headers: 'nope' });
         r1.receive({});
         await answeredOnce(rec, 5);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), Array(5).fill('INVALID_INPUT'));
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            Array(5).fill('INVALID_INPUT'),
+        );
         assert.match(rec.caught.messages[0].error.message, /only sent to https:\/\/127\.0\.0\.1/);
         assert.strictEqual(sim.stats.requests.length, 0);
     });
@@ -158,7 +174,10 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
         helper.getNode('r1').receive({});
         helper.getNode('r3').receive({});
         await answeredOnce(rec, 2);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['CONFIG', 'CONFIG']);
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            ['CONFIG', 'CONFIG'],
+        );
         await helper.unload();
 
         const noCredentials = await load(standardFlow(sim.baseUrl('cms')), {});
@@ -190,7 +209,10 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
         helper.getNode('r1').receive({ session: stored });
         helper.getNode('r1').receive({ session: { ...stored, server: 'another-server' } });
         await answeredOnce(rec, 6);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['SESSION_REJECTED', 'SESSION_REJECTED']);
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            ['SESSION_REJECTED', 'SESSION_REJECTED'],
+        );
         assert.strictEqual(dataCalls().length, 2);
     });
 
@@ -227,7 +249,9 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
     });
 
     it('never shows a password or the session cookie in a msg, status, error or log line', async function () {
-        const rec = await load(standardFlow(sim.baseUrl('cms'), { request: { url: '/iap/test/echo' } }), { server: { username: 'admin', password: 'wrong-Secret-1' } });
+        const rec = await load(standardFlow(sim.baseUrl('cms'), { request: { url: '/iap/test/echo' } }), {
+            server: { username: 'admin', password: 'wrong-Secret-1' },
+        });
         helper.getNode('l1').receive({});
         await rec.caught.waitFor(1);
         await helper.unload();
@@ -247,8 +271,19 @@ describe('SmartServer requests, errors and secrets in a Node-RED runtime', funct
         assert.match(echoed.headers.cookie, /^cmsSID=[0-9a-f]+$/, 'the server did get the cookie');
         const cookieValue = echoed.headers.cookie.split('=')[1];
         // The echo body carries the cookie by design of the test route: leave the payload out.
-        const msgs = [...rec.out.messages, ...rec.caught.messages, ...good.out.messages.map((m) => ({ ...m, payload: m === good.out.messages[1] ? '(echo)' : m.payload })), ...good.caught.messages];
-        const seen = [JSON.stringify(msgs), JSON.stringify(rec.statuses.messages), JSON.stringify(good.statuses.messages), JSON.stringify(statusCalls), logText()].join('\n');
+        const msgs = [
+            ...rec.out.messages,
+            ...rec.caught.messages,
+            ...good.out.messages.map((m) => ({ ...m, payload: m === good.out.messages[1] ? '(echo)' : m.payload })),
+            ...good.caught.messages,
+        ];
+        const seen = [
+            JSON.stringify(msgs),
+            JSON.stringify(rec.statuses.messages),
+            JSON.stringify(good.statuses.messages),
+            JSON.stringify(statusCalls),
+            logText(),
+        ].join('\n');
         for (const secret of ['wrong-Secret-1', ADMIN.password, cookieValue]) {
             assert.ok(!seen.includes(secret), `a secret leaked: ${secret.slice(0, 4)}...`);
         }

@@ -21,8 +21,12 @@ describe('SmartServer session behaviour in a Node-RED runtime', function () {
     let sim: any;
     let clock: any;
 
-    before(async () => { await helper.startServer(); });
-    after(async () => { await helper.stopServer(); });
+    before(async () => {
+        await helper.startServer();
+    });
+    after(async () => {
+        await helper.stopServer();
+    });
 
     async function startSim(options = {}) {
         sim = new SmartServerSimulator(options);
@@ -71,7 +75,10 @@ describe('SmartServer session behaviour in a Node-RED runtime', function () {
         assert.strictEqual(new Set(rec.out.messages.map((m) => m.seq)).size, 61);
         assert.ok(rec.out.messages.every((m) => m.statusCode === 200));
         assert.strictEqual(sim.stats.loginAttempts, 2);
-        assert.ok(sim.stats.requests.some((r: any) => r.status === 401), 'the simulator refused some requests');
+        assert.ok(
+            sim.stats.requests.some((r: any) => r.status === 401),
+            'the simulator refused some requests',
+        );
     });
 
     it('a refresh known in advance logs in again before the expiry and logs the old session out', async function () {
@@ -117,7 +124,11 @@ describe('SmartServer session behaviour in a Node-RED runtime', function () {
     it('a 429 lockout blocks every login until the wait is over, with msg.retryAfter', async function () {
         await startSim({ lockoutThreshold: 3, lockoutDurationMs: 10 * 60_000 });
         for (let i = 0; i < 3; i++) {
-            await rawRequest(`${sim.origin}/iap/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: { username: 'admin', password: 'guess' } });
+            await rawRequest(`${sim.origin}/iap/auth/login`, {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/json' },
+                body: { username: 'admin', password: 'guess' },
+            });
         }
         sim.resetStats();
         clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
@@ -127,7 +138,10 @@ describe('SmartServer session behaviour in a Node-RED runtime', function () {
         assert.strictEqual(locked.errorCode, 'LOCKED_OUT');
         assert.strictEqual(locked.statusCode, 429);
         assert.ok(locked.retryAfter >= 590 && locked.retryAfter <= 600, `retryAfter ${locked.retryAfter}`);
-        assert.ok(statusTexts(rec).some((t: any) => t.startsWith(`red/ring/${STATUS_KEY('lockedOut')}`)), statusTexts(rec).join());
+        assert.ok(
+            statusTexts(rec).some((t: any) => t.startsWith(`red/ring/${STATUS_KEY('lockedOut')}`)),
+            statusTexts(rec).join(),
+        );
 
         clock.tick(5 * 60_000);
         helper.getNode('l1').receive({ n: 2 });
@@ -167,7 +181,10 @@ describe('SmartServer session behaviour in a Node-RED runtime', function () {
         helper.getNode('l1').receive({});
         helper.getNode('l1').receive({});
         await rec.caught.waitFor(2);
-        assert.deepStrictEqual(rec.caught.messages.map((m) => m.errorCode), ['ACCOUNT_DISABLED', 'ACCOUNT_DISABLED']);
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m) => m.errorCode),
+            ['ACCOUNT_DISABLED', 'ACCOUNT_DISABLED'],
+        );
         assert.strictEqual(rec.caught.messages[0].statusCode, 428);
         assert.strictEqual(sim.stats.loginAttempts, 1);
     });

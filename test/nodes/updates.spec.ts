@@ -36,10 +36,41 @@ function updatesFlow(baseUrl: string, { server = {}, u1 = {}, u2 = {}, extra = [
         tlsNode(),
         serverNode(baseUrl, server),
         ...[
-            { id: 'u1', type: 'rest-session-updates', server: 'server', datapoints: `${VOLTS}\n${AMPS}`, events: 'datapoints', initial: true, wires: [['out1']], ...u1 },
-            ...(u2 === null ? [] : [{ id: 'u2', type: 'rest-session-updates', server: 'server', datapoints: VOLTS_2, events: 'datapoints', initial: true, wires: [['out2']], ...u2 }]),
+            {
+                id: 'u1',
+                type: 'rest-session-updates',
+                server: 'server',
+                datapoints: `${VOLTS}\n${AMPS}`,
+                events: 'datapoints',
+                initial: true,
+                wires: [['out1']],
+                ...u1,
+            },
+            ...(u2 === null
+                ? []
+                : [
+                      {
+                          id: 'u2',
+                          type: 'rest-session-updates',
+                          server: 'server',
+                          datapoints: VOLTS_2,
+                          events: 'datapoints',
+                          initial: true,
+                          wires: [['out2']],
+                          ...u2,
+                      },
+                  ]),
             { id: 'l1', type: 'rest-session-login', server: 'server', wires: [['out']] },
-            { id: 'r1', type: 'rest-session-request', server: 'server', method: 'PUT', url: '/iap/devs/17q2d9x.5/if/block/1/Volts_1/value', ret: 'txt', paytoqs: 'ignore', wires: [['out']] },
+            {
+                id: 'r1',
+                type: 'rest-session-request',
+                server: 'server',
+                method: 'PUT',
+                url: '/iap/devs/17q2d9x.5/if/block/1/Volts_1/value',
+                ret: 'txt',
+                paytoqs: 'ignore',
+                wires: [['out']],
+            },
             { id: 'o1', type: 'rest-session-logout', server: 'server', wires: [['out']] },
             { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
             { id: 'watcher', type: 'status', scope: null, wires: [['statuses']] },
@@ -56,7 +87,10 @@ function updatesFlow(baseUrl: string, { server = {}, u1 = {}, u2 = {}, extra = [
 async function loadFlow(flow: FlowNode[], credentials: Record<string, unknown> = { server: ADMIN }) {
     await helper.load(ALL_NODES, flow, credentials);
     const recorder = (id: string) => (helper.getNode(id) ? new Recorder(id) : undefined);
-    return { out: recorder('out'), out1: recorder('out1'), out2: recorder('out2'), caught: recorder('caught'), statuses: recorder('statuses') } as Record<string, any>;
+    return { out: recorder('out'), out1: recorder('out1'), out2: recorder('out2'), caught: recorder('caught'), statuses: recorder('statuses') } as Record<
+        string,
+        any
+    >;
 }
 
 /** The msgs a node sent for one datapoint, as [value, timestamp] pairs. */
@@ -66,7 +100,11 @@ function valuesOf(rec: any, topic: string): unknown[] {
 
 /** `fill:key` of every status a node showed (the test runtime shows i18n keys, e.g. "green:live"). */
 function statusTexts(rec: any, node: string): string[] {
-    const key = (text: unknown) => String(text).split(':').pop()!.replace(/^rest-session-\w+\.status\./, '');
+    const key = (text: unknown) =>
+        String(text)
+            .split(':')
+            .pop()!
+            .replace(/^rest-session-\w+\.status\./, '');
     return rec.messages.filter((m: any) => m.status.source.id === node).map((m: any) => `${m.status.fill}:${key(m.status.text)}`);
 }
 
@@ -154,7 +192,10 @@ describe('live updates (rest-session-updates) over IAP/WS', function () {
         u1.receive({ action: 'bogus' });
         u1.receive({ action: 'subscribe', topic: 5 });
         await waitUntil('both bad msgs reach Catch', () => rec.caught.messages.length === 2);
-        assert.deepStrictEqual(rec.caught.messages.map((m: any) => m.errorCode), ['INVALID_INPUT', 'INVALID_INPUT']);
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m: any) => m.errorCode),
+            ['INVALID_INPUT', 'INVALID_INPUT'],
+        );
     });
 
     it('closes the socket (1000) and clears nothing else when the flow stops', async function () {
@@ -172,7 +213,11 @@ describe('live updates (rest-session-updates) over IAP/WS', function () {
         await waitUntil('live', () => rec.out1.messages.length === 2 && rec.out2.messages.length === 1);
         const subscribes = sim.ws.stats.subscribeCalls;
         sim.expireSessions();
-        await waitUntil('reconnected on a new session', () => sim.stats.loginsOk === 2 && sim.ws.connectionCount() === 1 && sim.ws.stats.subscribeCalls > subscribes, 10000);
+        await waitUntil(
+            'reconnected on a new session',
+            () => sim.stats.loginsOk === 2 && sim.ws.connectionCount() === 1 && sim.ws.stats.subscribeCalls > subscribes,
+            10000,
+        );
         assert.ok(sim.ws.stats.refusedUpgrades >= 1, 'the old cookie was refused on the upgrade');
         assert.deepStrictEqual(sim.ws.subscriptions('admin'), [VOLTS, AMPS, VOLTS_2].sort());
         sim.setValue(AMPS, 9.9);
@@ -204,7 +249,10 @@ describe('live updates (rest-session-updates) over IAP/WS', function () {
         sim.setValue(VOLTS_2, 5);
         await waitUntil('updates flow again', () => valuesOf(rec.out2, VOLTS_2).includes(5));
         await waitUntil('the status went red and back to green', () => statusTexts(rec.statuses, 'u2').slice(-1)[0] === 'green:live');
-        assert.ok(statusTexts(rec.statuses, 'u2').some((text) => /^red:retrying/.test(text)), String(statusTexts(rec.statuses, 'u2')));
+        assert.ok(
+            statusTexts(rec.statuses, 'u2').some((text) => /^red:retrying/.test(text)),
+            String(statusTexts(rec.statuses, 'u2')),
+        );
     });
 
     for (const code of [1000, 1001, 1006]) {
@@ -235,7 +283,9 @@ describe('live updates (rest-session-updates) over IAP/WS', function () {
 
     it('takes batched frames, several timestamp forms, no timestamp, structured values; ignores other frames with one warning', async function () {
         await startSim({ ws: { batchSize: 10, timestampFormat: 'iso-zone', hello: true } });
-        const rec = await loadFlow(updatesFlow(sim.baseUrl('cms'), { u1: { datapoints: `${VOLTS}\n${AMPS}\n${VOLTS_2}`, events: 'all' }, u2: { datapoints: VOLTS } }));
+        const rec = await loadFlow(
+            updatesFlow(sim.baseUrl('cms'), { u1: { datapoints: `${VOLTS}\n${AMPS}\n${VOLTS_2}`, events: 'all' }, u2: { datapoints: VOLTS } }),
+        );
         await waitUntil('live', () => rec.out1.messages.filter((m: any) => m.topic !== 'NTF:HELLO').length === 3);
         sim.setValue(VOLTS, { value: 100, state: 1 }, { locValue: { value: 100, state: 1 }, presetValue: 'ON' });
         sim.setValue(AMPS, 2);
@@ -265,7 +315,10 @@ describe('live updates (rest-session-updates) over IAP/WS', function () {
         assert.ok(!rec.out2.messages.some((m: any) => m.topic === 'CRT:ALARM'), 'events only with events: all');
         await waitUntil('u1 (events: all) got the events', () => rec.out1.messages.some((m: any) => m.topic === 'CRT:ALARM'));
         assert.deepStrictEqual(rec.out1.messages.find((m: any) => m.topic === 'UPD:SOMETHING_NEW').payload, { a: 1 });
-        assert.ok(rec.out1.messages.some((m: any) => m.topic === 'NTF:HELLO'), 'a hello is an event like any other');
+        assert.ok(
+            rec.out1.messages.some((m: any) => m.topic === 'NTF:HELLO'),
+            'a hello is an event like any other',
+        );
     });
 
     it('misses and duplicates nothing across a forced re-login with updates flowing', async function () {
@@ -285,7 +338,11 @@ describe('live updates (rest-session-updates) over IAP/WS', function () {
             clearInterval(timer);
         }
         await waitUntil('the last value arrived', () => valuesOf(rec.out1, VOLTS).includes(next));
-        assert.deepStrictEqual(valuesOf(rec.out1, VOLTS), Array.from({ length: next }, (_, i) => i + 1), 'every value once, in order');
+        assert.deepStrictEqual(
+            valuesOf(rec.out1, VOLTS),
+            Array.from({ length: next }, (_, i) => i + 1),
+            'every value once, in order',
+        );
         await waitUntil('the old socket is gone', () => sim.ws.connectionCount() === 1);
         assert.strictEqual(sim.liveSessions(), 1);
     });
@@ -304,7 +361,11 @@ describe('live updates (rest-session-updates) over IAP/WS', function () {
             clearInterval(timer);
         }
         await waitUntil('the last value arrived', () => valuesOf(rec.out1, AMPS).includes(next));
-        assert.deepStrictEqual(valuesOf(rec.out1, AMPS), Array.from({ length: next }, (_, i) => i + 1), 'every value once, in order');
+        assert.deepStrictEqual(
+            valuesOf(rec.out1, AMPS),
+            Array.from({ length: next }, (_, i) => i + 1),
+            'every value once, in order',
+        );
         assert.strictEqual(sim.ws.stats.refusedUpgrades, 0, 'never on an expired cookie');
         assert.ok(!statusTexts(rec.statuses, 'u1').some((text) => text.startsWith('red:')), 'no outage');
     });

@@ -4,14 +4,7 @@
 import assert from 'node:assert';
 import crypto from 'node:crypto';
 import sinon from 'sinon';
-import {
-    CmWellSimulator,
-    parseShortDuration,
-    parseDigestClientHeader,
-    OPAQUE,
-    startForFlows,
-    DEMO_PORT,
-} from './cmwell';
+import { CmWellSimulator, parseShortDuration, parseDigestClientHeader, OPAQUE, startForFlows, DEMO_PORT } from './cmwell';
 import { request } from './http-get';
 
 const DAY = 86400000;
@@ -27,7 +20,19 @@ function claimsOf(token: any) {
     return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
 }
 
-function digestHeader({ user = 'root', password = 'root', nonce, opaque = OPAQUE, uri = '/_login' }: { user?: string; password?: string; nonce: string; opaque?: string; uri?: string }) {
+function digestHeader({
+    user = 'root',
+    password = 'root',
+    nonce,
+    opaque = OPAQUE,
+    uri = '/_login',
+}: {
+    user?: string;
+    password?: string;
+    nonce: string;
+    opaque?: string;
+    uri?: string;
+}) {
     const ha1 = md5(`${user}:cmwell:${password}`);
     const response = md5(`${ha1}:${nonce}:${md5('GET:/_login')}`);
     return `Digest username="${user}", realm="cmwell", nonce="${nonce}", uri="${uri}", response="${response}", opaque="${opaque}"`;
@@ -55,7 +60,7 @@ describe('CM-Well simulator', function () {
     async function challengeNonce() {
         const res = await request(`${sim.origin}/_login`);
         assert.strictEqual(res.status, 401);
-        return /nonce="([0-9a-f]{32})"/.exec(String(res.headers["www-authenticate"]))![1];
+        return /nonce="([0-9a-f]{32})"/.exec(String(res.headers['www-authenticate']))![1];
     }
 
     afterEach(async function () {
@@ -79,7 +84,9 @@ describe('CM-Well simulator', function () {
 
         it('parses digest client headers like the Scala parser, stopping at a character it cannot read', function () {
             assert.deepStrictEqual(parseDigestClientHeader('Digest username="root", realm="cmwell", uri="/_login?exp=30d"'), {
-                username: 'root', realm: 'cmwell', uri: '/_login?exp=30d',
+                username: 'root',
+                realm: 'cmwell',
+                uri: '/_login?exp=30d',
             });
             assert.deepStrictEqual(parseDigestClientHeader('Digest username="a.b", realm="cmwell"'), { username: 'a' });
             assert.strictEqual(parseDigestClientHeader('Basic abc'), null);
@@ -100,7 +107,10 @@ describe('CM-Well simulator', function () {
 
         it('stop() closes a connection whose login reply is still held by the penalty', async function () {
             await startSim({ penaltyMs: 60000 });
-            const pending = login().then(() => 'answered', (error) => error.code);
+            const pending = login().then(
+                () => 'answered',
+                (error) => error.code,
+            );
             await new Promise((resolve) => setTimeout(resolve, 50));
             await sim.stop();
             assert.match(await pending, /ECONNRESET|socket hang up/);
@@ -131,7 +141,10 @@ describe('CM-Well simulator', function () {
             assert.strictEqual(claims.sub, 'root');
             assert.ok(Math.abs(claims.exp - (Date.now() + DAY)) < 5000, `exp ${claims.exp}`);
             assert.ok(Number.isInteger(claims.rev));
-            assert.deepStrictEqual(sim.stats.requests.map((r: any) => [r.path, r.status, r.auth]), [['/_login', 200, 'Basic']]);
+            assert.deepStrictEqual(
+                sim.stats.requests.map((r: any) => [r.path, r.status, r.auth]),
+                [['/_login', 200, 'Basic']],
+            );
             assert.strictEqual(sim.stats.loginsOk, 1);
         });
 
@@ -226,7 +239,13 @@ describe('CM-Well simulator', function () {
 
         it('23, 24: exp sets the token expiry in ms (30d, 3d 5h, 2h30m, 30D, 60d)', async function () {
             await startSim();
-            const cases: [string, number][] = [['30d', 30 * DAY], ['3d%205h', 3 * DAY + 5 * HOUR], ['2h30m', 2 * HOUR + 30 * MINUTE], ['30D', 30 * DAY], ['60d', 60 * DAY]];
+            const cases: [string, number][] = [
+                ['30d', 30 * DAY],
+                ['3d%205h', 3 * DAY + 5 * HOUR],
+                ['2h30m', 2 * HOUR + 30 * MINUTE],
+                ['30D', 30 * DAY],
+                ['60d', 60 * DAY],
+            ];
             for (const [exp, ms] of cases) {
                 const claims = claimsOf(await token(`?exp=${exp}`));
                 assert.ok(Math.abs(claims.exp - (Date.now() + ms)) < 5000, `${exp}: ${claims.exp}`);
@@ -264,7 +283,7 @@ describe('CM-Well simulator', function () {
             let started = Date.now();
             const challenge = await request(`${sim.origin}/_login`);
             assert.ok(Date.now() - started >= 290, 'challenge');
-            const nonce = /nonce="([0-9a-f]+)"/.exec(String(challenge.headers["www-authenticate"]))![1];
+            const nonce = /nonce="([0-9a-f]+)"/.exec(String(challenge.headers['www-authenticate']))![1];
             started = Date.now();
             assert.strictEqual((await login('', { Authorization: digestHeader({ nonce }) })).status, 200);
             const digestTime = Date.now() - started;
@@ -335,7 +354,7 @@ describe('CM-Well simulator', function () {
             assert.strictEqual((await request(`${sim.origin}${DATA_PATH}`, { headers: { 'X-CM-WELL-TOKEN': await token() } })).status, 200);
         });
 
-        it('30: bumping a user\'s rev revokes their older tokens; root is immune', async function () {
+        it("30: bumping a user's rev revokes their older tokens; root is immune", async function () {
             await startSim({ users: { root: { password: 'root' }, alice: { password: 'secret', rev: 1 } } });
             const rootToken = await token();
             const aliceRes = await login('', { Authorization: basic('alice', 'secret') });

@@ -397,7 +397,9 @@ export class CmWellSimulator extends Simulator<CmWellRecord, CmWellStats> {
     /** Sends `reply` after `delayMs` (the login penalty); stop() drops it. */
     private _sendLater(ctx: Ctx, delayMs: number, reply: Reply): void {
         this._afterDelay(delayMs, () =>
-            reply.json !== undefined ? this._sendJson(ctx, reply.status, reply.json, reply.headers) : this._sendText(ctx, reply.status, reply.text ?? '', reply.headers),
+            reply.json !== undefined
+                ? this._sendJson(ctx, reply.status, reply.json, reply.headers)
+                : this._sendText(ctx, reply.status, reply.text ?? '', reply.headers),
         );
     }
 
@@ -536,13 +538,20 @@ export class CmWellSimulator extends Simulator<CmWellRecord, CmWellStats> {
 // Command line: node -r tsx/cjs test/simulators/cmwell.ts [--port 9000] [--tls] [--host 127.0.0.1] [--penalty 3000]
 // ---------------------------------------------------------------------------------------------
 
-if (require.main === module) runCli((options) => new CmWellSimulator(options), (sim) => sim.origin ?? '', { '--penalty': ['penaltyMs', Number] });
+if (require.main === module)
+    runCli(
+        (options) => new CmWellSimulator(options),
+        (sim) => sim.origin ?? '',
+        { '--penalty': ['penaltyMs', Number] },
+    );
 
 /**
  * The shared entry point of every simulator module (example-flow tests, `npm start`): a running
  * simulator with the real 3 s login penalty unless told otherwise, its base URL and demo user.
  */
-export async function startForFlows({ host = '127.0.0.1', port = 0, penaltyMs }: { host?: string; port?: number; penaltyMs?: number } = {}): Promise<FlowSimulator<CmWellSimulator>> {
+export async function startForFlows({ host = '127.0.0.1', port = 0, penaltyMs }: { host?: string; port?: number; penaltyMs?: number } = {}): Promise<
+    FlowSimulator<CmWellSimulator>
+> {
     const simulator = new CmWellSimulator({ host, port, ...(penaltyMs === undefined ? {} : { penaltyMs }) });
     await simulator.start();
     return {

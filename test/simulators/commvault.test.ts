@@ -114,10 +114,12 @@ describe('Commvault simulator', function () {
             const agent = new https.Agent({ keepAlive: true, ca: TEST_CA });
             try {
                 await new Promise((resolve, reject) => {
-                    https.get(sim.baseUrl, { agent }, (res) => {
-                        res.resume();
-                        res.on('end', resolve);
-                    }).on('error', reject);
+                    https
+                        .get(sim.baseUrl, { agent }, (res) => {
+                            res.resume();
+                            res.on('end', resolve);
+                        })
+                        .on('error', reject);
                 });
                 assert.strictEqual(Object.keys(agent.freeSockets).length, 1, 'the connection should be kept alive');
                 const started = Date.now();
@@ -183,7 +185,10 @@ describe('Commvault simulator', function () {
 
         it('refuses a password that is not Base64, and an unknown user, the same way', async function () {
             await startSim();
-            for (const body of [{ username: USER, password: PASSWORD }, { username: 'nobody', password: PASSWORD_B64 }]) {
+            for (const body of [
+                { username: USER, password: PASSWORD },
+                { username: 'nobody', password: PASSWORD_B64 },
+            ]) {
                 const res = await loginJson(sim, body);
                 assert.strictEqual(res.status, 200);
                 assert.strictEqual(res.json().token, undefined);
@@ -199,7 +204,11 @@ describe('Commvault simulator', function () {
             assert.strictEqual(missing.status, 400);
             const wrongType = await loginJson(sim, { username: USER, password: PASSWORD_B64 }, { 'Content-Type': 'text/plain' });
             assert.strictEqual(wrongType.status, 400);
-            const wrongRoot = await request(`${sim.baseUrl}/Login`, { method: 'POST', headers: XML_HEADERS, body: `<Other username="${USER}" password="${PASSWORD_B64}"/>` });
+            const wrongRoot = await request(`${sim.baseUrl}/Login`, {
+                method: 'POST',
+                headers: XML_HEADERS,
+                body: `<Other username="${USER}" password="${PASSWORD_B64}"/>`,
+            });
             assert.strictEqual(wrongRoot.status, 400);
             assert.strictEqual(sim.stats.loginsOk, 0);
         });
@@ -230,10 +239,13 @@ describe('Commvault simulator', function () {
         });
 
         it('decodes escaped XML attributes, and answers JSON to an XML request that accepts JSON', async function () {
-            await startSim({ users: { 'o\'neil & <co>': { password: 'p"w<&>' } } });
-            const res = await loginXml(sim, `username="o&apos;neil &amp; &lt;co&gt;" password="${b64('p"w<&>')}"`, { Accept: 'application/json', 'Content-Type': 'application/xml' });
+            await startSim({ users: { "o'neil & <co>": { password: 'p"w<&>' } } });
+            const res = await loginXml(sim, `username="o&apos;neil &amp; &lt;co&gt;" password="${b64('p"w<&>')}"`, {
+                Accept: 'application/json',
+                'Content-Type': 'application/xml',
+            });
             assert.strictEqual(res.status, 200);
-            assert.strictEqual(res.json().userName, 'o\'neil & <co>');
+            assert.strictEqual(res.json().userName, "o'neil & <co>");
         });
 
         it('asks for a domain when the user has one, and records domain and commserver', async function () {
@@ -243,7 +255,11 @@ describe('Commvault simulator', function () {
             const withDomain = await loginJson(sim, { username: USER, password: PASSWORD_B64, domain: 'corp', commserver: 'cs01' });
             assert.match(withDomain.json().token, /^QSDK /);
             assert.deepStrictEqual(sim.stats.logins[1], {
-                format: 'json', username: USER, domain: 'corp', commserver: 'cs01', fields: ['username', 'password', 'domain', 'commserver'],
+                format: 'json',
+                username: USER,
+                domain: 'corp',
+                commserver: 'cs01',
+                fields: ['username', 'password', 'domain', 'commserver'],
             });
         });
 
@@ -324,7 +340,13 @@ describe('Commvault simulator', function () {
             const commServ = await get(sim, '/CommServ', authtoken);
             assert.strictEqual(commServ.json().commcell.commCellName, 'cs01');
             const requests = sim.stats.requests.filter((r: any) => r.path.endsWith('/Client'));
-            assert.deepStrictEqual(requests.map((r: any) => [r.method, r.status, r.authtoken, r.accept]), [['GET', 200, true, 'application/json'], ['GET', 200, true, 'application/json']]);
+            assert.deepStrictEqual(
+                requests.map((r: any) => [r.method, r.status, r.authtoken, r.accept]),
+                [
+                    ['GET', 200, true, 'application/json'],
+                    ['GET', 200, true, 'application/json'],
+                ],
+            );
         });
 
         it('answers XML when Accept asks for it', async function () {
@@ -400,7 +422,7 @@ describe('Commvault simulator', function () {
             assert.strictEqual((await get(sim, '/Client', authtoken)).status, 200);
         });
 
-        it('POST /WhoAmI names the token\'s user', async function () {
+        it("POST /WhoAmI names the token's user", async function () {
             await startSim();
             const res = await request(`${sim.baseUrl}/WhoAmI`, { method: 'POST', headers: { Accept: 'application/json', Authtoken: await token(sim) } });
             assert.strictEqual(res.json().user.userName, USER);
@@ -417,7 +439,7 @@ describe('Commvault simulator', function () {
             return request(`${sim.baseUrl}/RenewLoginToken`, { method: 'POST', headers: { ...JSON_HEADERS, Authtoken: authtoken }, body });
         }
 
-        it('(48) renews an expired token with the login\'s deviceId; the old one is gone', async function () {
+        it("(48) renews an expired token with the login's deviceId; the old one is gone", async function () {
             await startSim();
             const old = await deviceLogin('host-1.example');
             sim.expireTokens();

@@ -171,7 +171,9 @@ export function toXml(name: string, value: Record<string, unknown>): string {
         if (field === null || field === undefined) continue;
         if (Array.isArray(field)) {
             for (const item of field as unknown[]) {
-                children.push(typeof item === 'object' && item !== null ? toXml(key, item as Record<string, unknown>) : `<${key}>${encodeXmlText(item)}</${key}>`);
+                children.push(
+                    typeof item === 'object' && item !== null ? toXml(key, item as Record<string, unknown>) : `<${key}>${encodeXmlText(item)}</${key}>`,
+                );
             }
         } else if (typeof field === 'object') {
             children.push(toXml(key, field as Record<string, unknown>));
@@ -580,7 +582,12 @@ export class CommvaultSimulator extends Simulator<CommvaultRecord, CommvaultStat
 // Command line: node -r tsx/cjs test/simulators/commvault.ts [--port 8445] [--http] [--host 127.0.0.1] [--root /webconsole/api]
 // ---------------------------------------------------------------------------------------------
 
-if (require.main === module) runCli((options) => new CommvaultSimulator(options), (sim) => sim.baseUrl, { '--root': ['root', String] });
+if (require.main === module)
+    runCli(
+        (options) => new CommvaultSimulator(options),
+        (sim) => sim.baseUrl,
+        { '--root': ['root', String] },
+    );
 
 /** The shared entry point of every simulator module (example-flow tests, `npm start`). */
 export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<CommvaultSimulator>> {

@@ -188,7 +188,9 @@ export class CustomApiSimulator extends Simulator<CustomRecord, CustomStats> {
             case 'POST /form/login':
                 return this.formLogin(ctx);
             case 'GET /form/login':
-                return this._send(ctx, 200, '<form method="post"><input name="username"><input name="password" type="password"></form>', { 'Content-Type': 'text/html' });
+                return this._send(ctx, 200, '<form method="post"><input name="username"><input name="password" type="password"></form>', {
+                    'Content-Type': 'text/html',
+                });
             case 'GET /form/home':
                 return this._send(ctx, 200, '<p>Welcome</p>', { 'Content-Type': 'text/html' });
             case 'GET /form/status':
@@ -283,13 +285,23 @@ export class CustomApiSimulator extends Simulator<CustomRecord, CustomStats> {
         if (!client || client.id !== this._options.username || client.secret !== this._options.password) {
             this.refused('oauth2', id);
             const status = this._options.invalidClientStatus;
-            return this._sendJson(ctx, status, { error: 'invalid_client', error_description: 'Client authentication failed' }, status === 401 ? { ...noStore, 'WWW-Authenticate': 'Basic realm="token"' } : noStore);
+            return this._sendJson(
+                ctx,
+                status,
+                { error: 'invalid_client', error_description: 'Client authentication failed' },
+                status === 401 ? { ...noStore, 'WWW-Authenticate': 'Basic realm="token"' } : noStore,
+            );
         }
         const grant = new URLSearchParams(ctx.body.toString('utf8')).get('grant_type');
         if (grant !== 'client_credentials') return this._sendJson(ctx, 400, { error: 'unsupported_grant_type' }, noStore);
         const token = this.issue('oauth2', id);
         if (!token) return this._sendJson(ctx, 200, { token_type: 'Bearer', expires_in: 3600 }, noStore);
-        return this._sendJson(ctx, 200, { access_token: token, token_type: 'Bearer', expires_in: Math.round(this._options.tokenTtlMs / 1000), scope: 'read' }, noStore);
+        return this._sendJson(
+            ctx,
+            200,
+            { access_token: token, token_type: 'Bearer', expires_in: Math.round(this._options.tokenTtlMs / 1000), scope: 'read' },
+            noStore,
+        );
     }
 
     // ---- authorized requests --------------------------------------------------------------
@@ -336,7 +348,11 @@ export class CustomApiSimulator extends Simulator<CustomRecord, CustomStats> {
 // Command line: node -r tsx/cjs test/simulators/custom.ts [--port 8446] [--http] [--host 127.0.0.1]
 // ---------------------------------------------------------------------------------------------
 
-if (require.main === module) runCli((options) => new CustomApiSimulator(options), (sim) => sim.baseUrl);
+if (require.main === module)
+    runCli(
+        (options) => new CustomApiSimulator(options),
+        (sim) => sim.baseUrl,
+    );
 
 /** The shared entry point of every simulator module (example-flow tests, `npm start`). */
 export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<CustomApiSimulator>> {

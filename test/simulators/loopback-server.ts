@@ -433,7 +433,11 @@ interface Startable {
  * [--host H] [--http | --tls] [vendor flags]` runs one until SIGINT/SIGTERM and prints the URL to use.
  * `valueFlags` maps a vendor's own flags to an option and a parser, e.g. `{ '--root': ['root', String] }`.
  */
-export function runCli<T extends Startable>(createSimulator: (options: Record<string, unknown>) => T, printUrl: (simulator: T) => string, valueFlags: FlagTable = {}): void {
+export function runCli<T extends Startable>(
+    createSimulator: (options: Record<string, unknown>) => T,
+    printUrl: (simulator: T) => string,
+    valueFlags: FlagTable = {},
+): void {
     const flags = { ...COMMON_FLAGS, ...valueFlags };
     const options: Record<string, unknown> = {};
     const argv = process.argv.slice(2);

@@ -14,7 +14,12 @@ const XML_HEADERS = { 'Content-Type': 'application/xml', Accept: 'application/xm
 const XML_LOGIN = '<?xml version="1.0" encoding="UTF-8"?><session><userName>admin</userName><password>passphrase</password></session>';
 const COOKIE_PATTERN = /^JSESSIONID=([0-9A-F]{32}\.tomcat1); Path=\/rest; HttpOnly$/;
 
-function loginJson(origin: string | null, body: unknown = { userName: 'admin', password: 'passphrase' }, version = 'v1.3', headers: Record<string, string> = JSON_HEADERS) {
+function loginJson(
+    origin: string | null,
+    body: unknown = { userName: 'admin', password: 'passphrase' },
+    version = 'v1.3',
+    headers: Record<string, string> = JSON_HEADERS,
+) {
     return request(`${origin}/rest/${version}/admin/login`, { method: 'POST', headers, body });
 }
 
@@ -39,7 +44,10 @@ function devices(origin: any, cookie: any, { version = 'v1.3', accept = 'applica
 }
 
 function logout(origin: any, cookie: any, version = 'v1.3') {
-    return request(`${origin}/rest/${version}/admin/logout`, { method: 'POST', headers: cookie ? { Cookie: cookie, Accept: 'application/xml' } : { Accept: 'application/xml' } });
+    return request(`${origin}/rest/${version}/admin/logout`, {
+        method: 'POST',
+        headers: cookie ? { Cookie: cookie, Accept: 'application/xml' } : { Accept: 'application/xml' },
+    });
 }
 
 describe('Oracle SDM simulator', function () {
@@ -81,13 +89,18 @@ describe('Oracle SDM simulator', function () {
             const agent = new https.Agent({ keepAlive: true, ca: TEST_CA });
             try {
                 await new Promise((resolve, reject) => {
-                    https.get(`${sim.origin}/`, { agent }, (res) => {
-                        res.resume();
-                        res.on('end', resolve);
-                    }).on('error', reject);
+                    https
+                        .get(`${sim.origin}/`, { agent }, (res) => {
+                            res.resume();
+                            res.on('end', resolve);
+                        })
+                        .on('error', reject);
                 });
                 assert.strictEqual(Object.keys(agent.freeSockets).length, 1);
-                const pending = loginJson(sim.origin).then(() => 'answered', () => 'closed');
+                const pending = loginJson(sim.origin).then(
+                    () => 'answered',
+                    () => 'closed',
+                );
                 while (sim.stats.loginAttempts === 0) await new Promise((resolve) => setTimeout(resolve, 5));
                 const started = Date.now();
                 await sim.stop();
@@ -118,7 +131,10 @@ describe('Oracle SDM simulator', function () {
             assert.strictEqual(res.status, 200);
             assert.strictEqual(res.headers['content-type'], 'application/xml');
             const cookie = sessionCookie(res);
-            assert.match(res.body, /^<\?xml version="1\.0" encoding="UTF-8" standalone="yes"\?><session><idleTimeout>0<\/idleTimeout><serverInfo>NNC82<\/serverInfo>/);
+            assert.match(
+                res.body,
+                /^<\?xml version="1\.0" encoding="UTF-8" standalone="yes"\?><session><idleTimeout>0<\/idleTimeout><serverInfo>NNC82<\/serverInfo>/,
+            );
             assert.ok(res.body.includes(`<sessionId>${cookie.split('=')[1]}</sessionId>`));
             assert.ok(res.body.includes('<userName>admin</userName>'));
             assert.match(res.body, /<userGroup>LI_ADMIN<\/userGroup>/);
@@ -147,7 +163,11 @@ describe('Oracle SDM simulator', function () {
             await startSim();
             const xmlReply = await loginJson(sim.origin, undefined, 'v1.3', { 'Content-Type': 'application/json', Accept: 'application/xml' });
             assert.strictEqual(xmlReply.headers['content-type'], 'application/xml');
-            const jsonReply = await request(`${sim.origin}/rest/v1.0/admin/login`, { method: 'POST', headers: { 'Content-Type': 'application/xml', Accept: 'application/json' }, body: XML_LOGIN });
+            const jsonReply = await request(`${sim.origin}/rest/v1.0/admin/login`, {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/xml', Accept: 'application/json' },
+                body: XML_LOGIN,
+            });
             assert.strictEqual(jsonReply.json().userName, 'admin');
             const noAccept = await loginJson(sim.origin, undefined, 'v1.2', { 'Content-Type': 'application/json' });
             assert.strictEqual(noAccept.headers['content-type'], 'application/xml', 'no Accept: XML, the first format produced');
@@ -163,9 +183,16 @@ describe('Oracle SDM simulator', function () {
             for (const body of [{ userName: 'admin' }, { password: 'passphrase' }, '{"userName":', '[]']) {
                 assert.strictEqual((await loginJson(sim.origin, body)).status, 400, JSON.stringify(body));
             }
-            const xmlMissing = await request(`${sim.origin}/rest/v1.3/admin/login`, { method: 'POST', headers: XML_HEADERS, body: '<session><userName>admin</userName></session>' });
+            const xmlMissing = await request(`${sim.origin}/rest/v1.3/admin/login`, {
+                method: 'POST',
+                headers: XML_HEADERS,
+                body: '<session><userName>admin</userName></session>',
+            });
             assert.strictEqual(xmlMissing.status, 400);
-            assert.strictEqual(xmlMissing.body, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><error><code>400</code><message>The user input is invalid.</message></error>');
+            assert.strictEqual(
+                xmlMissing.body,
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><error><code>400</code><message>The user input is invalid.</message></error>',
+            );
             const unsupported = await loginJson(sim.origin, undefined, 'v1.3', { 'Content-Type': 'text/plain', Accept: 'application/json' });
             assert.strictEqual(unsupported.status, 415);
             assert.strictEqual(sim.stats.loginsOk, 0);
@@ -174,7 +201,10 @@ describe('Oracle SDM simulator', function () {
 
         it('(37) answers 401 "The user ID or password is invalid." for a wrong password or an unknown user, with no cookie', async function () {
             await startSim();
-            for (const body of [{ userName: 'admin', password: 'nope' }, { userName: 'ghost', password: 'passphrase' }]) {
+            for (const body of [
+                { userName: 'admin', password: 'nope' },
+                { userName: 'ghost', password: 'passphrase' },
+            ]) {
                 const res = await loginJson(sim.origin, body);
                 assert.strictEqual(res.status, 401);
                 assert.deepStrictEqual(res.json(), { code: 401, message: 'The user ID or password is invalid.' });
@@ -197,7 +227,11 @@ describe('Oracle SDM simulator', function () {
             const body = '<session><userName>o&amp;r</userName><password>&lt;p&amp;ss&gt;</password></session>';
             const res = await request(`${sim.origin}/rest/v1.3/admin/login`, { method: 'POST', headers: XML_HEADERS, body });
             assert.strictEqual(res.status, 200);
-            const doctype = await request(`${sim.origin}/rest/v1.3/admin/login`, { method: 'POST', headers: XML_HEADERS, body: `<!DOCTYPE session []>${body}` });
+            const doctype = await request(`${sim.origin}/rest/v1.3/admin/login`, {
+                method: 'POST',
+                headers: XML_HEADERS,
+                body: `<!DOCTYPE session []>${body}`,
+            });
             assert.strictEqual(doctype.status, 400);
         });
 
@@ -232,7 +266,10 @@ describe('Oracle SDM simulator', function () {
             assert.deepStrictEqual(none.json(), { code: 401, message: 'The session ID is invalid.' });
             const noneXml = await devices(sim.origin, undefined, { accept: 'application/xml' });
             assert.match(noneXml.body, /<message>The session ID is invalid\.<\/message>/);
-            assert.deepStrictEqual(sim.stats.requests.map((r: any) => r.status), [200, 200, 200, 401, 401]);
+            assert.deepStrictEqual(
+                sim.stats.requests.map((r: any) => r.status),
+                [200, 200, 200, 401, 401],
+            );
             assert.strictEqual(sim.stats.requests[1].cookie, cookie);
             assert.strictEqual(sim.stats.requests[1].accept, 'application/json');
         });
@@ -263,7 +300,11 @@ describe('Oracle SDM simulator', function () {
             const created = await request(url, { method: 'POST', headers: { ...JSON_HEADERS, Cookie: cookie }, body: { groupName: 'Lab' } });
             assert.strictEqual(created.status, 200);
             assert.deepStrictEqual(created.json(), { groupName: 'Lab', groupFullName: 'Home/Lab' });
-            const xml = await request(url, { method: 'POST', headers: { ...XML_HEADERS, Cookie: cookie }, body: '<deviceGroup><groupName>Core</groupName></deviceGroup>' });
+            const xml = await request(url, {
+                method: 'POST',
+                headers: { ...XML_HEADERS, Cookie: cookie },
+                body: '<deviceGroup><groupName>Core</groupName></deviceGroup>',
+            });
             assert.match(xml.body, /<groupFullName>Home\/Core<\/groupFullName>/);
             assert.strictEqual((await request(url, { method: 'POST', headers: { ...JSON_HEADERS, Cookie: cookie }, body: { groupName: 'Lab' } })).status, 409);
             assert.strictEqual((await request(url, { method: 'POST', headers: { ...JSON_HEADERS, Cookie: cookie }, body: {} })).status, 400);
@@ -351,7 +392,10 @@ describe('Oracle SDM simulator', function () {
             sim.entityBombNext(2);
             const login = await request(`${sim.origin}/rest/v1.3/admin/login`, { method: 'POST', headers: XML_HEADERS, body: XML_LOGIN });
             assert.strictEqual(login.status, 200);
-            assert.match(login.body, /^<\?xml[^>]*\?><!DOCTYPE session \[<!ENTITY lol0 "lol"><!ENTITY lol1 "(&lol0;){10}">.*<!ENTITY lol9 "(&lol8;){10}">\]><session>/);
+            assert.match(
+                login.body,
+                /^<\?xml[^>]*\?><!DOCTYPE session \[<!ENTITY lol0 "lol"><!ENTITY lol1 "(&lol0;){10}">.*<!ENTITY lol9 "(&lol8;){10}">\]><session>/,
+            );
             assert.match(login.body, /<serverInfo>&lol9;<\/serverInfo>/);
             assert.match(login.body, /<sessionId>[0-9A-F]{32}\.tomcat1<\/sessionId>/);
             const data = await devices(sim.origin, sessionCookie(login), { accept: 'application/xml' });
@@ -363,9 +407,10 @@ describe('Oracle SDM simulator', function () {
         it('records every request and resetStats() starts afresh', async function () {
             await startSim();
             await loginCookie(sim.origin);
-            assert.deepStrictEqual(sim.stats.requests.map(({ method, path, status }) => ({ method, path, status })), [
-                { method: 'POST', path: '/rest/v1.3/admin/login', status: 200 },
-            ]);
+            assert.deepStrictEqual(
+                sim.stats.requests.map(({ method, path, status }) => ({ method, path, status })),
+                [{ method: 'POST', path: '/rest/v1.3/admin/login', status: 200 }],
+            );
             sim.resetStats();
             assert.deepStrictEqual(sim.stats, { loginAttempts: 0, loginsOk: 0, logouts: 0, requests: [] });
         });
@@ -382,7 +427,10 @@ describe('Oracle SDM simulator', function () {
         });
 
         it('readXmlFields reads the fields of the named root only', function () {
-            assert.deepStrictEqual(readXmlFields('<?xml version="1.0"?>\n<session><userName>a</userName><password/></session>', 'session', ['userName', 'password']), { userName: 'a', password: '' });
+            assert.deepStrictEqual(
+                readXmlFields('<?xml version="1.0"?>\n<session><userName>a</userName><password/></session>', 'session', ['userName', 'password']),
+                { userName: 'a', password: '' },
+            );
             assert.strictEqual(readXmlFields('<other><userName>a</userName></other>', 'session', ['userName']), null);
         });
     });

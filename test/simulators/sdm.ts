@@ -325,7 +325,9 @@ export class SdmSimulator extends Simulator<SdmRecord, SdmStats> {
     }
 
     private _sendLanding(ctx: Ctx): void {
-        this._send(ctx, 200, '<!DOCTYPE html><html><head><title>Session Delivery Manager</title></head><body>SDM web client</body></html>', { 'Content-Type': 'text/html' });
+        this._send(ctx, 200, '<!DOCTYPE html><html><head><title>Session Delivery Manager</title></head><body>SDM web client</body></html>', {
+            'Content-Type': 'text/html',
+        });
     }
 
     /** A queued failNext answer for this kind of route, if any: true when it was sent. */
@@ -439,7 +441,11 @@ export class SdmSimulator extends Simulator<SdmRecord, SdmStats> {
 // Command line: node -r tsx/cjs test/simulators/sdm.ts [--port 8444] [--http] [--host 127.0.0.1]
 // ---------------------------------------------------------------------------------------------
 
-if (require.main === module) runCli((options) => new SdmSimulator(options), (sim) => sim.origin ?? '');
+if (require.main === module)
+    runCli(
+        (options) => new SdmSimulator(options),
+        (sim) => sim.origin ?? '',
+    );
 
 /** The shared entry point of every simulator module (example-flow tests, `npm start`). */
 export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<SdmSimulator>> {

@@ -23,8 +23,7 @@ describe('SmartServer simulator: lock model and login log', function () {
         await sim.stop();
     });
 
-    const login = (password: string) =>
-        request(`${sim.origin}/iap/auth/login`, { method: 'POST', headers: JSON_TYPE, body: { username: 'admin', password } });
+    const login = (password: string) => request(`${sim.origin}/iap/auth/login`, { method: 'POST', headers: JSON_TYPE, body: { username: 'admin', password } });
     const outcomes = (): string[] => sim.stats.logins.map((entry) => entry.outcome);
 
     it('locks after 5 failures within 10 minutes, and logs every attempt', async function () {

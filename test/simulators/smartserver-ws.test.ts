@@ -110,7 +110,11 @@ describe('SmartServer simulator: IAP/WS', function () {
         const b = await open(await login()); // a second login of the same user shares the list
         const other = await open(otherCookie);
         await subscribe(cookie, [VOLTS]);
-        const put = await request(`${origin()}/cms/iap/devs/17q2d9x.5/if/block/1/Volts_1/value`, { method: 'PUT', headers: { ...JSON_TYPE, Cookie: cookie }, body: '{"value": 240}' });
+        const put = await request(`${origin()}/cms/iap/devs/17q2d9x.5/if/block/1/Volts_1/value`, {
+            method: 'PUT',
+            headers: { ...JSON_TYPE, Cookie: cookie },
+            body: '{"value": 240}',
+        });
         assert.strictEqual(put.status, 204);
         sim.setValue(AMPS, 1); // not subscribed
         await waitFor('the push', () => a.frames.length === 1 && b.frames.length === 1);
@@ -133,7 +137,10 @@ describe('SmartServer simulator: IAP/WS', function () {
         sim.setValue(AMPS, 2);
         sim.setValue('x/lon/1/b/0/dp', 3);
         await waitFor('two frames', () => client.frames.length === 2);
-        assert.deepStrictEqual(client.frames.map((f) => f.payload.length), [2, 1]);
+        assert.deepStrictEqual(
+            client.frames.map((f) => f.payload.length),
+            [2, 1],
+        );
         assert.match(client.frames[0].payload[0].timestamp, /Z\[UTC\]$/);
         sim.ws.options.timestampFormat = 'none';
         sim.setValue(VOLTS, 4);
@@ -151,7 +158,13 @@ describe('SmartServer simulator: IAP/WS', function () {
         const res = await request(`${origin()}/cms/iap/devs/*/if/*/*/*+qualifier=-${list}/value?noxs=true`, { headers: { Cookie: cookie } });
         assert.strictEqual(res.status, 200);
         const body = res.json();
-        assert.deepStrictEqual(body.map((e: any) => [e.dpQualifier, e.value]), [[VOLTS, 230.1], [AMPS, 1.5]]);
+        assert.deepStrictEqual(
+            body.map((e: any) => [e.dpQualifier, e.value]),
+            [
+                [VOLTS, 230.1],
+                [AMPS, 1.5],
+            ],
+        );
         assert.ok(body.every((e: any) => typeof e.utc === 'string'));
         await new Promise((resolve) => setTimeout(resolve, 100));
         assert.deepStrictEqual(client.frames, [], 'no push without max_age');
@@ -160,7 +173,7 @@ describe('SmartServer simulator: IAP/WS', function () {
         client.ws.close();
     });
 
-    it('closes a session\'s sockets with 1000 on logout and expiry; closeSockets gives any code, 1006 drops', async function () {
+    it("closes a session's sockets with 1000 on logout and expiry; closeSockets gives any code, 1006 drops", async function () {
         await startSim();
         const cookie = await login();
         const a = await open(cookie);
@@ -176,7 +189,7 @@ describe('SmartServer simulator: IAP/WS', function () {
         }
     });
 
-    it('sends raw frames and events for the client\'s edge cases', async function () {
+    it("sends raw frames and events for the client's edge cases", async function () {
         await startSim({ ws: { hello: true } });
         const cookie = await login();
         const url = `${origin().replace(/^https/, 'wss')}/iap/ws`;

@@ -250,7 +250,9 @@ export class SmartServerWs {
         const session = this.host.sessionOf(req);
         if (!session && this.options.upgradeRefusal === 'http401') {
             this.stats.refusedUpgrades++;
-            socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 28\r\nConnection: close\r\n\r\n{"message":"Not logged in"}\n');
+            socket.end(
+                'HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 28\r\nConnection: close\r\n\r\n{"message":"Not logged in"}\n',
+            );
             return;
         }
         this.wss.handleUpgrade(req, socket, head, (ws) => {

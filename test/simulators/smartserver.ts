@@ -329,11 +329,15 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
             windowMs: this._options.lockoutWindowMs,
         }));
         for (const [name, props] of Object.entries(users ?? DEFAULT_USERS)) this.setUser(name, props);
-        this.ws = new SmartServerWs({ sessionOf: (req) => this._sessions.fromRequest(req), isLive: (id) => this._sessions.live(id) !== null }, this._options.ws);
+        this.ws = new SmartServerWs(
+            { sessionOf: (req) => this._sessions.fromRequest(req), isLive: (id) => this._sessions.live(id) !== null },
+            this._options.ws,
+        );
         for (const device of this._devices) {
             const [sid, handle] = device.id.split('.');
             for (const b of device.blocks) {
-                for (const [name, datapoint] of Object.entries(b.datapoints)) this.ws.addDatapoint(`${sid}/lon/${handle}/${b.name}/${b.index}/${name}`, datapoint);
+                for (const [name, datapoint] of Object.entries(b.datapoints))
+                    this.ws.addDatapoint(`${sid}/lon/${handle}/${b.name}/${b.index}/${name}`, datapoint);
             }
         }
     }
@@ -550,7 +554,12 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
         this._sendJson(ctx, 200, this._publicUser(creds.username, user), cookie === null ? {} : { 'Set-Cookie': cookie });
     }
 
-    private _scriptedLogin(ctx: Ctx, creds: { username: string; password: string }, behaviour: LoginBehaviour, log: (outcome: LoginLogEntry['outcome'], status: number | null) => void): void {
+    private _scriptedLogin(
+        ctx: Ctx,
+        creds: { username: string; password: string },
+        behaviour: LoginBehaviour,
+        log: (outcome: LoginLogEntry['outcome'], status: number | null) => void,
+    ): void {
         const checksPassword = behaviour.kind === 'hang' || behaviour.kind === 'reset' || (behaviour.kind === 'status' && behaviour.status >= 500);
         if (checksPassword && !this.lockedUntil(creds.username)) {
             const user = this._users.get(creds.username);
@@ -712,7 +721,11 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
 // Command line: node -r tsx/cjs test/simulators/smartserver.ts [--port 8443] [--http] [--host 127.0.0.1]
 // ---------------------------------------------------------------------------------------------
 
-if (require.main === module) runCli((options) => new SmartServerSimulator(options), (sim) => sim.origin ?? '');
+if (require.main === module)
+    runCli(
+        (options) => new SmartServerSimulator(options),
+        (sim) => sim.origin ?? '',
+    );
 
 /**
  * The shared entry point of every simulator module, used by the example-flow tests and `npm start`:

@@ -91,7 +91,11 @@ export function exchangeOf(context: FakeContext, index = 0): VendorExchange {
 
 /** Logs in with a fresh jar: the result and the credential the adapter filled in. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function loginWith(adapter: VendorAdapter<any>, context: VendorContext<any>, credentials: LoginCredentials): Promise<{ result: LoginResult; credential: SessionCredential }> {
+export async function loginWith(
+    adapter: VendorAdapter<any>,
+    context: VendorContext<any>,
+    credentials: LoginCredentials,
+): Promise<{ result: LoginResult; credential: SessionCredential }> {
     const credential: SessionCredential = { jar: new CookieJar() };
     const result = await adapter.login(context, credentials, credential);
     return { result, credential };

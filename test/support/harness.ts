@@ -57,7 +57,9 @@ helper.init(require.resolve('node-red', NODE_RED_FROM));
 
 const ROOT = path.join(__dirname, '..', '..');
 export const CA_FILE = path.join(ROOT, 'test', 'fixtures', 'tls', 'ca.crt');
-export const NODES_DIR = path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [path.dirname(require.resolve('node-red/package.json', NODE_RED_FROM))] }));
+export const NODES_DIR = path.dirname(
+    require.resolve('@node-red/nodes/package.json', { paths: [path.dirname(require.resolve('node-red/package.json', NODE_RED_FROM))] }),
+);
 
 /** A node module as Node-RED loads it (`module.exports = function (RED) { ... }`). */
 export type NodeModule = (...args: unknown[]) => unknown;
@@ -76,18 +78,44 @@ export const ADMIN = { username: 'admin', password: 'Passw0rd!Passw0rd' };
 
 /** A core tls-config node that trusts the test CA (verification on). */
 export function tlsNode(overrides: FlowNode = {}): FlowNode {
-    return { id: 'tls', type: 'tls-config', cert: '', key: '', ca: CA_FILE, certname: '', keyname: '', caname: '', servername: '', verifyservercert: true, ...overrides };
+    return {
+        id: 'tls',
+        type: 'tls-config',
+        cert: '',
+        key: '',
+        ca: CA_FILE,
+        certname: '',
+        keyname: '',
+        caname: '',
+        servername: '',
+        verifyservercert: true,
+        ...overrides,
+    };
 }
 
 export function serverNode(baseUrl: string, overrides: FlowNode = {}): FlowNode {
-    return { id: 'server', type: 'rest-session-server', name: '', vendor: 'smartserver', baseUrl, tls: 'tls', requestTimeout: 5000, logoutOnClose: true, exposeCredential: false, ...overrides };
+    return {
+        id: 'server',
+        type: 'rest-session-server',
+        name: '',
+        vendor: 'smartserver',
+        baseUrl,
+        tls: 'tls',
+        requestTimeout: 5000,
+        logoutOnClose: true,
+        exposeCredential: false,
+        ...overrides,
+    };
 }
 
 /**
  * inject-less flow: login (l1), request (r1), logout (o1) all wired to `out`; a Catch node to
  * `caught`; a Status node to `statuses`. Extra nodes may be appended.
  */
-export function standardFlow(baseUrl: string, { server = {}, request = {}, extra = [] }: { server?: FlowNode; request?: FlowNode; extra?: FlowNode[] } = {}): FlowNode[] {
+export function standardFlow(
+    baseUrl: string,
+    { server = {}, request = {}, extra = [] }: { server?: FlowNode; request?: FlowNode; extra?: FlowNode[] } = {},
+): FlowNode[] {
     const inTab = (node: FlowNode): FlowNode => ({ z: 'tab', ...node });
     return [
         { id: 'tab', type: 'tab', label: 'test' },
@@ -95,7 +123,17 @@ export function standardFlow(baseUrl: string, { server = {}, request = {}, extra
         serverNode(baseUrl, server),
         ...[
             { id: 'l1', type: 'rest-session-login', server: 'server', wires: [['out']] },
-            { id: 'r1', type: 'rest-session-request', server: 'server', method: 'GET', url: '/iap/devs', ret: 'obj', paytoqs: 'ignore', ...request, wires: [['out']] },
+            {
+                id: 'r1',
+                type: 'rest-session-request',
+                server: 'server',
+                method: 'GET',
+                url: '/iap/devs',
+                ret: 'obj',
+                paytoqs: 'ignore',
+                ...request,
+                wires: [['out']],
+            },
             { id: 'o1', type: 'rest-session-logout', server: 'server', wires: [['out']] },
             { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
             { id: 'watcher', type: 'status', scope: null, wires: [['statuses']] },

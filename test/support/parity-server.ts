@@ -237,9 +237,13 @@ export class ParityServer {
         if (path === '/redirect/cookie') return this.redirect(res, '/redirect/echo', { 'Set-Cookie': 'hop=1; Path=/' });
         if (path === '/redirect/away') return this.redirect(res, query.get('to') ?? '/');
         if (path === '/set-cookie') {
-            return json(200, { ok: true }, {
-                'Set-Cookie': ['a=1; Path=/; HttpOnly', 'b=x%20y; Max-Age=60; SameSite=Lax', `${SESSION_COOKIE}=${sid || 'none'}; Path=/; HttpOnly`],
-            });
+            return json(
+                200,
+                { ok: true },
+                {
+                    'Set-Cookie': ['a=1; Path=/; HttpOnly', 'b=x%20y; Max-Age=60; SameSite=Lax', `${SESSION_COOKIE}=${sid || 'none'}; Path=/; HttpOnly`],
+                },
+            );
         }
         if (path === '/bad-json') return this.text(res, 200, '{"a":', 'application/json');
         if (path === '/empty') return this.text(res, 200, '', 'application/json');
@@ -338,10 +342,13 @@ export class TestProxy {
         const target = new URL(req.url ?? '');
         const headers = { ...req.headers };
         delete headers['proxy-authorization'];
-        const upstream = http.request({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers }, (reply) => {
-            res.writeHead(reply.statusCode ?? 502, reply.rawHeaders);
-            reply.pipe(res);
-        });
+        const upstream = http.request(
+            { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers },
+            (reply) => {
+                res.writeHead(reply.statusCode ?? 502, reply.rawHeaders);
+                reply.pipe(res);
+            },
+        );
         upstream.on('error', () => res.destroy());
         req.pipe(upstream);
     }

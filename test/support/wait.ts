@@ -18,7 +18,10 @@ export interface WaitOptions {
  * with `message` and the last value or error the probe gave. The probe runs at once, then every
  * `intervalMs`: a fake clock must not be installed on setTimeout while waiting.
  */
-export async function waitFor<T>(probe: () => T | Promise<T>, { timeoutMs = 10000, intervalMs = 5, message = 'condition' }: WaitOptions = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+    probe: () => T | Promise<T>,
+    { timeoutMs = 10000, intervalMs = 5, message = 'condition' }: WaitOptions = {},
+): Promise<NonNullable<T>> {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;
     for (;;) {

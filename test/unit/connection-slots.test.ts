@@ -10,10 +10,12 @@ describe('connection slots (maxConnections)', function () {
         const slots = new ConnectionSlots(2);
         const order: number[] = [];
         const releases = await Promise.all([slots.acquire('request', 1000, timeout), slots.acquire('request', 1000, timeout)]);
-        const queued = [3, 4].map((n) => slots.acquire('request', 1000, timeout).then((release) => {
-            order.push(n);
-            return release;
-        }));
+        const queued = [3, 4].map((n) =>
+            slots.acquire('request', 1000, timeout).then((release) => {
+                order.push(n);
+                return release;
+            }),
+        );
         await flush();
         assert.deepStrictEqual(order, []);
         releases[0]();

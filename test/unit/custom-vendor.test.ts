@@ -54,7 +54,15 @@ describe('custom vendor', function () {
     });
 
     it('removes the token and every secret-like key from the payload at any depth', function () {
-        const reply = { data: { key: 'T', user: 'u', nested: [{ password: 'p', ok: 1 }] }, refresh_token: 'r', session_id: 's', sessionId: 's', clientSecret: 'c', copy: 'T', n: 1 };
+        const reply = {
+            data: { key: 'T', user: 'u', nested: [{ password: 'p', ok: 1 }] },
+            refresh_token: 'r',
+            session_id: 's',
+            sessionId: 's',
+            clientSecret: 'c',
+            copy: 'T',
+            n: 1,
+        };
         assert.deepStrictEqual(withoutSecrets(reply, 'data.key', 'T'), { data: { user: 'u', nested: [{ ok: 1 }] }, n: 1 });
         assert.deepStrictEqual(withoutSecrets(undefined, undefined, undefined), {});
     });
@@ -66,7 +74,9 @@ describe('custom vendor', function () {
         assert.deepStrictEqual(checkVendorSettings('custom', { tokenFrom: 'body', tokenName: 'data..token' }), { tokenName: 'jsonPath' });
         assert.deepStrictEqual(checkVendorSettings('custom', { tokenFrom: 'body', tokenName: '' }), { tokenName: 'jsonPath' });
         assert.deepStrictEqual(checkVendorSettings('custom', { tokenFrom: 'header', tokenName: 'X Token' }), { tokenName: 'headerName' });
-        assert.deepStrictEqual(checkVendorSettings('custom', { tokenFrom: 'body', tokenName: 'token', tokenTemplate: 'Bearer' }), { tokenTemplate: 'tokenTemplate' });
+        assert.deepStrictEqual(checkVendorSettings('custom', { tokenFrom: 'body', tokenName: 'token', tokenTemplate: 'Bearer' }), {
+            tokenTemplate: 'tokenTemplate',
+        });
         assert.deepStrictEqual(checkVendorSettings('custom', { expiry: 'lifetime', expiryValue: '30' }), { expiryValue: 'duration' });
         assert.deepStrictEqual(checkVendorSettings('custom', { expiry: 'body', expiryValue: 'expires in' }), { expiryValue: 'jsonPath' });
         assert.deepStrictEqual(checkVendorSettings('custom', { rejectedStatus: '401, 4o3' }), { rejectedStatus: 'rejectedStatus' });

@@ -44,11 +44,20 @@ describe('help files', function () {
                 it(`has "${lang}" help with the same sections and entries as en-US`, function () {
                     const other = help(lang, type);
                     assert.match(other, new RegExp(`^<script type="text/html" data-help-name="${type}">\\s*<div class="rest-session-help">`));
-                    for (const [what, pattern] of [['h3', /<h3>/g], ['h4', /<h4>/g], ['dt', /<dt[ >]/g], ['li', /<li>/g], ['p', /<p>/g]] as const) {
+                    for (const [what, pattern] of [
+                        ['h3', /<h3>/g],
+                        ['h4', /<h4>/g],
+                        ['dt', /<dt[ >]/g],
+                        ['li', /<li>/g],
+                        ['p', /<p>/g],
+                    ] as const) {
                         assert.strictEqual(count(other, pattern), count(english, pattern), `${lang} ${type}: number of <${what}>`);
                     }
                     assert.deepStrictEqual(errorCodes(other), errorCodes(english), `${lang} ${type}: error codes`);
-                    assert.ok(!/\b(the|and|with|when|session is)\b/.test(other.replace(/<code>[\s\S]*?<\/code>|<a [^>]*>|"[^"]*"|„[^“]*“/g, '')), `${lang} ${type}: English words left`);
+                    assert.ok(
+                        !/\b(the|and|with|when|session is)\b/.test(other.replace(/<code>[\s\S]*?<\/code>|<a [^>]*>|"[^"]*"|„[^“]*“/g, '')),
+                        `${lang} ${type}: English words left`,
+                    );
                 });
             }
         });

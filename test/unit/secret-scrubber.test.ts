@@ -17,9 +17,17 @@ describe('SecretScrubber', function () {
 
     it('removes the password in every encoding an echo may use', function () {
         const forms = [
-            PASSWORD, JSON.stringify(PASSWORD).slice(1, -1), encodeURIComponent(PASSWORD), 'p+ss/wörd&quot;&lt;1&gt;',
-            b64(PASSWORD), b64(PASSWORD).replace(/=+$/, ''), urlSafe(PASSWORD), b64(`admin:${PASSWORD}`), urlSafe(`admin:${PASSWORD}`),
-            'New-Secret-42', b64('New-Secret-42'),
+            PASSWORD,
+            JSON.stringify(PASSWORD).slice(1, -1),
+            encodeURIComponent(PASSWORD),
+            'p+ss/wörd&quot;&lt;1&gt;',
+            b64(PASSWORD),
+            b64(PASSWORD).replace(/=+$/, ''),
+            urlSafe(PASSWORD),
+            b64(`admin:${PASSWORD}`),
+            urlSafe(`admin:${PASSWORD}`),
+            'New-Secret-42',
+            b64('New-Secret-42'),
         ];
         for (const form of forms) assert.strictEqual(scrubber.scrub(`before ${form} after`), `before ${REDACTED} after`, form);
     });

@@ -58,7 +58,10 @@ function loadEditor(vendors: unknown): { template: string; registered: Record<st
 describe('vendor settings tables', function () {
     it('serve every vendor in editor order, each row named and with a default', function () {
         const vendors = editorVendors();
-        assert.deepStrictEqual(vendors.map((vendor) => vendor.id), vendorAdapters().map((adapter) => adapter.id));
+        assert.deepStrictEqual(
+            vendors.map((vendor) => vendor.id),
+            vendorAdapters().map((adapter) => adapter.id),
+        );
         for (const vendor of vendors) for (const row of vendor.rows) assert.ok(row.name && row.icon && row.default !== undefined, `${vendor.id} ${row.name}`);
         assert.deepStrictEqual(JSON.parse(JSON.stringify(vendors)), vendors, 'the table survives JSON (Node-RED serves it with /settings)');
     });
@@ -75,22 +78,36 @@ describe('vendor settings tables', function () {
                     if (row.group) keys.push(`group.${row.group}`);
                     for (const option of row.options ?? []) keys.push(`${row.name}.${option}`);
                 }
-                if (Object.keys(vendor.presets).length) keys.push('label.preset', 'preset.choose', ...Object.keys(vendor.presets).map((name) => `preset.${name}`));
+                if (Object.keys(vendor.presets).length)
+                    keys.push('label.preset', 'preset.choose', ...Object.keys(vendor.presets).map((name) => `preset.${name}`));
                 for (const key of keys) assert.strictEqual(typeof lookup(texts, key), 'string', `${lang}: ${key}`);
             }
         }
     });
 
     it('are what the runtime parses: a vendor setting of another vendor is not read', function () {
-        const settings = readServerSettings(def('commvault', { format: 'xml', domain: ' corp ', apiVersion: 'v9' }), vendorAdapter('commvault')) as unknown as Record<string, unknown>;
-        assert.deepStrictEqual(settings, { format: 'xml', domain: 'corp', commserver: '', vendor: 'commvault', baseUrl: 'https://host.example/api', requestTimeoutMs: 30000 });
+        const settings = readServerSettings(
+            def('commvault', { format: 'xml', domain: ' corp ', apiVersion: 'v9' }),
+            vendorAdapter('commvault'),
+        ) as unknown as Record<string, unknown>;
+        assert.deepStrictEqual(settings, {
+            format: 'xml',
+            domain: 'corp',
+            commserver: '',
+            vendor: 'commvault',
+            baseUrl: 'https://host.example/api',
+            requestTimeoutMs: 30000,
+        });
         const sdm = readServerSettings(def('sdm'), vendorAdapter('sdm')) as unknown as Record<string, unknown>;
         assert.strictEqual(sdm.apiVersion, 'v1.1');
         assert.strictEqual(sdm.format, 'json');
     });
 
     it('refuse a bad value at deploy with CONFIG and in the editor with its problem key', function () {
-        assert.throws(() => readServerSettings(def('cmwell', { tokenLifetime: '61d' }), vendorAdapter('cmwell')), { code: 'CONFIG', message: /more than 60 days/ });
+        assert.throws(() => readServerSettings(def('cmwell', { tokenLifetime: '61d' }), vendorAdapter('cmwell')), {
+            code: 'CONFIG',
+            message: /more than 60 days/,
+        });
         assert.throws(() => readServerSettings(def('sdm', { apiVersion: '1.1' }), vendorAdapter('sdm')), { code: 'CONFIG', message: /API version "1\.1"/ });
         assert.deepStrictEqual(checkVendorSettings('cmwell', { tokenLifetime: '61d' }), { tokenLifetime: 'tokenLifetimeMax' });
         assert.deepStrictEqual(checkVendorSettings('cmwell', { tokenLifetime: '30' }), { tokenLifetime: 'tokenLifetime' });
@@ -141,12 +158,14 @@ describe('vendor settings tables', function () {
             assert.ok(template.includes('data-i18n="rest-session-server.tip.tls"'));
             assert.ok(!template.includes('<!--'), 'every marker filled');
             assert.ok(template.includes('id="rest-session-server-preset-custom"'), 'the custom presets select');
-            for (const preset of ['jsonToken', 'formCookie', 'oauth2']) assert.ok(template.includes(`data-i18n="rest-session-server.preset.${preset}"`), preset);
+            for (const preset of ['jsonToken', 'formCookie', 'oauth2'])
+                assert.ok(template.includes(`data-i18n="rest-session-server.preset.${preset}"`), preset);
             assert.ok(template.includes('data-i18n="rest-session-server.group.credential"'), 'custom fields grouped');
             const rows = editorVendors().flatMap((vendor) => vendor.rows);
             for (const row of rows.filter((r) => !r.credential)) assert.strictEqual(registered.defaults[row.name].value, row.default, row.name);
             assert.deepStrictEqual(Object.keys(registered.credentials), ['username', 'password', 'newPassword']);
-            for (const name of ['name', 'vendor', 'baseUrl', 'tls', 'proxy', 'requestTimeout', 'logoutOnClose', 'exposeCredential']) assert.ok(registered.defaults[name], name);
+            for (const name of ['name', 'vendor', 'baseUrl', 'tls', 'proxy', 'requestTimeout', 'logoutOnClose', 'exposeCredential'])
+                assert.ok(registered.defaults[name], name);
         });
 
         it('a vendor setting added to a table reaches the dialog and the saved properties without touching the .html', function () {

@@ -34,7 +34,9 @@ export function tempDir(prefix: string): string {
 
 /** settings.js for a test user dir; `extra` is JS source of further properties (e.g. adminAuth). */
 export function writeSettings(userDir: string, extra = ''): void {
-    fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = {
+    fs.writeFileSync(
+        path.join(userDir, 'settings.js'),
+        `module.exports = {
     uiHost: '127.0.0.1',
     flowFile: 'flows.json',
     credentialSecret: 'rest-session-test-secret',
@@ -43,7 +45,8 @@ export function writeSettings(userDir: string, extra = ''): void {
     logging: { console: { level: 'info', metrics: false, audit: false } },
     ${extra}
 };
-`);
+`,
+    );
 }
 
 export function writeProjectPackage(userDir: string): void {
@@ -64,10 +67,17 @@ export function linkPackage(userDir: string): void {
  */
 export function installPackedPackage(userDir: string, extraPackages: string[] = []): string[] {
     const packDir = tempDir('rest-session-pack-');
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', packDir], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const [info] = JSON.parse(out) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const tarball = path.join(packDir, info.filename);
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-save', tarball, ...extraPackages], { cwd: userDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-save', tarball, ...extraPackages], {
+        cwd: userDir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
     fs.rmSync(packDir, { recursive: true, force: true });
     return info.files.map((f) => f.path);
 }
@@ -128,30 +138,39 @@ export interface AdminResponse {
 }
 
 /** One HTTP exchange with the admin API. */
-export function request(baseUrl: string, method: string, urlPath: string, { body, token, headers = {} }: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<AdminResponse> {
+export function request(
+    baseUrl: string,
+    method: string,
+    urlPath: string,
+    { body, token, headers = {} }: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
+): Promise<AdminResponse> {
     return new Promise((resolve, reject) => {
         const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-        const req = http.request(new URL(urlPath, baseUrl), {
-            method,
-            headers: {
-                ...(data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {}),
-                ...(token ? { Authorization: `Bearer ${token}` } : {}),
-                ...headers,
+        const req = http.request(
+            new URL(urlPath, baseUrl),
+            {
+                method,
+                headers: {
+                    ...(data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {}),
+                    ...(token ? { Authorization: `Bearer ${token}` } : {}),
+                    ...headers,
+                },
             },
-        }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (chunk: Buffer) => chunks.push(chunk));
-            res.on('end', () => {
-                const text = Buffer.concat(chunks).toString('utf8');
-                let json: unknown;
-                try {
-                    json = JSON.parse(text);
-                } catch {
-                    json = undefined;
-                }
-                resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-            });
-        });
+            (res) => {
+                const chunks: Buffer[] = [];
+                res.on('data', (chunk: Buffer) => chunks.push(chunk));
+                res.on('end', () => {
+                    const text = Buffer.concat(chunks).toString('utf8');
+                    let json: unknown;
+                    try {
+                        json = JSON.parse(text);
+                    } catch {
+                        json = undefined;
+                    }
+                    resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+                });
+            },
+        );
         req.setTimeout(60000, () => req.destroy(new Error(`${method} ${urlPath} timed out`)));
         req.on('error', reject);
         if (data) req.write(data);
@@ -176,5 +195,18 @@ export async function adminToken(baseUrl: string, username: string, password: st
 
 /** A core tls-config node that trusts the test CA. */
 export function tlsConfigNode(id: string): Record<string, unknown> {
-    return { id, type: 'tls-config', name: 'test CA', cert: '', key: '', ca: CA_FILE, certname: '', keyname: '', caname: '', servername: '', verifyservercert: true, alpnprotocol: '' };
+    return {
+        id,
+        type: 'tls-config',
+        name: 'test CA',
+        cert: '',
+        key: '',
+        ca: CA_FILE,
+        certname: '',
+        keyname: '',
+        caname: '',
+        servername: '',
+        verifyservercert: true,
+        alpnprotocol: '',
+    };
 }

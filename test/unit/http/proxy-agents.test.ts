@@ -9,7 +9,7 @@ function red(nodes: Record<string, unknown>): NodeAPI {
 }
 
 describe('proxy-agents', function () {
-    describe('bypassesProxy (the core node\'s noproxy rules)', function () {
+    describe("bypassesProxy (the core node's noproxy rules)", function () {
         it('matches a host exactly, case-insensitively', function () {
             assert.strictEqual(bypassesProxy(['device.example'], 'device.example', 443), true);
             assert.strictEqual(bypassesProxy(['DEVICE.example'], 'device.EXAMPLE', 443), true);
@@ -48,7 +48,10 @@ describe('proxy-agents', function () {
         });
 
         it('reads the URL, the noproxy list and the credentials as a Proxy-Authorization', function () {
-            const settings = proxySettings(red({ p: { url: 'http://proxy.example:3128', noproxy: ['a', 'b'], credentials: { username: 'u', password: 'p:w' } } }), 'p');
+            const settings = proxySettings(
+                red({ p: { url: 'http://proxy.example:3128', noproxy: ['a', 'b'], credentials: { username: 'u', password: 'p:w' } } }),
+                'p',
+            );
             assert.strictEqual(settings!.url.href, 'http://proxy.example:3128/');
             assert.deepStrictEqual(settings!.noProxy, ['a', 'b']);
             assert.strictEqual(settings!.authorization, `Basic ${Buffer.from('u:p:w').toString('base64')}`);

@@ -85,9 +85,15 @@ describe('retry-policy', function () {
         });
 
         it('keeps the jitter between half and all of the exponential delay', function () {
-            assert.strictEqual(retryDelayMs(3, undefined, POLICY, () => 0), 200);
+            assert.strictEqual(
+                retryDelayMs(3, undefined, POLICY, () => 0),
+                200,
+            );
             assert.strictEqual(retryDelayMs(3, undefined, POLICY, half), 300);
-            assert.strictEqual(retryDelayMs(3, undefined, POLICY, () => 0.999999), 400);
+            assert.strictEqual(
+                retryDelayMs(3, undefined, POLICY, () => 0.999999),
+                400,
+            );
         });
 
         it('uses the default policy and Math.random when none is given', function () {

@@ -95,7 +95,12 @@ describe('transport-errors', function () {
             assert.strictEqual(tunnel.code, 'NETWORK');
             const withCause = transportError(Object.assign(new Error('x'), { code: 'ERR_PROXY_TUNNEL', cause: refused }), 'GET', SECRET_URL, 1);
             assert.match(withCause.message, /proxy refused to connect .*HTTP 407: check the proxy credentials/);
-            const down = transportError(Object.assign(new Error('x'), { cause: Object.assign(socketError('ECONNREFUSED', 'refused'), { viaProxy: true }) }), 'GET', SECRET_URL, 1);
+            const down = transportError(
+                Object.assign(new Error('x'), { cause: Object.assign(socketError('ECONNREFUSED', 'refused'), { viaProxy: true }) }),
+                'GET',
+                SECRET_URL,
+                1,
+            );
             assert.match(down.message, /through the proxy \(ECONNREFUSED\)/);
             assertSafe(withCause);
         });

@@ -13,7 +13,19 @@ const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 const LOCALES = path.join(ROOT, 'nodes', 'locales', 'en-US');
 const SECOND_LOCALES = ['de'];
 const EXAMPLES = path.join(ROOT, 'examples');
-const RUNTIME_STATUS_KEYS = ['loggingIn', 'requesting', 'requestingCount', 'invalidCredentials', 'lockedOut', 'rateLimited', 'accountDisabled', 'passwordExpired', 'passwordChanged', 'loggedOut', 'error'];
+const RUNTIME_STATUS_KEYS = [
+    'loggingIn',
+    'requesting',
+    'requestingCount',
+    'invalidCredentials',
+    'lockedOut',
+    'rateLimited',
+    'accountDisabled',
+    'passwordExpired',
+    'passwordChanged',
+    'loggedOut',
+    'error',
+];
 
 function lookup(catalog: any, key: any) {
     return key.split('.').reduce((value: any, part: any) => (value && typeof value === 'object' ? value[part] : undefined), catalog);
@@ -33,7 +45,13 @@ describe('editor files', function () {
     const entries = Object.entries(pkg['node-red'].nodes);
 
     it('declares the five node types of the contract', function () {
-        assert.deepStrictEqual(entries.map(([type]) => type).sort(), ['rest-session-login', 'rest-session-logout', 'rest-session-request', 'rest-session-server', 'rest-session-updates']);
+        assert.deepStrictEqual(entries.map(([type]) => type).sort(), [
+            'rest-session-login',
+            'rest-session-logout',
+            'rest-session-request',
+            'rest-session-server',
+            'rest-session-updates',
+        ]);
     });
 
     for (const [type, file] of entries) {
@@ -64,7 +82,8 @@ describe('editor files', function () {
                 assert.match(help, new RegExp(`data-help-name="${type}"`));
                 if (type !== 'rest-session-server') {
                     for (const heading of ['Inputs', 'Outputs', 'Details']) assert.match(help, new RegExp(`<h3>${heading}</h3>`));
-                    for (const code of ['INVALID_CREDENTIALS', 'LOCKED_OUT', 'SESSION_REJECTED', 'INVALID_INPUT', 'CONFIG']) assert.ok(help.includes(code), code);
+                    for (const code of ['INVALID_CREDENTIALS', 'LOCKED_OUT', 'SESSION_REJECTED', 'INVALID_INPUT', 'CONFIG'])
+                        assert.ok(help.includes(code), code);
                 }
                 const icon = /icon: '([^']+)'/.exec(html)![1];
                 assert.ok(fs.existsSync(path.join(ROOT, 'icons', icon)), icon);
@@ -116,7 +135,8 @@ describe('editor files', function () {
             const svg = fs.readFileSync(path.join(ROOT, 'icons', file), 'utf8');
             assert.match(svg, /<svg[^>]*width="40"[^>]*height="60"/, file);
             const painted = svg.replace(/<mask[\s\S]*?<\/mask>/g, '');
-            for (const [, colour] of painted.matchAll(/(?:fill|stroke)="([^"]+)"/g)) assert.ok(['#ffffff', 'none'].includes(colour.toLowerCase()), `${file}: ${colour}`);
+            for (const [, colour] of painted.matchAll(/(?:fill|stroke)="([^"]+)"/g))
+                assert.ok(['#ffffff', 'none'].includes(colour.toLowerCase()), `${file}: ${colour}`);
             assert.ok(!/<rect[^>]*width="40"[^>]*height="60"[^>]*fill="#ffffff"/.test(painted), `${file} has no background`);
         }
     });
@@ -153,8 +173,15 @@ describe('editor files', function () {
 
         it('show SmartServer data on a Dashboard 2 gauge and say that the dashboard package is needed', function () {
             const flow = flows['SmartServer dashboard gauge.json'];
-            for (const type of ['ui-base', 'ui-page', 'ui-group', 'ui-gauge', 'rest-session-request']) assert.ok(flow.some((n: any) => n.type === type), type);
-            const note = flow.filter((n: any) => n.type === 'comment').map((n: any) => `${n.name} ${n.info}`).join(' ');
+            for (const type of ['ui-base', 'ui-page', 'ui-group', 'ui-gauge', 'rest-session-request'])
+                assert.ok(
+                    flow.some((n: any) => n.type === type),
+                    type,
+                );
+            const note = flow
+                .filter((n: any) => n.type === 'comment')
+                .map((n: any) => `${n.name} ${n.info}`)
+                .join(' ');
             assert.match(note, /@flowfuse\/node-red-dashboard/);
         });
     });

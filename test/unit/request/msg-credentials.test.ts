@@ -4,13 +4,16 @@ import { SessionError } from '../../../src/lib/errors';
 
 /** Asserts INVALID_INPUT with a message that names the reason and never echoes the password. */
 function rejects(value: any, reason: any) {
-    assert.throws(() => readMsgCredentials(value), (error) => {
-        assert.ok(error instanceof SessionError);
-        assert.strictEqual(error.code, 'INVALID_INPUT');
-        assert.match(error.message, reason);
-        assert.ok(!error.message.includes('s3cret'), 'the password is not in the message');
-        return true;
-    });
+    assert.throws(
+        () => readMsgCredentials(value),
+        (error) => {
+            assert.ok(error instanceof SessionError);
+            assert.strictEqual(error.code, 'INVALID_INPUT');
+            assert.match(error.message, reason);
+            assert.ok(!error.message.includes('s3cret'), 'the password is not in the message');
+            return true;
+        },
+    );
 }
 
 describe('msg-credentials', function () {

@@ -6,10 +6,13 @@ function parts(form: any) {
     const boundary = /boundary=(\S+)$/.exec(form.contentType)![1];
     const text = form.body.toString('latin1');
     assert.ok(text.endsWith(`--${boundary}--\r\n`));
-    return text.split(`--${boundary}`).slice(1, -1).map((chunk: any) => {
-        const [head, ...rest] = chunk.slice(2, -2).split('\r\n\r\n');
-        return { head: head.split('\r\n'), value: rest.join('\r\n') };
-    });
+    return text
+        .split(`--${boundary}`)
+        .slice(1, -1)
+        .map((chunk: any) => {
+            const [head, ...rest] = chunk.slice(2, -2).split('\r\n\r\n');
+            return { head: head.split('\r\n'), value: rest.join('\r\n') };
+        });
 }
 
 describe('multipart', function () {

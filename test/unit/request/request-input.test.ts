@@ -18,10 +18,13 @@ function parse(cfg: any, msg: any, warn = sinon.spy()) {
 /** Asserts that parsing throws INVALID_INPUT and returns the error. */
 function invalid(cfg: any, msg: any) {
     let thrown: SessionError | undefined;
-    assert.throws(() => parse(cfg, msg), (error) => {
-        thrown = error as SessionError;
-        return error instanceof SessionError && error.code === 'INVALID_INPUT';
-    });
+    assert.throws(
+        () => parse(cfg, msg),
+        (error) => {
+            thrown = error as SessionError;
+            return error instanceof SessionError && error.code === 'INVALID_INPUT';
+        },
+    );
     return thrown;
 }
 
@@ -60,7 +63,7 @@ describe('request-input', function () {
             assert.match(warn.firstCall.args[0], /msg\.method is ignored/);
         });
 
-        it('does not warn when msg.method is the node\'s method', function () {
+        it("does not warn when msg.method is the node's method", function () {
             const warn = sinon.spy();
             parse({ method: 'GET' }, { method: 'get' }, warn);
             assert.strictEqual(warn.callCount, 0);
@@ -169,7 +172,7 @@ describe('request-input', function () {
             assert.deepStrictEqual(parse({}, { headers }).headers, {});
         });
 
-        it('drops headers that carry the core node\'s marker, which cannot be checked here', function () {
+        it("drops headers that carry the core node's marker, which cannot be checked here", function () {
             assert.deepStrictEqual(parse({}, { headers: { 'content-length': '12', [RESPONSE_HEADERS_MARK]: '3f2a1b0c' } }).headers, {});
         });
 
@@ -276,18 +279,32 @@ describe('request-input', function () {
             assert.strictEqual(request.url, 'https://device.example/cms/iap/devs');
         });
 
-        it('encodes multipart form data with a boundary in the Content-Type of the msg\'s spelling', function () {
-            const request = parse({ method: 'POST' }, {
-                payload: { text: 'hello', file: { value: Buffer.from('abc'), options: { filename: 'a.bin' } }, skipped: null },
-                headers: { 'content-type': 'multipart/form-data' },
-            });
+        it("encodes multipart form data with a boundary in the Content-Type of the msg's spelling", function () {
+            const request = parse(
+                { method: 'POST' },
+                {
+                    payload: { text: 'hello', file: { value: Buffer.from('abc'), options: { filename: 'a.bin' } }, skipped: null },
+                    headers: { 'content-type': 'multipart/form-data' },
+                },
+            );
             const boundary = /^multipart\/form-data; boundary=(\S+)$/.exec(request.headers['content-type'])![1];
             assert.strictEqual(Object.keys(request.headers).length, 1);
-            assert.strictEqual(request.body!.toString(), [
-                `--${boundary}`, 'Content-Disposition: form-data; name="text"', '', 'hello',
-                `--${boundary}`, 'Content-Disposition: form-data; name="file"; filename="a.bin"', 'Content-Type: application/octet-stream', '', 'abc',
-                `--${boundary}--`, '',
-            ].join('\r\n'));
+            assert.strictEqual(
+                request.body!.toString(),
+                [
+                    `--${boundary}`,
+                    'Content-Disposition: form-data; name="text"',
+                    '',
+                    'hello',
+                    `--${boundary}`,
+                    'Content-Disposition: form-data; name="file"; filename="a.bin"',
+                    'Content-Type: application/octet-stream',
+                    '',
+                    'abc',
+                    `--${boundary}--`,
+                    '',
+                ].join('\r\n'),
+            );
         });
     });
 

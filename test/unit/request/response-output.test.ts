@@ -71,7 +71,7 @@ describe('response-output', function () {
             assert.match(warn.firstCall.args[0], /JSON/);
         });
 
-        it('gives responseCookies without the session cookie, in the core node\'s shape', function () {
+        it("gives responseCookies without the session cookie, in the core node's shape", function () {
             const msg: Msg = {};
             const response = reply(200, '', {
                 'set-cookie': [
@@ -109,9 +109,17 @@ describe('response-output', function () {
 
         it('lists redirects with their cookies (only when a hop set some), without the session cookie', function () {
             const msg: Msg = {};
-            const response = reply(200, '', {}, {
-                redirects: [{ location: '/cms/', setCookie: ['cmsSID=new; Path=/', 'seen=1; Path=/'] }, { location: '/cms/x', setCookie: [] }],
-            });
+            const response = reply(
+                200,
+                '',
+                {},
+                {
+                    redirects: [
+                        { location: '/cms/', setCookie: ['cmsSID=new; Path=/', 'seen=1; Path=/'] },
+                        { location: '/cms/x', setCookie: [] },
+                    ],
+                },
+            );
             writeResponse(msg, response, 'txt', 'cmsSID', sinon.spy());
             assert.deepStrictEqual(msg.redirectList, [{ location: '/cms/', cookies: { seen: { value: '1', Path: '/' } } }, { location: '/cms/x' }]);
         });

@@ -269,8 +269,16 @@ describe('login retry scope', function () {
 describe('credential fingerprint', function () {
     const settings = (overrides: Record<string, unknown> = {}): VendorContext => ({
         settings: {
-            vendor: 'commvault', baseUrl: 'https://cv.example/webconsole/api', apiVersion: 'v1.1', format: 'json', authScheme: 'basic',
-            tokenLifetime: '', domain: '', commserver: '', requestTimeoutMs: 30000, ...overrides,
+            vendor: 'commvault',
+            baseUrl: 'https://cv.example/webconsole/api',
+            apiVersion: 'v1.1',
+            format: 'json',
+            authScheme: 'basic',
+            tokenLifetime: '',
+            domain: '',
+            commserver: '',
+            requestTimeoutMs: 30000,
+            ...overrides,
         } as ServerSettings,
         send: async () => reply(200),
     });

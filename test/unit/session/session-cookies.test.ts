@@ -6,7 +6,10 @@ const BASE = 'https://device.example';
 
 /** The name=value pairs of a Cookie header, sorted, to compare without caring about order. */
 function pairs(header: any) {
-    return header.split(';').map((pair: any) => pair.trim()).sort();
+    return header
+        .split(';')
+        .map((pair: any) => pair.trim())
+        .sort();
 }
 
 describe('session-cookies', function () {

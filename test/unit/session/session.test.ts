@@ -11,7 +11,6 @@ const START = Date.parse('2025-11-22T10:00:00Z');
 const MINUTE = 60000;
 const COOL_DOWN_MS = 5 * MINUTE;
 
-
 let originNumber = 0;
 
 /**
@@ -140,7 +139,10 @@ describe('session', function () {
         assert.ok(credentials.every((credential) => credential === credentials[0]));
         assert.strictEqual(session.credential, credentials[0]);
         assert.strictEqual(session.state, 'loggedIn');
-        assert.deepStrictEqual(deps.onState.getCalls().map((call) => call.args[1]), ['loggingIn', 'loggedIn']);
+        assert.deepStrictEqual(
+            deps.onState.getCalls().map((call) => call.args[1]),
+            ['loggingIn', 'loggedIn'],
+        );
         assert.ok(deps.onState.getCalls().every((call) => call.args[0] === session));
     });
 
@@ -554,7 +556,10 @@ describe('session', function () {
             assert.ok(session.credential === undefined, `a login in flight during logout() left the session ${session.state} with a live credential`);
             // The login completes (logout() does not cancel it), and its credential is logged out at once.
             assert.ok(credential && credential.jar instanceof CookieJar, `the login in flight did not complete: ${String(credential)}`);
-            assert.ok(adapter.logout.getCalls().some((call) => call.args[1] === credential), 'the credential of that login was not logged out');
+            assert.ok(
+                adapter.logout.getCalls().some((call) => call.args[1] === credential),
+                'the credential of that login was not logged out',
+            );
         });
     });
 });

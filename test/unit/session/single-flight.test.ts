@@ -3,7 +3,6 @@ import sinon from 'sinon';
 import { SingleFlight } from '../../../src/lib/session/single-flight';
 import { deferred } from '../../support/wait';
 
-
 describe('single-flight', function () {
     it('is not busy before any run', function () {
         assert.strictEqual(new SingleFlight().busy, false);
@@ -41,7 +40,10 @@ describe('single-flight', function () {
         const error = new Error('login refused');
         gate.reject(error);
         const outcomes = await Promise.allSettled(callers);
-        assert.deepStrictEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected']);
+        assert.deepStrictEqual(
+            outcomes.map((o) => o.status),
+            ['rejected', 'rejected', 'rejected'],
+        );
         assert.ok(outcomes.every((o) => o.status === 'rejected' && o.reason === error));
         assert.strictEqual(failing.callCount, 1);
         assert.strictEqual(flight.busy, false);

@@ -20,8 +20,6 @@ function jwt(claims: any) {
 }
 const TOKEN = jwt({ sub: 'root', exp: EXP, rev: 0 });
 
-
-
 function reply(status: number, body: unknown = '', headers: HttpResponse['headers'] = {}): HttpResponse {
     return httpReply(status, body, headers, 'http://cmwell.example:9000/_login');
 }
@@ -36,7 +34,6 @@ function loginError(context: FakeContext, credentials: LoginCredentials = ROOT) 
 }
 
 const sent = (context: FakeContext) => context.send.getCalls().map((call: any) => call.args[0]);
-
 
 describe('cmwell adapter', function () {
     it('is the adapter registered for "cmwell", with no session cookie and no default headers', function () {
@@ -105,24 +102,34 @@ describe('cmwell adapter', function () {
 
     describe('login with Digest', function () {
         it('fetches a challenge, then answers it with uri "/_login" while exp goes in the query only', async function () {
-            const context = fakeContext([reply(401, 'Please provide your credentials.\n', { 'www-authenticate': CHALLENGE }), reply(200, { token: TOKEN })], { authScheme: 'digest', tokenLifetime: '2h' });
+            const context = fakeContext([reply(401, 'Please provide your credentials.\n', { 'www-authenticate': CHALLENGE }), reply(200, { token: TOKEN })], {
+                authScheme: 'digest',
+                tokenLifetime: '2h',
+            });
             const result = await cmwell.login(context, ROOT, { jar: new CookieJar() });
             const [challenge, answer] = sent(context);
             assert.deepStrictEqual(challenge, { method: 'GET', path: '/_login', retry: true });
             assert.strictEqual(answer.path, '/_login?exp=2h');
             assert.strictEqual(answer.retry, false, 'a Digest answer is never resent: its nonce is spent');
             const expected = md5(`${md5('root:cmwell:root')}:${NONCE}:${md5('GET:/_login')}`);
-            assert.strictEqual(answer.headers.Authorization,
-                `Digest username="root", realm="cmwell", nonce="${NONCE}", uri="/_login", response="${expected}", opaque="${OPAQUE}"`);
+            assert.strictEqual(
+                answer.headers.Authorization,
+                `Digest username="root", realm="cmwell", nonce="${NONCE}", uri="/_login", response="${expected}", opaque="${OPAQUE}"`,
+            );
             assert.strictEqual(result.expiresAt, EXP);
         });
 
         it('fetches a fresh challenge for every login (nonces are single-use)', async function () {
             const second = NONCE.replace('0123', '9999');
-            const context = fakeContext([
-                reply(401, '', { 'www-authenticate': CHALLENGE }), reply(200, { token: TOKEN }),
-                reply(401, '', { 'www-authenticate': CHALLENGE.replace(NONCE, second) }), reply(200, { token: TOKEN }),
-            ], { authScheme: 'digest' });
+            const context = fakeContext(
+                [
+                    reply(401, '', { 'www-authenticate': CHALLENGE }),
+                    reply(200, { token: TOKEN }),
+                    reply(401, '', { 'www-authenticate': CHALLENGE.replace(NONCE, second) }),
+                    reply(200, { token: TOKEN }),
+                ],
+                { authScheme: 'digest' },
+            );
             await cmwell.login(context, ROOT, { jar: new CookieJar() });
             await cmwell.login(context, ROOT, { jar: new CookieJar() });
             const answers = sent(context).filter((exchange: any) => exchange.headers);
@@ -149,7 +156,9 @@ describe('cmwell adapter', function () {
         });
 
         it('a 401 to the answer is INVALID_CREDENTIALS', async function () {
-            const error = await loginError(fakeContext([reply(401, '', { 'www-authenticate': CHALLENGE }), reply(401, 'Not authenticated.\n')], { authScheme: 'digest' }));
+            const error = await loginError(
+                fakeContext([reply(401, '', { 'www-authenticate': CHALLENGE }), reply(401, 'Not authenticated.\n')], { authScheme: 'digest' }),
+            );
             assert.strictEqual(error.code, 'INVALID_CREDENTIALS');
             assert.strictEqual(error.statusCode, 401);
         });
@@ -165,7 +174,10 @@ describe('cmwell adapter', function () {
 
         it('400 is BAD_REQUEST and never quotes the Authorization header the server echoes', async function () {
             const secret = Buffer.from('root:S3cret').toString('base64');
-            const error = await loginError(fakeContext([reply(400, { success: false, error: `\`Basic ${secret}\` is not a valid Basic header` })]), { username: 'root', password: 'S3cret' });
+            const error = await loginError(fakeContext([reply(400, { success: false, error: `\`Basic ${secret}\` is not a valid Basic header` })]), {
+                username: 'root',
+                password: 'S3cret',
+            });
             assert.strictEqual(error.code, 'BAD_REQUEST');
             assert.strictEqual(error.statusCode, 400);
             assert.ok(!error.message.includes(secret) && !error.message.includes('S3cret'), error.message);

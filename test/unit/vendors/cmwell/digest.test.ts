@@ -15,15 +15,19 @@ const md5 = (text: any) => crypto.createHash('md5').update(text).digest('hex');
 
 describe('cmwell-digest', function () {
     describe('parseDigestChallenge', function () {
-        it('reads CM-Well\'s challenge', function () {
+        it("reads CM-Well's challenge", function () {
             assert.deepStrictEqual(parseDigestChallenge(`Digest realm="cmwell",nonce="${NONCE}",opaque="${OPAQUE}"`), {
-                realm: 'cmwell', nonce: NONCE, opaque: OPAQUE,
+                realm: 'cmwell',
+                nonce: NONCE,
+                opaque: OPAQUE,
             });
         });
 
         it('finds the Digest challenge among several, with spaces and unquoted values', function () {
             assert.deepStrictEqual(parseDigestChallenge(['Basic realm="proxy"', `Digest  realm = "cmwell" , nonce=${NONCE}`]), {
-                realm: 'cmwell', nonce: NONCE, opaque: undefined,
+                realm: 'cmwell',
+                nonce: NONCE,
+                opaque: undefined,
             });
             assert.strictEqual(parseDigestChallenge(`Basic realm="x", Digest realm="cmwell", nonce="${NONCE}"`)?.nonce, NONCE);
         });
@@ -46,7 +50,10 @@ describe('cmwell-digest', function () {
         it('answers with uri "/_login" (no query), no qop, and echoes the opaque', function () {
             const header = digestAuthorization('root', 'root', { realm: 'cmwell', nonce: NONCE, opaque: OPAQUE });
             assert.strictEqual(DIGEST_LOGIN_URI, '/_login');
-            assert.strictEqual(header, `Digest username="root", realm="cmwell", nonce="${NONCE}", uri="/_login", response="ff4c0222291c31344ab113a5d875082a", opaque="${OPAQUE}"`);
+            assert.strictEqual(
+                header,
+                `Digest username="root", realm="cmwell", nonce="${NONCE}", uri="/_login", response="ff4c0222291c31344ab113a5d875082a", opaque="${OPAQUE}"`,
+            );
             assert.ok(!/qop|nc=|cnonce/.test(header));
         });
 
@@ -62,7 +69,7 @@ describe('cmwell-digest', function () {
     });
 
     describe('digestUserProblem', function () {
-        it('accepts the characters CM-Well\'s parser reads and refuses the others', function () {
+        it("accepts the characters CM-Well's parser reads and refuses the others", function () {
             for (const name of ['root', 'Alice_01', 'a-b', 'x/y']) assert.strictEqual(digestUserProblem(name), undefined, name);
             for (const name of ['a.b', 'me@example.org', 'a+b', 'a:b', 'a b', 'a"b', '']) {
                 assert.match(String(digestUserProblem(name)), /use Basic/, name);

@@ -1,12 +1,5 @@
 import assert from 'node:assert';
-import {
-    parseTokenLifetime,
-    tokenLifetimeMs,
-    tokenLifetimeProblem,
-    jwtClaims,
-    tokenExpiry,
-    MAX_TOKEN_DAYS,
-} from '../../../../src/lib/vendors/cmwell/token';
+import { parseTokenLifetime, tokenLifetimeMs, tokenLifetimeProblem, jwtClaims, tokenExpiry, MAX_TOKEN_DAYS } from '../../../../src/lib/vendors/cmwell/token';
 
 const DAY = 86400000;
 const HOUR = 3600000;
@@ -74,7 +67,13 @@ describe('cmwell-token', function () {
         });
 
         it('is null or undefined for anything that is not a JWT with a numeric exp', function () {
-            for (const token of ['not-a-jwt', 'a.b', 'a.%%%.c', `x.${Buffer.from('[1]').toString('base64url')}.y`, `x.${Buffer.from('nope').toString('base64url')}.y`]) {
+            for (const token of [
+                'not-a-jwt',
+                'a.b',
+                'a.%%%.c',
+                `x.${Buffer.from('[1]').toString('base64url')}.y`,
+                `x.${Buffer.from('nope').toString('base64url')}.y`,
+            ]) {
                 assert.strictEqual(jwtClaims(token), undefined, token);
                 assert.strictEqual(tokenExpiry(token), null, token);
             }

@@ -8,7 +8,15 @@ import { vendorAdapter } from '../../../../src/lib/vendors/index';
 import { parseXml } from '../../../../src/lib/vendors/xml';
 import type { HttpResponse } from '../../../../src/lib/http/http-client';
 import type { LoginCredentials } from '../../../../src/lib/vendors/adapter';
-import { reply as httpReply, testSettings, queuedContext, loginWith, loginError as adapterLoginError, type FakeContext, type ServerSettings } from '../../../support/fakes';
+import {
+    reply as httpReply,
+    testSettings,
+    queuedContext,
+    loginWith,
+    loginError as adapterLoginError,
+    type FakeContext,
+    type ServerSettings,
+} from '../../../support/fakes';
 
 const USER: LoginCredentials = { username: 'cvuser01', password: 'Password#123!' };
 const PASSWORD_B64 = 'UGFzc3dvcmQjMTIzIQ==';
@@ -28,11 +36,6 @@ const SUCCESS = {
     userGUID: 'U',
     userName: 'cvuser01',
 };
-
-
-
-
-
 
 function reply(status: number, body: unknown = '', contentType = 'application/json'): HttpResponse {
     return httpReply(status, body, contentType ? { 'content-type': contentType } : {}, 'https://commserve.example/webconsole/api/Login');
@@ -123,13 +126,19 @@ describe('commvault adapter', function () {
             assert.strictEqual(credential.jar.getCookiesSync('https://commserve.example/').length, 0);
         });
 
-        it('reads an XML reply: the root element\'s attributes, without the token', async function () {
-            const xml = `<?xml version="1.0" encoding="UTF-8"?><DM2ContentIndexing_CheckCredentialResp aliasName="1" token="${TOKEN}" userName="cvuser01" `
-                + 'loginAttempts="0" remainingLockTime="0" isAccountLocked="false" forcePasswordChange="false"><ownerOrganization providerId="0"/></DM2ContentIndexing_CheckCredentialResp>';
+        it("reads an XML reply: the root element's attributes, without the token", async function () {
+            const xml =
+                `<?xml version="1.0" encoding="UTF-8"?><DM2ContentIndexing_CheckCredentialResp aliasName="1" token="${TOKEN}" userName="cvuser01" ` +
+                'loginAttempts="0" remainingLockTime="0" isAccountLocked="false" forcePasswordChange="false"><ownerOrganization providerId="0"/></DM2ContentIndexing_CheckCredentialResp>';
             const { result } = await login(fakeContext(reply(200, xml, 'application/xml')));
             assert.strictEqual(result.header!.value, TOKEN);
             assert.deepStrictEqual(result.payload, {
-                aliasName: '1', userName: 'cvuser01', loginAttempts: '0', remainingLockTime: '0', isAccountLocked: 'false', forcePasswordChange: 'false',
+                aliasName: '1',
+                userName: 'cvuser01',
+                loginAttempts: '0',
+                remainingLockTime: '0',
+                isAccountLocked: 'false',
+                forcePasswordChange: 'false',
                 ownerOrganization: { providerId: '0' },
             });
         });
@@ -143,10 +152,16 @@ describe('commvault adapter', function () {
             assert.match(String(fromXml.result.warning), /changed/);
         });
 
-        it('turns HTTP 200 with errList and no token into INVALID_CREDENTIALS with the server\'s text', async function () {
-            const error = await loginError(fakeContext(reply(200, {
-                errList: [{ errorCode: 1116, errLogMessage: 'Invalid Username or Password.' }], isAccountLocked: false, loginAttempts: 1,
-            })));
+        it("turns HTTP 200 with errList and no token into INVALID_CREDENTIALS with the server's text", async function () {
+            const error = await loginError(
+                fakeContext(
+                    reply(200, {
+                        errList: [{ errorCode: 1116, errLogMessage: 'Invalid Username or Password.' }],
+                        isAccountLocked: false,
+                        loginAttempts: 1,
+                    }),
+                ),
+            );
             assert.strictEqual(error.code, 'INVALID_CREDENTIALS');
             assert.strictEqual(error.statusCode, 200);
             assert.strictEqual(error.retryAfter, undefined);
@@ -154,16 +169,23 @@ describe('commvault adapter', function () {
         });
 
         it('reads the errList element of an XML refusal', async function () {
-            const xml = '<DM2ContentIndexing_CheckCredentialResp isAccountLocked="false"><errList errorCode="1116" errLogMessage="Bad &amp; wrong"/></DM2ContentIndexing_CheckCredentialResp>';
+            const xml =
+                '<DM2ContentIndexing_CheckCredentialResp isAccountLocked="false"><errList errorCode="1116" errLogMessage="Bad &amp; wrong"/></DM2ContentIndexing_CheckCredentialResp>';
             const error = await loginError(fakeContext(reply(200, xml, 'application/xml')));
             assert.strictEqual(error.code, 'INVALID_CREDENTIALS');
             assert.match(error.message, /: Bad & wrong\.$/);
         });
 
         it('turns isAccountLocked into LOCKED_OUT with retryAfter = remainingLockTime', async function () {
-            const error = await loginError(fakeContext(reply(200, {
-                errList: [{ errorCode: 1117, errLogMessage: 'User account is locked' }], isAccountLocked: true, remainingLockTime: 5400,
-            })));
+            const error = await loginError(
+                fakeContext(
+                    reply(200, {
+                        errList: [{ errorCode: 1117, errLogMessage: 'User account is locked' }],
+                        isAccountLocked: true,
+                        remainingLockTime: 5400,
+                    }),
+                ),
+            );
             assert.strictEqual(error.code, 'LOCKED_OUT');
             assert.strictEqual(error.retryAfter, 5400);
             assert.strictEqual(error.statusCode, 200);
@@ -190,7 +212,14 @@ describe('commvault adapter', function () {
         });
 
         it('maps other statuses like every vendor', async function () {
-            const cases: [number, string][] = [[401, 'INVALID_CREDENTIALS'], [400, 'BAD_REQUEST'], [404, 'NOT_FOUND'], [429, 'RATE_LIMITED'], [500, 'SERVER_ERROR'], [302, 'BAD_REQUEST']];
+            const cases: [number, string][] = [
+                [401, 'INVALID_CREDENTIALS'],
+                [400, 'BAD_REQUEST'],
+                [404, 'NOT_FOUND'],
+                [429, 'RATE_LIMITED'],
+                [500, 'SERVER_ERROR'],
+                [302, 'BAD_REQUEST'],
+            ];
             for (const [status, code] of cases) {
                 const error = await loginError(fakeContext(reply(status, { errorCode: 5, errorMessage: 'Access denied' })));
                 assert.strictEqual(error.code, code, String(status));
@@ -228,7 +257,11 @@ describe('commvault adapter', function () {
         });
 
         it('reports anything else', async function () {
-            const cases: [HttpResponse, string][] = [[reply(500, 'Internal error'), 'SERVER_ERROR'], [reply(200, 'Something else'), 'BAD_REQUEST'], [reply(403, ''), 'BAD_REQUEST']];
+            const cases: [HttpResponse, string][] = [
+                [reply(500, 'Internal error'), 'SERVER_ERROR'],
+                [reply(200, 'Something else'), 'BAD_REQUEST'],
+                [reply(403, ''), 'BAD_REQUEST'],
+            ];
             for (const [response, code] of cases) {
                 await assert.rejects(logout(response), (error) => {
                     assert.strictEqual((error as any).code, code);
@@ -247,12 +280,18 @@ describe('commvault adapter', function () {
         });
 
         it('removes the token and other credential fields from the payload only', function () {
-            assert.deepStrictEqual(withoutToken({ token: 't', sessionId: 's', userName: 'u', forcePasswordChange: true }), { userName: 'u', forcePasswordChange: true });
+            assert.deepStrictEqual(withoutToken({ token: 't', sessionId: 's', userName: 'u', forcePasswordChange: true }), {
+                userName: 'u',
+                forcePasswordChange: true,
+            });
         });
 
         it('builds bodies and reads replies in both formats', function () {
             assert.strictEqual(loginBody('json', { username: 'u', password: 'cA==' }), '{"username":"u","password":"cA=="}');
-            assert.strictEqual(loginBody('xml', { username: '<u>', password: 'cA==' }), '<DM2ContentIndexing_CheckCredentialReq username="&lt;u&gt;" password="cA=="/>');
+            assert.strictEqual(
+                loginBody('xml', { username: '<u>', password: 'cA==' }),
+                '<DM2ContentIndexing_CheckCredentialReq username="&lt;u&gt;" password="cA=="/>',
+            );
             const fromJson = parseLoginReply(reply(200, { token: ' QSDK 1 ', isAccountLocked: 'true', remainingLockTime: '12.2' }));
             assert.strictEqual(fromJson.token, 'QSDK 1');
             assert.strictEqual(fromJson.locked, true);
@@ -263,8 +302,9 @@ describe('commvault adapter', function () {
         });
 
         it('does not expand entities from a DOCTYPE in an XML reply', function () {
-            const bomb = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
-                + '<DM2ContentIndexing_CheckCredentialResp token="QSDK 1" userName="&b;"/>';
+            const bomb =
+                '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>' +
+                '<DM2ContentIndexing_CheckCredentialResp token="QSDK 1" userName="&b;"/>';
             const parsed = parseLoginReply(reply(200, bomb, 'application/xml'));
             assert.strictEqual(parsed.token, 'QSDK 1');
             assert.strictEqual(parsed.fields.userName, '&b;');

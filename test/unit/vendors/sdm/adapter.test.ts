@@ -16,7 +16,6 @@ const SESSION_ID = 'C1B538D484F77F3EEB25ECD0A3148448.tomcat1';
 const SET_COOKIE = `JSESSIONID=${SESSION_ID}; Path=/rest; HttpOnly`;
 const VALID_UNTIL = '2031-01-01T00:00:00Z';
 
-
 /** Answers each exchange from a script keyed by "METHOD path"; Set-Cookie lands in the jar. */
 function fakeContext(script: Record<string, HttpResponse | HttpResponse[]>, settings: Record<string, unknown> = {}): FakeContext {
     return scriptedContext(script, { vendor: 'sdm', baseUrl: BASE, apiVersion: 'v1.3', format: 'json', ...settings }, { storeCookies: true });
@@ -35,10 +34,9 @@ function xmlReply(status: number, body: unknown, extra: HttpResponse['headers'] 
 }
 
 const SESSION_JSON = { idleTimeout: 0, serverInfo: 'NNC82', sessionId: SESSION_ID, userGroup: 'LI_ADMIN', userName: 'admin', validUntil: VALID_UNTIL };
-const SESSION_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><session><idleTimeout>30</idleTimeout><serverInfo>NNC82</serverInfo>'
-    + `<sessionId>${SESSION_ID}</sessionId><userGroup>LI_ADMIN</userGroup><userName>admin</userName><validUntil>${VALID_UNTIL}</validUntil></session>`;
-
-
+const SESSION_XML =
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><session><idleTimeout>30</idleTimeout><serverInfo>NNC82</serverInfo>' +
+    `<sessionId>${SESSION_ID}</sessionId><userGroup>LI_ADMIN</userGroup><userName>admin</userName><validUntil>${VALID_UNTIL}</validUntil></session>`;
 
 describe('sdm adapter', function () {
     let clock: any;
@@ -101,12 +99,24 @@ describe('sdm adapter', function () {
         });
 
         it('posts escaped XML with the format xml and reads the XML <session>', async function () {
-            const context = fakeContext({ 'POST /rest/v1.1/admin/login': xmlReply(200, SESSION_XML, { 'set-cookie': [SET_COOKIE] }) }, { apiVersion: 'v1.1', format: 'xml' });
+            const context = fakeContext(
+                { 'POST /rest/v1.1/admin/login': xmlReply(200, SESSION_XML, { 'set-cookie': [SET_COOKIE] }) },
+                { apiVersion: 'v1.1', format: 'xml' },
+            );
             const result = await sdm.login(context, { username: 'o<p>', password: 'a&b"c\'d' }, { jar: new CookieJar() });
             const [exchange] = context.send.firstCall.args;
             assert.deepStrictEqual(exchange.headers, { 'Content-Type': 'application/xml', Accept: 'application/xml' });
-            assert.strictEqual(exchange.body, '<?xml version="1.0" encoding="UTF-8"?><session><userName>o&lt;p&gt;</userName><password>a&amp;b&quot;c&apos;d</password></session>');
-            assert.deepStrictEqual(result.payload, { idleTimeout: '30', serverInfo: 'NNC82', userGroup: 'LI_ADMIN', userName: 'admin', validUntil: VALID_UNTIL });
+            assert.strictEqual(
+                exchange.body,
+                '<?xml version="1.0" encoding="UTF-8"?><session><userName>o&lt;p&gt;</userName><password>a&amp;b&quot;c&apos;d</password></session>',
+            );
+            assert.deepStrictEqual(result.payload, {
+                idleTimeout: '30',
+                serverInfo: 'NNC82',
+                userGroup: 'LI_ADMIN',
+                userName: 'admin',
+                validUntil: VALID_UNTIL,
+            });
             assert.strictEqual(result.idleTimeoutMs, 30 * 60000, 'idleTimeout read as minutes');
             assert.strictEqual(result.expiresAt, Date.parse(VALID_UNTIL));
         });
@@ -140,7 +150,10 @@ describe('sdm adapter', function () {
         });
 
         it('fails as SERVER_ERROR when the login gives neither a cookie nor a usable session id', async function () {
-            for (const body of [{ ...SESSION_JSON, sessionId: undefined }, { ...SESSION_JSON, sessionId: 'a b;c' }]) {
+            for (const body of [
+                { ...SESSION_JSON, sessionId: undefined },
+                { ...SESSION_JSON, sessionId: 'a b;c' },
+            ]) {
                 const error = await loginError(fakeContext({ 'POST /rest/v1.3/admin/login': jsonReply(200, body) }));
                 assert.strictEqual(error.code, 'SERVER_ERROR');
                 assert.match(error.message, /accepted the login of "admin" but sent no session cookie/);
@@ -181,15 +194,25 @@ describe('sdm adapter', function () {
         });
 
         it('404 is NOT_FOUND and names the API version', async function () {
-            const context = fakeContext({ 'POST /rest/v9.9/admin/login': xmlReply(404, errorXml(404, 'The REST API version of your input request cannot be found.')) }, { apiVersion: 'v9.9' });
+            const context = fakeContext(
+                { 'POST /rest/v9.9/admin/login': xmlReply(404, errorXml(404, 'The REST API version of your input request cannot be found.')) },
+                { apiVersion: 'v9.9' },
+            );
             const error = await loginError(context);
             assert.strictEqual(error.code, 'NOT_FOUND');
             assert.strictEqual(error.statusCode, 404);
-            assert.match(error.message, /^Oracle SDM has no REST API version "v9\.9" at this address \(HTTP 404\): The REST API version of your input request cannot be found: check the API version/);
+            assert.match(
+                error.message,
+                /^Oracle SDM has no REST API version "v9\.9" at this address \(HTTP 404\): The REST API version of your input request cannot be found: check the API version/,
+            );
         });
 
         it('5xx is SERVER_ERROR; an HTML error page is not quoted', async function () {
-            const error = await loginError(fakeContext({ 'POST /rest/v1.3/admin/login': reply(500, '<html><body><h1>HTTP Status 500</h1></body></html>', { 'content-type': 'text/html' }) }));
+            const error = await loginError(
+                fakeContext({
+                    'POST /rest/v1.3/admin/login': reply(500, '<html><body><h1>HTTP Status 500</h1></body></html>', { 'content-type': 'text/html' }),
+                }),
+            );
             assert.strictEqual(error.code, 'SERVER_ERROR');
             assert.strictEqual(error.message, 'Oracle SDM failed to log in "admin" (HTTP 500).');
         });
@@ -203,10 +226,16 @@ describe('sdm adapter', function () {
         });
 
         it('quotes only the message field; the scrubber takes the password out of it', async function () {
-            const error = await loginError(fakeContext({ 'POST /rest/v1.3/admin/login': jsonReply(401, { message: 'Bad password passphrase for admin', echo: 'other' }) }));
+            const error = await loginError(
+                fakeContext({ 'POST /rest/v1.3/admin/login': jsonReply(401, { message: 'Bad password passphrase for admin', echo: 'other' }) }),
+            );
             new SecretScrubber().addSource(() => ({ username: 'admin', passwords: ['passphrase'] })).scrubError(error);
             assert.strictEqual(error.message, 'Oracle SDM rejected the user ID or password of "admin": Bad password *** for admin.');
-            const text = await loginError(fakeContext({ 'POST /rest/v1.3/admin/login': { ...reply(401), body: Buffer.from('echo passphrase'), headers: { 'content-type': 'text/plain' } } }));
+            const text = await loginError(
+                fakeContext({
+                    'POST /rest/v1.3/admin/login': { ...reply(401), body: Buffer.from('echo passphrase'), headers: { 'content-type': 'text/plain' } },
+                }),
+            );
             assert.strictEqual(text.message, 'Oracle SDM rejected the user ID or password of "admin".');
         });
     });
@@ -216,7 +245,11 @@ describe('sdm adapter', function () {
             for (const status of [204, 200, 401]) {
                 const context = fakeContext({ 'POST /rest/v1.1/admin/logout': reply(status) }, { apiVersion: 'v1.1', format: 'xml' });
                 await sdm.logout(context, { jar: new CookieJar() });
-                assert.deepStrictEqual(context.send.firstCall.args[0], { method: 'POST', path: '/rest/v1.1/admin/logout', headers: { Accept: 'application/xml' } });
+                assert.deepStrictEqual(context.send.firstCall.args[0], {
+                    method: 'POST',
+                    path: '/rest/v1.1/admin/logout',
+                    headers: { Accept: 'application/xml' },
+                });
             }
         });
 

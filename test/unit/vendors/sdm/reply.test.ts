@@ -1,14 +1,6 @@
 import assert from 'node:assert';
 
-import {
-    readReply,
-    sessionFields,
-    withoutSecrets,
-    errorText,
-    sessionLifetime,
-    parseValidUntil,
-    parseIdleMinutes,
-} from '../../../../src/lib/vendors/sdm/reply';
+import { readReply, sessionFields, withoutSecrets, errorText, sessionLifetime, parseValidUntil, parseIdleMinutes } from '../../../../src/lib/vendors/sdm/reply';
 import type { HttpResponse } from '../../../../src/lib/http/http-client';
 import { reply as httpReply } from '../../../support/fakes';
 
@@ -50,7 +42,10 @@ describe('sdm-reply', function () {
         });
 
         it('withoutSecrets drops the session id and anything secret-looking', function () {
-            assert.deepStrictEqual(withoutSecrets({ sessionId: 'x', session_id: 'y', password: 'p', authToken: 't', userName: 'a', idleTimeout: 0 }), { userName: 'a', idleTimeout: 0 });
+            assert.deepStrictEqual(withoutSecrets({ sessionId: 'x', session_id: 'y', password: 'p', authToken: 't', userName: 'a', idleTimeout: 0 }), {
+                userName: 'a',
+                idleTimeout: 0,
+            });
             assert.deepStrictEqual(withoutSecrets({ user: { name: 'a', sessionId: 'x' }, groups: ['g'] }), { user: { name: 'a' }, groups: ['g'] });
         });
     });
@@ -58,7 +53,10 @@ describe('sdm-reply', function () {
     describe('errorText', function () {
         it('reads only the message field of JSON or XML; never a text, HTML or other field', function () {
             assert.strictEqual(errorText(reply('{"code":401,"message":"The session ID is invalid."}', 'application/json')), 'The session ID is invalid');
-            assert.strictEqual(errorText(reply('<error><code>400</code><message>The user input is invalid.</message></error>', 'application/xml')), 'The user input is invalid');
+            assert.strictEqual(
+                errorText(reply('<error><code>400</code><message>The user input is invalid.</message></error>', 'application/xml')),
+                'The user input is invalid',
+            );
             assert.strictEqual(errorText(reply('<errorResponse><error><errorMessage>Nested.</errorMessage></error></errorResponse>')), '');
             assert.strictEqual(errorText(reply('<message>Root text.</message>')), 'Root text');
             assert.strictEqual(errorText(reply('"Just a string."', 'application/json')), '');
@@ -85,7 +83,19 @@ describe('sdm-reply', function () {
         });
 
         it('parseValidUntil gives null for anything ambiguous or past', function () {
-            for (const value of ['2030-06-01T13:00:00', '2030-06-01 13:00:00', 'Sat Jun 01 13:00:00 UTC 2030', '0', '', null, undefined, '2030-06-01T11:00:00Z', String(NOW - 1), '123456', 'soon']) {
+            for (const value of [
+                '2030-06-01T13:00:00',
+                '2030-06-01 13:00:00',
+                'Sat Jun 01 13:00:00 UTC 2030',
+                '0',
+                '',
+                null,
+                undefined,
+                '2030-06-01T11:00:00Z',
+                String(NOW - 1),
+                '123456',
+                'soon',
+            ]) {
                 assert.strictEqual(parseValidUntil(value, NOW), null, String(value));
             }
         });
@@ -98,7 +108,10 @@ describe('sdm-reply', function () {
         });
 
         it('sessionLifetime combines both, and copes with no fields', function () {
-            assert.deepStrictEqual(sessionLifetime({ validUntil: '2030-06-01T13:00:00Z', idleTimeout: '10' }, NOW), { expiresAt: NOW + 3600000, idleTimeoutMs: 600000 });
+            assert.deepStrictEqual(sessionLifetime({ validUntil: '2030-06-01T13:00:00Z', idleTimeout: '10' }, NOW), {
+                expiresAt: NOW + 3600000,
+                idleTimeoutMs: 600000,
+            });
             assert.deepStrictEqual(sessionLifetime({ validUntil: 'x', idleTimeout: 0 }, NOW), { expiresAt: null });
             assert.deepStrictEqual(sessionLifetime(undefined, NOW), { expiresAt: null });
         });

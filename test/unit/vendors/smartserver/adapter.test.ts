@@ -12,8 +12,6 @@ const ADMIN: LoginCredentials = { username: 'admin', password: 'Passw0rd!Passw0r
 const NEW_PASSWORD = 'Tr0ub4dor&3Horse';
 const LOCKOUT = 'Too many failed login attempts! Wait for 10 minutes 43 seconds before the next try.';
 
-
-
 function reply(status: number, body: unknown = '', extra: Partial<HttpResponse> = {}): HttpResponse {
     return { ...httpReply(status, body, {}, 'https://device.example/cms/iap/auth/login'), ...extra };
 }
@@ -28,11 +26,11 @@ function loginError(context: FakeContext, credentials: LoginCredentials = ADMIN)
 }
 
 function loginBodies(context: FakeContext) {
-    return context.send.getCalls()
+    return context.send
+        .getCalls()
         .filter((call: any) => call.args[0].path === '/iap/auth/login')
         .map((call: any) => JSON.parse(String(call.args[0].body)));
 }
-
 
 describe('smartserver', function () {
     describe('parseWait', function () {
@@ -201,7 +199,10 @@ describe('smartserver', function () {
             assert.strictEqual(smartserver.isSessionRejected(reply(403)), false);
             const toCms = reply(200, '<html>', { url: 'https://device.example/cms/', redirects: [{ location: '/cms/', setCookie: [] }] });
             assert.strictEqual(smartserver.isSessionRejected(toCms), true);
-            const toLogin = reply(200, '<html>', { url: 'https://device.example/user/login.html', redirects: [{ location: '/user/login.html', setCookie: [] }] });
+            const toLogin = reply(200, '<html>', {
+                url: 'https://device.example/user/login.html',
+                redirects: [{ location: '/user/login.html', setCookie: [] }],
+            });
             assert.strictEqual(smartserver.isSessionRejected(toLogin), true);
             const elsewhere = reply(200, '{}', { url: 'https://device.example/iap/devs', redirects: [{ location: '/iap/devs', setCookie: [] }] });
             assert.strictEqual(smartserver.isSessionRejected(elsewhere), false);
@@ -226,7 +227,10 @@ describe('smartserver', function () {
         // 'SmartServer failed to log in "logout" (HTTP 500).', naming a login and a user called "logout".
         it('words a failed logout as a logout, not as a login of a user called "logout"', async function () {
             const context = fakeContext({ 'PUT /iap/auth/logout': reply(500, '') });
-            const error = await smartserver.logout(context, { jar: new CookieJar() }).then(() => undefined, (thrown) => thrown);
+            const error = await smartserver.logout(context, { jar: new CookieJar() }).then(
+                () => undefined,
+                (thrown) => thrown,
+            );
             assert.ok(error, 'the logout should have failed');
             assert.match(error.message, /log ?out/i);
             assert.doesNotMatch(error.message, /log ?in/i);
