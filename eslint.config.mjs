@@ -1,21 +1,9 @@
 // ESLint (flat config). Type-aware rules guard "never crash Node-RED": a floating promise or a
 // promise handed to a callback that ignores it is an unhandled rejection waiting to happen.
 // src/ and test/ are TypeScript (checked with their tsconfig); the editor scripts inside
-// nodes/*.html are linted as browser JavaScript through the small processor below.
+// nodes/*.html are linted as browser JavaScript: scripts/lint-editor.js copies each script block
+// to .lint-editor/<node>.js (other lines blanked, so line numbers match) and lints those files.
 import tseslint from 'typescript-eslint';
-
-/** Keeps only the `<script type="text/javascript">` blocks of an editor file, on their own lines. */
-const editorHtml = {
-    meta: { name: 'editor-html' },
-    preprocess(text) {
-        const kept = text.replace(/(<script type="text\/javascript">)([\s\S]*?)(<\/script>)|[^\n]+/g, (match, open, body) =>
-            open === undefined ? '' : ' '.repeat(open.length) + body,
-        );
-        return [{ text: kept, filename: 'editor.js' }];
-    },
-    postprocess: (messages) => messages.flat(),
-    supportsAutofix: false,
-};
 
 const EDITOR_GLOBALS = Object.fromEntries(
     ['RED', '$', 'jQuery', 'window', 'document', 'console', 'setTimeout', 'clearTimeout', 'navigator', 'location', 'Event'].map((name) => [name, 'readonly']),
@@ -54,11 +42,7 @@ export default tseslint.config(
         },
     },
     {
-        files: ['nodes/*.html'],
-        processor: editorHtml,
-    },
-    {
-        files: ['nodes/*.html/*.js'],
+        files: ['.lint-editor/*.js'],
         languageOptions: { ecmaVersion: 2019, sourceType: 'script', globals: EDITOR_GLOBALS },
         rules: {
             'no-undef': 'error',
