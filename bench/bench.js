@@ -13,6 +13,7 @@
  * 1 000 in-flight messages, the heap after 100 000 requests, and the time to require the nodes.
  *
  * Writes bench/results/latest.json, latest.svg (chart) and latest.md (the README table).
+ * `npm run bench -- --updates` runs bench/updates.js instead (live updates against polling).
  * Env (for quick runs while developing; the defaults are the published method):
  *   BENCH_N=10000 BENCH_ROUNDS=5 BENCH_CONCURRENCY=1,32 BENCH_WARMUP=500 BENCH_STACKS=ours,core,raw
  *   BENCH_HEAP_TOTAL=100000 BENCH_BURST=1000 BENCH_EXTRAS=0 (skip the session, heap and load checks)
@@ -699,7 +700,9 @@ async function main() {
     }
 }
 
-main().then(
+// `npm run bench -- --updates`: the live updates benchmark instead (bench/updates.js).
+if (process.argv.includes('--updates')) require('./updates');
+else main().then(
     (allMet) => {
         // Keep-alive sockets of the unloaded flows would hold the loop open for a while: leave now.
         process.exit(process.env.BENCH_STRICT === '1' && !allMet ? 1 : 0);
