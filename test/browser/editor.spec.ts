@@ -360,7 +360,12 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             const labels = await page
                 .locator('#red-ui-workspace-chart g.red-ui-flow-node-group:has(.red-ui-flow-node-status-dot-green) .red-ui-flow-node-status-label')
                 .allTextContents();
-            assert.ok(labels.length > 0 && labels.every((label) => /^[\w.-]+$/.test(label)), `${tab.label}: the user name under the green dot (${labels})`);
+            // Session nodes show the user under the green dot; a live updates node shows "live (n)".
+            const isUser = (label: string) => /^[\w.-]+$/.test(label);
+            assert.ok(
+                labels.some(isUser) && labels.every((label) => isUser(label) || /^live \(\d+\)$/.test(label)),
+                `${tab.label}: the user name under the green dot (${labels})`,
+            );
             await shot(page, `demo-tab-${tab.label.replace(/[^\w-]+/g, '-').toLowerCase()}.png`);
         }
     });
