@@ -94,7 +94,8 @@ class UpdatesNode implements UpdatesConsumer {
     notice(kind: 'invalidFrame' | 'unknownAction' | 'readFailed', detail: string): void {
         if (this.noticed.has(kind)) return;
         this.noticed.add(kind);
-        this.node.warn(this.text(`warn.${kind}`, { detail }));
+        // A failed read's text or a frame's start may quote what the server echoed: scrubbed like every log line.
+        this.node.warn(this.text(`warn.${kind}`, { detail: this.manager.scrubber.scrub(detail) }));
     }
 
     channelState(state: ChannelState): void {
