@@ -1,6 +1,6 @@
 'use strict';
 /**
- * `npm run bench`: the package's loopback benchmark (method: shared/docs/toolchain.md section 7).
+ * `npm run bench`: the package's loopback benchmark (method: every stack measured in one run, as ratios to raw node:http).
  *
  * One process drives three client stacks against the same backend (bench/backend.js, a lean
  * SmartServer in a forked process on 127.0.0.1) in a closed loop, after a warm-up, at each

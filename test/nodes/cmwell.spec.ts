@@ -2,7 +2,7 @@
  * CM-Well in a real Node-RED runtime against the simulator: Basic and Digest logins, the `exp`
  * token lifetime, the X-CM-WELL-TOKEN header, the 403 "given token is not valid" expiry signal, the
  * expiry known from the JWT (milliseconds), the local-only logout, the login penalty and secrecy.
- * Numbers in test names refer to the conformance cases of vendors.md section 6.
+ * Numbers in test names refer to the conformance cases of docs/vendors.md section 6.
  */
 import assert from 'node:assert';
 

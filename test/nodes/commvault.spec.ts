@@ -1,6 +1,6 @@
 /**
  * Commvault in a real Node-RED runtime, over HTTPS with the test CA, against the simulator
- * (vendors.md section 4, conformance cases 42-51 as a client sees them).
+ * (docs/vendors.md section 4, conformance cases 42-51 as a client sees them).
  */
 import assert from 'node:assert';
 
@@ -277,7 +277,7 @@ describe('Commvault in a Node-RED runtime', function () {
         helper.getNode('r1').receive({ n: 2 });
         const [rejected] = await rec.caught.waitFor(1);
         assert.strictEqual(rejected.errorCode, 'SESSION_REJECTED');
-        // Within 30 s of the last re-login, a refusal costs no further login (design.md "Session lifecycle").
+        // Within 30 s of the last re-login, a refusal costs no further login (README "Session behaviour").
         assert.strictEqual(sim.stats.loginAttempts, 2);
         await answeredOnce(rec, 2);
     });

@@ -1,5 +1,5 @@
 /**
- * design.md "Session lifecycle", finding by finding (issue #11), over real sockets to the SmartServer
+ * README "Session behaviour", finding by finding (issue #11), over real sockets to the SmartServer
  * simulator in a real Node-RED runtime. The evidence is the server's own counts: logins, live
  * sessions, connections and TLS handshakes, requests received after the close began.
  */
@@ -11,7 +11,7 @@ import { quietPeriod, waitFor } from '../support/wait';
 
 const DATA_PATH = /\/iap\/devs/;
 
-describe('session lifecycle (design.md "Session lifecycle")', function () {
+describe('session lifecycle (README "Session behaviour")', function () {
     let sim: SmartServerSimulator | undefined;
 
     before(async () => helper.startServer());

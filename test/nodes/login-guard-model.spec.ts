@@ -1,5 +1,5 @@
 /**
- * The login guard's invariant (design.md, "Session behaviour"), proven model-based: random sequences
+ * The login guard's invariant (README, "Session behaviour"), proven model-based: random sequences
  * of msgs on login and request nodes, msg.credentials with random passwords, Test login calls to the
  * admin endpoint, redeploys, a second config node for the same account, clock jumps and server
  * behaviours (accept, reject, hang past the timeout, reset after read, 503, 429 with Retry-After,
@@ -100,10 +100,10 @@ async function until(condition: () => boolean, what: () => string, tries = 2000)
     throw new Error(`timed out waiting for ${what()}`);
 }
 
-/** The invariant of design.md over the simulator's login log of `user`. */
+/** The guard invariant (README, "Session behaviour") over the simulator's login log of `user`. */
 export function checkInvariant(sim: SmartServerSimulator, user: string): void {
     const log = sim.stats.logins.filter((entry) => entry.username === user);
-    // A successful login clears the budget (design.md), as it ends the server's failure streak: a
+    // A successful login clears the budget (README, "Session behaviour"), as it ends the server's failure streak: a
     // window is counted from a failure up to the next success.
     log.forEach((first, i) => {
         if (first.outcome === 'accepted') return;

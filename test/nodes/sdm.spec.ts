@@ -1,6 +1,6 @@
 /**
  * Oracle SDM in a real Node-RED runtime, over HTTPS with the test CA, against the SDM simulator
- * (vendors.md section 3; the client-observable cases of 34-41).
+ * (docs/vendors.md section 3; the client-observable cases of 34-41).
  */
 import assert from 'node:assert';
 

@@ -1,7 +1,7 @@
 /**
  * The live updates node in a real Node-RED runtime against the SmartServer simulator's IAP/WS, over
- * wss with the self-signed fixture certificate through a tls-config node (design.md
- * "rest-session-updates", vendors.md §1a). Counts come from the simulator: its sockets, its
+ * wss with the self-signed fixture certificate through a tls-config node (README, "live updates"
+ * "rest-session-updates", docs/vendors.md §1a). Counts come from the simulator: its sockets, its
  * subscription lists, its logins.
  */
 import assert from 'node:assert';

@@ -1,4 +1,4 @@
-// Tests of the CM-Well simulator itself, over real sockets (vendors.md section 2 and the section 6
+// Tests of the CM-Well simulator itself, over real sockets (docs/vendors.md section 2 and the section 6
 // conformance cases). Numbers in test names refer to those cases.
 
 import assert from 'node:assert';
@@ -187,7 +187,7 @@ describe('CM-Well simulator', function () {
             assert.strictEqual(record.query, '?exp=2h');
         });
 
-        it('the worked example of vendors.md: nonce 0123... gives response ff4c0222...', async function () {
+        it('the worked example of docs/vendors.md: nonce 0123... gives response ff4c0222...', async function () {
             await startSim();
             const nonce = '0123456789abcdef0123456789abcdef';
             sim._nonces.add(nonce);

@@ -1,4 +1,4 @@
-// Tests of the Commvault REST simulator itself, over real HTTPS (vendors.md section 4 and the
+// Tests of the Commvault REST simulator itself, over real HTTPS (docs/vendors.md section 4 and the
 // section 6 conformance cases). Numbers in test names refer to those cases.
 
 import assert from 'node:assert';

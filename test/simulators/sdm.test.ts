@@ -1,4 +1,4 @@
-// Tests of the Oracle SDM REST simulator itself, over real sockets (vendors.md section 3 and the
+// Tests of the Oracle SDM REST simulator itself, over real sockets (docs/vendors.md section 3 and the
 // section 6 conformance cases 34-41; numbers in test names refer to those cases).
 
 import assert from 'node:assert';

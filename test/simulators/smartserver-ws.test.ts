@@ -1,5 +1,5 @@
 /**
- * The SmartServer simulator's IAP/WS (vendors.md §1a) on its own, over real wss with the test CA
+ * The SmartServer simulator's IAP/WS (docs/vendors.md §1a) on its own, over real wss with the test CA
  * and a plain `ws` client: the upgrade's cookie check, the subscribe call at both layouts, one list
  * per user, pushes from REST writes and `setValue`, the on-demand read, and the knobs.
  */

@@ -1,5 +1,5 @@
 /**
- * The IAP/WS side of the SmartServer simulator (vendors.md §1a): the `/iap/ws` upgrade with the
+ * The IAP/WS side of the SmartServer simulator (docs/vendors.md §1a): the `/iap/ws` upgrade with the
  * cookie check, `PUT /iap/dp/updates/subscribe` (one list per user, the last subscribe wins, `[]`
  * clears it), the on-demand read by qualifier list, and `UPD:DATAPOINT` pushes for every value
  * change, whether it came from a REST write or from `setValue`. Every unknown of §1a is a knob.

@@ -1,4 +1,4 @@
-// Tests of the SmartServer IAP/REST simulator itself, over real HTTPS (vendors.md section 1
+// Tests of the SmartServer IAP/REST simulator itself, over real HTTPS (docs/vendors.md section 1
 // and section 6 conformance cases). Numbers in test names refer to those cases.
 
 import assert from 'node:assert';

@@ -315,7 +315,7 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
     private readonly _loginScript: LoginBehaviour[] = [];
     private _hangCount = 0;
     private _logoutFaults = 0;
-    /** IAP/WS (vendors.md §1a): sockets, subscriptions and pushes, on the same datapoint records as REST. */
+    /** IAP/WS (docs/vendors.md §1a): sockets, subscriptions and pushes, on the same datapoint records as REST. */
     readonly ws: SmartServerWs;
 
     constructor(options: SimulatorOptions<SmartServerUser> & Partial<SmartServerOptions> = {}) {

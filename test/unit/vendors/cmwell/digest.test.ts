@@ -40,7 +40,7 @@ describe('cmwell-digest', function () {
     });
 
     describe('digestResponse', function () {
-        it('matches the worked example of vendors.md (root/root)', function () {
+        it('matches the worked example of docs/vendors.md (root/root)', function () {
             assert.strictEqual(md5('root:cmwell:root'), '199245447fd82dd38f84c000da94cf1d');
             assert.strictEqual(digestResponse('root', 'root', 'cmwell', NONCE), 'ff4c0222291c31344ab113a5d875082a');
         });
