@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 
+import { NODE_ERROR_CODES } from '../../../src/lib/node-red/node-errors';
+
 const ROOT = path.join(__dirname, '..', '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const LOCALES = path.join(ROOT, 'nodes', 'locales', 'en-US');
@@ -82,8 +84,8 @@ describe('editor files', function () {
                 assert.match(help, new RegExp(`data-help-name="${type}"`));
                 if (type !== 'rest-session-server') {
                     for (const heading of ['Inputs', 'Outputs', 'Details']) assert.match(help, new RegExp(`<h3>${heading}</h3>`));
-                    for (const code of ['INVALID_CREDENTIALS', 'LOCKED_OUT', 'SESSION_REJECTED', 'INVALID_INPUT', 'CONFIG'])
-                        assert.ok(help.includes(code), code);
+                    // The codes this node can produce (one source: NODE_ERROR_CODES); live updates names CONFIG.
+                    for (const code of NODE_ERROR_CODES[type] ?? ['CONFIG']) assert.ok(help.includes(code), code);
                 }
                 const icon = /icon: '([^']+)'/.exec(html)![1];
                 assert.ok(fs.existsSync(path.join(ROOT, 'icons', icon)), icon);
