@@ -267,11 +267,17 @@ function downstream(nodes: any, startIds: any) {
     return [...seen].map((id) => byId.get(id)).filter(Boolean);
 }
 
-/** The inject that starts the example: the one wired to a login node, else the topmost. */
+/**
+ * The inject that starts the example: one wired to a login node that leads on to a request, else
+ * one that leads to a request (a polling tab logs in on demand), else one wired to a login, else
+ * the topmost.
+ */
 function triggerOf(nodes: any) {
     const injects = nodes.filter((n: any) => n.type === 'inject').sort((a: any, b: any) => (a.y || 0) - (b.y || 0));
     const logins = new Set(nodes.filter((n: any) => n.type === 'rest-session-login').map((n: any) => n.id));
-    return injects.find((n: any) => (n.wires || []).flat().some((id: any) => logins.has(id))) || injects[0];
+    const wiredToLogin = (n: any) => (n.wires || []).flat().some((id: any) => logins.has(id));
+    const reachesRequest = (n: any) => downstream(nodes, [n.id]).some((d: any) => d.type === 'rest-session-request');
+    return injects.find((n: any) => wiredToLogin(n) && reachesRequest(n)) || injects.find(reachesRequest) || injects.find(wiredToLogin) || injects[0];
 }
 
 /** The path part of a request node's static URL (relative to the base URL), or null. */
