@@ -22,6 +22,8 @@ const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
+const { examplesEnv, simulatorOf } = require('./example-env');
+
 const DEFAULT_EDITOR_PORT = 1880;
 const HOST = '127.0.0.1';
 const PACKAGE_NAME = '@rest-session/node-red-rest-session';
@@ -81,8 +83,12 @@ function dashboardDir(rootDir) {
     }
 }
 
-function settingsSource(port) {
+function settingsSource(port, env = {}) {
     return `// Node-RED settings for the rest-session demo (written by scripts/start.js on every start).
+// The examples read their servers from these variables (README "Examples"): here, the simulators.
+// DEMO ONLY: the simulators' passwords in clear.
+Object.assign(process.env, ${JSON.stringify(env, null, 4)});
+
 module.exports = {
     flowFile: 'flows.json',
     flowFilePretty: true,
@@ -136,9 +142,12 @@ function readExampleFlows(rootDir, { withDashboard = true, quiet = false } = {})
 }
 
 /**
- * The demo copy of the example flows: servers point at their vendor's simulator, tls-config nodes
- * trust the test CA, injects that start a login fire once after deploy and debug nodes also print to the console.
- * Returns the flow and the credentials to store for it.
+ * The demo copy of the example flows. The examples name their servers, users, passwords and CA
+ * files by environment variables (scripts/example-env.js), which the demo sets: they run as shipped.
+ * Their credentials (`${NAME_USER}`, `${NAME_PASSWORD}`) go to the credentials file; a server with a
+ * literal base URL is pointed at its vendor's simulator. Injects that start a login fire once after
+ * deploy and debug nodes also print to the console.
+ * Returns the flow, the credentials to store for it and the environment it needs.
  */
 function demoFlows(nodes, { rootDir, simulators }) {
     const caPath = path.resolve(rootDir, CA_FILE);
@@ -148,12 +157,14 @@ function demoFlows(nodes, { rootDir, simulators }) {
     // Only the injects that start a login fire by themselves: the others are for the user to click.
     const logins = new Set(nodes.filter((n) => n.type === 'rest-session-login').map((n) => n.id));
     const startsLogin = (node) => (node.wires || []).flat().some((id) => logins.has(id));
-    const flows = nodes.map((original) => {
+    const flows = nodes.map(({ credentials: own, ...original }) => {
         const node = { ...original };
-        if (node.type === 'rest-session-server' && simulators[node.vendor]) {
-            node.baseUrl = simulators[node.vendor].baseUrl;
-            credentials[node.id] = { ...simulators[node.vendor].credentials };
-        } else if (node.type === 'tls-config') {
+        if (own) credentials[node.id] = { ...own };
+        const simulator = node.type === 'rest-session-server' && !own && simulators[simulatorOf(node)];
+        if (simulator) {
+            node.baseUrl = simulator.baseUrl;
+            credentials[node.id] = { ...simulator.credentials };
+        } else if (node.type === 'tls-config' && !String(node.ca || '').startsWith('${')) {
             node.ca = caPath;
         } else if (node.type === 'inject' && startsLogin(node)) {
             node.once = true;
@@ -163,7 +174,7 @@ function demoFlows(nodes, { rootDir, simulators }) {
         }
         return node;
     });
-    return { flows, credentials };
+    return { flows, credentials, env: examplesEnv(simulators, caPath) };
 }
 
 /**
@@ -180,9 +191,9 @@ function prepareDemo({ rootDir, demoDir, simulators, port = DEFAULT_EDITOR_PORT 
     const dashboard = dashboardDir(rootDir);
     if (dashboard) linkModule(demoDir, DASHBOARD_PACKAGE, dashboard);
     const settingsFile = path.join(demoDir, 'settings.js');
-    fs.writeFileSync(settingsFile, settingsSource(port));
     const examples = readExampleFlows(rootDir, { withDashboard: Boolean(dashboard) });
-    const { flows, credentials } = demoFlows(examples, { rootDir, simulators });
+    const { flows, credentials, env } = demoFlows(examples, { rootDir, simulators });
+    fs.writeFileSync(settingsFile, settingsSource(port, env));
     const flowFile = path.join(demoDir, 'flows.json');
     const credentialsFile = path.join(demoDir, 'flows_cred.json');
     writeJson(flowFile, flows);
@@ -205,9 +216,9 @@ function portFromEnv(name, fallback) {
     return port;
 }
 
-/** The vendors whose servers appear in the example flows. */
+/** The simulators the example flows' servers ask for (`${SMARTSERVER_URL}` → smartserver). */
 function exampleVendors(rootDir) {
-    const vendors = readExampleFlows(rootDir, { quiet: true }).filter((n) => n.type === 'rest-session-server').map((n) => n.vendor || 'smartserver');
+    const vendors = readExampleFlows(rootDir, { quiet: true }).filter((n) => n.type === 'rest-session-server').map(simulatorOf);
     return [...new Set(vendors)].sort();
 }
 
@@ -436,4 +447,4 @@ if (require.main === module) {
     });
 }
 
-module.exports = { prepareDemo, demoFlows, readExampleFlows };
+module.exports = { prepareDemo, demoFlows, readExampleFlows, exampleVendors };

@@ -47,26 +47,24 @@ const WRONG_PASSWORD = 'Wrong-Passw0rd!x';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const demo = require(path.join(runtime.ROOT, 'scripts', 'start.js')) as {
     readExampleFlows(rootDir: string): Array<Record<string, any>>;
+    exampleVendors(rootDir: string): string[];
     demoFlows(
         nodes: Array<Record<string, any>>,
         options: { rootDir: string; simulators: Record<string, FlowSimulator<unknown>> },
-    ): { flows: Array<Record<string, any>>; credentials: Record<string, unknown> };
+    ): { flows: Array<Record<string, any>>; credentials: Record<string, unknown>; env: Record<string, string> };
 };
 
-/** Every vendor whose simulator the demo starts: those of the example flows' servers. */
-const VENDORS = [
-    ...new Set(
-        demo
-            .readExampleFlows(runtime.ROOT)
-            .filter((n) => n.type === 'rest-session-server')
-            .map((n) => String(n.vendor || 'smartserver')),
-    ),
-];
+/** Every simulator the demo starts: those the example flows' servers name. */
+const VENDORS = demo.exampleVendors(runtime.ROOT);
 
-/** The flows `npm start` deploys, against these simulators, each server node carrying its credentials. */
+/** The flows `npm start` deploys, each server node carrying its credentials, and their environment. */
+function demoSetup(simulators: Record<string, FlowSimulator<unknown>>): { flows: Array<Record<string, any>>; env: Record<string, string> } {
+    const { flows, credentials, env } = demo.demoFlows(demo.readExampleFlows(runtime.ROOT), { rootDir: runtime.ROOT, simulators });
+    return { flows: flows.map((node) => (credentials[node.id] ? { ...node, credentials: credentials[node.id] } : node)), env };
+}
+
 function demoFlow(simulators: Record<string, FlowSimulator<unknown>>): Array<Record<string, any>> {
-    const { flows, credentials } = demo.demoFlows(demo.readExampleFlows(runtime.ROOT), { rootDir: runtime.ROOT, simulators });
-    return flows.map((node) => (credentials[node.id] ? { ...node, credentials: credentials[node.id] } : node));
+    return demoSetup(simulators).flows;
 }
 
 /** Palette labels wrap: compare their words. */
@@ -121,8 +119,9 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         runtime.writeProjectPackage(userDir);
         packedFiles = runtime.installPackedPackage(userDir, [DASHBOARD_PACKAGE]);
         runtime.writeSettings(userDir);
-        red = await runtime.startNodeRed(userDir);
-        await runtime.deployFlows(red.url, demoFlow(simulators));
+        const setup = demoSetup(simulators);
+        red = await runtime.startNodeRed(userDir, setup.env);
+        await runtime.deployFlows(red.url, setup.flows);
         browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
         page = await browser.newPage({ viewport: { width: 1400, height: 950 }, locale: 'en-US' });
         page.on('pageerror', (error) => pageErrors.push(error.message));

@@ -13,10 +13,32 @@ const coreNodes = ['common/20-inject.js', 'common/90-comment.js', 'function/10-s
     require(path.join(NODES_DIR, 'core', file)),
 );
 
-/** Each vendor's simulator module (test/simulators/<vendor>.ts) starts one for the example flows. */
-function simulatorFor(vendor: any) {
-    return require(path.join(__dirname, '..', 'simulators', `${vendor}.ts`));
+// The examples' environment variables (scripts/example-env.js is plain CommonJS, like the demo).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const exampleEnv = require('../../scripts/example-env.js') as {
+    simulatorOf(server: FlowNode): string;
+    simulatorEnv(simulator: string, started: unknown, caFile: string): Record<string, string>;
+};
+
+/** Each simulator module (test/simulators/<name>.ts) starts one for the example flows. */
+function simulatorFor(name: string) {
+    return require(path.join(__dirname, '..', 'simulators', `${name}.ts`));
 }
+
+/** Sets `vars` in process.env; returns what puts the old values back. */
+function setEnv(vars: Record<string, string>): () => void {
+    const old = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, vars);
+    return () => {
+        for (const [name, value] of Object.entries(old)) {
+            if (value === undefined) delete process.env[name];
+            else process.env[name] = value;
+        }
+    };
+}
+
+/** An example names its server, user, password and CA only by `${NAME}` references. */
+const ENV_REFERENCE = /^\$\{[A-Z][A-Z0-9_]*\}$/;
 
 /** FlowFuse Dashboard 2 is not installed here: its config nodes go, its widgets become helper nodes. */
 function withoutDashboard(flow: any) {
@@ -62,20 +84,36 @@ describe('example flows', function () {
         it(`"${file}" logs in, fetches and logs out against its simulator`, async function () {
             const shipped = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8'));
             // A custom login template names its {{password}} placeholder: that is no credential.
-            const withoutTemplates = shipped.filter((n: FlowNode) => n.type !== 'comment').map(({ loginTemplate: _template, ...n }: FlowNode) => n);
+            const withoutTemplates = shipped
+                .filter((n: FlowNode) => n.type !== 'comment')
+                .map(({ loginTemplate: _template, credentials: _credentials, ...n }: FlowNode) => n);
             assert.ok(!/password/i.test(JSON.stringify(withoutTemplates)), 'no credentials in an example');
+            const servers = shipped.filter((n: FlowNode) => n.type === 'rest-session-server');
+            assert.ok(servers.length, 'the example has a server');
+            for (const server of servers) {
+                assert.match(server.baseUrl, ENV_REFERENCE, `${server.name}: the base URL is an environment variable`);
+                assert.match(server.credentials?.username ?? '', ENV_REFERENCE, `${server.name}: the user is an environment variable`);
+                assert.match(server.credentials?.password ?? '', ENV_REFERENCE, `${server.name}: the password is an environment variable`);
+            }
+            for (const tls of shipped.filter((n: FlowNode) => n.type === 'tls-config')) {
+                assert.match(tls.ca, ENV_REFERENCE, `${tls.name}: the CA file is an environment variable`);
+            }
             const { nodes: flow, widgets } = withoutDashboard(shipped);
-            const servers = flow.filter((n: any) => n.type === 'rest-session-server');
             const running = [];
+            const restoreEnv: Array<() => void> = [];
+            // As imported: the shipped nodes and credentials, the simulators named by the environment.
             const credentials: Record<string, unknown> = {};
+            for (const node of flow) {
+                if (node.credentials) credentials[node.id] = node.credentials;
+                delete node.credentials;
+            }
             try {
                 for (const server of servers) {
-                    const started = await simulatorFor(server.vendor).startForFlows();
+                    const name = exampleEnv.simulatorOf(server);
+                    const started = await simulatorFor(name).startForFlows();
                     running.push(started);
-                    server.baseUrl = started.baseUrl;
-                    credentials[server.id] = started.credentials;
+                    restoreEnv.push(setEnv(exampleEnv.simulatorEnv(name, started, CA_FILE)));
                 }
-                for (const tls of flow.filter((n: any) => n.type === 'tls-config')) tls.ca = CA_FILE;
                 // Debug nodes become helper nodes so the test can read what they would show.
                 const debugIds = flow.filter((n: any) => n.type === 'debug').map((n: any) => n.id);
                 for (const node of flow) if (node.type === 'debug') Object.assign(node, { type: 'helper' });
@@ -123,6 +161,7 @@ describe('example flows', function () {
             } finally {
                 await helper.unload();
                 for (const started of running) await started.stop();
+                for (const restore of restoreEnv) restore();
             }
         });
     }

@@ -94,12 +94,12 @@ export interface RunningNodeRed {
  * Starts `node node_modules/node-red/red.js -u <userDir> -p <port>` and resolves once the admin API
  * answers. The process log is kept in `log()`.
  */
-export async function startNodeRed(userDir: string): Promise<RunningNodeRed> {
+export async function startNodeRed(userDir: string, env: Record<string, string> = {}): Promise<RunningNodeRed> {
     const port = await freePort();
     const redJs = require.resolve('node-red/red.js', { paths: [ROOT] });
     const child = spawn(process.execPath, [redJs, '-u', userDir, '-p', String(port)], {
         cwd: userDir,
-        env: { ...process.env, NODE_RED_DISABLE_TELEMETRY: '1' },
+        env: { ...process.env, ...env, NODE_RED_DISABLE_TELEMETRY: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
