@@ -4,8 +4,8 @@
  * concurrency. No dependency: the SVG is built as text.
  */
 
-const COLOURS = { ours: '#8f0000', core: '#3b7dd8', raw: '#7a7a7a' };
-const LABELS = { ours: 'authorized request (ours)', core: 'core http request', raw: 'raw node:http' };
+const COLOURS = { ours: '#8f0000', core: '#3b7dd8', floor: '#e0a020', raw: '#7a7a7a' };
+const LABELS = { ours: 'authorized request (ours)', core: 'core http request', floor: 'floor: minimal node', raw: 'raw node:http' };
 
 function escapeXml(text) {
     return String(text).replace(/[<>&"']/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch]);
@@ -54,22 +54,24 @@ function panel({ x, y, width, height, title, metric, cells, stacks, concurrencie
 /** The throughput goal (1.5× the core node at concurrency 32) as a dashed mark over our bar. */
 function rpsGoal(results) {
     const core = results.cells.find((cell) => cell.stack === 'core' && cell.conc === 32);
-    return core ? { stack: 'ours', conc: 32, value: 1.5 * core.rps, label: 'goal: 1.5× core at C=32' } : undefined;
+    return core ? { stack: 'ours', conc: 32, value: 1.8 * core.rps, label: 'goal: 1.8× core at C=32' } : undefined;
 }
 
 /** The chart for `results` as written to bench/results/latest.json. */
 function renderSvg(results) {
     const width = 760;
     const height = 330;
-    const stacks = ['ours', 'core', 'raw'];
+    const stacks = ['ours', 'core', 'floor', 'raw'].filter((stack) => results.cells.some((cell) => cell.stack === stack));
     const concurrencies = [...new Set(results.cells.map((cell) => cell.conc))].sort((a, b) => a - b);
     const legend = stacks.map((stack, i) => {
-        const lx = [20, 210, 370][i];
+        const lx = [20, 200, 320, 450][i];
         return `<rect x="${lx}" y="${height - 22}" width="12" height="12" fill="${COLOURS[stack]}"/><text x="${lx + 18}" y="${height - 12}">${escapeXml(LABELS[stack])}</text>`;
     });
     const goal = rpsGoal(results);
-    if (goal) legend.push(`<line x1="520" y1="${height - 16}" x2="542" y2="${height - 16}" stroke="#000" stroke-width="1.5" stroke-dasharray="4 3"/><text x="548" y="${height - 12}">${escapeXml(goal.label)}</text>`);
-    const subtitle = `${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, Node-RED ${results.machine.nodeRed}, ${results.n} requests per cell, median of ${results.rounds} rounds, ${results.date.slice(0, 10)}`;
+    if (goal) legend.push(`<line x1="560" y1="${height - 16}" x2="582" y2="${height - 16}" stroke="#000" stroke-width="1.5" stroke-dasharray="4 3"/><text x="588" y="${height - 12}">${escapeXml(goal.label)}</text>`);
+    const load = results.machine.loadAverage1m;
+    const loadText = load && load.max !== undefined ? `, load ≤ ${load.max}${results.reliable === false ? ' (UNRELIABLE)' : ''}` : '';
+    const subtitle = `${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, Node-RED ${results.machine.nodeRed}, ${results.n} requests per cell, median of ${results.rounds} rounds, ${results.date.slice(0, 10)}${loadText}`;
     return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">
   <rect width="${width}" height="${height}" fill="#fff"/>
   <text x="${width / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">@rest-session/node-red-rest-session: loopback benchmark</text>
