@@ -1,5 +1,6 @@
 'use strict';
-// Removes build output from nodes/ while keeping the hand-written .html and locales.
+// Removes build output from nodes/: the compiled .js, icons and the help built from help/ (the
+// hand-written editor .html and the locale catalogs stay).
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -9,4 +10,10 @@ for (const dir of ['lib', 'icons']) {
 }
 for (const file of fs.existsSync(nodesDir) ? fs.readdirSync(nodesDir) : []) {
     if (file.endsWith('.js') || file.endsWith('.js.map')) fs.rmSync(path.join(nodesDir, file));
+}
+const locales = path.join(nodesDir, 'locales');
+for (const lang of fs.existsSync(locales) ? fs.readdirSync(locales) : []) {
+    for (const file of fs.readdirSync(path.join(locales, lang))) {
+        if (file.endsWith('.html')) fs.rmSync(path.join(locales, lang, file));
+    }
 }
