@@ -16,6 +16,15 @@ export type ErrorCode =
     | 'INVALID_INPUT'
     | 'CONFIG';
 
+/**
+ * The short reason a node's status shows after the code ("error: NETWORK refused :8443"): a key
+ * under `status.reason` in the locales, and the port it names.
+ */
+export interface StatusReason {
+    key: 'refused' | 'unknownHost' | 'unreachable' | 'reset' | 'notTls' | 'tls' | 'certificate' | 'timeout';
+    port?: string;
+}
+
 export interface SessionErrorDetails {
     /** HTTP status of the reply that caused the error, when there was one. */
     statusCode?: number;
@@ -23,6 +32,8 @@ export interface SessionErrorDetails {
     retryAfter?: number;
     /** The socket's own code of a transport failure (ECONNRESET, ECONNREFUSED, ...), for hints. */
     transportCode?: string;
+    /** The transport failure in a few words, for the node status. */
+    reason?: StatusReason;
 }
 
 /**
@@ -34,6 +45,7 @@ export class SessionError extends Error {
     statusCode?: number;
     retryAfter?: number;
     transportCode?: string;
+    reason?: StatusReason;
 
     constructor(code: ErrorCode, message: string, details: SessionErrorDetails = {}) {
         super(message);
@@ -42,6 +54,7 @@ export class SessionError extends Error {
         if (details.statusCode !== undefined) this.statusCode = details.statusCode;
         if (details.retryAfter !== undefined) this.retryAfter = details.retryAfter;
         if (details.transportCode !== undefined) this.transportCode = details.transportCode;
+        if (details.reason !== undefined) this.reason = details.reason;
     }
 }
 

@@ -1,14 +1,15 @@
 /**
  * What a user reads when something goes wrong: the error code instead of the class name in the log
- * and at Catch, a hint for the two mistakes the vendor's settings explain (http:// to an HTTPS-only
- * SmartServer, a CM-Well request timeout below its login hold), and a logout node whose server has
- * no username and gets no msg.session (nothing to log out: it succeeds, nothing sent).
+ * and at Catch, the likely fix of a wrong scheme or port (http:// to an HTTPS-only SmartServer,
+ * https:// to CM-Well's plain HTTP port, a port where nothing listens), the CM-Well request timeout
+ * below its login hold, and a logout node whose server has no username and gets no msg.session
+ * (nothing to log out: it succeeds, nothing sent).
  */
 import assert from 'node:assert';
 
 import { CmWellSimulator } from '../simulators/cmwell';
 import { SmartServerSimulator } from '../simulators/smartserver';
-import { helper, standardFlow, load, answeredOnce } from '../support/harness';
+import { helper, standardFlow, load, answeredOnce, type Recorders } from '../support/harness';
 
 async function waitFor(condition: () => boolean, timeoutMs = 10000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -72,6 +73,11 @@ describe('clear messages', function () {
         assert.strictEqual(again.out.messages.length, 0);
     });
 
+    /** The status keys (the test runtime shows i18n keys) of the login node. */
+    function statusKeys(rec: Recorders): string[] {
+        return rec.statuses.messages.filter((m: any) => m.status.source.id === 'l1').map((m: any) => String(m.status.text).split('.').pop()!);
+    }
+
     it('hints that a SmartServer may speak HTTPS only when an http:// base URL is reset', async function () {
         const sim = await smartServer();
         const plain = sim.baseUrl('cms').replace(/^https:/, 'http:');
@@ -80,8 +86,44 @@ describe('clear messages', function () {
         await answeredOnce(rec, 1);
         const [caught] = rec.caught.messages;
         assert.strictEqual(caught.errorCode, 'NETWORK');
-        assert.match(caught.error.message, /ECONNRESET.*may speak HTTPS only: try https:\/\//);
+        assert.match(caught.error.message, /ECONNRESET\): if port \d+ speaks HTTPS only, try https:\/\//);
         assert.strictEqual(sim.stats.loginsOk, 0);
+        assert.ok(statusKeys(rec).includes('errorReason'), `a status with its reason (${statusKeys(rec)})`);
+    });
+
+    it('says "try http://" when an https:// base URL points at CM-Well\'s plain HTTP port', async function () {
+        const sim = new CmWellSimulator({ penaltyMs: 0 });
+        await sim.start();
+        sims.push(sim);
+        const wrongScheme = sim.baseUrl.replace(/^http:/, 'https:');
+        const rec = await load(standardFlow(wrongScheme, { server: { vendor: 'cmwell', authScheme: 'basic', tokenLifetime: '' } }), {
+            server: { username: 'root', password: 'root' },
+        });
+        helper.getNode('l1').receive({});
+        await answeredOnce(rec, 1);
+        const [caught] = rec.caught.messages;
+        assert.strictEqual(caught.errorCode, 'TLS');
+        assert.match(caught.error.message, /answered without TLS .*port \d+ speaks plain HTTP, so try http:\/\/ in the base URL/);
+        assert.ok(!/trust it/.test(caught.error.message), caught.error.message);
+        assert.strictEqual(sim.stats.loginsOk, 0, 'no login reached CM-Well');
+        assert.ok(statusKeys(rec).includes('errorReason'), `a status with its reason (${statusKeys(rec)})`);
+    });
+
+    it('names the port and "check the host and port" when nothing listens there', async function () {
+        const sim = await smartServer();
+        const url = sim.baseUrl('cms');
+        const port = new URL(url).port;
+        await sim.stop();
+        const rec = await load(standardFlow(url));
+        helper.getNode('l1').receive({});
+        await answeredOnce(rec, 1);
+        const [caught] = rec.caught.messages;
+        assert.strictEqual(caught.errorCode, 'NETWORK');
+        assert.match(
+            caught.error.message,
+            new RegExp(`nothing accepts connections on port ${port} of 127\\.0\\.0\\.1 \\(ECONNREFUSED\\): check the host and port`),
+        );
+        assert.ok(statusKeys(rec).includes('errorReason'), `a status with its reason (${statusKeys(rec)})`);
     });
 
     it('gives no HTTPS hint for a reset on an https:// base URL', async function () {

@@ -1,4 +1,4 @@
-import { SessionError } from '../errors';
+import { SessionError, type StatusReason } from '../errors';
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED', 'ESOCKETTIMEDOUT']);
 const TLS_CODES = new Set([
@@ -74,17 +74,35 @@ function describeTransportError(err: ErrorLike, method: string, url: string, tim
     const code = lowLevelCode(err);
     const message = typeof err.message === 'string' ? err.message : '';
     const target = describeTarget(method, url);
+    const { host, port, scheme } = endpointOf(url);
     if (TIMEOUT_CODES.has(code) || /timeout/i.test(message)) {
-        return new SessionError('TIMEOUT', `No answer from ${target} within ${timeoutMs} ms.`);
+        return new SessionError('TIMEOUT', `No answer from ${target} within ${timeoutMs} ms.`, { reason: { key: 'timeout' } });
+    }
+    if (plainPeer(code, message)) {
+        return new SessionError('TLS', `${target} answered without TLS (${code}): port ${port} speaks plain HTTP, so try http:// in the base URL.`, {
+            reason: { key: 'notTls', port },
+        });
     }
     if (/^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE)$/.test(code)) {
         return new SessionError(
             'TLS',
             `${target} refused the TLS connection (${code}): if it requires a client certificate, set one in the TLS configuration node.`,
+            { reason: { key: 'tls' } },
         );
     }
-    if (TLS_CODES.has(code) || /^ERR_(TLS|SSL)_/.test(code) || /certificate/i.test(message)) {
-        return new SessionError('TLS', `The TLS certificate of ${target} was refused (${code}): trust it with a TLS configuration node.`);
+    if (UNSENT_TLS_CODES.has(code) || /certificate/i.test(message)) {
+        return new SessionError('TLS', `The TLS certificate of ${target} was refused (${code}): trust it with a TLS configuration node.`, {
+            reason: { key: 'certificate' },
+        });
+    }
+    if (code === 'EPROTO' || /^ERR_(TLS|SSL)_/.test(code)) {
+        return new SessionError(
+            'TLS',
+            `The TLS handshake with ${target} failed (${code}): check that port ${port} speaks HTTPS, and the TLS configuration node.`,
+            {
+                reason: { key: 'tls' },
+            },
+        );
     }
     if (/maxContentLength/.test(message)) {
         const limit = maxResponseBytes ? `${maxResponseBytes} bytes` : 'the allowed size';
@@ -105,7 +123,53 @@ function describeTransportError(err: ErrorLike, method: string, url: string, tim
                 : `Cannot reach ${target} through the proxy (${code}).`,
         );
     }
-    return new SessionError('NETWORK', `Cannot reach ${target} (${code}).`, { transportCode: code });
+    return new SessionError('NETWORK', networkAdvice(code, target, host, port, scheme), { transportCode: code, reason: networkReason(code, port) });
+}
+
+/** The host and port a URL connects to (the scheme's default port when it names none). */
+function endpointOf(url: string): { host: string; port: string; scheme: string } {
+    try {
+        const parsed = new URL(url);
+        const scheme = parsed.protocol.replace(/:$/, '');
+        return { host: parsed.hostname, port: parsed.port || (scheme === 'https' ? '443' : '80'), scheme };
+    } catch {
+        return { host: '?', port: '?', scheme: '' };
+    }
+}
+
+/** A TLS client met a peer that does not speak TLS: OpenSSL reads its plain-text answer as a bad record. */
+function plainPeer(code: string, message: string): boolean {
+    if (/^ERR_SSL_(WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST)$/.test(code)) return true;
+    return code === 'EPROTO' && /wrong version number|packet length too long|http request/i.test(message);
+}
+
+/** A failed connection in the user's terms, with the likely fix. */
+function networkAdvice(code: string, target: string, host: string, port: string, scheme: string): string {
+    switch (code) {
+        case 'ECONNREFUSED':
+            return `${target}: nothing accepts connections on port ${port} of ${host} (${code}): check the host and port in the base URL, and that the server runs.`;
+        case 'ENOTFOUND':
+        case 'EAI_AGAIN':
+        case 'EAI_FAIL':
+            return `${target}: the host name ${host} is not known (${code}): check the host in the base URL.`;
+        case 'ENETUNREACH':
+        case 'EHOSTUNREACH':
+            return `${target}: no route to ${host} (${code}): check the host in the base URL and the network.`;
+        case 'ECONNRESET':
+            return scheme === 'http'
+                ? `${target} closed the connection without an answer (${code}): if port ${port} speaks HTTPS only, try https:// in the base URL.`
+                : `${target} closed the connection without an answer (${code}).`;
+        default:
+            return `Cannot reach ${target} (${code}).`;
+    }
+}
+
+function networkReason(code: string, port: string): StatusReason | undefined {
+    if (code === 'ECONNREFUSED') return { key: 'refused', port };
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL') return { key: 'unknownHost' };
+    if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return { key: 'unreachable' };
+    if (code === 'ECONNRESET') return { key: 'reset', port };
+    return undefined;
 }
 
 /** Marked by the proxy agents: the failure was on the way to or through the proxy. */

@@ -19,6 +19,14 @@ const COUNTDOWN_KEYS: Partial<Record<ErrorCode, string>> = {
 /** "requesting (n)" changes at most this often: a status event per message would cost more than the request. */
 const REQUESTING_INTERVAL_MS = 250;
 
+/** "error: NETWORK refused :8443": the code, and the transport failure in a few words when known. */
+export function errorStatusText(text: Translate, error: SessionError): string {
+    const { code, reason } = error;
+    if (!reason) return text('status.error', { code });
+    const words = text(`status.reason.${reason.key}`, reason.port === undefined ? {} : { port: reason.port });
+    return text('status.errorReason', { code, reason: words });
+}
+
 /**
  * A flow node's status: the state of the session it last used (the server's own at first), a
  * blue "requesting" while its requests are in flight, a countdown while logins are blocked.
@@ -71,7 +79,7 @@ export class NodeStatus {
     /** An error that is not a session state (bad input, network): shown until the next change. */
     showError(error: SessionError): void {
         if (this.viewed?.lastError === error || this.inFlight > 0) return;
-        this.set({ fill: 'red', shape: 'ring', text: this.text('status.error', { code: error.code }) });
+        this.set({ fill: 'red', shape: 'ring', text: errorStatusText(this.text, error) });
     }
 
     close(): void {
@@ -139,7 +147,7 @@ export class NodeStatus {
             return;
         }
         const key = FAILURE_KEYS[code];
-        this.set({ fill: 'red', shape: 'ring', text: key ? this.text(key) : this.text('status.error', { code }) });
+        this.set({ fill: 'red', shape: 'ring', text: key ? this.text(key) : error ? errorStatusText(this.text, error) : this.text('status.error', { code }) });
     }
 
     private stopCountdown(): void {

@@ -3,6 +3,7 @@ import type { Node, NodeAPI, NodeStatus as StatusObject } from 'node-red';
 import { formatDuration } from '../duration';
 import { ErrorCode, SessionError } from '../errors';
 import { serverText } from '../node-red/i18n';
+import { errorStatusText } from '../node-red/node-status';
 import { asSessionError, failMessage } from '../node-red/report-error';
 import { flag } from '../node-red/server-settings';
 import type { FlowNodeDef, Msg, ServerNode } from '../node-red/types';
@@ -160,7 +161,7 @@ class UpdatesNode implements UpdatesConsumer {
 
     private reason(error: SessionError): string {
         const key = REASON_KEYS[error.code];
-        return key ? serverText(this.RED)(key) : serverText(this.RED)('status.error', { code: error.code });
+        return key ? serverText(this.RED)(key) : errorStatusText(serverText(this.RED), error);
     }
 
     private text(key: string, params?: Record<string, string | number>): string {

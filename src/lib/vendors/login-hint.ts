@@ -5,6 +5,6 @@ import type { ServerSettings, VendorAdapter } from './adapter';
 export function withLoginHint(error: SessionError, adapter: VendorAdapter, settings: ServerSettings): SessionError {
     const hint = adapter.loginHint?.(error, settings);
     if (!hint) return error;
-    const { statusCode, retryAfter, transportCode } = error;
-    return new SessionError(error.code, `${error.message} ${hint}`, { statusCode, retryAfter, transportCode });
+    const { statusCode, retryAfter, transportCode, reason } = error;
+    return new SessionError(error.code, `${error.message} ${hint}`, { statusCode, retryAfter, transportCode, reason });
 }

@@ -27,7 +27,10 @@ describe('transport-errors', function () {
             const error = transportError(socketError('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.5:443'), 'GET', SECRET_URL, 30000);
             assert.ok(error instanceof SessionError);
             assert.strictEqual(error.code, 'NETWORK');
-            assert.strictEqual(error.message, 'Cannot reach GET https://device.example/cms/iap/devs (ECONNREFUSED).');
+            assert.strictEqual(
+                error.message,
+                'GET https://device.example/cms/iap/devs: nothing accepts connections on port 443 of device.example (ECONNREFUSED): check the host and port in the base URL, and that the server runs.',
+            );
             assertSafe(error);
         });
 

@@ -30,12 +30,6 @@ export const smartserver: VendorAdapter<Settings> = {
 
     requestHeaders: () => ({}),
 
-    // A SmartServer speaks HTTPS only: a plain HTTP request to its port is reset without an answer.
-    loginHint: (error, settings) =>
-        error.code === 'NETWORK' && error.transportCode === 'ECONNRESET' && settings.baseUrl.startsWith('http:')
-            ? 'The server may speak HTTPS only: try https:// in the base URL.'
-            : undefined,
-
     async login(context, credentials, credential) {
         let response = await postLogin(context, credential, credentials, undefined);
         let passwordChanged = false;
