@@ -131,7 +131,12 @@ describe('vendor settings tables', function () {
                 assert.deepStrictEqual(checkVendorSettings(vendor.id, values), {}, `${vendor.id} ${preset}`);
             }
         }
-        assert.deepStrictEqual(Object.keys(vendorAdapter('custom').presets ?? {}), ['jsonToken', 'formCookie', 'oauth2']);
+        assert.deepStrictEqual(Object.keys(vendorAdapter('custom').presets ?? {}), ['jsonToken', 'formCookie', 'oauth2', 'unifiOs', 'proxmoxTicket', 'sapGateway']);
+    });
+
+    it('have custom presets that each fill every custom setting, so one never keeps a value of another', function () {
+        const names = Object.keys(vendorAdapter('custom').settings).sort();
+        for (const [preset, values] of Object.entries(vendorAdapter('custom').presets ?? {})) assert.deepStrictEqual(Object.keys(values).sort(), names, preset);
     });
 
     it('give the config node its credentials: username, password and SmartServer new password', function () {

@@ -7,6 +7,7 @@ import { describeTarget } from '../http/transport-errors';
 import type { ServerSettings, SessionCredential, VendorAdapter, VendorContext, VendorExchange } from '../vendors/adapter';
 import { cookieHeader, hopCookies, takeCookieHeader } from './session-cookies';
 import type { KnownSecrets } from '../secret-scrubber';
+import { writeTokenHeader } from './write-token';
 
 /** An authorized request as the request node parsed it from the msg. */
 export interface AuthorizedRequest {
@@ -82,6 +83,8 @@ export class ServerTransport {
         const url = this.options.settings.baseUrl + exchange.path;
         const headers = { ...exchange.headers };
         if (credential.header) headers[credential.header.name] = credential.header.value;
+        const writeToken = writeTokenHeader(credential, exchange.method);
+        if (writeToken) setHeader(headers, writeToken.name, writeToken.value);
         return sendWithRetry(
             () => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body),
             exchange.retry ?? true,
@@ -95,6 +98,9 @@ export class ServerTransport {
         if (this.closing) return Promise.reject(stopped());
         const headers = withDefaults(request.headers, this.defaultHeaders);
         if (credential.header) setHeader(headers, credential.header.name, credential.header.value);
+        // The write token as it is now: a renewal while this request is on the wire does not change it.
+        const writeToken = writeTokenHeader(credential, request.method);
+        if (writeToken) setHeader(headers, writeToken.name, writeToken.value);
         return sendWithRetry(
             () => this.sendOnce(credential, request.url, headers, request.cookies, request.method, request.body, request),
             isIdempotent(request.method),
@@ -167,7 +173,8 @@ export class ServerTransport {
                 body,
                 timeoutMs,
                 followRedirects: request?.followRedirects ?? false,
-                credentialHeaders: credential.header ? [credential.header.name] : [],
+                // Dropped on a redirect to another origin: the session's header and its write token.
+                credentialHeaders: [credential.header?.name, credential.writeToken?.name].filter((name): name is string => name !== undefined),
                 cookies: hopCookies({
                     jar: credential.jar,
                     origin: this.origin,

@@ -6,6 +6,7 @@ import type { AuthorizedRequest, ServerTransport } from './server-transport';
 import { LiveCredential, Session, SessionState, expiryOf } from './session';
 import { unusableCredential } from './usable-credential';
 import { sessionCookieString } from './session-cookies';
+import { answeredFrom, isWrite, withoutHeaders } from './write-token';
 import type { LoginCredentials, VendorAdapter } from '../vendors/adapter';
 
 export type { AuthorizedRequest } from './server-transport';
@@ -160,28 +161,44 @@ export class SessionManager {
         return this.using(session, () => session.current(force)).catch((error: unknown) => this.rethrowScrubbed(error));
     }
 
-    /** Sends an authorized request; on the vendor's expiry signal logs in once and replays once. */
+    /**
+     * Sends an authorized request; on the vendor's expiry signal logs in once and replays once; on a
+     * write whose write token was refused gets a new token once and replays once.
+     */
     request(session: Session, request: AuthorizedRequest): Promise<{ response: HttpResponse; credential: LiveCredential }> {
         this.assertOpen();
-        const { adapter, transport } = this.options;
+        const { adapter } = this.options;
+        const write = isWrite(request.method);
         const sent = this.using(session, async () => {
             let credential = await session.current();
-            let response = await transport.sendAuthorized(credential, request);
-            if (adapter.isSessionRejected(response)) {
-                credential = await this.replaceRefused(session, credential, response.status);
-                response = await transport.sendAuthorized(credential, request);
-                if (adapter.isSessionRejected(response)) {
-                    throw new SessionError(
-                        'SESSION_REJECTED',
-                        `${adapter.label} still refused the request after a fresh login of "${session.user}" (HTTP ${response.status}).`,
-                        { statusCode: response.status },
-                    );
+            let token = credential.writeToken?.value;
+            let response = await this.send(session, credential, request);
+            let refused = write && adapter.isWriteTokenRefused?.(response) === true;
+            if (refused || adapter.isSessionRejected(response)) {
+                credential = refused ? await session.renewWriteToken(credential, token) : await this.replaceRefused(session, credential, response.status);
+                token = credential.writeToken?.value;
+                response = await this.send(session, credential, request);
+                refused = write && adapter.isWriteTokenRefused?.(response) === true;
+                if (refused || adapter.isSessionRejected(response)) {
+                    const again = refused ? 'with a new write (CSRF) token' : `after a fresh login of "${session.user}"`;
+                    throw new SessionError('SESSION_REJECTED', `${adapter.label} still refused the request ${again} (HTTP ${response.status}).`, {
+                        statusCode: response.status,
+                    });
                 }
             }
             credential.lastUsedAt = Date.now();
+            withoutHeaders(response.headers, adapter.credentialReplyHeaders);
             return { response, credential };
         });
         return sent.catch((error: unknown) => this.rethrowScrubbed(error));
+    }
+
+    /** One send of a request with the credential; a write token the reply renews is taken at once. */
+    private async send(session: Session, credential: LiveCredential, request: AuthorizedRequest): Promise<HttpResponse> {
+        const response = await this.options.transport.sendAuthorized(credential, request);
+        const renewed = this.options.adapter.renewedWriteToken?.(response);
+        if (renewed !== undefined && answeredFrom(response, this.origin)) session.takeWriteToken(credential, renewed);
+        return response;
     }
 
     /** Errors leave the manager only with this server's secrets taken out of their text. */
@@ -338,5 +355,6 @@ function credentialHeaders(live: LiveCredential): Record<string, string> {
     const cookies = sessionCookieString(live.jar);
     if (cookies) headers.Cookie = cookies;
     if (live.header) headers[live.header.name] = live.header.value;
+    if (live.writeToken) headers[live.writeToken.name] = live.writeToken.value;
     return headers;
 }

@@ -57,6 +57,8 @@ export class Session {
     readonly id = randomUUID();
     private live: LiveCredential | undefined;
     private readonly loginFlight = new SingleFlight<LiveCredential>();
+    /** One fetch of a new write token at a time, shared by every write that saw the old one refused. */
+    private readonly writeTokenFlight = new SingleFlight<LiveCredential>();
     private readonly handovers = new Set<Handover>();
     /** The SmartServer password expired and was replaced by `newPassword`. */
     passwordChanged = false;
@@ -152,6 +154,34 @@ export class Session {
     }
 
     /**
+     * The server refused a write sent with `stale` as the write token of `refused`: the credential to
+     * replay it with. The token is fetched again once for every write that saw it refused (with the
+     * same session when the vendor can; else by one new login, as {@link replace}).
+     */
+    renewWriteToken(refused: LiveCredential, stale: string | undefined, now: number = Date.now()): Promise<LiveCredential> {
+        if (this.ended) return Promise.reject(stopped());
+        if (refused !== this.live) return this.replace(refused, now);
+        if (refused.writeToken && refused.writeToken.value !== stale) return Promise.resolve(refused);
+        const fetch = this.deps.adapter.fetchWriteToken;
+        if (!fetch) return this.replace(refused, now);
+        return this.writeTokenFlight.run(async () => {
+            const fetched = await fetch.call(this.deps.adapter, this.deps.context, refused);
+            if (!fetched) return this.replace(refused);
+            this.takeWriteToken(refused, fetched.value, fetched.name);
+            return refused;
+        });
+    }
+
+    /** A reply handed over a new write token for this credential: later writes carry it. */
+    takeWriteToken(credential: LiveCredential, value: string, name = credential.writeToken?.name): void {
+        const token = credential.writeToken;
+        if (token?.value === value || name === undefined) return;
+        // Errors may still quote the old one.
+        if (token) this.scrubber.remember({ tokens: [token.value] });
+        credential.writeToken = { name, value };
+    }
+
+    /**
      * A logout ended this credential: it was live then, or a renewal had replaced it before (a
      * request sent with it may still be in flight and must not log in again after the logout).
      */
@@ -224,11 +254,13 @@ export class Session {
         const now = Date.now();
         const { scrubber } = this;
         // A reply that echoes the request (or sets the cookie in its body) must not reach msg.payload.
-        scrubber.remember(credentialSecrets({ ...credential, header: result.header }, credentials.username));
+        scrubber.remember(credentialSecrets({ ...credential, header: result.header, writeToken: result.writeToken }, credentials.username));
         result = { ...result, payload: scrubber.scrubDeep(result.payload), warning: result.warning && scrubber.scrub(result.warning) };
         const live: LiveCredential = {
             ...credential,
             header: result.header,
+            // Its own copy: a renewal changes this credential's token, never the login result's.
+            writeToken: result.writeToken && { ...result.writeToken },
             loggedInAt: now,
             lastUsedAt: now,
             expiresAt: result.expiresAt,
@@ -280,7 +312,7 @@ function stopped(): SessionError {
 function credentialSecrets(credential: SessionCredential, username: string): KnownSecrets {
     const cookies = (credential.jar.serializeSync()?.cookies ?? []).map((cookie) => ({ key: String(cookie.key), value: String(cookie.value ?? '') }));
     const header = credential.header;
-    return { username, cookies, authorizations: header ? [header.value] : [], tokens: header ? [header.token] : [] };
+    return { username, cookies, authorizations: header ? [header.value] : [], tokens: [header?.token, credential.writeToken?.value] };
 }
 
 /**

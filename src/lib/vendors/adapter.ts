@@ -30,10 +30,21 @@ export interface CredentialHeader {
     token?: string;
 }
 
+/**
+ * A token the session sends on writes only (POST, PUT, PATCH, DELETE) and only to the server's
+ * origin: a CSRF token. Its value changes when the server renews it.
+ */
+export interface WriteToken {
+    /** The request header that carries it. */
+    name: string;
+    value: string;
+}
+
 /** What a live session sends with each request: its cookie jar and, for token vendors, a header. */
 export interface SessionCredential {
     jar: CookieJar;
     header?: CredentialHeader;
+    writeToken?: WriteToken;
 }
 
 /** One exchange an adapter asks the core to make, relative to the base URL. */
@@ -70,8 +81,10 @@ export interface LoginResult {
     passwordChanged?: boolean;
     /** Something the user should know that does not stop the login. */
     warning?: string;
-    /** Where the credential and its expiry were found (shown by Test login; never the credential itself). */
-    found?: { credential: string; expiry: string };
+    /** A write (CSRF) token that came with the login (or was fetched right after it). */
+    writeToken?: WriteToken;
+    /** Where the credential, its expiry and a write token were found (shown by Test login; never the values). */
+    found?: { credential: string; expiry: string; writeToken?: string };
 }
 
 /** One datapoint value pushed by the server (or read once to fill a gap). */
@@ -136,8 +149,19 @@ export interface VendorAdapter<O = unknown> {
     requestHeaders(settings: ServerSettings<O>): Record<string, string>;
     /** Logs in, storing any session cookie in `credential.jar`; throws a SessionError on refusal. */
     login(context: VendorContext<O>, credentials: LoginCredentials, credential: SessionCredential): Promise<LoginResult>;
-    /** The vendor's "this session is dead" signal on a reply to an authorized request. */
+    /** The vendor's "this session is dead" signal on a reply to an authorized request (a status, a body, a redirect). */
     isSessionRejected(response: HttpResponse): boolean;
+    /** The reply to a write says its write token is missing or stale (checked before {@link isSessionRejected}). */
+    isWriteTokenRefused?(response: HttpResponse): boolean;
+    /**
+     * A new write token for the same session (fetched with its cookies), or undefined when only a
+     * new login gives one (then the core logs in again, single flight).
+     */
+    fetchWriteToken?(context: VendorContext<O>, credential: SessionCredential): Promise<WriteToken | undefined>;
+    /** The write token a reply hands over to replace the current one (e.g. an "updated token" header). */
+    renewedWriteToken?(response: HttpResponse): string | undefined;
+    /** Reply headers that carry a credential: never copied to `msg.headers`. */
+    readonly credentialReplyHeaders?: readonly string[];
     /** Ends the session on the server; a session that is already gone counts as success. */
     logout(context: VendorContext<O>, credential: SessionCredential): Promise<void>;
     /** A sentence on the likely cause of a failed login that this vendor's settings explain, if any. */

@@ -1,3 +1,5 @@
+import { Cookie } from 'tough-cookie';
+
 import { SessionError } from '../../errors';
 import type { HttpResponse } from '../../http/http-client';
 import type { LoginCredentials, LoginResult, ServerSettings, SessionCredential, VendorAdapter, VendorExchange } from '../adapter';
@@ -6,9 +8,12 @@ import { headerValue, loginFailure, logoutFailure } from '../login-failure';
 import type { SettingsOf } from '../settings';
 import { parseDuration } from './duration';
 import { customPresets } from './presets';
+import { completePresets, devicePresets } from './device-presets';
 import { atPath, expiryFromValue, replyJson, usableCredential, withoutSecrets } from './reply';
 import { customSettings } from './settings';
-import { basicAuthorization, fillTemplate } from './template';
+import { csrfReplyHeaders, fetchWriteToken, isWriteTokenRefused, loginWriteToken, renewedWriteToken } from './csrf';
+import { rejectedBodyPattern, rejectedStatuses, sessionEndedBy } from './session-signals';
+import { basicAuthorization, fillTemplate, plainBasicAuthorization } from './template';
 
 type Settings = SettingsOf<typeof customSettings>;
 
@@ -32,13 +37,23 @@ export const custom: VendorAdapter<Settings> = {
     id: 'custom',
     label: LABEL,
     settings: customSettings,
-    presets: customPresets,
+    presets: completePresets({ ...customPresets, ...devicePresets }, customSettings),
 
-    withSettings: (settings) => ({
-        ...custom,
-        sessionCookie: settings.tokenFrom === 'cookie' && settings.tokenName ? settings.tokenName : undefined,
-        isSessionRejected: (response) => isSessionRejected(settings, response),
-    }),
+    withSettings: (settings) => {
+        const pattern = rejectedBodyPattern(settings);
+        const bound: VendorAdapter<Settings> = {
+            ...custom,
+            sessionCookie: sessionCookieName(settings),
+            isSessionRejected: sessionEndedBy(settings),
+            credentialReplyHeaders: csrfReplyHeaders(settings),
+        };
+        if (settings.csrfFrom === 'none') return bound;
+        bound.isWriteTokenRefused = (response) => isWriteTokenRefused(settings, pattern, response);
+        bound.renewedWriteToken = (response) => renewedWriteToken(settings, response);
+        // A token from the login reply comes with a new login only (the core logs in again).
+        if (settings.csrfFrom === 'fetch') bound.fetchWriteToken = fetchWriteToken;
+        return bound;
+    },
 
     validate: () => undefined,
 
@@ -68,15 +83,17 @@ export const custom: VendorAdapter<Settings> = {
         }
         const now = Date.now();
         const expiry = readExpiry(settings, reply, found.token, now);
+        const csrf = await loginWriteToken(context, response, reply, credential);
         const result: LoginResult = {
             expiresAt: expiry.expiresAt,
             payload: withoutSecrets(reply, settings.tokenFrom === 'body' ? settings.tokenName : undefined, found.token),
-            found: { credential: found.where, expiry: expiry.where },
+            found: { credential: found.where, expiry: expiry.where, ...(csrf.where ? { writeToken: csrf.where } : {}) },
         };
         if (expiry.idleTimeoutMs !== undefined) result.idleTimeoutMs = expiry.idleTimeoutMs;
-        if (expiry.warning) result.warning = expiry.warning;
-        if (found.token !== undefined)
-            result.header = { name: settings.tokenHeader, value: settings.tokenTemplate.split('{{token}}').join(found.token), token: found.token };
+        const warnings = [expiry.warning, csrf.warning].filter(Boolean);
+        if (warnings.length) result.warning = warnings.join(' ');
+        if (csrf.token) result.writeToken = csrf.token;
+        if (found.token !== undefined) carryToken(settings, found.token, credential, result);
         return result;
     },
 
@@ -101,6 +118,7 @@ function loginExchange(settings: ServerSettings<Settings>, credentials: LoginCre
     }
     if (settings.tokenFrom === 'body' || settings.expiry === 'body') headers.Accept = 'application/json';
     if (settings.loginAuth === 'basic') headers.Authorization = basicAuthorization(credentials.username, credentials.password);
+    if (settings.loginAuth === 'basic-plain') headers.Authorization = plainBasicAuthorization(credentials.username, credentials.password);
     return { method: settings.loginMethod, path: settings.loginPath, headers, body };
 }
 
@@ -121,7 +139,27 @@ function findCredential(settings: ServerSettings<Settings>, response: HttpRespon
     }
     const token = usableCredential(settings.tokenFrom === 'header' ? headerValue(response, settings.tokenName) : atPath(reply, settings.tokenName));
     if (token === undefined) return undefined;
-    return { token, where: settings.tokenFrom === 'header' ? `header "${settings.tokenName}"` : `reply field "${settings.tokenName}"` };
+    const where = settings.tokenFrom === 'header' ? `header "${settings.tokenName}"` : `reply field "${settings.tokenName}"`;
+    return { token, where: settings.tokenAs === 'cookie' ? `${where}, sent as cookie "${settings.tokenCookie}"` : where };
+}
+
+/** The cookie that carries the session: the named login cookie, or the one a token is sent in. */
+function sessionCookieName(settings: ServerSettings<Settings>): string | undefined {
+    if (settings.tokenFrom === 'cookie') return settings.tokenName || undefined;
+    return settings.tokenAs === 'cookie' ? settings.tokenCookie : undefined;
+}
+
+/**
+ * A token from the body or a header goes as the configured header, or as a cookie of the base URL's
+ * host (Proxmox `PVEAuthCookie`) kept in the session's jar like a cookie the server had set.
+ */
+function carryToken(settings: ServerSettings<Settings>, token: string, credential: SessionCredential, result: LoginResult): void {
+    if (settings.tokenAs === 'cookie') {
+        const cookie = new Cookie({ key: settings.tokenCookie, value: token, path: '/', secure: settings.baseUrl.startsWith('https:') });
+        credential.jar.setCookieSync(cookie, `${settings.baseUrl}/`);
+        return;
+    }
+    result.header = { name: settings.tokenHeader, value: settings.tokenTemplate.split('{{token}}').join(token), token };
 }
 
 interface Expiry {
@@ -159,19 +197,6 @@ function readExpiry(settings: ServerSettings<Settings>, reply: unknown, token: s
 function withIdle(settings: ServerSettings<Settings>, expiry: Expiry, now: number): Expiry {
     if (!settings.expiryIdle || expiry.expiresAt === null) return expiry;
     return { expiresAt: null, idleTimeoutMs: Math.max(0, expiry.expiresAt - now), where: `${expiry.where}, of inactivity` };
-}
-
-function rejectedStatuses(settings: ServerSettings<Settings>): Set<number> {
-    return new Set(settings.rejectedStatus.split(',').map((status) => Number(status.trim())));
-}
-
-/** A configured status, or a redirect to the login page (a form site's "log in again"). */
-function isSessionRejected(settings: ServerSettings<Settings>, response: HttpResponse): boolean {
-    if (rejectedStatuses(settings).has(response.status)) return true;
-    if (!response.redirects.length) return false;
-    const login = new URL(settings.baseUrl + settings.loginPath);
-    const landed = new URL(response.url);
-    return landed.origin === login.origin && landed.pathname === login.pathname;
 }
 
 /** A refused login; an OAuth2 token endpoint's 400 naming the client or grant is a credential rejection. */

@@ -1,11 +1,9 @@
 import { SettingProblem, choiceSetting, flagSetting, textSetting, verbatimSetting } from '../settings';
 import { parseDuration } from './duration';
+import { HEADER_NAME, JSON_PATH, csrfSettings, sessionEndSettings, tokenCarrierSettings } from './signal-settings';
 import { fillTemplate } from './template';
 
-/** A dotted JSON path: `token`, `data.access_token`. */
-export const JSON_PATH = /^[^.\s]+(\.[^.\s]+)*$/;
-/** An HTTP header name (RFC 9110 token). */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export { JSON_PATH };
 const STATUS_LIST = /^\s*[1-5]\d\d(\s*,\s*[1-5]\d\d)*\s*$/;
 
 function problem(key: string, message: string): SettingProblem {
@@ -48,7 +46,7 @@ export const customSettings = {
             },
         },
     ),
-    loginAuth: choiceSetting(['none', 'basic'] as const, 'none', { icon: 'fa-user-secret', tip: true, group: 'login' }, { identity: true }),
+    loginAuth: choiceSetting(['none', 'basic', 'basic-plain'] as const, 'none', { icon: 'fa-user-secret', tip: true, group: 'login' }, { identity: true }),
 
     tokenFrom: choiceSetting(['cookie', 'body', 'header'] as const, 'cookie', { icon: 'fa-ticket', group: 'credential' }),
     tokenName: textSetting(
@@ -87,6 +85,8 @@ export const customSettings = {
                     : undefined,
         },
     ),
+    ...tokenCarrierSettings,
+    ...csrfSettings,
 
     expiry: choiceSetting(['none', 'lifetime', 'body', 'jwt'] as const, 'none', { icon: 'fa-hourglass-half', group: 'expiry' }),
     expiryValue: textSetting(
@@ -114,6 +114,7 @@ export const customSettings = {
                 STATUS_LIST.test(value) ? undefined : problem('rejectedStatus', `"${value}" is not a list of HTTP statuses: write them like 401, 403.`),
         },
     ),
+    ...sessionEndSettings,
     logoutMethod: choiceSetting(['POST', 'PUT', 'GET', 'DELETE'] as const, 'POST', { icon: 'fa-exchange', group: 'logout' }),
     logoutPath: textSetting(
         '',

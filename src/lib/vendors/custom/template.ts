@@ -32,3 +32,8 @@ export function basicAuthorization(username: string, password: string): string {
     const encode = (value: string): string => escapeFor('form', value);
     return `Basic ${Buffer.from(`${encode(username)}:${encode(password)}`, 'utf8').toString('base64')}`;
 }
+
+/** `Authorization: Basic` as RFC 7617 has it: `username:password` in UTF-8, unchanged (SAP). */
+export function plainBasicAuthorization(username: string, password: string): string {
+    return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+}
