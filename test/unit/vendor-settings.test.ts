@@ -131,7 +131,14 @@ describe('vendor settings tables', function () {
                 assert.deepStrictEqual(checkVendorSettings(vendor.id, values), {}, `${vendor.id} ${preset}`);
             }
         }
-        assert.deepStrictEqual(Object.keys(vendorAdapter('custom').presets ?? {}), ['jsonToken', 'formCookie', 'oauth2', 'unifiOs', 'proxmoxTicket', 'sapGateway']);
+        assert.deepStrictEqual(Object.keys(vendorAdapter('custom').presets ?? {}), [
+            'jsonToken',
+            'formCookie',
+            'oauth2',
+            'unifiOs',
+            'proxmoxTicket',
+            'sapGateway',
+        ]);
     });
 
     it('have custom presets that each fill every custom setting, so one never keeps a value of another', function () {

@@ -18,7 +18,8 @@ export function compiledPattern(source: string): RegExp | undefined {
     }
 }
 
-const headerName = (value: string): SettingProblem | undefined => (HEADER_NAME.test(value) ? undefined : problem('headerName', `"${value}" is not a header name.`));
+const headerName = (value: string): SettingProblem | undefined =>
+    HEADER_NAME.test(value) ? undefined : problem('headerName', `"${value}" is not a header name.`);
 
 /** How a token read from the body or a header travels: the custom vendor's header, or a cookie (Proxmox `PVEAuthCookie`). */
 export const tokenCarrierSettings = {
@@ -51,7 +52,11 @@ export const csrfSettings = {
             },
         },
     ),
-    csrfHeader: textSetting('X-CSRF-Token', { input: 'text', icon: 'fa-header', group: 'csrf' }, { problem: (value, all) => (all.csrfFrom === 'none' ? undefined : headerName(value)) }),
+    csrfHeader: textSetting(
+        'X-CSRF-Token',
+        { input: 'text', icon: 'fa-header', group: 'csrf' },
+        { problem: (value, all) => (all.csrfFrom === 'none' ? undefined : headerName(value)) },
+    ),
     csrfFetchPath: textSetting(
         '',
         { input: 'text', icon: 'fa-download', placeholder: true, group: 'csrf' },
@@ -86,7 +91,9 @@ export const sessionEndSettings = {
         { input: 'text', icon: 'fa-share-square-o', placeholder: true, tip: true, group: 'logout' },
         {
             problem: (value) =>
-                value && !value.startsWith('/') ? problem('rejectedRedirect', `The redirect path "${value}" must start with "/" (the login page, e.g. /login).`) : undefined,
+                value && !value.startsWith('/')
+                    ? problem('rejectedRedirect', `The redirect path "${value}" must start with "/" (the login page, e.g. /login).`)
+                    : undefined,
         },
     ),
 };
