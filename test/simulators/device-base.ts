@@ -97,6 +97,11 @@ export abstract class DeviceSimulator<O extends DeviceOptions = DeviceOptions> e
         return { username: this._options.username, password: this._options.password };
     }
 
+    /** A new lifetime for the sessions opened from now on (0: dead at once). */
+    set sessionTtlMs(ms: number) {
+        this._options.sessionTtlMs = ms;
+    }
+
     /** Every secret value handed out so far (session ids, tickets, CSRF tokens). */
     issued(): string[] {
         return [...this.handedOut];

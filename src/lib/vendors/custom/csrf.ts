@@ -88,5 +88,5 @@ export function csrfReplyHeaders(settings: ServerSettings<Settings>): string[] {
     const names = [settings.csrfHeader, settings.csrfUpdateHeader];
     if (settings.csrfFrom === 'header') names.push(settings.csrfName);
     if (settings.csrfFrom === 'fetch') names.push(fetchHeader(settings));
-    return names.filter(Boolean);
+    return [...new Set(names.filter(Boolean))];
 }
