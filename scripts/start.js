@@ -22,7 +22,7 @@ const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-const { examplesEnv, simulatorOf } = require('./example-env');
+const { envPrefix, examplesEnv, simulatorOf } = require('./example-env');
 
 const DEFAULT_EDITOR_PORT = 1880;
 const HOST = '127.0.0.1';
@@ -248,7 +248,7 @@ async function simulatorPorts(rootDir, vendors) {
     const warnings = [];
     for (const vendor of vendors) {
         const module = simulatorModule(rootDir, vendor);
-        const wanted = portFromEnv(`${vendor.toUpperCase()}_PORT`, module.DEMO_PORT || 0);
+        const wanted = portFromEnv(`${envPrefix(vendor)}_PORT`, module.DEMO_PORT || 0);
         ports[vendor] = (await portIsFree(HOST, wanted)) ? wanted : 0;
         if (ports[vendor] !== wanted) warnings.push(`Port ${wanted} is taken: the ${vendor} simulator uses a free port instead.`);
     }

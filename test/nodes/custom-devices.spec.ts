@@ -155,6 +155,28 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
         });
     }
 
+    const FOUND: Record<string, { credential: string; writeToken: string }> = {
+        unifiOs: { credential: 'cookie "TOKEN"', writeToken: 'login reply header "X-CSRF-Token", sent as header "X-CSRF-Token" on writes' },
+        proxmoxTicket: {
+            credential: 'reply field "data.ticket", sent as cookie "PVEAuthCookie"',
+            writeToken: 'login reply field "data.CSRFPreventionToken", sent as header "CSRFPreventionToken" on writes',
+        },
+        sapGateway: { credential: 'cookie "SAP_SESSIONID_DEV_100", "sap-usercontext"', writeToken: 'reply header "X-CSRF-Token" of GET /, sent as header "X-CSRF-Token" on writes' },
+    };
+
+    for (const device of DEVICES) {
+        it(`Test login (${device.name}) says where it found the credential and the CSRF token, never their values`, async function () {
+            await loadDevice(device);
+            const res = await helper
+                .request()
+                .post('/rest-session-server/test-login')
+                .send({ id: 'server', vendor: 'custom', baseUrl: device.base(sim), tls: 'tls', proxy: '', requestTimeout: '5000', ...PRESETS[device.preset], ...sim.user });
+            assert.strictEqual(res.body.ok, true, JSON.stringify(res.body));
+            assert.deepStrictEqual({ credential: res.body.found.credential, writeToken: res.body.found.writeToken }, FOUND[device.preset]);
+            for (const secret of sim.issued()) assert.ok(!JSON.stringify(res.body).includes(secret));
+        });
+    }
+
     it('Proxmox: the ticket from the reply body travels as cookie PVEAuthCookie, and the session lasts 2 hours', async function () {
         const rec = await loadDevice(DEVICES[1]);
         helper.getNode('r1').receive({});

@@ -9,7 +9,7 @@
  * - `GET /api2/json/nodes` (a read), `POST /api2/json/nodes/pve1/qemu/100/status/start` (a write).
  * - A missing or expired ticket, and a write without the right CSRF token, answer 401.
  */
-import { runCli } from './loopback-server';
+import { runCli, type FlowSimulator } from './loopback-server';
 import { DEVICE_DEFAULTS, DeviceSimulator, randomToken, type DeviceExchange } from './device-base';
 
 const TWO_HOURS_MS = 2 * 3600_000;
@@ -99,3 +99,13 @@ if (require.main === module)
         (options) => new ProxmoxSimulator(options),
         (sim) => sim.baseUrl,
     );
+
+/** The shared entry point of every simulator module (example-flow tests, `npm start`). */
+export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<ProxmoxSimulator>> {
+    const simulator = new ProxmoxSimulator({ host, port });
+    await simulator.start();
+    return { simulator, baseUrl: simulator.baseUrl, credentials: simulator.user, stop: () => simulator.stop() };
+}
+
+/** Port `npm start` uses for this simulator (env PROXMOX_PORT overrides). */
+export const DEMO_PORT = 8448;

@@ -11,7 +11,7 @@
  *   `X-CSRF-Token: Required`).
  * - `refuseWrites`: every write is refused so (a token that never works).
  */
-import { runCli } from './loopback-server';
+import { runCli, type FlowSimulator } from './loopback-server';
 import { DEVICE_DEFAULTS, DeviceSimulator, type DeviceExchange, type DeviceOptions, type DeviceSession } from './device-base';
 
 export interface SapOptions extends DeviceOptions {
@@ -103,3 +103,13 @@ if (require.main === module)
         (options) => new SapGatewaySimulator(options),
         (sim) => sim.serviceUrl,
     );
+
+/** The shared entry point of every simulator module (example-flow tests, `npm start`). */
+export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<SapGatewaySimulator>> {
+    const simulator = new SapGatewaySimulator({ host, port });
+    await simulator.start();
+    return { simulator, baseUrl: simulator.serviceUrl, credentials: simulator.user, stop: () => simulator.stop() };
+}
+
+/** Port `npm start` uses for this simulator (env SAP_GATEWAY_PORT overrides). */
+export const DEMO_PORT = 8449;

@@ -14,7 +14,7 @@
  * - `POST /api/auth/logout` ends the session.
  * - Test route: `POST|GET /proxy/network/redirect?to=<url>` answers 307 to `to`.
  */
-import { runCli } from './loopback-server';
+import { runCli, type FlowSimulator } from './loopback-server';
 import { DEVICE_DEFAULTS, DeviceSimulator, randomToken, type DeviceExchange, type DeviceOptions } from './device-base';
 
 export interface UnifiOptions extends DeviceOptions {
@@ -127,3 +127,13 @@ if (require.main === module)
         (options) => new UnifiOsSimulator(options),
         (sim) => sim.baseUrl,
     );
+
+/** The shared entry point of every simulator module (example-flow tests, `npm start`). */
+export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<UnifiOsSimulator>> {
+    const simulator = new UnifiOsSimulator({ host, port });
+    await simulator.start();
+    return { simulator, baseUrl: simulator.baseUrl, credentials: simulator.user, stop: () => simulator.stop() };
+}
+
+/** Port `npm start` uses for this simulator (env UNIFI_OS_PORT overrides). */
+export const DEMO_PORT = 8447;
