@@ -161,7 +161,10 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
             credential: 'reply field "data.ticket", sent as cookie "PVEAuthCookie"',
             writeToken: 'login reply field "data.CSRFPreventionToken", sent as header "CSRFPreventionToken" on writes',
         },
-        sapGateway: { credential: 'cookie "SAP_SESSIONID_DEV_100", "sap-usercontext"', writeToken: 'reply header "X-CSRF-Token" of GET /, sent as header "X-CSRF-Token" on writes' },
+        sapGateway: {
+            credential: 'cookie "SAP_SESSIONID_DEV_100", "sap-usercontext"',
+            writeToken: 'reply header "X-CSRF-Token" of GET /, sent as header "X-CSRF-Token" on writes',
+        },
     };
 
     for (const device of DEVICES) {
@@ -170,7 +173,16 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
             const res = await helper
                 .request()
                 .post('/rest-session-server/test-login')
-                .send({ id: 'server', vendor: 'custom', baseUrl: device.base(sim), tls: 'tls', proxy: '', requestTimeout: '5000', ...PRESETS[device.preset], ...sim.user });
+                .send({
+                    id: 'server',
+                    vendor: 'custom',
+                    baseUrl: device.base(sim),
+                    tls: 'tls',
+                    proxy: '',
+                    requestTimeout: '5000',
+                    ...PRESETS[device.preset],
+                    ...sim.user,
+                });
             assert.strictEqual(res.body.ok, true, JSON.stringify(res.body));
             assert.deepStrictEqual({ credential: res.body.found.credential, writeToken: res.body.found.writeToken }, FOUND[device.preset]);
             for (const secret of sim.issued()) assert.ok(!JSON.stringify(res.body).includes(secret));
