@@ -348,13 +348,15 @@ describe('live updates (rest-session-updates) over IAP/WS', function () {
     });
 
     it('renews ahead of a known expiry and moves the socket without a gap', async function () {
-        await startSim({ sessionTtlMs: 2500 });
+        this.timeout(40_000);
+        // The shortest lifetime trusted (10 s): renewed a tenth of it ahead, 9 s after the login.
+        await startSim({ sessionTtlMs: 10_000 });
         const rec = await loadFlow(updatesFlow(sim.baseUrl('cms'), { u2: null, u1: { initial: false } }));
         await waitUntil('live', () => sim.ws.connectionCount() === 1 && statusTexts(rec.statuses, 'u1').includes('green:live'));
         let next = 0;
         const timer = setInterval(() => sim.setValue(AMPS, ++next), 5);
         try {
-            await waitUntil('renewed once', () => sim.stats.loginsOk === 2 && sim.stats.logouts === 1, 10000);
+            await waitUntil('renewed once', () => sim.stats.loginsOk === 2 && sim.stats.logouts === 1, 25_000);
             const count = rec.out1.messages.length;
             await waitUntil('updates go on', () => rec.out1.messages.length >= count + 10);
         } finally {

@@ -21,6 +21,8 @@ export interface RequestOptions {
     body?: unknown;
     ca?: Buffer | string | null;
     timeoutMs?: number;
+    /** A keep-alive agent, to reuse connections; default none (a fresh connection per call). */
+    agent?: http.Agent;
 }
 
 export interface Reply {
@@ -32,7 +34,7 @@ export interface Reply {
     json: () => any;
 }
 
-export function request(url: string, { method = 'GET', headers = {}, body, ca = TEST_CA, timeoutMs = 5000 }: RequestOptions = {}): Promise<Reply> {
+export function request(url: string, { method = 'GET', headers = {}, body, ca = TEST_CA, timeoutMs = 5000, agent }: RequestOptions = {}): Promise<Reply> {
     const target = new URL(url);
     const transport = target.protocol === 'https:' ? https : http;
     const payload = body === undefined || typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
@@ -40,8 +42,8 @@ export function request(url: string, { method = 'GET', headers = {}, body, ca = 
     // Frame the body explicitly: Node does not chunk DELETE bodies by default.
     if (payload !== undefined) allHeaders['Content-Length'] = Buffer.byteLength(payload);
     return new Promise((resolve, reject) => {
-        // agent: false, so every call is a fresh connection and no keep-alive socket outlives a test.
-        const req = transport.request(target, { method, headers: allHeaders, ca: ca || undefined, agent: false }, (res) => {
+        // agent: false by default, so every call is a fresh connection and no keep-alive socket outlives a test.
+        const req = transport.request(target, { method, headers: allHeaders, ca: ca || undefined, agent: agent ?? false }, (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (chunk: Buffer) => chunks.push(chunk));
             res.on('end', () => {

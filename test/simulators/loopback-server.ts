@@ -21,6 +21,16 @@ export interface ListenOptions {
     tls: boolean;
     host: string;
     port: number;
+    /** How idle keep-alive connections end (default: Node's, 5 s with a `Keep-Alive: timeout=5` hint). */
+    keepAlive?: KeepAliveKnobs;
+}
+
+/** A server's own idle rule for keep-alive connections, for the client's keep-alive races. */
+export interface KeepAliveKnobs {
+    /** The server closes a connection idle this long. */
+    idleCloseMs: number;
+    /** Seconds sent as `Keep-Alive: timeout=N`; null sends no hint. */
+    hintSeconds: number | null;
 }
 
 export type Headers = Record<string, string>;
@@ -34,26 +44,65 @@ export interface ConnectionCounts {
     handshakes: number;
     /** Most connections open at once. */
     maxOpen: number;
+    /** Connections the client ended (it closed an idle socket before the server did). */
+    closedByClient: number;
+    /** Connections the server closed because they were idle. */
+    closedIdle: number;
+    /** Requests dropped unread because they came on a reused connection (see dropReusedRequests). */
+    droppedOnReuse: number;
 }
 
 /** One listener with the sockets and timers that stop() must end, so no test waits on a leftover. */
 export class LoopbackServer {
     /** The listening server, or null when not started (or stopped). */
     server: http.Server | null = null;
-    readonly counts: ConnectionCounts = { connections: 0, handshakes: 0, maxOpen: 0 };
+    readonly counts: ConnectionCounts = { connections: 0, handshakes: 0, maxOpen: 0, closedByClient: 0, closedIdle: 0, droppedOnReuse: 0 };
     private readonly sockets = new Set<Socket>();
     private readonly timers = new Set<NodeJS.Timeout>();
+    /** Requests answered per connection: a second one came on a reused connection. */
+    private readonly served = new WeakMap<Socket, number>();
+    /** Connections the server itself ended. */
+    private readonly closedHere = new WeakSet<Socket>();
+    private readonly idleTimers = new WeakMap<Socket, NodeJS.Timeout>();
+    private dropReused = 0;
+
+    /** Connections open now. */
+    get openConnections(): number {
+        return this.sockets.size;
+    }
+
+    /**
+     * The next `count` requests that arrive on a reused connection are dropped unread and the
+     * connection closed, as if the server had closed it just before they were written.
+     */
+    dropReusedRequests(count = 1): void {
+        this.dropReused += count;
+    }
 
     /**
      * Listens on `host`:`port` (0: any free port), over TLS with test/fixtures/tls/server.crt when
      * `tls`, and resolves `{ server, port, origin }` once listening (rejects if it cannot listen).
      */
-    async start({ tls, host, port }: ListenOptions, handler: Handler): Promise<{ server: http.Server; port: number; origin: string }> {
+    async start(options: ListenOptions, handler: Handler): Promise<{ server: http.Server; port: number; origin: string }> {
+        const { tls, host, port } = options;
         const onRequest: Handler = (req, res) => {
             req.on('error', () => {}); // a client abort must not crash the test process
             res.on('error', () => {});
+            const socket = req.socket;
+            const idle = this.idleTimers.get(socket);
+            if (idle) clearTimeout(idle);
+            const before = this.served.get(socket) ?? 0;
+            this.served.set(socket, before + 1);
+            if (before > 0 && this.dropReused > 0) {
+                this.dropReused--;
+                this.counts.droppedOnReuse++;
+                this.closedHere.add(socket);
+                return void socket.destroy();
+            }
+            if (keepAlive) this.closeWhenIdle(res, keepAlive);
             handler(req, res);
         };
+        const keepAlive = options.keepAlive;
         const server: http.Server = tls
             ? https.createServer(
                   {
@@ -63,13 +112,22 @@ export class LoopbackServer {
                   onRequest,
               )
             : http.createServer(onRequest);
+        // The knobs' own idle rule replaces Node's (which also sends the hint).
+        if (keepAlive) server.keepAliveTimeout = 0;
         // Track raw sockets so stop() can close keep-alive and hung connections at once:
         // server.close() alone waits for them.
         server.on('connection', (socket: Socket) => {
             this.sockets.add(socket);
             this.counts.connections++;
             this.counts.maxOpen = Math.max(this.counts.maxOpen, this.sockets.size);
-            socket.on('close', () => this.sockets.delete(socket));
+            socket.on('end', () => {
+                if (!this.closedHere.has(socket)) this.counts.closedByClient++;
+            });
+            socket.on('close', () => {
+                this.sockets.delete(socket);
+                const idle = this.idleTimers.get(socket);
+                if (idle) clearTimeout(idle);
+            });
         });
         server.on('secureConnection', () => this.counts.handshakes++);
         await new Promise<void>((resolve, reject) => {
@@ -93,9 +151,27 @@ export class LoopbackServer {
         for (const timer of this.timers) clearTimeout(timer);
         this.timers.clear();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const socket of this.sockets) socket.destroy();
+        for (const socket of this.sockets) {
+            this.closedHere.add(socket);
+            socket.destroy();
+        }
         this.sockets.clear();
         await closed;
+    }
+
+    /** After the reply, the hint (if any) goes out and the connection closes once idle `idleCloseMs`. */
+    private closeWhenIdle(res: http.ServerResponse, knobs: KeepAliveKnobs): void {
+        if (knobs.hintSeconds !== null) res.setHeader('Keep-Alive', `timeout=${knobs.hintSeconds}`);
+        const socket = res.socket;
+        res.once('finish', () => {
+            if (!socket || socket.destroyed) return;
+            const timer = setTimeout(() => {
+                this.counts.closedIdle++;
+                this.closedHere.add(socket);
+                socket.end();
+            }, knobs.idleCloseMs);
+            this.idleTimers.set(socket, timer);
+        });
     }
 
     /** Runs `fn` after `delayMs` (a delayed reply) unless stop() comes first. */
@@ -150,6 +226,8 @@ export interface CookieSession {
     user: string;
     createdAt: number;
     lastUsedAt: number;
+    /** Requests it served (see SessionLimits.requestLimit). */
+    requests: number;
 }
 
 export interface SessionLimits {
@@ -157,7 +235,15 @@ export interface SessionLimits {
     sessionTtlMs: number;
     /** Lifetime without use; 0: no idle limit. */
     idleTtlMs: number;
+    /** A session ends after serving this many requests (0: no limit); the next one is refused. */
+    sessionRequestLimit?: number;
 }
+
+/**
+ * Why a session is gone: its absolute lifetime (known to the client in advance), its idle limit,
+ * its request limit, a logout, or a server restart (`clear`).
+ */
+export type SessionEnd = 'expired' | 'idle' | 'limit' | 'loggedOut' | 'cleared';
 
 /**
  * Server-side sessions named by one cookie, each dying at its absolute or idle limit. The limits are
@@ -166,6 +252,10 @@ export interface SessionLimits {
  */
 export class CookieSessions {
     private readonly sessions = new Map<string, CookieSession>();
+    /** Why each ended session ended, by id: a refused request's cause. */
+    private readonly ended = new Map<string, SessionEnd>();
+    /** Sessions ended by their request limit (SessionLimits.requestLimit). */
+    endedByLimit = 0;
 
     constructor(
         private readonly cookieName: string,
@@ -174,7 +264,7 @@ export class CookieSessions {
 
     create(id: string, user: string): CookieSession {
         const now = Date.now();
-        const session = { id, user, createdAt: now, lastUsedAt: now };
+        const session = { id, user, createdAt: now, lastUsedAt: now, requests: 0 };
         this.sessions.set(id, session);
         return session;
     }
@@ -186,10 +276,34 @@ export class CookieSessions {
         const now = Date.now();
         const { sessionTtlMs, idleTtlMs } = this.limits();
         if (now >= session.createdAt + sessionTtlMs || (idleTtlMs > 0 && now >= session.lastUsedAt + idleTtlMs)) {
-            this.sessions.delete(id);
+            this.end(id, now >= session.createdAt + sessionTtlMs ? 'expired' : 'idle');
             return null;
         }
         return session;
+    }
+
+    /** Counts a request the session served; the one that reaches the request limit ends it (true). */
+    served(session: CookieSession): boolean {
+        session.requests++;
+        const limit = this.limits().sessionRequestLimit ?? 0;
+        if (limit <= 0 || session.requests < limit) return false;
+        this.endedByLimit++;
+        this.end(session.id, 'limit');
+        return true;
+    }
+
+    /** Why the sessions named by the request's cookie are gone (the first known reason), if they ended here. */
+    endOf(req: http.IncomingMessage): SessionEnd | undefined {
+        for (const id of cookieValues(req.headers.cookie, this.cookieName)) {
+            const reason = this.ended.get(id);
+            if (reason) return reason;
+        }
+        return undefined;
+    }
+
+    private end(id: string, reason: SessionEnd): void {
+        this.sessions.delete(id);
+        this.ended.set(id, reason);
     }
 
     /** The live session named by the request's cookie (touched: its idle timer restarts), or null. */
@@ -204,13 +318,14 @@ export class CookieSessions {
         return null;
     }
 
+    /** A logout ends it. */
     delete(id: string): void {
-        this.sessions.delete(id);
+        if (this.sessions.has(id)) this.end(id, 'loggedOut');
     }
 
     /** Every session becomes invalid, as after a server restart. */
     clear(): void {
-        this.sessions.clear();
+        for (const id of [...this.sessions.keys()]) this.end(id, 'cleared');
     }
 
     liveCount(): number {
@@ -361,6 +476,16 @@ export abstract class Simulator<R extends RequestRecord, S extends SimulatorStat
     /** Connections and TLS handshakes accepted since it started, and the most open at once. */
     get connectionCounts(): ConnectionCounts {
         return { ...this._loopback.counts };
+    }
+
+    /** Connections open now. */
+    get openConnections(): number {
+        return this._loopback.openConnections;
+    }
+
+    /** See {@link LoopbackServer.dropReusedRequests}. */
+    dropReusedRequests(count = 1): void {
+        this._loopback.dropReusedRequests(count);
     }
 
     /** What the simulator counted since it started (or since resetStats). */

@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import {
     CookieSessions,
     LockoutCounter,
+    type CookieSession,
     Simulator,
     runCli,
     type Exchange,
@@ -20,6 +21,7 @@ import {
     type RequestRecord,
     type SimulatorOptions,
     type SimulatorStats,
+    type SessionEnd,
 } from './loopback-server';
 import { SmartServerWs, qualifierList, type DatapointRecord, type WsOptions } from './smartserver-ws';
 
@@ -30,6 +32,12 @@ export interface SmartServerOptions extends ListenOptions {
     sessionTtlMs: number;
     /** 0: no idle limit. */
     idleTtlMs: number;
+    /** A session ends after serving this many data requests (0: no limit); the next one gets 401. */
+    sessionRequestLimit: number;
+    /** Data requests wait this long before their session is checked (requests in flight, for renewal races). */
+    dataDelayMs: number;
+    /** What `GET /iap/auth/sessionTimeout` reports, when it is not the real `sessionTtlMs`. */
+    reportedTimeoutMs?: number;
     /** The lock model: `lockoutThreshold` failures within `lockoutWindowMs` lock the user for `lockoutDurationMs`. */
     lockoutThreshold: number;
     lockoutWindowMs: number;
@@ -49,6 +57,8 @@ const DEFAULT_OPTIONS: SmartServerOptions = {
     port: 0,
     sessionTtlMs: 86400000,
     idleTtlMs: 0,
+    sessionRequestLimit: 0,
+    dataDelayMs: 0,
     lockoutThreshold: 5,
     lockoutWindowMs: 600000,
     lockoutDurationMs: 600000,
@@ -91,6 +101,8 @@ const MSG = {
 
 export interface SmartServerRecord extends RequestRecord {
     cookie: string;
+    /** A data request refused as unauthenticated: why its session was gone ('none': no session cookie known here). */
+    refusal?: SessionEnd | 'none';
 }
 
 /** One parsed login attempt, as the server saw it (the password too: the simulator is test-only). */
@@ -370,6 +382,18 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
 
     // ---- test controls ------------------------------------------------------------------------
 
+    /** Sessions ended by `sessionRequestLimit` (each after serving that many requests). */
+    get sessionsEndedByLimit(): number {
+        return this._sessions.endedByLimit;
+    }
+
+    /** Data requests refused as unauthenticated, by why their session was gone. */
+    refusals(): Partial<Record<SessionEnd | 'none', number>> {
+        const counts: Partial<Record<SessionEnd | 'none', number>> = {};
+        for (const record of this._stats.requests) if (record.refusal) counts[record.refusal] = (counts[record.refusal] ?? 0) + 1;
+        return counts;
+    }
+
     /** Every live session becomes invalid, as after a server restart. */
     expireSessions(): void {
         this._sessions.clear();
@@ -469,7 +493,7 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
         if (route === '/iap/auth/logout' && (method === 'PUT' || method === 'POST')) return this._handleLogout(ctx);
         if (route === '/iap/auth/sessionTimeout' && method === 'GET') return this._handleSessionTimeout(ctx);
         if (route === '/iap/dp/updates/subscribe' && method === 'PUT') {
-            return this._withDataSession(ctx, () => this._reply(ctx, this.ws.subscribe(ctx, this._sessions.fromRequest(ctx.req)!)));
+            return this._withDataSession(ctx, (session) => this._reply(ctx, this.ws.subscribe(ctx, session)));
         }
         if (route === '/iap/devs' || route.startsWith('/iap/devs/')) return this._withDataSession(ctx, () => this._handleDevs(ctx, route));
         // Test aid, NOT a vendor route: echoes the request so tests can see what the client sent.
@@ -613,14 +637,23 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
         if (fault === 'reset') return void ctx.req.socket.destroy();
         if (typeof fault === 'number') return this._sendJson(ctx, fault, { message: 'Error' });
         if (!this._sessions.fromRequest(ctx.req)) return this._sendJson(ctx, 401, { message: MSG.unauthorized });
-        this._sendJson(ctx, 200, this._options.sessionTtlMs);
+        this._sendJson(ctx, 200, this._options.reportedTimeoutMs ?? this._options.sessionTtlMs);
     }
 
     // ---- data routes --------------------------------------------------------------------------
 
     /** Cookie check, then the injected faults (failNext, hangNext), then the real handler. */
-    private _withDataSession(ctx: Ctx, handler: () => void): void {
-        if (!this._sessions.fromRequest(ctx.req)) return this._sendJson(ctx, 401, { message: MSG.unauthorized });
+    private _withDataSession(ctx: Ctx, handler: (session: CookieSession) => void): void {
+        this._afterDelay(this._options.dataDelayMs, () => this._answerData(ctx, handler));
+    }
+
+    private _answerData(ctx: Ctx, handler: (session: CookieSession) => void): void {
+        const session = this._sessions.fromRequest(ctx.req);
+        if (!session) {
+            ctx.record.refusal = this._sessions.endOf(ctx.req) ?? 'none';
+            return this._sendJson(ctx, 401, { message: MSG.unauthorized });
+        }
+        if (this._sessions.served(session)) this.ws.sessionEnded(session.id);
         const fault = this._faults.shift();
         if (fault) {
             const { status, body } = fault;
@@ -633,7 +666,7 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
             this._hangCount--;
             return; // accept and never answer; stop() destroys the socket
         }
-        handler();
+        handler(session);
     }
 
     private _handleDevs(ctx: Ctx, route: string): void {

@@ -32,7 +32,7 @@ function fakeAdapter(result: () => LoginResult = () => ({ expiresAt: null, paylo
     return { adapter, loggedOut, logins: () => logins };
 }
 
-function makeSession(adapter: VendorAdapter): Session {
+function makeSession(adapter: VendorAdapter, extra: Partial<SessionDeps> = {}): Session {
     const origin = 'https://lifecycle.example';
     const deps: SessionDeps = {
         adapter,
@@ -41,6 +41,7 @@ function makeSession(adapter: VendorAdapter): Session {
         origin,
         onState: () => undefined,
         onReplacedLogoutError: () => undefined,
+        ...extra,
     };
     return new Session({ username: 'admin', password: 'pw' }, deps);
 }
@@ -106,5 +107,78 @@ describe('session lifecycle (unit)', function () {
         session.end();
         await assert.rejects(session.current(), (error: { code?: string }) => error.code === 'CONFIG');
         await assert.rejects(session.replace(live), (error: { code?: string }) => error.code === 'CONFIG');
+    });
+
+    it('a credential that served requests and is then refused has simply ended: replaced at once, however soon', async function () {
+        const { adapter, logins } = fakeAdapter();
+        const session = makeSession(adapter);
+        let credential = await session.current();
+        for (let i = 0; i < 5; i++) {
+            credential.served = true;
+            credential = await session.replace(credential);
+        }
+        assert.strictEqual(logins(), 6, 'one re-login per ended session, no 30 s wait');
+        await assert.rejects(session.replace(credential), (error: { code?: string }) => error.code === 'SESSION_REJECTED');
+        assert.strictEqual(logins(), 6, 'a fresh credential refused before serving anything waits out the 30 s');
+    });
+
+    it('a reported lifetime under 10 s is not trusted: expiry unknown, one warning', async function () {
+        const warnings: string[] = [];
+        const { adapter, logins } = fakeAdapter(() => ({ expiresAt: Date.now() + 9_999, payload: {} }));
+        const session = makeSession(adapter, { onWarning: (_, message) => warnings.push(message) });
+        const live = await session.current();
+        assert.strictEqual(live.expiresAt, null);
+        clock.tick(60_000);
+        assert.strictEqual(await session.current(), live, 'no renewal of a lifetime not trusted');
+        assert.strictEqual(logins(), 1);
+        assert.strictEqual(warnings.length, 1);
+        assert.match(warnings[0], /9999 ms .*under 10 s is not trusted/);
+    });
+
+    it('an idle lifetime under 10 s is not trusted either; 10 s is', async function () {
+        const short = makeSession(fakeAdapter(() => ({ expiresAt: null, idleTimeoutMs: 5_000, payload: {} })).adapter);
+        assert.strictEqual((await short.current()).idleTimeoutMs, undefined);
+        const trusted = makeSession(fakeAdapter(() => ({ expiresAt: Date.now() + 10_000, payload: {} })).adapter);
+        assert.strictEqual((await trusted.current()).expiresAt, Date.now() + 10_000);
+    });
+
+    it('a renewed credential is logged out only once its requests in flight finished, or at once when the session ends', async function () {
+        const { adapter, loggedOut } = fakeAdapter(() => ({ expiresAt: Date.now() + 10 * MINUTE, payload: {} }));
+        const session = makeSession(adapter, { drainTimeoutMs: 60_000 });
+        const first = await session.lease(session.logoutCount);
+        const second = await session.lease(session.logoutCount);
+        clock.tick(9.5 * MINUTE);
+        const renewed = await session.lease(session.logoutCount);
+        assert.notStrictEqual(renewed.credential, first.credential);
+        await flush();
+        assert.deepStrictEqual(loggedOut, [], 'two requests still in flight on it');
+        first.finished();
+        first.finished(); // counted once
+        await flush();
+        assert.deepStrictEqual(loggedOut, []);
+        second.finished();
+        await flush();
+        assert.deepStrictEqual(loggedOut, [first.credential]);
+        // Another renewal while a request is in flight: ending the session logs it out at once.
+        const held = await session.lease(session.logoutCount);
+        clock.tick(9.5 * MINUTE);
+        await session.current();
+        await flush();
+        assert.strictEqual(loggedOut.length, 1);
+        session.end();
+        await session.retired();
+        assert.deepStrictEqual(loggedOut, [first.credential, held.credential]);
+    });
+
+    it('a request whose msg arrived before a logout never logs in after it (SESSION_REJECTED)', async function () {
+        const { adapter, logins } = fakeAdapter();
+        const session = makeSession(adapter);
+        const arrivedAt = session.logoutCount;
+        await session.logout();
+        await assert.rejects(session.lease(arrivedAt), (error: { code?: string }) => error.code === 'SESSION_REJECTED');
+        assert.strictEqual(logins(), 0);
+        const lease = await session.lease(session.logoutCount);
+        await session.logout();
+        await assert.rejects(session.lease(session.logoutCount, lease.credential), (error: { code?: string }) => error.code === 'SESSION_REJECTED');
     });
 });

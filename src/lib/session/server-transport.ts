@@ -22,6 +22,12 @@ export interface AuthorizedRequest {
     followRedirects: boolean;
 }
 
+/**
+ * Lends a request the credential to write it with, at the moment it is written (after its wait for a
+ * connection), so an expiry is judged then; `finished` is called once the exchange has ended.
+ */
+export type CredentialAtWrite = () => Promise<{ credential: SessionCredential; finished(): void }>;
+
 export interface ServerTransportOptions {
     settings: ServerSettings;
     adapter: VendorAdapter;
@@ -82,9 +88,6 @@ export class ServerTransport {
     sendExchange(exchange: VendorExchange, credential: SessionCredential): Promise<HttpResponse> {
         const url = this.options.settings.baseUrl + exchange.path;
         const headers = { ...exchange.headers };
-        if (credential.header) headers[credential.header.name] = credential.header.value;
-        const writeToken = writeTokenHeader(credential, exchange.method);
-        if (writeToken) setHeader(headers, writeToken.name, writeToken.value);
         return sendWithRetry(
             () => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body),
             exchange.retry ?? true,
@@ -93,14 +96,13 @@ export class ServerTransport {
         ).catch(unwrapQueueTimeout);
     }
 
-    /** A flow's request with the session's credential; idempotent methods are retried on transient faults. */
-    sendAuthorized(credential: SessionCredential, request: AuthorizedRequest): Promise<HttpResponse> {
+    /**
+     * A flow's request with the session's credential, taken when the request is about to be written;
+     * idempotent methods are retried on transient faults.
+     */
+    sendAuthorized(credential: CredentialAtWrite, request: AuthorizedRequest): Promise<HttpResponse> {
         if (this.closing) return Promise.reject(stopped());
         const headers = withDefaults(request.headers, this.defaultHeaders);
-        if (credential.header) setHeader(headers, credential.header.name, credential.header.value);
-        // The write token as it is now: a renewal while this request is on the wire does not change it.
-        const writeToken = writeTokenHeader(credential, request.method);
-        if (writeToken) setHeader(headers, writeToken.name, writeToken.value);
         return sendWithRetry(
             () => this.sendOnce(credential, request.url, headers, request.cookies, request.method, request.body, request),
             isIdempotent(request.method),
@@ -135,9 +137,9 @@ export class ServerTransport {
     }
 
     private async sendOnce(
-        credential: SessionCredential,
+        credentialAtWrite: SessionCredential | CredentialAtWrite,
         url: string,
-        headers: Record<string, string>,
+        requestHeaders: Record<string, string>,
         msgCookies: string[],
         method: string,
         body: Buffer | string | undefined,
@@ -153,7 +155,7 @@ export class ServerTransport {
                 kind,
                 timeoutMs,
                 () =>
-                    new QueueTimeout(
+                    new NotRetried(
                         new SessionError(
                             'TIMEOUT',
                             `No connection to ${describeTarget(method, url)} became free within ${timeoutMs} ms (at most ${this.options.maxConnections} at once).`,
@@ -163,8 +165,22 @@ export class ServerTransport {
             timeoutMs = Math.max(1, timeoutMs - (Date.now() - queuedAt));
         }
         let response: HttpResponse;
+        let finished = (): void => undefined;
         try {
             if (request && this.closing) throw stopped();
+            let credential: SessionCredential;
+            if (typeof credentialAtWrite === 'function') {
+                // A failed login is the msg's answer as it is: the retry loop must not log in again.
+                const lent = await credentialAtWrite().catch((error: unknown) => {
+                    throw new NotRetried(error);
+                });
+                ({ credential, finished } = lent);
+            } else credential = credentialAtWrite;
+            // The credential and write token as they are when the request is written.
+            const headers = { ...requestHeaders };
+            if (credential.header) setHeader(headers, credential.header.name, credential.header.value);
+            const writeToken = writeTokenHeader(credential, method);
+            if (writeToken) setHeader(headers, writeToken.name, writeToken.value);
             const flow = takeCookieHeader(headers);
             const outgoing: HttpRequest = {
                 method,
@@ -186,6 +202,7 @@ export class ServerTransport {
             };
             response = await this.options.http.send(outgoing);
         } finally {
+            finished();
             release();
         }
         return response;
@@ -193,17 +210,17 @@ export class ServerTransport {
 }
 
 /**
- * A request that waited its whole timeout for a connection: never sent, and not to be retried
- * (the retry loop would wait all over again), so it passes the loop as a non-transient error.
+ * An error the retry loop must pass as it is: a request that waited its whole timeout for a
+ * connection (never sent; a retry would wait all over again), or the failed login it waited for.
  */
-class QueueTimeout extends Error {
-    constructor(readonly error: SessionError) {
-        super(error.message);
+class NotRetried extends Error {
+    constructor(readonly error: unknown) {
+        super(error instanceof Error ? error.message : String(error));
     }
 }
 
 function unwrapQueueTimeout(error: unknown): never {
-    throw error instanceof QueueTimeout ? error.error : error;
+    throw error instanceof NotRetried ? error.error : error;
 }
 
 function stopped(): SessionError {

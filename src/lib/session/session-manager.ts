@@ -3,7 +3,7 @@ import { SecretScrubber } from '../secret-scrubber';
 import type { HttpResponse } from '../http/http-client';
 import { BlockInfo, LoginGuard } from './login-guard';
 import type { AuthorizedRequest, ServerTransport } from './server-transport';
-import { LiveCredential, Session, SessionState, expiryOf } from './session';
+import { CredentialLease, LiveCredential, Session, SessionState, expiryOf } from './session';
 import { unusableCredential } from './usable-credential';
 import { sessionCookieString } from './session-cookies';
 import { answeredFrom, isWrite, withoutHeaders } from './write-token';
@@ -170,14 +170,24 @@ export class SessionManager {
         const { adapter } = this.options;
         const write = isWrite(request.method);
         const sent = this.using(session, async () => {
-            let credential = await session.current();
-            let token = credential.writeToken?.value;
-            let response = await this.send(session, credential, request);
+            // The credential is taken when the request is written (after its wait for a connection).
+            const arrivedAt = session.logoutCount;
+            let credential: LiveCredential | undefined;
+            let token: string | undefined;
+            const send = (after?: LiveCredential): Promise<HttpResponse> =>
+                this.send(session, request, async () => {
+                    const lease = await session.lease(arrivedAt, after);
+                    credential = lease.credential;
+                    token = credential.writeToken?.value;
+                    return lease;
+                });
+            let response = await send();
             let refused = write && adapter.isWriteTokenRefused?.(response) === true;
             if (refused || adapter.isSessionRejected(response)) {
-                credential = refused ? await session.renewWriteToken(credential, token) : await this.replaceRefused(session, credential, response.status);
-                token = credential.writeToken?.value;
-                response = await this.send(session, credential, request);
+                const first = credential as LiveCredential;
+                if (refused) await session.renewWriteToken(first, token);
+                else await this.replaceRefused(session, first, response.status);
+                response = await send(first);
                 refused = write && adapter.isWriteTokenRefused?.(response) === true;
                 if (refused || adapter.isSessionRejected(response)) {
                     const again = refused ? 'with a new write (CSRF) token' : `after a fresh login of "${session.user}"`;
@@ -186,18 +196,25 @@ export class SessionManager {
                     });
                 }
             }
-            credential.lastUsedAt = Date.now();
+            const used = credential as LiveCredential;
+            used.served = true;
+            used.lastUsedAt = Date.now();
             withoutHeaders(response.headers, adapter.credentialReplyHeaders);
-            return { response, credential };
+            return { response, credential: used };
         });
         return sent.catch((error: unknown) => this.rethrowScrubbed(error));
     }
 
-    /** One send of a request with the credential; a write token the reply renews is taken at once. */
-    private async send(session: Session, credential: LiveCredential, request: AuthorizedRequest): Promise<HttpResponse> {
-        const response = await this.options.transport.sendAuthorized(credential, request);
+    /** One send of a request with the credential lent when it is written; a write token the reply renews is taken at once. */
+    private async send(session: Session, request: AuthorizedRequest, atWrite: () => Promise<CredentialLease>): Promise<HttpResponse> {
+        let credential: LiveCredential | undefined;
+        const response = await this.options.transport.sendAuthorized(async () => {
+            const lease = await atWrite();
+            credential = lease.credential;
+            return lease;
+        }, request);
         const renewed = this.options.adapter.renewedWriteToken?.(response);
-        if (renewed !== undefined && answeredFrom(response, this.origin)) session.takeWriteToken(credential, renewed);
+        if (renewed !== undefined && answeredFrom(response, this.origin)) session.takeWriteToken(credential as LiveCredential, renewed);
         return response;
     }
 
@@ -229,8 +246,9 @@ export class SessionManager {
         return this.options.transport.credentialHeaders(credential, url);
     }
 
-    /** Logs the session out; a session of a user from `msg.credentials` is forgotten too. */
+    /** Logs the session out; a session of a user from `msg.credentials` is forgotten too. Nothing is sent once closing. */
     async logout(session: Session): Promise<void> {
+        this.assertOpen();
         if (session !== this.own) this.forget(session);
         await session.logout().catch((error: unknown) => this.rethrowScrubbed(error));
     }
@@ -293,7 +311,9 @@ export class SessionManager {
                 guard: this.options.guard,
                 origin: this.origin,
                 scrubber: this.scrubber,
+                drainTimeoutMs: this.requestTimeoutMs,
                 onState: (s, state, error) => this.changed({ session: s, state, error }),
+                onWarning: (_, message) => this.warn(message),
                 onReplacedLogoutError: (s, error) =>
                     this.warn(
                         `Could not log out a replaced session of "${s.user}" on ${this.options.adapter.label}: ${error instanceof Error ? error.message : String(error)}`,

@@ -23,6 +23,14 @@ export interface LiveCredential extends SessionCredential {
     endedBy?: 'logout' | 'replaced';
     /** How many logouts of its session came before its login (a later logout ended it too, replaced or not). */
     readonly logoutsBefore?: number;
+    /** The server accepted a request sent with it: a refusal now means the session ended, not that it never worked. */
+    served?: boolean;
+}
+
+/** A credential lent to one request as it is written; `finished` once its reply arrived (or it failed). */
+export interface CredentialLease {
+    credential: LiveCredential;
+    finished(): void;
 }
 
 export type SessionState = 'idle' | 'loggingIn' | 'loggedIn' | 'failed' | 'loggedOut';
@@ -36,10 +44,17 @@ export interface SessionDeps {
     scrubber?: SecretScrubber;
     onState(session: Session, state: SessionState, error?: SessionError): void;
     onReplacedLogoutError(session: Session, error: unknown): void;
+    /** Something the user should know that no msg carries (a lifetime too short to trust). */
+    onWarning?(session: Session, message: string): void;
+    /** A replaced credential is logged out once its requests in flight have finished, at most this long after. */
+    drainTimeoutMs?: number;
 }
 
 /** A server that refuses a fresh credential gets at most one re-login per this long. */
 export const RELOGIN_INTERVAL_MS = 30_000;
+
+/** A reported lifetime shorter than this is not trusted: renewing ahead of it would mean a login per msg. */
+export const MIN_TRUSTED_LIFETIME_MS = 10_000;
 
 /** Moves whatever rides `previous` (a live updates socket) onto `fresh`; awaited before `previous` is logged out. */
 export type Handover = (fresh: LiveCredential, previous: LiveCredential) => Promise<void>;
@@ -75,6 +90,10 @@ export class Session {
     private logouts = 0;
     /** Logouts of replaced credentials still in flight: closing waits for them. */
     private readonly retiring = new Set<Promise<void>>();
+    /** Requests written with each credential and not yet answered: its logout waits for them. */
+    private readonly inFlight = new Map<LiveCredential, number>();
+    /** Replaced credentials waiting for their requests in flight, each with the call that ends its wait. */
+    private readonly draining = new Map<LiveCredential, () => void>();
 
     private readonly scrubber: SecretScrubber;
 
@@ -126,17 +145,47 @@ export class Session {
         return this.loginFlight.run(() => this.login(live));
     }
 
+    /** Changes with every logout: a msg that arrived before a logout never logs in again after it. */
+    get logoutCount(): number {
+        return this.logouts;
+    }
+
+    /**
+     * The credential for a request about to be written (after its wait for a connection), checked
+     * for expiry now; counted in flight until `finished`. `arrivedAt`: the {@link logoutCount} when
+     * its msg arrived; `after`: the refused credential a replay follows. A logout since either ends
+     * the request (`SESSION_REJECTED`).
+     */
+    async lease(arrivedAt: number, after?: LiveCredential): Promise<CredentialLease> {
+        if (arrivedAt !== this.logouts || (after && this.loggedOutSince(after))) throw loggedOut(this.user);
+        const credential = await this.current();
+        this.inFlight.set(credential, (this.inFlight.get(credential) ?? 0) + 1);
+        let done = false;
+        return {
+            credential,
+            finished: () => {
+                if (done) return;
+                done = true;
+                const left = (this.inFlight.get(credential) ?? 1) - 1;
+                if (left > 0) return void this.inFlight.set(credential, left);
+                this.inFlight.delete(credential);
+                this.draining.get(credential)?.();
+            },
+        };
+    }
+
     /**
      * The server refused `dead`: hand out the credential that replaced it, or log in once for all
-     * the requests that saw the same refusal (the refused credential is logged out). A server that
-     * refuses fresh credentials too gets one re-login per {@link RELOGIN_INTERVAL_MS}, not one per msg.
+     * the requests that saw the same refusal (the refused credential is logged out). A session that
+     * served requests has simply ended: it is replaced at once. A server that refuses fresh
+     * credentials before accepting any request gets one re-login per {@link RELOGIN_INTERVAL_MS}.
      */
     replace(dead: LiveCredential, now: number = Date.now()): Promise<LiveCredential> {
         if (this.ended) return Promise.reject(stopped());
         const live = this.live;
         if (live && live !== dead && !isDue(live, now)) return Promise.resolve(live);
         if (!this.loginFlight.busy) {
-            if (now - this.reloginAt < RELOGIN_INTERVAL_MS) {
+            if (!dead.served && now - this.reloginAt < RELOGIN_INTERVAL_MS) {
                 return Promise.reject(
                     new SessionError(
                         'SESSION_REJECTED',
@@ -189,9 +238,10 @@ export class Session {
         return credential.endedBy === 'logout' || (credential.logoutsBefore ?? 0) !== this.logouts;
     }
 
-    /** No more logins for this session: its config node is closing. */
+    /** No more logins for this session: its config node is closing (replaced credentials are logged out now). */
     end(): void {
         this.ended = true;
+        for (const stopWaiting of [...this.draining.values()]) stopWaiting();
     }
 
     /** Registers a handover run after each renewal, before the old credential is logged out; returns its removal. */
@@ -256,6 +306,13 @@ export class Session {
         // A reply that echoes the request (or sets the cookie in its body) must not reach msg.payload.
         scrubber.remember(credentialSecrets({ ...credential, header: result.header, writeToken: result.writeToken }, credentials.username));
         result = { ...result, payload: scrubber.scrubDeep(result.payload), warning: result.warning && scrubber.scrub(result.warning) };
+        const lifetime = trustedLifetime(result, now);
+        if (lifetime.distrusted !== undefined) {
+            this.deps.onWarning?.(
+                this,
+                `${adapter.label} reported a session lifetime of ${lifetime.distrusted} ms for "${credentials.username}": under ${MIN_TRUSTED_LIFETIME_MS / 1000} s is not trusted, the session's end is found out by a refused request.`,
+            );
+        }
         const live: LiveCredential = {
             ...credential,
             header: result.header,
@@ -263,8 +320,8 @@ export class Session {
             writeToken: result.writeToken && { ...result.writeToken },
             loggedInAt: now,
             lastUsedAt: now,
-            expiresAt: result.expiresAt,
-            idleTimeoutMs: result.idleTimeoutMs,
+            expiresAt: lifetime.expiresAt,
+            idleTimeoutMs: lifetime.idleTimeoutMs,
             result,
             logoutsBefore: this.logouts,
         };
@@ -284,13 +341,27 @@ export class Session {
         previous.endedBy = 'replaced';
         this.scrubber.remember(credentialSecrets(previous, this.user));
         const moves = fresh ? [...this.handovers].map((handover) => handover(fresh, previous)) : [];
-        const logout = Promise.allSettled(moves)
+        const logout = Promise.allSettled([...moves, this.drained(previous)])
             .then(() => this.deps.adapter.logout(this.deps.context, previous))
             .catch((error: unknown) => {
                 this.deps.onReplacedLogoutError(this, error);
             });
         this.retiring.add(logout);
         void logout.finally(() => this.retiring.delete(logout));
+    }
+
+    /** Resolves once no request written with `credential` is in flight, at most the drain timeout later (at once when closing). */
+    private drained(credential: LiveCredential): Promise<void> {
+        if (!this.inFlight.has(credential) || this.ended) return Promise.resolve();
+        return new Promise((resolve) => {
+            const stopWaiting = (): void => {
+                clearTimeout(timer);
+                this.draining.delete(credential);
+                resolve();
+            };
+            const timer = setTimeout(stopWaiting, this.deps.drainTimeoutMs ?? 0);
+            this.draining.set(credential, stopWaiting);
+        });
     }
 
     private fail(error: SessionError): void {
@@ -302,6 +373,22 @@ export class Session {
         this.state = state;
         this.deps.onState(this, state, error);
     }
+}
+
+function loggedOut(user: string): SessionError {
+    return new SessionError('SESSION_REJECTED', `The session of "${user}" was logged out while the request was in flight.`);
+}
+
+/**
+ * The lifetime a login reported, unless it is under {@link MIN_TRUSTED_LIFETIME_MS}: then the
+ * expiry is unknown (`distrusted` holds the reported length, for the warning).
+ */
+function trustedLifetime(result: LoginResult, now: number): { expiresAt: number | null; idleTimeoutMs?: number; distrusted?: number } {
+    const absolute = result.expiresAt === null ? undefined : result.expiresAt - now;
+    const idle = result.idleTimeoutMs;
+    const tooShort = [absolute, idle].find((length) => length !== undefined && length < MIN_TRUSTED_LIFETIME_MS);
+    if (tooShort === undefined) return { expiresAt: result.expiresAt, idleTimeoutMs: idle };
+    return { expiresAt: null, distrusted: Math.max(0, tooShort) };
 }
 
 function stopped(): SessionError {
