@@ -5,12 +5,17 @@
  */
 import assert from 'node:assert';
 import http from 'node:http';
+
+import sinon from 'sinon';
 import type { AddressInfo } from 'node:net';
 
 import { customPresets } from '../../src/lib/vendors/custom/presets';
 import { waitFor } from '../support/wait';
 
 import { Msg, Recorders, answeredOnce, delay, helper, load, logText, standardFlow } from '../support/harness';
+
+/** The session of the first login (see ScriptedSmartServer). */
+const FIRST_SID = 'sid-1-c0ffee0123456789';
 
 interface Seen {
     method: string;
@@ -309,33 +314,38 @@ describe('adversarial probes (issues 10, 11, 12)', function () {
 
     describe('session lifecycle', function () {
         it('a logout ends the session for good also for a request that used a credential renewed ahead of its expiry', async function () {
-            // A short session: renewed ahead of its expiry (not through a refusal) while an older request is in flight.
-            server.sessionTimeoutMs = 1500;
-            const slow = deferred();
-            server.routes.set('/slow', async () => {
-                await slow.promise;
-                return { status: 401, body: '' };
-            });
-            const rec = await load(flow());
-            helper.getNode('l1').receive({ step: 'login' });
-            await rec.out.waitFor(1);
-            helper.getNode('r1').receive({ step: 'in flight', url: '/slow' });
-            await waitFor(() => server.count('/slow') === 1, { message: 'the slow request' });
-            // Past the refresh margin: the next request logs in again and the first session is logged out.
-            await waitFor(() => Date.now() - rec.out.messages[0].session.loggedInAt > 1400, { timeoutMs: 3000, message: 'the refresh margin' });
-            helper.getNode('r1').receive({ step: 'renewing', url: '/iap/devs' });
-            await rec.out.waitFor(2);
-            assert.strictEqual(server.logins, 2, 'the renewal logged in once');
-            helper.getNode('o1').receive({ step: 'logout' });
-            await rec.out.waitFor(3);
-            assert.strictEqual(server.live.size, 0, 'the logout ended the live session');
-            slow.resolve();
-            await answeredOnce(rec, 4);
-            const refused = rec.caught.messages.find((m) => m.step === 'in flight');
-            assert.ok(refused, 'the request in flight at the logout failed');
-            assert.strictEqual(refused.errorCode, 'SESSION_REJECTED');
-            assert.strictEqual(server.logins, 2, 'no login after the logout');
-            assert.strictEqual(server.live.size, 0, 'no session open on the server after the logout');
+            // Renewed ahead of its expiry (not through a refusal) while an older request is in flight.
+            server.sessionTimeoutMs = 20_000;
+            const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+            try {
+                const slow = deferred();
+                server.routes.set('/slow', async () => {
+                    await slow.promise;
+                    return { status: 401, body: '' };
+                });
+                const rec = await load(flow());
+                helper.getNode('l1').receive({ step: 'login' });
+                await rec.out.waitFor(1);
+                helper.getNode('r1').receive({ step: 'in flight', url: '/slow' });
+                await waitFor(() => server.count('/slow') === 1, { message: 'the slow request' });
+                clock.tick(19_000); // past the refresh margin: the next request logs in again
+                helper.getNode('r1').receive({ step: 'renewing', url: '/iap/devs' });
+                await rec.out.waitFor(2);
+                assert.strictEqual(server.logins, 2, 'the renewal logged in once');
+                assert.ok(server.live.has(FIRST_SID), 'the replaced session waits for its request in flight');
+                helper.getNode('o1').receive({ step: 'logout' });
+                await rec.out.waitFor(3);
+                assert.deepStrictEqual([...server.live], [FIRST_SID], 'the logout ended the live session');
+                slow.resolve();
+                await answeredOnce(rec, 4);
+                const refused = rec.caught.messages.find((m) => m.step === 'in flight');
+                assert.ok(refused, 'the request in flight at the logout failed');
+                assert.strictEqual(refused.errorCode, 'SESSION_REJECTED');
+                assert.strictEqual(server.logins, 2, 'no login after the logout');
+                await waitFor(() => server.live.size === 0, { message: 'the replaced session logged out once its request finished' });
+            } finally {
+                clock.restore();
+            }
         });
     });
 });

@@ -223,7 +223,12 @@ describe('CM-Well in a Node-RED runtime', function () {
         assert.strictEqual(new Set(rec.out.messages.map((m) => m.seq)).size, 31);
         assert.ok(rec.out.messages.every((m) => m.statusCode === 200));
         assert.strictEqual(sim.stats.loginAttempts, 2, 'exactly one re-login');
-        assert.strictEqual(dataCalls().filter((r: any) => r.status === 403).length, 30, 'every request first met the refusal');
+        const refused = dataCalls().filter((r: any) => r.status === 403).length;
+        // At most one per connection (8), and one per connection freed before the replacement.
+        assert.ok(
+            refused >= 1 && refused <= 16,
+            `${refused}: the requests written before the re-login met the dead session; the queued ones went out with the fresh one`,
+        );
         assert.strictEqual(dataCalls().filter((r: any) => r.status === 200).length, 31);
     });
 

@@ -261,7 +261,12 @@ describe('Commvault in a Node-RED runtime', function () {
         assert.strictEqual(new Set(rec.out.messages.map((m) => m.seq)).size, 31);
         assert.ok(rec.out.messages.every((m) => m.statusCode === 200));
         assert.strictEqual(sim.stats.loginAttempts, 2);
-        assert.strictEqual(calls('/Client').filter((r: any) => r.status === 401).length, 30, 'every request saw the dead token');
+        const refused = calls('/Client').filter((r: any) => r.status === 401).length;
+        // At most one per connection (8), and one per connection freed before the replacement.
+        assert.ok(
+            refused >= 1 && refused <= 16,
+            `${refused}: the requests written before the re-login met the dead session; the queued ones went out with the fresh one`,
+        );
         assert.strictEqual(calls('/Client').filter((r: any) => r.status === 200).length, 31);
     });
 
@@ -277,8 +282,9 @@ describe('Commvault in a Node-RED runtime', function () {
         helper.getNode('r1').receive({ n: 2 });
         const [rejected] = await rec.caught.waitFor(1);
         assert.strictEqual(rejected.errorCode, 'SESSION_REJECTED');
-        // Within 30 s of the last re-login, a refusal costs no further login (README "Session behaviour").
-        assert.strictEqual(sim.stats.loginAttempts, 2);
+        // The token had served a request, so its refusal means it ended: one re-login at once, whose
+        // token is refused before serving anything: no further login (README "Session behaviour").
+        assert.strictEqual(sim.stats.loginAttempts, 3);
         await answeredOnce(rec, 2);
     });
 

@@ -235,7 +235,12 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             assert.strictEqual(new Set(rec.out.messages.map((m) => m.seq)).size, 31);
             assert.ok(rec.out.messages.every((m) => m.statusCode === 200));
             assert.strictEqual(sim.stats.loginAttempts, 2);
-            assert.strictEqual(dataCalls(sim).filter((r: any) => r.status === 401).length, 30);
+            const refused = dataCalls(sim).filter((r: any) => r.status === 401).length;
+            // At most one per connection (8), and one per connection freed before the replacement.
+            assert.ok(
+                refused >= 1 && refused <= 16,
+                `${refused}: the requests written before the re-login met the dead session; the queued ones went out with the fresh one`,
+            );
         });
 
         it('a session that dies in the middle of 30 concurrent requests causes exactly one re-login; every msg is answered once', async function () {
@@ -252,7 +257,11 @@ describe('Oracle SDM in a Node-RED runtime', function () {
             assert.ok(rec.out.messages.every((m) => m.statusCode === 200));
             assert.strictEqual(sim.stats.loginAttempts, 2);
             const refused = dataCalls(sim).filter((r: any) => r.status === 401).length;
-            assert.strictEqual(refused, 20, 'requests 11-30 met the dead session');
+            // Requests 11-30 would meet the dead session; those queued at the re-login go out with the fresh one.
+            assert.ok(
+                refused >= 1 && refused <= 16,
+                `${refused}: the requests written before the re-login met the dead session; the queued ones went out with the fresh one`,
+            );
         });
 
         it('replays a POST once after a 401 (the server refused it unprocessed): one write, one re-login', async function () {

@@ -349,8 +349,8 @@ describe('live updates (rest-session-updates) over IAP/WS', function () {
 
     it('renews ahead of a known expiry and moves the socket without a gap', async function () {
         this.timeout(40_000);
-        // The shortest lifetime trusted (10 s): renewed a tenth of it ahead, 9 s after the login.
-        await startSim({ sessionTtlMs: 10_000 });
+        // Just over the shortest lifetime trusted (10 s): renewed a tenth of it ahead, 10.8 s after the login.
+        await startSim({ sessionTtlMs: 12_000 });
         const rec = await loadFlow(updatesFlow(sim.baseUrl('cms'), { u2: null, u1: { initial: false } }));
         await waitUntil('live', () => sim.ws.connectionCount() === 1 && statusTexts(rec.statuses, 'u1').includes('green:live'));
         let next = 0;
