@@ -33,15 +33,19 @@ describe('session lifecycle (README "Session behaviour")', function () {
         return standardFlow((sim as SmartServerSimulator).baseUrl('cms'), { server, extra, request });
     }
 
-    /** Stops the config node as a redeploy does (its flow nodes stay, so their Catch still reports). */
+    /**
+     * Stops the config node as a redeploy does (its flow nodes stay, so their Catch still reports);
+     * resolves with how many requests the server had seen when the close began.
+     */
     async function closeServer(): Promise<number> {
-        const closedAt = Date.now();
+        const seenBefore = (sim as SmartServerSimulator).stats.requests.length;
         await (helper.getNode('server') as unknown as { close(removed: boolean): Promise<void> }).close(false);
-        return closedAt;
+        return seenBefore;
     }
 
-    function dataRequestsSince(at: number): number {
-        return (sim as SmartServerSimulator).stats.requests.filter((r) => r.at >= at && DATA_PATH.test(r.path)).length;
+    /** Data requests the server saw after its first `seenBefore` requests (by order, not by a clock). */
+    function dataRequestsSince(seenBefore: number): number {
+        return (sim as SmartServerSimulator).stats.requests.slice(seenBefore).filter((r) => DATA_PATH.test(r.path)).length;
     }
 
     function codes(rec: Recorders): Record<string, number> {
