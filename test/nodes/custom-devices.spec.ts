@@ -323,8 +323,11 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
                 rec.out.messages.map((m: Msg) => [m.statusCode, m.payload.items?.length]),
                 new Array(21).fill([200, 3]),
             );
-            assert.deepStrictEqual([sim.stats.loginsOk, sim.stats.ended, sim.stats.readsOk], [2, 20, 21]);
-            assert.strictEqual(sim.requestsTo('GET', '/items').length, 41, 'each refused request replayed once');
+            assert.deepStrictEqual([sim.stats.loginsOk, sim.stats.readsOk], [2, 21]);
+            // Only requests written before the re-login met the ended session (at most one per connection,
+            // and one per connection freed before the replacement); the queued ones went out with the fresh one.
+            assert.ok(sim.stats.ended >= 1 && sim.stats.ended <= 16, `${sim.stats.ended} met the ended session`);
+            assert.strictEqual(sim.requestsTo('GET', '/items').length, 21 + sim.stats.ended, 'each refused request replayed once');
             assertNoSecret(rec, sim.issued());
         });
     }
