@@ -77,6 +77,12 @@ function assertNoSecret(rec: Recorders, secrets: string[]): void {
     for (const secret of secrets) assert.ok(!seen.includes(secret) && !seen.includes(encodeURIComponent(secret)), `a secret leaked: ${secret.slice(0, 6)}…`);
 }
 
+/** A config node for the "session ended" simulators: a JSON login, the `sid` cookie, and the given signals. */
+function sessionEndServer(signals: FlowNode): FlowNode {
+    const login = { loginPath: '/login', loginBody: 'json', loginTemplate: '{"username":"{{username}}","password":"{{password}}"}' };
+    return { vendor: 'custom', ...PRESETS.formCookie, ...login, tokenName: 'sid', logoutPath: '', ...signals };
+}
+
 /** A second request node, r2, that writes (POST) to `url`, wired to the same output. */
 function writer(url: string, extra: FlowNode = {}): FlowNode {
     return { id: 'r2', type: 'rest-session-request', server: 'server', method: 'POST', url, ret: 'obj', paytoqs: 'ignore', wires: [['out']], ...extra };
@@ -234,8 +240,9 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
         assertNoSecret(rec, sim.issued());
     });
 
-    it('SAP: a stale token (403, X-CSRF-Token: Required) is fetched again once for a burst, each write replayed once, same session', async function () {
-        const rec = await loadDevice(DEVICES[2]);
+    /** One write, then the server makes the token stale, then a burst of five writes: all answered. */
+    async function staleBurst(device: Device): Promise<Recorders> {
+        const rec = await loadDevice(device);
         helper.getNode('r2').receive({ payload: {} });
         await rec.out.waitFor(1);
         sim.staleCsrf();
@@ -243,10 +250,15 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
         await answeredOnce(rec, 6);
         assert.deepStrictEqual(
             rec.out.messages.map((m: Msg) => m.statusCode),
-            new Array(6).fill(201),
+            new Array(6).fill(device.writeStatus),
         );
+        assert.strictEqual(writesOf(device).length, 11, 'one write, then five refused and five replayed');
+        return rec;
+    }
+
+    it('SAP: a stale token (403, X-CSRF-Token: Required) is fetched again once for a burst, each write replayed once, same session', async function () {
+        const rec = await staleBurst(DEVICES[2]);
         assert.deepStrictEqual([sim.stats.loginsOk, sim.stats.csrfFetches, sim.stats.writesRefused, sim.stats.writesOk], [1, 2, 5, 6]);
-        assert.strictEqual(writesOf(DEVICES[2]).length, 11, 'one write, then five refused and five replayed');
         assertNoSecret(rec, sim.issued());
     });
 
@@ -264,16 +276,7 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
     });
 
     it('UniFi: a stale token from the login (403 api.err.LoginRequired) means one new login and one replay', async function () {
-        const rec = await loadDevice(DEVICES[0]);
-        helper.getNode('r2').receive({ payload: {} });
-        await rec.out.waitFor(1);
-        sim.staleCsrf();
-        for (let i = 0; i < 5; i++) helper.getNode('r2').receive({ payload: { i } });
-        await answeredOnce(rec, 6);
-        assert.deepStrictEqual(
-            rec.out.messages.map((m: Msg) => m.statusCode),
-            new Array(6).fill(200),
-        );
+        const rec = await staleBurst(DEVICES[0]);
         assert.deepStrictEqual([sim.stats.loginsOk, sim.stats.writesRefused, sim.stats.writesOk], [2, 5, 6]);
         assertNoSecret(rec, sim.issued());
     });
@@ -301,17 +304,7 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
         it(`a session ended by a ${signal === 'body' ? '200 body' : '302 to /login'}: exactly one re-login and one replay for a burst of 20`, async function () {
             sim = new SessionEndSimulator({ signal });
             await sim.start();
-            const server = {
-                vendor: 'custom',
-                ...PRESETS.formCookie,
-                loginPath: '/login',
-                loginBody: 'json',
-                loginTemplate: '{"username":"{{username}}","password":"{{password}}"}',
-                tokenName: 'sid',
-                logoutPath: '',
-                rejectedBody: '"errorCode"\\s*:\\s*"602"',
-                rejectedRedirect: '/login',
-            };
+            const server = sessionEndServer({ rejectedBody: '"errorCode"\\s*:\\s*"602"', rejectedRedirect: '/login' });
             const rec = await load(standardFlow(sim.baseUrl, { server, request: { url: '/items' } }), { server: sim.user });
             helper.getNode('r1').receive({});
             await rec.out.waitFor(1);
@@ -335,16 +328,7 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
     it('a 200 body that says "session ended" again after the fresh login is SESSION_REJECTED, not a loop', async function () {
         sim = new SessionEndSimulator({ signal: 'body' });
         await sim.start();
-        const server = {
-            vendor: 'custom',
-            ...PRESETS.formCookie,
-            loginPath: '/login',
-            loginBody: 'json',
-            loginTemplate: '{"username":"{{username}}","password":"{{password}}"}',
-            tokenName: 'sid',
-            logoutPath: '',
-            rejectedBody: 'Login required',
-        };
+        const server = sessionEndServer({ rejectedBody: 'Login required' });
         const rec = await load(standardFlow(sim.baseUrl, { server, request: { url: '/items' } }), { server: sim.user });
         // Every session is dead at once: the login works, the reply body still says "Login required".
         sim.sessionTtlMs = 0;

@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 
-import { LockoutCounter, Simulator, type Exchange, type ListenOptions, type RequestRecord, type SimulatorStats } from './loopback-server';
+import { LockoutCounter, Simulator, type Exchange, type FlowSimulator, type ListenOptions, type RequestRecord, type SimulatorStats } from './loopback-server';
 
 export interface DeviceRecord extends RequestRecord {
     /** The CSRF header the request carried ('' when none). */
@@ -66,6 +66,26 @@ export interface DeviceSession {
 
 export function randomToken(bytes = 18): string {
     return crypto.randomBytes(bytes).toString('base64url');
+}
+
+/** A JSON login body's user name and password ('' and undefined when absent or not JSON). */
+export function jsonLogin(ctx: DeviceExchange): { user: string; password: string | undefined } {
+    let body: { username?: unknown; password?: unknown };
+    try {
+        body = JSON.parse(ctx.body.toString('utf8')) as typeof body;
+    } catch {
+        body = {};
+    }
+    return { user: typeof body.username === 'string' ? body.username : '', password: typeof body.password === 'string' ? body.password : undefined };
+}
+
+/** `startForFlows` of a device simulator module: started on `host`:`port`, served at `baseUrl`. */
+export async function startDevice<T extends DeviceSimulator>(
+    simulator: T,
+    baseUrl: (started: T) => string = (started) => started.baseUrl,
+): Promise<FlowSimulator<T>> {
+    await simulator.start();
+    return { simulator, baseUrl: baseUrl(simulator), credentials: simulator.user, stop: () => simulator.stop() };
 }
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

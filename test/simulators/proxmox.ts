@@ -10,7 +10,7 @@
  * - A missing or expired ticket, and a write without the right CSRF token, answer 401.
  */
 import { runCli, type FlowSimulator } from './loopback-server';
-import { DEVICE_DEFAULTS, DeviceSimulator, randomToken, type DeviceExchange } from './device-base';
+import { DEVICE_DEFAULTS, DeviceSimulator, startDevice, randomToken, type DeviceExchange } from './device-base';
 
 const TWO_HOURS_MS = 2 * 3600_000;
 
@@ -101,10 +101,8 @@ if (require.main === module)
     );
 
 /** The shared entry point of every simulator module (example-flow tests, `npm start`). */
-export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<ProxmoxSimulator>> {
-    const simulator = new ProxmoxSimulator({ host, port });
-    await simulator.start();
-    return { simulator, baseUrl: simulator.baseUrl, credentials: simulator.user, stop: () => simulator.stop() };
+export function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<ProxmoxSimulator>> {
+    return startDevice(new ProxmoxSimulator({ host, port }));
 }
 
 /** Port `npm start` uses for this simulator (env PROXMOX_PORT overrides). */

@@ -12,7 +12,7 @@
  * - `refuseWrites`: every write is refused so (a token that never works).
  */
 import { runCli, type FlowSimulator } from './loopback-server';
-import { DEVICE_DEFAULTS, DeviceSimulator, type DeviceExchange, type DeviceOptions, type DeviceSession } from './device-base';
+import { DEVICE_DEFAULTS, DeviceSimulator, startDevice, type DeviceExchange, type DeviceOptions, type DeviceSession } from './device-base';
 
 export interface SapOptions extends DeviceOptions {
     servicePath: string;
@@ -105,10 +105,8 @@ if (require.main === module)
     );
 
 /** The shared entry point of every simulator module (example-flow tests, `npm start`). */
-export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<SapGatewaySimulator>> {
-    const simulator = new SapGatewaySimulator({ host, port });
-    await simulator.start();
-    return { simulator, baseUrl: simulator.serviceUrl, credentials: simulator.user, stop: () => simulator.stop() };
+export function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<SapGatewaySimulator>> {
+    return startDevice(new SapGatewaySimulator({ host, port }), (started) => started.serviceUrl);
 }
 
 /** Port `npm start` uses for this simulator (env SAP_GATEWAY_PORT overrides). */

@@ -7,7 +7,7 @@
  * - `GET /items` (a read) and `POST /items` (a write) with the cookie; without a live one, the signal.
  */
 import { runCli } from './loopback-server';
-import { DEVICE_DEFAULTS, DeviceSimulator, type DeviceExchange, type DeviceOptions } from './device-base';
+import { DEVICE_DEFAULTS, DeviceSimulator, jsonLogin, type DeviceExchange, type DeviceOptions } from './device-base';
 
 export interface SessionEndOptions extends DeviceOptions {
     signal: 'body' | 'redirect';
@@ -37,16 +37,9 @@ export class SessionEndSimulator extends DeviceSimulator<SessionEndOptions> {
     }
 
     private login(ctx: DeviceExchange): void {
-        let body: { username?: unknown; password?: unknown };
-        try {
-            body = JSON.parse(ctx.body.toString('utf8')) as typeof body;
-        } catch {
-            body = {};
-        }
-        const user = typeof body.username === 'string' ? body.username : '';
+        const { user, password } = jsonLogin(ctx);
         if (!this.beginLogin(ctx, user)) return;
-        if (!this.rightPassword(user, typeof body.password === 'string' ? body.password : undefined))
-            return this._sendJson(ctx, 401, { message: 'Wrong password' });
+        if (!this.rightPassword(user, password)) return this._sendJson(ctx, 401, { message: 'Wrong password' });
         const session = this.openSession(user);
         this._sendJson(ctx, 200, { ok: true }, { 'Set-Cookie': `sid=${session.id}; Path=/; HttpOnly` });
     }

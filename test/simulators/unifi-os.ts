@@ -15,7 +15,7 @@
  * - Test route: `POST|GET /proxy/network/redirect?to=<url>` answers 307 to `to`.
  */
 import { runCli, type FlowSimulator } from './loopback-server';
-import { DEVICE_DEFAULTS, DeviceSimulator, randomToken, type DeviceExchange, type DeviceOptions } from './device-base';
+import { DEVICE_DEFAULTS, DeviceSimulator, jsonLogin, startDevice, randomToken, type DeviceExchange, type DeviceOptions } from './device-base';
 
 export interface UnifiOptions extends DeviceOptions {
     /** Every write's reply hands over a new token in `X-Updated-CSRF-Token`. */
@@ -63,15 +63,9 @@ export class UnifiOsSimulator extends DeviceSimulator<UnifiOptions> {
     }
 
     private login(ctx: DeviceExchange): void {
-        let body: { username?: unknown; password?: unknown };
-        try {
-            body = JSON.parse(ctx.body.toString('utf8')) as typeof body;
-        } catch {
-            body = {};
-        }
-        const user = typeof body.username === 'string' ? body.username : '';
+        const { user, password } = jsonLogin(ctx);
         if (!this.beginLogin(ctx, user)) return;
-        if (!this.rightPassword(user, typeof body.password === 'string' ? body.password : undefined)) {
+        if (!this.rightPassword(user, password)) {
             return this._sendJson(ctx, 401, { code: 'AUTHENTICATION_FAILED_INVALID_CREDENTIALS', message: 'Invalid username or password' });
         }
         const session = this.openSession(user, () => jwtLike(user));
@@ -129,10 +123,8 @@ if (require.main === module)
     );
 
 /** The shared entry point of every simulator module (example-flow tests, `npm start`). */
-export async function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<UnifiOsSimulator>> {
-    const simulator = new UnifiOsSimulator({ host, port });
-    await simulator.start();
-    return { simulator, baseUrl: simulator.baseUrl, credentials: simulator.user, stop: () => simulator.stop() };
+export function startForFlows({ host = '127.0.0.1', port = 0 } = {}): Promise<FlowSimulator<UnifiOsSimulator>> {
+    return startDevice(new UnifiOsSimulator({ host, port }));
 }
 
 /** Port `npm start` uses for this simulator (env UNIFI_OS_PORT overrides). */
