@@ -15,6 +15,8 @@ export interface DeviceRecord extends RequestRecord {
     csrf: string;
     cookie: string;
     authorization: string;
+    /** The test's `X-Test-Msg` header: which msg the request was sent for. */
+    msg: string;
 }
 
 export interface DeviceStats extends SimulatorStats<DeviceRecord> {
@@ -152,7 +154,13 @@ export abstract class DeviceSimulator<O extends DeviceOptions = DeviceOptions> e
 
     protected _recordFields(req: http.IncomingMessage): Omit<DeviceRecord, keyof RequestRecord> {
         const csrf = req.headers[this.csrfHeader.toLowerCase()];
-        return { csrf: typeof csrf === 'string' ? csrf : '', cookie: req.headers.cookie ?? '', authorization: req.headers.authorization ?? '' };
+        const msg = req.headers['x-test-msg'];
+        return {
+            csrf: typeof csrf === 'string' ? csrf : '',
+            cookie: req.headers.cookie ?? '',
+            authorization: req.headers.authorization ?? '',
+            msg: typeof msg === 'string' ? msg : '',
+        };
     }
 
     protected _tooLarge(ctx: DeviceExchange): void {

@@ -6,7 +6,8 @@
  *   cookie `SAP_SESSIONID_DEV_100`; Basic opens a session (cookies `SAP_SESSIONID_DEV_100` and
  *   `sap-usercontext`). Neither, or a wrong password → 401 with `WWW-Authenticate: Basic`.
  * - A GET with `X-CSRF-Token: Fetch` gets the session's token in the reply header `X-CSRF-Token`.
- * - `GET <service>/` (the service document), `GET <service>/Products`, `POST <service>/Products`
+ * - `GET <service>/` (the service document), `GET|HEAD <service>/Products`, `POST <service>/Products`,
+ *   `PUT|PATCH|DELETE <service>/Products('HT-1000')`
  *   (a write: it needs the session's `X-CSRF-Token`; a stale or missing one → 403 with
  *   `X-CSRF-Token: Required`).
  * - `refuseWrites`: every write is refused so (a token that never works).
@@ -59,13 +60,17 @@ export class SapGatewaySimulator extends DeviceSimulator<SapOptions> {
         }
         const route = `${ctx.method} ${resource}`;
         if (route === 'GET ') return this.reply(ctx, 200, JSON.stringify({ d: { EntitySets: ['Products'] } }), headers);
-        if (route === 'GET /Products') {
+        if (route === 'GET /Products' || route === 'HEAD /Products') {
             this._stats.readsOk++;
             return this.reply(ctx, 200, JSON.stringify({ d: { results: [{ ProductID: 'HT-1000', Name: 'Notebook Basic 15' }] } }), headers);
         }
         if (route === 'POST /Products') {
             this._stats.writesOk++;
             return this.reply(ctx, 201, JSON.stringify({ d: { ProductID: `NEW-${this.nextId++}` } }), headers);
+        }
+        if (this.isWrite(ctx) && resource === "/Products('HT-1000')") {
+            this._stats.writesOk++;
+            return this.reply(ctx, 204, '', headers);
         }
         return this.reply(ctx, 404, 'Resource not found for segment', { ...headers, 'Content-Type': 'text/plain' });
     }

@@ -12,6 +12,7 @@
  *   "api.err.LoginRequired"}}`, as some builds do). A write without the right CSRF token (infer)
  *   answers 403 with the same `api.err.LoginRequired` body.
  * - `POST /api/auth/logout` ends the session.
+ * - `…/api/s/default/rest/user` takes every method: GET and HEAD read, POST, PUT, PATCH and DELETE write.
  * - Test route: `POST|GET /proxy/network/redirect?to=<url>` answers 307 to `to`.
  */
 import { runCli, type FlowSimulator } from './loopback-server';
@@ -48,6 +49,8 @@ export class UnifiOsSimulator extends DeviceSimulator<UnifiOptions> {
     protected _dispatch(ctx: DeviceExchange): void {
         const route = `${ctx.method} ${ctx.pathname}`;
         if (ctx.pathname === '/proxy/network/redirect') return this._send(ctx, 307, '', { Location: ctx.query.get('to') ?? '/' });
+        // The users of the site: read with GET or HEAD, changed with any write method.
+        if (ctx.pathname === '/proxy/network/api/s/default/rest/user') return this.isWrite(ctx) ? this.write(ctx) : this.read(ctx);
         switch (route) {
             case 'POST /api/auth/login':
                 return this.login(ctx);
