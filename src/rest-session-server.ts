@@ -3,6 +3,7 @@ import type { Node, NodeAPI } from 'node-red';
 import { SessionError } from './lib/errors';
 import { proxySettings, tlsOptions } from './lib/node-red/connection-options';
 import { withEnv } from './lib/node-red/env';
+import { embeddedStore } from './lib/node-red/guard-file';
 import { DEFAULT_MAX_RESPONSE_BYTES, numberSetting } from './lib/node-red/runtime-settings';
 import { flag, readServerSettings } from './lib/node-red/server-settings';
 import { createSessionManager, readMaxConnections } from './lib/node-red/session-factory';
@@ -88,6 +89,8 @@ export = function register(RED: NodeAPI): void {
         credentials: serverCredentials(),
         settings: { [VENDOR_TABLE_SETTING]: { value: editorVendors(), exportable: true } },
     });
+    // The guard's file is read at start: a restart resumes its budget, cool-downs and blocks.
+    embeddedStore(RED);
     registerTestLogin(RED);
     registerSettingsCheck(RED);
 };

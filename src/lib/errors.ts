@@ -14,7 +14,8 @@ export type ErrorCode =
     | 'TIMEOUT'
     | 'TLS'
     | 'INVALID_INPUT'
-    | 'CONFIG';
+    | 'CONFIG'
+    | 'GUARD_UNAVAILABLE';
 
 /**
  * The short reason a node's status shows after the code ("error: NETWORK refused :8443"): a key

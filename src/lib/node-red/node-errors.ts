@@ -12,6 +12,8 @@ const LOGIN_CODES: readonly ErrorCode[] = [
     'NOT_FOUND',
 ];
 const EXCHANGE_CODES: readonly ErrorCode[] = ['SESSION_REJECTED', 'SERVER_ERROR', 'NETWORK', 'TIMEOUT', 'TLS', 'INVALID_INPUT', 'CONFIG'];
+/** The login guard's own failure: it could not record a login, so it sent none. */
+const GUARD_CODES: readonly ErrorCode[] = ['GUARD_UNAVAILABLE'];
 
 /**
  * The error codes each flow node can give its Catch node, in the order its help lists them: the
@@ -19,7 +21,7 @@ const EXCHANGE_CODES: readonly ErrorCode[] = ['SESSION_REJECTED', 'SERVER_ERROR'
  * never logs in (a session that is not logged in is ended without a request), so it has no login codes.
  */
 export const NODE_ERROR_CODES: Readonly<Record<string, readonly ErrorCode[]>> = {
-    'rest-session-login': [...LOGIN_CODES, ...EXCHANGE_CODES],
-    'rest-session-request': [...LOGIN_CODES, ...EXCHANGE_CODES],
+    'rest-session-login': [...LOGIN_CODES, ...EXCHANGE_CODES, ...GUARD_CODES],
+    'rest-session-request': [...LOGIN_CODES, ...EXCHANGE_CODES, ...GUARD_CODES],
     'rest-session-logout': EXCHANGE_CODES,
 };

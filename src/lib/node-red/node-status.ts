@@ -146,6 +146,10 @@ export class NodeStatus {
             this.countdown.unref();
             return;
         }
+        // The guard cannot record logins: say where, so the user can fix the file's location.
+        if (code === 'GUARD_UNAVAILABLE' && this.manager) {
+            return this.set({ fill: 'red', shape: 'ring', text: this.text('status.guardUnavailable', { path: this.manager.guardLocation }) });
+        }
         const key = FAILURE_KEYS[code];
         this.set({ fill: 'red', shape: 'ring', text: key ? this.text(key) : error ? errorStatusText(this.text, error) : this.text('status.error', { code }) });
     }

@@ -19,5 +19,6 @@ export function guardPolicy(RED: NodeAPI): LoginGuardPolicy {
         coolDownMs: numberSetting(RED, 'CoolDown', DEFAULT_GUARD_POLICY.coolDownMs),
         maxFailedLogins: Math.floor(numberSetting(RED, 'MaxFailedLogins', DEFAULT_GUARD_POLICY.maxFailedLogins)) || DEFAULT_GUARD_POLICY.maxFailedLogins,
         failureWindowMs: numberSetting(RED, 'FailureWindow', DEFAULT_GUARD_POLICY.failureWindowMs),
+        leaseMs: DEFAULT_GUARD_POLICY.leaseMs,
     };
 }

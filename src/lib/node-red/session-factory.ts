@@ -1,13 +1,12 @@
 import type { NodeAPI } from 'node-red';
 
 import { HttpClient, HttpClientOptions } from '../http/http-client';
-import { loginGuard } from '../session/login-guard';
 import { SessionError } from '../errors';
 import { DEFAULT_MAX_CONNECTIONS, ServerTransport } from '../session/server-transport';
 import { SessionManager } from '../session/session-manager';
 import { configuredAdapter } from '../vendors';
 import type { LoginCredentials, ServerSettings, VendorAdapter } from '../vendors/adapter';
-import { guardPolicy } from './runtime-settings';
+import { processGuard } from './guard-file';
 
 export interface ServerSessionsOptions {
     serverId: string;
@@ -39,13 +38,13 @@ export function readMaxConnections(value: unknown): number {
 /**
  * The one place a server's sessions are built, for a deployed config node and for Test login alike:
  * its HTTP client, its authorized transport, and the session manager over them, with the
- * process's login guard (one for every path that logs in: the same cool-downs and budget).
+ * process's login guard over its embedded store (one for every path that logs in: the same
+ * cool-downs and budget, across restarts).
  */
 export function createSessionManager(RED: NodeAPI, options: ServerSessionsOptions): SessionManager {
     const { settings } = options;
     const adapter = configuredAdapter(options.adapter, settings);
     const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    loginGuard.configure(guardPolicy(RED));
     const http = new HttpClient({
         ...options.connection,
         maxResponseBytes: options.maxResponseBytes,
@@ -57,7 +56,7 @@ export function createSessionManager(RED: NodeAPI, options: ServerSessionsOption
         serverId: options.serverId,
         adapter,
         transport: new ServerTransport({ settings, adapter, http, maxConnections }),
-        guard: loginGuard,
+        guard: processGuard(RED),
         credentials: options.credentials,
         onWarning: options.onWarning,
     });

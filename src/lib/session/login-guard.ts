@@ -3,13 +3,15 @@ import { createHash } from 'node:crypto';
 import { formatDuration, secondsUntil } from '../duration';
 import { ErrorCode, SessionError, isSessionError } from '../errors';
 import { neverReachedServer } from '../http/transport-errors';
+import { ChargeTicket, GuardPolicy, GuardStore, Hold, MAX_BLOCK_MS, Outcome, Settled } from '../store/guard-store';
+import { LedgerStore } from '../store/ledger-store';
 import type { VendorContext } from '../vendors/adapter';
 
 /** Rejections that say "these credentials are wrong": never resent unchanged during the cool-down. */
 const CREDENTIAL_REJECTIONS: ReadonlySet<ErrorCode> = new Set(['INVALID_CREDENTIALS', 'ACCOUNT_DISABLED', 'PASSWORD_EXPIRED', 'PASSWORD_POLICY']);
 /** Server-imposed waits: they hold for every login of that user, whatever the credentials. */
 const SERVER_BLOCKS: ReadonlySet<ErrorCode> = new Set(['LOCKED_OUT', 'RATE_LIMITED']);
-/** Failures raised before anything went on the wire: they cost the account nothing. */
+/** Failures raised before anything went on the wire (a connection-slot wait ended by a close included): refunded. */
 const NOT_SENT: ReadonlySet<ErrorCode> = new Set(['CONFIG', 'INVALID_INPUT']);
 
 const DEFAULT_BLOCK_MS: Partial<Record<ErrorCode, number>> = {
@@ -17,48 +19,24 @@ const DEFAULT_BLOCK_MS: Partial<Record<ErrorCode, number>> = {
     RATE_LIMITED: 2 * 60_000,
 };
 
-/** No cool-down and no server block lasts longer than this (a ten-year Retry-After included). */
-export const MAX_BLOCK_MS = 24 * 3600_000;
+export { MAX_BLOCK_MS };
 export const DEFAULT_COOL_DOWN_MS = 5 * 60_000;
 export const DEFAULT_MAX_FAILED_LOGINS = 3;
 export const DEFAULT_FAILURE_WINDOW_MS = 30 * 60_000;
+/** How long one login may hold its account's turn in a shared store (its exchanges, their retries, a margin). */
+export const DEFAULT_LEASE_MS = 2 * 60_000;
+/** A login that finds another instance's lease asks again at least this often. */
+const BUSY_POLL_MS = 1000;
 
 /** The settings.js knobs (`restSessionServerCoolDown`, `...MaxFailedLogins`, `...FailureWindow`). */
-export interface LoginGuardPolicy {
-    coolDownMs: number;
-    maxFailedLogins: number;
-    failureWindowMs: number;
-}
+export type LoginGuardPolicy = GuardPolicy;
 
 export const DEFAULT_GUARD_POLICY: Readonly<LoginGuardPolicy> = Object.freeze({
     coolDownMs: DEFAULT_COOL_DOWN_MS,
     maxFailedLogins: DEFAULT_MAX_FAILED_LOGINS,
     failureWindowMs: DEFAULT_FAILURE_WINDOW_MS,
+    leaseMs: DEFAULT_LEASE_MS,
 });
-
-/** One rejected credential: its cool-down, and how often it was rejected (the cool-down doubles). */
-interface CoolDown {
-    code: ErrorCode;
-    statusCode?: number;
-    until: number;
-    rejections: number;
-}
-
-interface Failure {
-    at: number;
-    code: ErrorCode;
-    statusCode?: number;
-}
-
-/** What the guard remembers of one (origin, username). */
-interface Account {
-    coolDowns: Map<string, CoolDown>;
-    /** Counted attempts (rejected or outcome unknown), oldest first. */
-    failures: Failure[];
-    serverBlock?: { code: ErrorCode; until: number; statusCode?: number };
-    /** The login attempt on the wire for this account: attempts go one at a time. */
-    turn: Promise<void>;
-}
 
 export interface BlockInfo {
     code: ErrorCode;
@@ -66,16 +44,23 @@ export interface BlockInfo {
 }
 
 /**
- * Remembers rejected, unknown and blocked logins per (origin, username), outside any node instance,
- * so no redeploy, Test login, second config node or `msg.credentials` can turn a flow into a
- * password-guessing loop. Logins of one account go one at a time, so every attempt is decided
- * knowing the outcome of the one before.
+ * The guard's policy over its store: which outcomes count, what a held login says, one login per
+ * account at a time. What it remembers (attempts, cool-downs, blocks) is kept per (origin,
+ * username) in a {@link GuardStore}, outside any node instance and, with a file or a shared store,
+ * outside the process: so no redeploy, restart, Test login, second config node or `msg.credentials`
+ * can turn a flow into a password-guessing loop. Every attempt is charged, durably, before it is sent.
  */
 export class LoginGuard {
-    private readonly accounts = new Map<string, Account>();
     private policy: LoginGuardPolicy;
+    /** The attempt of each account waiting or on the wire: attempts go one at a time. */
+    private readonly turns = new Map<string, Promise<void>>();
+    /** The longest known wait of each account, for statuses. */
+    private readonly holds = new Map<string, BlockInfo>();
 
-    constructor(policy: Partial<LoginGuardPolicy> = {}) {
+    constructor(
+        policy: Partial<LoginGuardPolicy> = {},
+        readonly store: GuardStore = new LedgerStore(),
+    ) {
         this.policy = { ...DEFAULT_GUARD_POLICY, ...policy };
     }
 
@@ -84,11 +69,17 @@ export class LoginGuard {
         this.policy = { ...this.policy, ...policy };
     }
 
+    /** Where the guard's memory lives (a file path, "memory"), for statuses and messages. */
+    get location(): string {
+        return this.store.location;
+    }
+
+    /** The in-process name of an account; the store only ever sees its keyed fingerprint. */
     static key(origin: string, username: string): string {
         return `${origin}\u0000${username}`;
     }
 
-    /** A one-way digest of the credential, so a change can be noticed without keeping a copy. */
+    /** A one-way digest of the credential, so a change can be noticed without keeping a copy in memory. */
     static fingerprint(parts: ReadonlyArray<string | undefined>): string {
         const hash = createHash('sha256');
         for (const part of parts) hash.update(`${part ?? ''}\u0000`);
@@ -97,150 +88,118 @@ export class LoginGuard {
 
     /**
      * Runs one login attempt when the guard allows it, after any attempt of the same account still on
-     * the wire, and records its outcome. Throws the guard's error, without calling `send`, while the
-     * login must not be sent; otherwise what `send` returns or throws.
+     * the wire: charges it (durably) first, then sends, then settles it by its outcome. Throws the
+     * guard's error, without calling `send`, while the login must not be sent (`GUARD_UNAVAILABLE`
+     * when it cannot be recorded); otherwise what `send` returns or throws.
      */
     async attempt<T>(key: string, fingerprint: string, user: string, send: () => Promise<T>): Promise<T> {
-        const account = this.account(key);
-        const previous = account.turn;
+        const previous = this.turns.get(key) ?? Promise.resolve();
         let release!: () => void;
         const turn = new Promise<void>((resolve) => {
             release = resolve;
         });
-        account.turn = turn;
+        this.turns.set(key, turn);
         try {
             await previous;
-            this.check(key, fingerprint, user);
+            const ticket = await this.charge(key, fingerprint, user);
             let result: T;
             try {
                 result = await send();
             } catch (error) {
-                if (isSessionError(error)) this.recordFailure(key, error, fingerprint);
+                await this.settleFailure(key, ticket, error);
                 throw error;
             }
-            this.recordSuccess(key);
+            await this.settle(key, ticket, { kind: 'success' });
             return result;
         } finally {
             release();
-            this.forgetIfClear(key, account, turn);
+            if (this.turns.get(key) === turn) this.turns.delete(key);
         }
     }
 
-    /** Throws the remembered error, without any request, while a login must not be sent. */
-    check(key: string, fingerprint: string, user: string, now: number = Date.now()): void {
-        const account = this.accounts.get(key);
-        if (!account) return;
-        this.prune(account, now);
-        const block = account.serverBlock;
-        if (block) {
-            throw new SessionError(
-                block.code,
-                `Login not sent: the server blocked logins as "${user}" (${block.code}) for ${formatDuration(block.until - now)} more.`,
-                {
-                    retryAfter: secondsUntil(block.until, now),
-                    statusCode: block.statusCode,
-                },
-            );
-        }
-        const coolDown = account.coolDowns.get(fingerprint);
-        if (coolDown && coolDown.until > now) {
-            throw new SessionError(
-                coolDown.code,
-                `Login not sent: the last login as "${user}" was rejected (${coolDown.code}); not retrying the same credentials for ${formatDuration(coolDown.until - now)}.`,
-                { retryAfter: secondsUntil(coolDown.until, now), statusCode: coolDown.statusCode },
-            );
-        }
-        const { maxFailedLogins, failureWindowMs } = this.policy;
-        if (account.failures.length >= maxFailedLogins) {
-            const last = account.failures[account.failures.length - 1];
-            // Held until enough of the counted attempts have left the window for one more.
-            const until = account.failures[account.failures.length - maxFailedLogins].at + failureWindowMs;
-            throw new SessionError(
-                last.code,
-                `Login not sent: ${account.failures.length} failed logins as "${user}" within ${windowText(failureWindowMs)}: held back to avoid a lockout (next try in ${formatDuration(until - now)}).`,
-                { retryAfter: secondsUntil(until, now), statusCode: last.statusCode },
-            );
-        }
-    }
-
-    /**
-     * Records a failed login and sets `error.retryAfter` to the wait it causes. Every attempt that
-     * may have reached the server counts in the budget; a rejection also cools its credential down,
-     * a server block holds every login of the user.
-     */
-    recordFailure(key: string, error: SessionError, fingerprint: string, now: number = Date.now()): void {
-        // A CONFIG with a socket code is a login cut off on the wire by a close: its outcome is unknown.
-        if ((NOT_SENT.has(error.code) && error.transportCode === undefined) || neverReachedServer(error)) return;
-        const account = this.account(key);
-        this.prune(account, now);
-        account.failures.push({ at: now, code: error.code, statusCode: error.statusCode });
-        if (CREDENTIAL_REJECTIONS.has(error.code)) {
-            const rejections = (account.coolDowns.get(fingerprint)?.rejections ?? 0) + 1;
-            const waitMs = Math.min(MAX_BLOCK_MS, this.policy.coolDownMs * 2 ** (rejections - 1));
-            account.coolDowns.set(fingerprint, { code: error.code, statusCode: error.statusCode, until: now + waitMs, rejections });
-            error.retryAfter = Math.ceil(waitMs / 1000);
-        } else if (SERVER_BLOCKS.has(error.code)) {
-            const given = error.retryAfter !== undefined ? error.retryAfter * 1000 : (DEFAULT_BLOCK_MS[error.code] ?? 0);
-            const waitMs = Math.min(MAX_BLOCK_MS, given);
-            account.serverBlock = { code: error.code, until: now + waitMs, statusCode: error.statusCode };
-            error.retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
-        }
-    }
-
-    /** A successful login clears the account's cool-downs and budget. */
-    recordSuccess(key: string): void {
-        const account = this.accounts.get(key);
-        if (!account) return;
-        account.coolDowns.clear();
-        account.failures = [];
-        account.serverBlock = undefined;
-    }
-
-    /** The longest wait in force for this account, if any (for statuses). */
+    /** The longest wait known to be in force for this account, if any (for statuses). */
     blockOf(key: string, now: number = Date.now()): BlockInfo | undefined {
-        const account = this.accounts.get(key);
-        if (!account) return undefined;
-        this.prune(account, now);
-        let found: BlockInfo | undefined;
-        const consider = (code: ErrorCode, until: number): void => {
-            if (until > now && (!found || until > found.until)) found = { code, until };
-        };
-        if (account.serverBlock) consider(account.serverBlock.code, account.serverBlock.until);
-        for (const coolDown of account.coolDowns.values()) consider(coolDown.code, coolDown.until);
-        const { maxFailedLogins, failureWindowMs } = this.policy;
-        if (account.failures.length >= maxFailedLogins) {
-            const last = account.failures[account.failures.length - 1];
-            consider(last.code, account.failures[account.failures.length - maxFailedLogins].at + failureWindowMs);
-        }
-        return found;
+        const hold = this.holds.get(key);
+        if (hold && hold.until > now) return hold;
+        this.holds.delete(key);
+        return undefined;
     }
 
-    private account(key: string): Account {
-        let account = this.accounts.get(key);
-        if (!account) {
-            account = { coolDowns: new Map(), failures: [], turn: Promise.resolve() };
-            this.accounts.set(key, account);
-        }
-        return account;
-    }
-
-    /** An account with nothing to remember and no attempt waiting is dropped: state stays bounded. */
-    private forgetIfClear(key: string, account: Account, turn: Promise<void>): void {
-        if (account.turn !== turn) return;
-        this.prune(account, Date.now());
-        if (!account.failures.length && !account.coolDowns.size && !account.serverBlock) this.accounts.delete(key);
-    }
-
-    /** Forgets what no longer holds: attempts out of the window, an ended block, old cool-downs. */
-    private prune(account: Account, now: number): void {
-        const windowStart = now - this.policy.failureWindowMs;
-        while (account.failures.length && account.failures[0].at <= windowStart) account.failures.shift();
-        if (account.serverBlock && account.serverBlock.until <= now) account.serverBlock = undefined;
-        // An ended cool-down is kept a while: a further rejection of the same credential doubles it.
-        for (const [fingerprint, coolDown] of account.coolDowns) {
-            if (coolDown.until + MAX_BLOCK_MS <= now) account.coolDowns.delete(fingerprint);
+    /** A granted, durably recorded charge; throws the hold (or `GUARD_UNAVAILABLE`) instead. */
+    private async charge(key: string, fingerprint: string, user: string): Promise<ChargeTicket> {
+        const account = this.store.fingerprint(['account', key]);
+        const credential = this.store.fingerprint(['credential', fingerprint]);
+        for (;;) {
+            const result = await this.store.charge(account, credential, this.policy);
+            if ('granted' in result) return result.granted;
+            if ('held' in result) {
+                this.remember(key, result.held);
+                throw this.heldError(result.held, user);
+            }
+            // Another instance's login of this account is on the wire: its outcome decides ours.
+            await new Promise((resolve) => setTimeout(resolve, Math.min(BUSY_POLL_MS, Math.max(1, result.busy.waitMs))));
         }
     }
+
+    /** Settles a failed attempt by what it tells; sets `error.retryAfter` to the wait it caused. */
+    private async settleFailure(key: string, ticket: ChargeTicket, error: unknown): Promise<void> {
+        const outcome = outcomeOf(error);
+        const { waitMs } = await this.settle(key, ticket, outcome);
+        if (waitMs === undefined || !isSessionError(error)) return;
+        error.retryAfter = outcome.kind === 'blocked' ? Math.max(1, Math.ceil(waitMs / 1000)) : Math.ceil(waitMs / 1000);
+    }
+
+    private async settle(key: string, ticket: ChargeTicket, outcome: Outcome): Promise<Settled> {
+        const settled = await this.store.settle(ticket, outcome).catch((): Settled => ({}));
+        if (settled.hold) this.remember(key, settled.hold);
+        else this.holds.delete(key);
+        return settled;
+    }
+
+    private remember(key: string, hold: Hold): void {
+        this.holds.set(key, { code: hold.code, until: Date.now() + hold.waitMs });
+    }
+
+    private heldError(hold: Hold, user: string): SessionError {
+        const wait = formatDuration(hold.waitMs);
+        const details = { retryAfter: secondsUntil(Date.now() + hold.waitMs), statusCode: hold.statusCode };
+        switch (hold.reason) {
+            case 'block':
+                return new SessionError(hold.code, `Login not sent: the server blocked logins as "${user}" (${hold.code}) for ${wait} more.`, details);
+            case 'coolDown':
+                return new SessionError(
+                    hold.code,
+                    `Login not sent: the last login as "${user}" was rejected (${hold.code}); not retrying the same credentials for ${wait}.`,
+                    details,
+                );
+            case 'budget':
+                return new SessionError(
+                    hold.code,
+                    `Login not sent: ${hold.failures ?? this.policy.maxFailedLogins} failed logins as "${user}" within ${windowText(this.policy.failureWindowMs)}: held back to avoid a lockout (next try in ${wait}).`,
+                    details,
+                );
+            case 'unreadable':
+                return new SessionError(
+                    hold.code,
+                    `Login not sent: the login guard's file ${this.location} could not be read and was set aside, so earlier attempts as "${user}" are unknown: held back to avoid a lockout (next try in ${wait}).`,
+                    details,
+                );
+        }
+    }
+}
+
+/** What a failed attempt tells the guard: never sent, rejected, blocked by the server, or unknown. */
+function outcomeOf(error: unknown): Outcome {
+    if (!isSessionError(error)) return { kind: 'unknown', code: 'SERVER_ERROR' };
+    // A CONFIG with a socket code is a login cut off on the wire by a close: its outcome is unknown.
+    if ((NOT_SENT.has(error.code) && error.transportCode === undefined) || neverReachedServer(error)) return { kind: 'notSent' };
+    const { code, statusCode } = error;
+    if (CREDENTIAL_REJECTIONS.has(code)) return { kind: 'rejected', code, statusCode };
+    if (SERVER_BLOCKS.has(code)) {
+        const waitMs = error.retryAfter !== undefined ? error.retryAfter * 1000 : (DEFAULT_BLOCK_MS[code] ?? 0);
+        return { kind: 'blocked', code, statusCode, waitMs };
+    }
+    return { kind: 'unknown', code, statusCode };
 }
 
 /** "30 min", "2 h", "45 s": the window as the hold message says it. */
@@ -261,5 +220,14 @@ export function loginContext(context: VendorContext): VendorContext {
     };
 }
 
-/** The one guard of this Node-RED process: module state survives redeploys. */
-export const loginGuard = new LoginGuard();
+const guards = new WeakMap<GuardStore, LoginGuard>();
+
+/** The one guard over `store` (its process-wide embedded store): module state survives redeploys. */
+export function guardOver(store: GuardStore): LoginGuard {
+    let guard = guards.get(store);
+    if (!guard) {
+        guard = new LoginGuard({}, store);
+        guards.set(store, guard);
+    }
+    return guard;
+}

@@ -107,6 +107,11 @@ export class SessionManager {
         return this.options.guard.blockOf(session.guardKey);
     }
 
+    /** Where the login guard keeps its memory (the file it writes), for statuses. */
+    get guardLocation(): string {
+        return this.options.guard.location;
+    }
+
     /** Calls `listener` on every session state change until the returned function is called. */
     onState(listener: StateListener): () => void {
         this.listeners.add(listener);

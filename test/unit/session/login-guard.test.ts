@@ -6,7 +6,8 @@ import { SessionError } from '../../../src/lib/errors';
 import type { HttpResponse } from '../../../src/lib/http/http-client';
 import { sendWithRetry } from '../../../src/lib/http/send-with-retry';
 import { neverReachedServer, transportError } from '../../../src/lib/http/transport-errors';
-import { DEFAULT_GUARD_POLICY, LoginGuard, MAX_BLOCK_MS, loginGuard } from '../../../src/lib/session/login-guard';
+import { DEFAULT_GUARD_POLICY, LoginGuard, MAX_BLOCK_MS, guardOver } from '../../../src/lib/session/login-guard';
+import { LedgerStore } from '../../../src/lib/store/ledger-store';
 import { credentialFingerprint } from '../../../src/lib/session/session';
 import { vendorAdapter } from '../../../src/lib/vendors';
 import type { ServerSettings, VendorContext } from '../../../src/lib/vendors/adapter';
@@ -19,14 +20,17 @@ const rejected = (): SessionError => new SessionError('INVALID_CREDENTIALS', 're
 const serverError = (): SessionError => new SessionError('SERVER_ERROR', '503', { statusCode: 503 });
 const timeout = (): SessionError => new SessionError('TIMEOUT', 'no answer');
 
-/** The SessionError `check` throws, or undefined when the login may be sent. */
-function held(guard: LoginGuard, key: string, fingerprint: string): SessionError | undefined {
-    try {
-        guard.check(key, fingerprint, 'admin');
-        return undefined;
-    } catch (error) {
-        return error as SessionError;
-    }
+const probe = (): SessionError => new SessionError('CONFIG', 'probe: never sent');
+
+/** The error the guard holds a login with, or undefined when it would be sent (the probe is refunded). */
+async function held(guard: LoginGuard, key: string, fingerprint: string): Promise<SessionError | undefined> {
+    const error = (await guard.attempt(key, fingerprint, 'admin', () => Promise.reject(probe())).catch((e: unknown) => e)) as SessionError;
+    return error.message === probe().message ? undefined : error;
+}
+
+/** One attempt that fails with `error` (if the guard lets it through): what the caller gets. */
+async function fail(guard: LoginGuard, key: string, fingerprint: string, error: SessionError): Promise<SessionError> {
+    return (await guard.attempt(key, fingerprint, 'admin', () => Promise.reject(error)).catch((e: unknown) => e)) as SessionError;
 }
 
 function socketError(code: string): Error {
@@ -57,9 +61,11 @@ describe('login-guard', function () {
         clock.restore();
     });
 
-    it('is one process-wide guard, with the documented defaults', function () {
-        assert.ok(loginGuard instanceof LoginGuard);
-        assert.deepStrictEqual({ ...DEFAULT_GUARD_POLICY }, { coolDownMs: 5 * MINUTE, maxFailedLogins: 3, failureWindowMs: 30 * MINUTE });
+    it('is one guard per store, with the documented defaults', function () {
+        const store = new LedgerStore();
+        assert.strictEqual(guardOver(store), guardOver(store));
+        assert.strictEqual(guardOver(store).store, store);
+        assert.deepStrictEqual({ ...DEFAULT_GUARD_POLICY }, { coolDownMs: 5 * MINUTE, maxFailedLogins: 3, failureWindowMs: 30 * MINUTE, leaseMs: 2 * MINUTE });
     });
 
     it('keys by origin and username, and fingerprints one-way', function () {
@@ -70,26 +76,24 @@ describe('login-guard', function () {
     });
 
     describe('cool-down of a rejected credential', function () {
-        it('fails the same credential at once with the same code, status and a countdown', function () {
-            const error = rejected();
-            guard.recordFailure(key, error, fpA);
+        it('fails the same credential at once with the same code, status and a countdown', async function () {
+            const error = await fail(guard, key, fpA, rejected());
             assert.strictEqual(error.retryAfter, 300);
-            const blocked = held(guard, key, fpA);
+            const blocked = await held(guard, key, fpA);
             assert.strictEqual(blocked?.code, 'INVALID_CREDENTIALS');
             assert.strictEqual(blocked?.statusCode, 401);
             assert.strictEqual(blocked?.retryAfter, 300);
             clock.tick(2 * MINUTE);
-            assert.strictEqual(held(guard, key, fpA)?.retryAfter, 180);
+            assert.strictEqual((await held(guard, key, fpA))?.retryAfter, 180);
             clock.tick(3 * MINUTE);
-            assert.strictEqual(held(guard, key, fpA), undefined);
+            assert.strictEqual(await held(guard, key, fpA), undefined);
         });
 
-        it('doubles with each further rejection of the same credential, at most 24 h', function () {
+        it('doubles with each further rejection of the same credential, at most 24 h', async function () {
             const waits: number[] = [];
             const roomy = new LoginGuard({ maxFailedLogins: 1000 });
             for (let i = 0; i < 12; i++) {
-                const error = rejected();
-                roomy.recordFailure(key, error, fpA);
+                const error = await fail(roomy, key, fpA, rejected());
                 waits.push(error.retryAfter!);
                 clock.tick(error.retryAfter! * 1000);
             }
@@ -97,30 +101,30 @@ describe('login-guard', function () {
             assert.strictEqual(Math.max(...waits), MAX_BLOCK_MS / 1000);
         });
 
-        it('does not hold another credential of the same user', function () {
-            guard.recordFailure(key, rejected(), fpA);
-            assert.strictEqual(held(guard, key, fpB), undefined);
+        it('does not hold another credential of the same user', async function () {
+            await fail(guard, key, fpA, rejected());
+            assert.strictEqual(await held(guard, key, fpB), undefined);
             // ...nor does trying another one end the first one's cool-down
-            guard.recordFailure(key, rejected(), fpB);
-            assert.strictEqual(held(guard, key, fpA)?.code, 'INVALID_CREDENTIALS');
+            await fail(guard, key, fpB, rejected());
+            assert.strictEqual((await held(guard, key, fpA))?.code, 'INVALID_CREDENTIALS');
         });
 
         for (const code of ['ACCOUNT_DISABLED', 'PASSWORD_EXPIRED', 'PASSWORD_POLICY'] as const) {
-            it(`applies to ${code}`, function () {
-                guard.recordFailure(key, new SessionError(code, 'x'), fpA);
-                assert.strictEqual(held(guard, key, fpA)?.code, code);
+            it(`applies to ${code}`, async function () {
+                await fail(guard, key, fpA, new SessionError(code, 'x'));
+                assert.strictEqual((await held(guard, key, fpA))?.code, code);
             });
         }
     });
 
     describe('failure budget per (origin, username)', function () {
-        it('holds every credential after 3 failed-or-unknown attempts within 30 min, with the last code', function () {
-            guard.recordFailure(key, rejected(), fpA);
+        it('holds every credential after 3 failed-or-unknown attempts within 30 min, with the last code', async function () {
+            await fail(guard, key, fpA, rejected());
             clock.tick(MINUTE);
-            guard.recordFailure(key, timeout(), fpB);
+            await fail(guard, key, fpB, timeout());
             clock.tick(MINUTE);
-            guard.recordFailure(key, serverError(), fpC);
-            const error = held(guard, key, fpD);
+            await fail(guard, key, fpC, serverError());
+            const error = await held(guard, key, fpD);
             assert.strictEqual(error?.code, 'SERVER_ERROR');
             assert.strictEqual(error?.statusCode, 503);
             assert.match(error!.message, /3 failed logins as "admin" within 30 min: held back to avoid a lockout/);
@@ -128,60 +132,67 @@ describe('login-guard', function () {
             assert.strictEqual(error?.retryAfter, 28 * 60);
             assert.deepStrictEqual(guard.blockOf(key), { code: 'SERVER_ERROR', until: START + 30 * MINUTE });
             clock.tick(28 * MINUTE - 1);
-            assert.ok(held(guard, key, fpD));
+            assert.ok(await held(guard, key, fpD));
             clock.tick(1);
-            assert.strictEqual(held(guard, key, fpD), undefined);
+            assert.strictEqual(await held(guard, key, fpD), undefined);
         });
 
-        it('is not refilled by changed credentials', function () {
-            for (const fp of [fpA, fpB, fpC]) guard.recordFailure(key, rejected(), fp);
-            assert.match(held(guard, key, fpD)!.message, /held back/);
+        it('is not refilled by changed credentials', async function () {
+            for (const fp of [fpA, fpB, fpC]) await fail(guard, key, fp, rejected());
+            assert.match((await held(guard, key, fpD))!.message, /held back/);
         });
 
-        it('does not count attempts that never reached the server', function () {
+        it('does not count attempts that never reached the server', async function () {
             const refused = transportError(socketError('ECONNREFUSED'), 'POST', 'https://device.example/iap/auth/login', 1000);
             assert.ok(neverReachedServer(refused));
-            for (let i = 0; i < 5; i++) guard.recordFailure(key, refused, fpA);
-            guard.recordFailure(key, new SessionError('CONFIG', 'stopped'), fpA);
-            assert.strictEqual(held(guard, key, fpA), undefined);
+            for (let i = 0; i < 5; i++) await fail(guard, key, fpA, refused);
+            await fail(guard, key, fpA, new SessionError('CONFIG', 'stopped'));
+            assert.strictEqual(await held(guard, key, fpA), undefined);
             assert.strictEqual(guard.blockOf(key), undefined);
         });
 
-        it('is cleared, with every cool-down, by a successful login', function () {
-            guard.recordFailure(key, rejected(), fpA);
-            guard.recordFailure(key, rejected(), fpB);
-            guard.recordFailure(key, timeout(), fpC);
-            guard.recordSuccess(key);
-            assert.strictEqual(held(guard, key, fpA), undefined);
-            assert.strictEqual(held(guard, key, fpD), undefined);
+        it('counts a login cut off on the wire by a close (CONFIG with a socket code)', async function () {
+            const cut = new SessionError('CONFIG', 'stopped', { transportCode: 'ECONNRESET' });
+            for (let i = 0; i < 3; i++) await fail(guard, key, LoginGuard.fingerprint(['admin', `p${i}`]), cut);
+            assert.match((await held(guard, key, fpA))!.message, /held back/);
         });
 
-        it('takes its limits from the policy (settings.js)', function () {
+        it('is cleared, with every cool-down, by a successful login', async function () {
+            await fail(guard, key, fpA, rejected());
+            await fail(guard, key, fpC, timeout());
+            assert.strictEqual(await guard.attempt(key, fpB, 'admin', async () => 'session'), 'session');
+            assert.strictEqual(await held(guard, key, fpA), undefined);
+            assert.strictEqual(guard.blockOf(key), undefined);
+            for (const fp of [fpA, fpC]) await fail(guard, key, fp, timeout());
+            assert.strictEqual(await held(guard, key, fpD), undefined, 'the budget is whole again');
+        });
+
+        it('takes its limits from the policy (settings.js)', async function () {
             const strict = new LoginGuard({ maxFailedLogins: 1, failureWindowMs: HOUR });
-            strict.recordFailure(key, timeout(), fpA);
-            const error = held(strict, key, fpB);
+            await fail(strict, key, fpA, timeout());
+            const error = await held(strict, key, fpB);
             assert.match(error!.message, /1 failed logins as "admin" within 1 h/);
             assert.strictEqual(error?.code, 'TIMEOUT');
         });
     });
 
     describe('server blocks', function () {
-        it('hold every credential until the time the server gave', function () {
+        it('hold every credential until the time the server gave', async function () {
             const error = new SessionError('LOCKED_OUT', 'locked', { statusCode: 429, retryAfter: 643 });
-            guard.recordFailure(key, error, fpA);
-            assert.strictEqual(held(guard, key, fpB)?.code, 'LOCKED_OUT');
+            await fail(guard, key, fpA, error);
+            assert.strictEqual((await held(guard, key, fpB))?.code, 'LOCKED_OUT');
             clock.tick(643_000);
-            assert.strictEqual(held(guard, key, fpB), undefined);
+            assert.strictEqual(await held(guard, key, fpB), undefined);
         });
 
-        it('are capped at 24 h, even for a Retry-After of ten years', function () {
+        it('are capped at 24 h, even for a Retry-After of ten years', async function () {
             const error = new SessionError('RATE_LIMITED', 'slow down', { statusCode: 429, retryAfter: 10 * 365 * 24 * 3600 });
-            guard.recordFailure(key, error, fpA);
+            await fail(guard, key, fpA, error);
             assert.strictEqual(error.retryAfter, 24 * 3600);
-            assert.strictEqual(held(guard, key, fpA)?.retryAfter, 24 * 3600);
+            assert.strictEqual((await held(guard, key, fpA))?.retryAfter, 24 * 3600);
             clock.tick(MAX_BLOCK_MS);
             // the budget still holds one counted attempt, but no block remains
-            assert.strictEqual(held(guard, key, fpA), undefined);
+            assert.strictEqual(await held(guard, key, fpA), undefined);
         });
     });
 
@@ -192,7 +203,24 @@ describe('login-guard', function () {
             await assert.rejects(guard.attempt(key, fpA, 'admin', send), { code: 'INVALID_CREDENTIALS' });
             assert.strictEqual(send.callCount, 1);
             assert.strictEqual(await guard.attempt(key, fpB, 'admin', async () => 'session'), 'session');
-            assert.strictEqual(held(guard, key, fpA), undefined);
+            assert.strictEqual(await held(guard, key, fpA), undefined);
+        });
+
+        it('charges the attempt before it is sent, and sends nothing when the charge cannot be recorded', async function () {
+            const store = new LedgerStore();
+            const charged = sinon.spy(store, 'charge');
+            const send = sinon.spy(async () => {
+                assert.strictEqual(charged.callCount, 1, 'charged first');
+                await charged.firstCall.returnValue;
+                return 'session';
+            });
+            await new LoginGuard({}, store).attempt(key, fpA, 'admin', send);
+            assert.strictEqual(send.callCount, 1);
+            charged.restore();
+            sinon.stub(store, 'charge').rejects(new SessionError('GUARD_UNAVAILABLE', 'cannot write'));
+            const unsent = sinon.spy(async () => 'session');
+            await assert.rejects(new LoginGuard({}, store).attempt(key, fpA, 'admin', unsent), { code: 'GUARD_UNAVAILABLE' });
+            assert.strictEqual(unsent.callCount, 0);
         });
 
         it('lets one login of an account on the wire at a time, each decided on the outcome before', async function () {
@@ -211,6 +239,14 @@ describe('login-guard', function () {
             assert.strictEqual(most, 1);
             assert.strictEqual(sent, 3);
             assert.ok(results.every((result) => result.status === 'rejected'));
+        });
+
+        it('waits while another instance holds the account (a shared store says busy), then asks again', async function () {
+            const store = new LedgerStore();
+            const charge = sinon.stub(store, 'charge').callThrough();
+            charge.onFirstCall().resolves({ busy: { waitMs: 5 } });
+            assert.strictEqual(await new LoginGuard({}, store).attempt(key, fpA, 'admin', async () => 'session'), 'session');
+            assert.strictEqual(charge.callCount, 2);
         });
     });
 });
