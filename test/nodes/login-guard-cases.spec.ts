@@ -190,4 +190,25 @@ describe('login guard: shrunk counterexamples of the model test', function () {
         ];
         await runSequence(RIGHT, steps);
     });
+
+    // Found by the model test with restarts and crashes, run against a guard kept in memory
+    // (restSessionServerGuardFile: false): the rejection was lost with the crashed process, and Test
+    // login resent the stored wrong password at once.
+    it('a rejection seen just before a crash still cools its credential down after the restart', async function () {
+        await runSequence('wrong-3', [{ kind: 'crash' }, { kind: 'testLogin', password: '__PWRD__', timeout: 150 }, { kind: 'credentials', password: RIGHT }]);
+    });
+
+    // The issue's crash loop, as a sequence: every start sends the deployed wrong password once.
+    it('a restart loop with a wrong password sends it once, not once per start', async function () {
+        const steps: Step[] = [];
+        for (let start = 0; start < 8; start++) steps.push({ kind: 'login', node: 'l1' }, { kind: 'restart' });
+        await runSequence('wrong-1', steps);
+    });
+
+    it('a crash loop with logins that hang spends the budget once, across the crashes', async function () {
+        const steps: Step[] = [];
+        for (let start = 0; start < 6; start++)
+            steps.push({ kind: 'server', behaviour: { kind: 'hang' } }, { kind: 'crash' }, { kind: 'credentials', password: `wrong-${start % 5}` });
+        await runSequence(RIGHT, steps);
+    });
 });

@@ -3,7 +3,10 @@
  * of msgs on login and request nodes, msg.credentials with random passwords, Test login calls to the
  * admin endpoint, redeploys, a second config node for the same account, clock jumps and server
  * behaviours (accept, reject, hang past the timeout, reset after read, 503, 429 with Retry-After,
- * lock) against the SmartServer simulator in a real Node-RED runtime, with a fake Date. After every
+ * lock), restarts and crashes (SIGKILL, a login possibly on the wire) against the SmartServer
+ * simulator in a real Node-RED runtime with the guard's file store, with a fake Date. A restart stops
+ * the runtime and opens the guard from its file again; a crash does so from the file as it was at
+ * the moment of the crash, whatever the dying runtime wrote after it. After every
  * step, from the simulator's own login log: at most 3 failed-or-unknown attempts per user in any
  * 30 minutes, no rejected credential resent before its cool-down, the simulator never locked the user,
  * and every msg got exactly one output or one Catch.
@@ -11,6 +14,9 @@
  * `npm test` runs MODEL_RUNS (default 200) sequences; `npm run test:model` runs many more.
  */
 import assert from 'node:assert';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import fc from 'fast-check';
 import sinon from 'sinon';
@@ -27,6 +33,10 @@ const PASSWORDS = [RIGHT, 'wrong-1', 'wrong-2', 'wrong-3', 'wrong-4', 'wrong-5']
 /** Short, so a hung login costs little real time. */
 const TIMEOUT_MS = 150;
 const RUNS = Number(process.env.MODEL_RUNS) || 200;
+/** The guard's file for every sequence (accounts differ per sequence); the process's copy of the module the nodes use. */
+const GUARD_FILE = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'guard-model-')), '.rest-session-guard.json');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const guardFiles = require('../../nodes/lib/node-red/guard-file.js') as { closeEmbeddedStores(): Promise<void> };
 
 export type Step =
     | { kind: 'login'; node: 'l1' | 'l2' }
@@ -35,7 +45,9 @@ export type Step =
     | { kind: 'testLogin'; password: string; timeout: number }
     | { kind: 'redeploy'; password: string; timeout: number }
     | { kind: 'server'; behaviour: LoginBehaviour }
-    | { kind: 'tick'; ms: number };
+    | { kind: 'tick'; ms: number }
+    | { kind: 'restart' }
+    | { kind: 'crash' };
 
 const password = fc.constantFrom(...PASSWORDS);
 const behaviour: fc.Arbitrary<LoginBehaviour> = fc.oneof(
@@ -59,6 +71,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     { weight: 1, arbitrary: fc.tuple(password, fc.constantFrom(TIMEOUT_MS, 5000)).map(([p, timeout]): Step => ({ kind: 'redeploy', password: p, timeout })) },
     { weight: 2, arbitrary: behaviour.map((b): Step => ({ kind: 'server', behaviour: b })) },
     { weight: 2, arbitrary: fc.constantFrom(MINUTE, 5 * MINUTE, 11 * MINUTE, 31 * MINUTE).map((ms): Step => ({ kind: 'tick', ms })) },
+    { weight: 1, arbitrary: fc.constant<Step>({ kind: 'restart' }) },
+    { weight: 2, arbitrary: fc.constant<Step>({ kind: 'crash' }) },
 );
 export const sequences = fc.tuple(password, fc.array(step, { minLength: 1, maxLength: 6 }));
 
@@ -141,7 +155,9 @@ export async function runSequence(configPassword: string, steps: readonly Step[]
     const answers = new Map<string, number>();
     const sent: string[] = [];
     let nextId = 0;
+    let deployed = { password: configPassword, timeout: TIMEOUT_MS };
     const load = async (password: string, timeout: number, redeploy: boolean): Promise<void> => {
+        deployed = { password, timeout };
         const credentials = { server: { username: user, password }, server2: { username: user, password } };
         if (redeploy) await helper.setFlows(flow(sim.origin, timeout), 'full', credentials);
         else await helper.load(ALL_NODES, flow(sim.origin, timeout), credentials);
@@ -149,11 +165,21 @@ export async function runSequence(configPassword: string, steps: readonly Step[]
             helper.getNode(id).on('input', (msg: Msg) => answers.set(msg._msgid, (answers.get(msg._msgid) ?? 0) + 1));
         }
     };
-    const send = (nodeId: string, msg: Msg): void => {
+    const send = (nodeId: string, msg: Msg): string => {
         const id = `m${++nextId}`;
         sent.push(id);
         helper.getNode(nodeId).receive({ _msgid: id, ...msg });
+        return id;
     };
+    /** Stops the runtime and starts a new one whose guard reads the file: as it is now, or as `snapshot` had it. */
+    const restart = async (snapshot?: Buffer | null): Promise<void> => {
+        await helper.unload();
+        await guardFiles.closeEmbeddedStores();
+        if (snapshot === null) fs.rmSync(GUARD_FILE, { force: true });
+        else if (snapshot) fs.writeFileSync(GUARD_FILE, snapshot);
+        await load(deployed.password, deployed.timeout, false);
+    };
+    helper.settings({ restSessionServerGuardFile: GUARD_FILE });
     try {
         await load(configPassword, TIMEOUT_MS, false);
         for (const s of steps) {
@@ -198,6 +224,22 @@ export async function runSequence(configPassword: string, steps: readonly Step[]
                 case 'tick':
                     clock.tick(s.ms);
                     break;
+                case 'restart':
+                    await restart();
+                    break;
+                case 'crash': {
+                    // A msg that may log in; the process dies once its login reached the server (or it was answered).
+                    const before = sim.stats.logins.length;
+                    const id = send('r1', {});
+                    await until(
+                        () => sim.stats.logins.length > before || answers.has(id),
+                        () => 'a login on the wire or an answer',
+                    );
+                    const snapshot = fs.existsSync(GUARD_FILE) ? fs.readFileSync(GUARD_FILE) : null;
+                    sent.splice(sent.indexOf(id), 1); // a dead process answers nothing
+                    await restart(snapshot);
+                    break;
+                }
             }
             await until(
                 () => sent.every((id) => answers.has(id)),
@@ -210,6 +252,7 @@ export async function runSequence(configPassword: string, steps: readonly Step[]
     } finally {
         clock.restore();
         await helper.unload();
+        helper.settings({});
         await sim.stop();
     }
 }
@@ -219,7 +262,7 @@ describe('login guard: model-based proof against the SmartServer simulator', fun
     before(async () => helper.startServer());
     after(async () => helper.stopServer());
 
-    it(`keeps the invariant over ${RUNS} random sequences of msgs, Test logins, redeploys and server faults`, async function () {
+    it(`keeps the invariant over ${RUNS} random sequences of msgs, Test logins, redeploys, restarts, crashes and server faults`, async function () {
         await fc.assert(
             fc.asyncProperty(sequences, ([configPassword, steps]) => runSequence(configPassword, steps)),
             {

@@ -55,3 +55,14 @@ export function processGuard(RED: NodeAPI): LoginGuard {
     guard.configure(guardPolicy(RED));
     return guard;
 }
+
+/**
+ * Closes and forgets every embedded store, so the next use reads its file again: what a new process
+ * would do. Node-RED never unloads a node module, so only tests (a restart modelled in one process) call it.
+ */
+export async function closeEmbeddedStores(): Promise<void> {
+    const open = [...stores.values(), ...(memory ? [memory] : [])];
+    stores.clear();
+    memory = undefined;
+    await Promise.all(open.map((store) => store.close()));
+}

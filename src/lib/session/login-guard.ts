@@ -172,6 +172,12 @@ export class LoginGuard {
                     `Login not sent: the last login as "${user}" was rejected (${hold.code}); not retrying the same credentials for ${wait}.`,
                     details,
                 );
+            case 'inDoubt':
+                return new SessionError(
+                    hold.code,
+                    `Login not sent: an earlier login as "${user}" with these credentials got no answer before its process stopped; not retrying them for ${wait}.`,
+                    details,
+                );
             case 'budget':
                 return new SessionError(
                     hold.code,

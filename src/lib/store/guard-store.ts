@@ -20,8 +20,8 @@ export interface GuardStore {
 
     /**
      * Asks to send one login of `account` with the credential `credential` (both fingerprints).
-     * Refused (`held`) while a server block, that credential's cool-down or the spent failure budget
-     * holds the account; `busy` while another holder's lease on the account runs (shared stores only:
+     * Refused (`held`) while a server block, that credential's cool-down (or an unsettled attempt
+     * with it younger than one cool-down) or the spent failure budget holds the account; `busy` while another holder's lease on the account runs (shared stores only:
      * try again after `waitMs`). Otherwise charges one attempt to the budget, takes the account's
      * lease for `policy.leaseMs`, and resolves `granted` only once the charge is durable (on disk:
      * written and flushed; shared: acknowledged). Rejects with `GUARD_UNAVAILABLE` when it cannot
@@ -73,7 +73,8 @@ export interface ChargeTicket {
 
 /** Why a login is held back, and for how long from now. */
 export interface Hold {
-    reason: 'block' | 'coolDown' | 'budget' | 'unreadable';
+    /** `inDoubt`: an attempt with this credential was never settled (its process died mid-login). */
+    reason: 'block' | 'coolDown' | 'inDoubt' | 'budget' | 'unreadable';
     /** The code of what caused it: the server's block, the rejection, the last counted failure. */
     code: ErrorCode;
     statusCode?: number;

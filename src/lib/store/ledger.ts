@@ -7,6 +7,8 @@ import { ChargeResult, ChargeTicket, GuardPolicy, Hold, MAX_BLOCK_MS, Outcome, S
 export interface ChargeRecord {
     id: string;
     at: number;
+    /** The credential's fingerprint: an attempt never settled may have been rejected, so it cools down too. */
+    credential: string;
     code?: ErrorCode;
     statusCode?: number;
 }
@@ -57,7 +59,7 @@ export function chargeAccount(state: LedgerState, account: string, credential: s
     const hold = holdOf(state, record, credential, policy, now);
     if (hold) return { held: hold };
     const id = randomUUID();
-    (state.accounts[account] ??= record).charges.push({ id, at: now });
+    (state.accounts[account] ??= record).charges.push({ id, at: now, credential });
     return { granted: { account, credential, id, policy } };
 }
 
@@ -108,6 +110,10 @@ function holdOf(state: LedgerState, record: AccountRecord, credential: string, p
     if (block) return { reason: 'block', code: block.code, statusCode: block.statusCode, waitMs: block.until - now };
     const coolDown = record.coolDowns[credential];
     if (coolDown && coolDown.until > now) return { reason: 'coolDown', code: coolDown.code, statusCode: coolDown.statusCode, waitMs: coolDown.until - now };
+    // An attempt nobody settled (its process died, or its holder's lease ran out) may have been
+    // rejected: its credential waits out a cool-down as if it had been.
+    const inDoubt = record.charges.filter((entry) => !entry.code && entry.credential === credential && entry.at + policy.coolDownMs > now);
+    if (inDoubt.length) return { reason: 'inDoubt', code: IN_DOUBT_CODE, waitMs: inDoubt[inDoubt.length - 1].at + policy.coolDownMs - now };
     return budgetHold(state, record, policy, now);
 }
 

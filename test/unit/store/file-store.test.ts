@@ -106,6 +106,19 @@ describe('store: the embedded file store', function () {
         assert.strictEqual(hold.failures, 3);
     });
 
+    it('holds the credential of an attempt never settled for one cool-down: it may have been rejected', async function () {
+        const store = open();
+        granted(await store.charge('acct', 'wrong', POLICY));
+        await store.close();
+        const after = open();
+        assert.deepStrictEqual(held(await after.charge('acct', 'wrong', POLICY)), { reason: 'inDoubt', code: 'TIMEOUT', waitMs: POLICY.coolDownMs });
+        granted(await after.charge('acct', 'other', POLICY));
+        await after.settle(granted(await after.charge('acct', 'third', POLICY)), { kind: 'unknown', code: 'TIMEOUT' });
+        clock.tick(POLICY.coolDownMs);
+        // the cool-down is over; the budget still counts all three
+        assert.strictEqual(held(await after.charge('acct', 'wrong', POLICY)).reason, 'budget');
+    });
+
     it('refunds a success and an attempt that never left, on disk too', async function () {
         const store = open();
         await store.settle(granted(await store.charge('acct', 'p', POLICY)), { kind: 'notSent' });
