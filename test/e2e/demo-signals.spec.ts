@@ -14,7 +14,10 @@ import path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..');
 const HOST = '127.0.0.1';
-/** Every vendor whose simulator the demo starts: those of the example flows' servers. */
+// The examples' simulator names (scripts/example-env.js is plain CommonJS, like the demo).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const exampleEnv = require('../../scripts/example-env.js') as { simulatorOf(server: object): string; envPrefix(simulator: string): string };
+/** Every simulator the demo starts (those the example flows' servers name), as its port variable's prefix. */
 const VENDORS = [
     ...new Set(
         fs
@@ -22,7 +25,7 @@ const VENDORS = [
             .filter((file) => file.endsWith('.json'))
             .flatMap((file) => JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8')) as Array<{ type: string; vendor?: string }>)
             .filter((node) => node.type === 'rest-session-server')
-            .map((node) => (node.vendor || 'smartserver').toUpperCase()),
+            .map((node) => exampleEnv.envPrefix(exampleEnv.simulatorOf(node))),
     ),
 ];
 const READY = /stops the demo/;
