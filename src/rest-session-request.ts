@@ -3,6 +3,7 @@ import type { Node, NodeAPI } from 'node-red';
 import { setupFlowNode } from './lib/node-red/flow-node';
 import { flag } from './lib/node-red/server-settings';
 import type { FlowNodeDef } from './lib/node-red/types';
+import { EvaluateProperty, listHeaders, readHeaderRows } from './lib/request/header-list';
 import { PayloadToQuery, RequestNodeConfig, ReturnType, parseRequest } from './lib/request/request-input';
 import { statusError, writeResponse } from './lib/request/response-output';
 
@@ -12,6 +13,7 @@ interface RequestNodeDef extends FlowNodeDef {
     ret?: string;
     paytoqs?: string | boolean;
     errorOnStatus?: boolean | string;
+    headers?: unknown;
 }
 
 /** "authorized request": the core http request node's msg contract, sent with the session's credential. */
@@ -27,6 +29,8 @@ export = function register(RED: NodeAPI): void {
         };
         const errorOnStatus = flag(def.errorOnStatus, false);
         const warn = (text: string) => node.warn(text);
+        const headerRows = readHeaderRows(def.headers);
+        const read: EvaluateProperty = (value, type, msg) => RED.util.evaluateNodeProperty(value, type, node, msg as never);
 
         setupFlowNode(
             RED,
@@ -34,7 +38,10 @@ export = function register(RED: NodeAPI): void {
             def,
             async (msg, { manager, server }) => {
                 const session = manager.sessionFor(msg.session);
-                const request = parseRequest(config, msg, manager.baseUrl, manager.requestTimeoutMs, warn);
+                const request = parseRequest(config, msg, manager.baseUrl, manager.requestTimeoutMs, warn, {
+                    listHeaders: listHeaders(headerRows, msg, read),
+                    tlsConfigured: server.tlsConfigured,
+                });
                 const { response } = await manager.request(session, request);
                 writeResponse(msg, response, config.ret, manager.sessionCookie, warn);
                 msg.session = manager.describe(session, server.exposeCredential);

@@ -26,6 +26,7 @@ export = function register(RED: NodeAPI): void {
         let manager: SessionManager | undefined;
         let updates: UpdatesHub | undefined;
         node.exposeCredential = flag(def.exposeCredential, false);
+        node.tlsConfigured = Boolean(def.tls);
 
         // Created on first use, so the tls-config node it reads exists whatever the start order.
         node.sessionManager = () => {

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { helper, NODES_DIR, ALL_NODES, ADMIN, CA_FILE, Recorder, answeredOnce, type FlowNode, type Msg } from '../support/harness';
+import { helper, NODES_DIR, ALL_NODES, ADMIN, CA_FILE, Recorder, answeredOnce, tlsNode, type FlowNode, type Msg } from '../support/harness';
 import { ParityServer, TestProxy } from '../support/parity-server';
 
 const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
@@ -22,7 +22,9 @@ const coreProxyNode = require(path.join(NODES_DIR, 'core', 'network', '06-httppr
 /**
  * A flow with one pair of request nodes per case: `<id>-ours` (relative URL, our server config)
  * and `<id>-core` (the absolute URL), both wired to `out`; a Catch node wired to `caught`.
- * `cases`: `{ id, method, url, ret, paytoqs }`; `tls` / `proxy` are config nodes both pairs use.
+ * `cases`: `{ id, method, url, ret, paytoqs, headers, asTyped }`: `headers` is the editor's header
+ * list of both nodes; `asTyped` gives both nodes the URL as it is (no origin in front for the core
+ * node). `tls` / `proxy` are config nodes both pairs use.
  */
 function parityFlow(origin: string, cases: Msg[], { tls, proxy }: { tls?: FlowNode; proxy?: FlowNode } = {}): FlowNode[] {
     const inTab = (node: any) => ({ z: 'tab', ...node });
@@ -40,14 +42,15 @@ function parityFlow(origin: string, cases: Msg[], { tls, proxy }: { tls?: FlowNo
         logoutOnClose: false,
         exposeCredential: false,
     });
-    for (const { id, method = 'GET', url = '/echo', ret = 'obj', paytoqs = 'ignore' } of cases) {
-        nodes.push(inTab({ id: `${id}-ours`, type: 'rest-session-request', server: 'server', method, url, ret, paytoqs, wires: [['out']] }));
+    for (const { id, method = 'GET', url = '/echo', ret = 'obj', paytoqs = 'ignore', headers = [], asTyped = false } of cases) {
+        nodes.push(inTab({ id: `${id}-ours`, type: 'rest-session-request', server: 'server', method, url, ret, paytoqs, headers, wires: [['out']] }));
         nodes.push(
             inTab({
                 id: `${id}-core`,
                 type: 'http request',
                 method,
-                url: url ? origin + url : '',
+                url: url && !asTyped ? origin + url : url,
+                headers,
                 ret,
                 paytoqs,
                 senderr: true,
@@ -408,6 +411,80 @@ describe('authorized request: parity with the core http request node', function 
         await allAnswered(rec);
     });
 
+    it("completes a URL without a scheme with http:// as the core node does, then keeps to the server's origin", async function () {
+        const bare = `127.0.0.1:${backend.port}`;
+        await load([
+            { id: 'bare', url: `${bare}/echo/bare?q=1`, asTyped: true },
+            { id: 'msgurl', url: '' },
+            { id: 'away', url: `localhost:${backend.port}/echo`, asTyped: true },
+        ]);
+        const fromNode = await both(rec, 'bare', () => ({}), session);
+        const fromMsg = await both(rec, 'msgurl', () => ({ url: `${bare}/echo/msg` }), session);
+        for (const [result, path] of [
+            [fromNode.ours, '/echo/bare?q=1'],
+            [fromNode.core, '/echo/bare?q=1'],
+            [fromMsg.ours, '/echo/msg'],
+            [fromMsg.core, '/echo/msg'],
+        ] as const) {
+            assert.deepStrictEqual([result.caught, result.msg.statusCode, result.msg.payload.path], [false, 200, path]);
+        }
+        assert.strictEqual(fromNode.ours.msg.responseUrl, `${backend.origin}/echo/bare?q=1`);
+        // Another host is another origin: refused, nothing sent (the core node would send it on).
+        const sent = backend.stats.requests.length;
+        const away = await run(rec, 'away-ours', {});
+        assert.deepStrictEqual([away.caught, away.msg.errorCode], [true, 'INVALID_INPUT']);
+        assert.match(away.msg.error.message, /points to http:\/\/localhost:\d+/);
+        assert.strictEqual(backend.stats.requests.length, sent);
+        await allAnswered(rec);
+    });
+
+    it("sends the editor's header list as the core node does (preset, other and msg types), an env value too", async function () {
+        const rows = [
+            { keyType: 'Accept', keyValue: '', valueType: 'application/json', valueValue: '' },
+            { keyType: 'other', keyValue: 'X-Fixed', valueType: 'other', valueValue: 'fixed' },
+            { keyType: 'msg', keyValue: 'headerName', valueType: 'msg', valueValue: 'token.value' },
+        ];
+        await load([
+            { id: 'list', method: 'POST', headers: rows },
+            { id: 'env', headers: [{ keyType: 'other', keyValue: 'X-From-Env', valueType: 'env', valueValue: 'PARITY_HEADER_VALUE' }] },
+        ]);
+        const msg = () => ({ headerName: 'X-From-Msg', token: { value: 't-1' }, payload: 'hi' });
+        const { ours, core } = await both(rec, 'list', msg, session);
+        assert.deepStrictEqual(sentHeaders(ours.msg.payload), sentHeaders(core.msg.payload));
+        assert.deepStrictEqual(sentHeaders(ours.msg.payload), {
+            accept: 'application/json',
+            'x-fixed': 'fixed',
+            'x-from-msg': 't-1',
+            'content-length': '2',
+        });
+        // The core node's list has no env type (Node-RED 4): ours reads the variable like any env property.
+        process.env.PARITY_HEADER_VALUE = 'from-env';
+        try {
+            const env = await run(rec, 'env-ours', {});
+            assert.strictEqual(env.msg.payload.headers['x-from-env'], 'from-env');
+        } finally {
+            delete process.env.PARITY_HEADER_VALUE;
+        }
+        await allAnswered(rec);
+    });
+
+    it('lets msg.headers win over the header list (on purpose: the core node lets the list win), never over the session cookie', async function () {
+        const rows = [
+            { keyType: 'other', keyValue: 'X-Fixed', valueType: 'other', valueValue: 'from-list' },
+            { keyType: 'other', keyValue: 'Cookie', valueType: 'other', valueValue: 'cmsSID=forged; extra=1' },
+        ];
+        await load([{ id: 'wins', headers: rows }]);
+        const { ours, core } = await both(rec, 'wins', () => ({ headers: { 'x-fixed': 'from-msg' } }), session);
+        assert.strictEqual(ours.msg.payload.headers['x-fixed'], 'from-msg');
+        assert.strictEqual(core.msg.payload.headers['x-fixed'], 'from-list');
+        const cookie = ours.msg.payload.headers.cookie;
+        assert.strictEqual((cookie.match(/cmsSID=/g) || []).length, 1);
+        assert.ok(!cookie.includes('forged'), cookie);
+        assert.ok(backend.sessions.has(/cmsSID=([0-9a-f]+)/.exec(cookie)![1]), 'the live session cookie went');
+        assert.deepStrictEqual(sentCookies(ours.msg.payload), { extra: '1' });
+        await allAnswered(rec);
+    });
+
     it('reuses the input msg: _msgid and user properties are kept', async function () {
         await load([{ id: 'keep', url: '/json' }]);
         const { ours, core } = await both(rec, 'keep', () => ({ topic: 'kept', extra: { deep: [1, 2] } }), session);
@@ -470,6 +547,20 @@ describe('authorized request: TLS parity through the core tls-config node', func
         await check(tlsConfig({ ca: '', verifyservercert: false }), true);
         await check(undefined, false);
         await check(tlsConfig({ ca: tlsFile('client-ca.crt') }), false);
+    });
+
+    it('completes a URL without a scheme with https:// when a TLS configuration is set, as the core node does', async function () {
+        backend = await new ParityServer({ tls: serverTls() }).start();
+        rec = await loadParity(parityFlow(backend.origin, [{ id: 't', url: `127.0.0.1:${backend.port}/json`, asTyped: true }], { tls: tlsConfig() }));
+        const { ours, core } = await both(
+            rec,
+            't',
+            () => ({}),
+            () => backend.issueSession(),
+        );
+        assert.deepStrictEqual([ours.caught, ours.msg.payload, ours.msg.responseUrl], [false, { ok: true }, `${backend.origin}/json`]);
+        assert.deepStrictEqual([core.caught, core.msg.payload, core.msg.responseUrl], [false, { ok: true }, `${backend.origin}/json`]);
+        await allAnswered(rec);
     });
 
     it('presents a client certificate to a server that requires one', async function () {
@@ -577,17 +668,131 @@ describe('authorized request: proxy parity through the core http proxy node', fu
         assert.ok(others.length > 0, 'entries that do not match keep the proxy');
     });
 
-    it('reports a proxy that refuses the tunnel, naming the proxy credentials and never the password', async function () {
-        proxy = await new TestProxy({ username: 'proxy-user', password: 'proxy-Secret-1' }).start();
-        rec = await loadParity(parityFlow(secureBackend.origin, [{ id: 'p', url: '/json' }], { proxy: proxyNode(), tls: secureTls }), {
-            proxy: { username: 'proxy-user', password: 'wrong-Secret-2' },
+    for (const secure of [false, true]) {
+        it(`a proxy that answers 407 to the login (${secure ? 'CONNECT' : 'plain HTTP'}) is CONFIG, never reaches the server and costs no login`, async function () {
+            const target = secure ? secureBackend : backend;
+            proxy = await new TestProxy({ username: 'proxy-user', password: 'proxy-Secret-1' }).start();
+            rec = await loadParity(parityFlow(target.origin, [{ id: 'p', url: '/json' }], { proxy: proxyNode(), tls: secure ? secureTls : undefined }), {
+                proxy: { username: 'proxy-user', password: 'wrong-Secret-2' },
+            });
+            // More refusals than the guard's budget of failed logins (3): none of them counts.
+            for (let i = 0; i < 4; i++) {
+                const ours = await run(rec, 'p-ours', {});
+                assert.deepStrictEqual([ours.caught, ours.msg.errorCode], [true, 'CONFIG']);
+                assert.match(ours.msg.error.message, /The HTTP proxy refused its credentials \(HTTP 407/);
+                assert.ok(!JSON.stringify(ours.msg).includes('wrong-Secret-2'));
+            }
+            assert.strictEqual(proxy.seen.filter((entry) => !entry.authorized).length, 4, 'each msg tried the proxy once');
+            assert.deepStrictEqual([target.stats.logins, target.stats.requests.length], [0, 0], 'the server saw nothing');
+            // The core node fails too (hpagent tunnels even plain HTTP, and the CONNECT is refused).
+            const core = await run(rec, 'p-core', { cookies: { cmsSID: target.issueSession() } });
+            assert.strictEqual(core.caught, true);
+            // Once the proxy takes the configured credentials, the next msg logs in at once: nothing was held back.
+            proxy.requireCredentials({ username: 'proxy-user', password: 'wrong-Secret-2' });
+            const ok = await run(rec, 'p-ours', {});
+            assert.deepStrictEqual([ok.caught, ok.msg.payload], [false, { ok: true }]);
+            assert.strictEqual(target.stats.logins, 1);
+            await allAnswered(rec);
         });
-        const ours = await run(rec, 'p-ours', {});
-        assert.ok(ours.caught);
-        assert.strictEqual(ours.msg.errorCode, 'NETWORK');
-        assert.match(ours.msg.error.message, /proxy refused .*HTTP 407.*proxy credentials/);
-        assert.ok(!JSON.stringify(ours.msg).includes('wrong-Secret-2'));
-        assert.strictEqual(secureBackend.stats.requests.length, 0);
+    }
+
+    it('a 407 to an authorized request or a logout is CONFIG too, and the server never sees them', async function () {
+        proxy = await new TestProxy({ username: 'proxy-user', password: 'proxy-Secret-1' }).start();
+        const flow = parityFlow(backend.origin, [{ id: 'p', url: '/json' }], { proxy: proxyNode() });
+        flow.push({ id: 'bye', z: 'tab', type: 'rest-session-logout', server: 'server', wires: [['out']] });
+        rec = await loadParity(flow, { proxy: { username: 'proxy-user', password: 'proxy-Secret-1' } });
+        const first = await run(rec, 'p-ours', {});
+        assert.deepStrictEqual([first.caught, first.msg.payload], [false, { ok: true }]);
+        const seen = backend.stats.requests.length;
+        proxy.requireCredentials({ username: 'proxy-user', password: 'rotated-Secret-3' });
+        const request = await run(rec, 'p-ours', {});
+        const logout = await run(rec, 'bye', {});
+        for (const result of [request, logout]) {
+            assert.deepStrictEqual([result.caught, result.msg.errorCode], [true, 'CONFIG']);
+            assert.match(result.msg.error.message, /The HTTP proxy refused its credentials/);
+        }
+        assert.strictEqual(backend.stats.requests.length, seen, 'neither reached the server');
         await allAnswered(rec);
+    });
+});
+
+describe('authorized request: proxy parity through the environment (http_proxy, https_proxy, no_proxy)', function () {
+    const NAMES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY', 'all_proxy', 'ALL_PROXY'];
+    const saved: Record<string, string | undefined> = {};
+    let backend: any;
+    let secureBackend: any;
+    let proxy: TestProxy;
+
+    beforeEach(async () => {
+        for (const name of NAMES) {
+            saved[name] = process.env[name];
+            delete process.env[name];
+        }
+        backend = await new ParityServer().start();
+        secureBackend = await new ParityServer({ tls: { key: fs.readFileSync(tlsFile('server.key')), cert: fs.readFileSync(tlsFile('server.crt')) } }).start();
+        proxy = await new TestProxy().start();
+    });
+    afterEach(async () => {
+        await helper.unload();
+        for (const name of NAMES) {
+            if (saved[name] === undefined) delete process.env[name];
+            else process.env[name] = saved[name];
+        }
+        await backend.stop();
+        await secureBackend.stop();
+        await proxy.stop();
+    });
+
+    /** Both nodes, no proxy node, against `target`; returns the targets the proxy saw. */
+    const throughEnvironment = async (target: any, tls?: FlowNode) => {
+        const rec = await loadParity(parityFlow(target.origin, [{ id: 'p', url: '/json' }], { tls }));
+        const { ours, core } = await both(
+            rec,
+            'p',
+            () => ({}),
+            () => target.issueSession(),
+        );
+        assert.deepStrictEqual([ours.caught, ours.msg.payload], [false, { ok: true }]);
+        assert.deepStrictEqual([core.caught, core.msg.payload], [false, { ok: true }]);
+        await allAnswered(rec);
+        await helper.unload();
+        return proxy.seen.splice(0).map((entry) => `${entry.kind} ${entry.target}`);
+    };
+
+    it('sends http targets through http_proxy or HTTP_PROXY, and goes direct to hosts in no_proxy', async function () {
+        for (const name of ['http_proxy', 'HTTP_PROXY']) {
+            process.env[name] = proxy.url;
+            const seen = await throughEnvironment(backend);
+            // Ours in absolute form; the core node (hpagent) tunnels.
+            assert.deepStrictEqual(
+                seen.filter((entry) => entry.startsWith('http ')),
+                ['/iap/auth/login', '/iap/auth/sessionTimeout', '/json'].map((p) => `http ${backend.origin}${p}`),
+                name,
+            );
+            assert.deepStrictEqual(
+                seen.filter((entry) => entry.startsWith('connect ')),
+                [`connect 127.0.0.1:${backend.port}`],
+                name,
+            );
+            delete process.env[name];
+        }
+        process.env.http_proxy = proxy.url;
+        process.env.NO_PROXY = '127.0.0.1';
+        assert.deepStrictEqual(await throughEnvironment(backend), []);
+    });
+
+    it('tunnels https targets through https_proxy with CONNECT', async function () {
+        process.env.https_proxy = proxy.url;
+        const secureTls = { ...tlsNode(), id: 'tlsconf' };
+        const seen = await throughEnvironment(secureBackend, secureTls);
+        assert.ok(seen.length >= 2, seen.join());
+        assert.ok(
+            seen.every((entry) => entry === `connect 127.0.0.1:${secureBackend.port}`),
+            seen.join(),
+        );
+        // http_proxy alone is not used for https targets.
+        delete process.env.https_proxy;
+        process.env.http_proxy = proxy.url;
+        assert.deepStrictEqual(await throughEnvironment(secureBackend, secureTls), []);
     });
 });

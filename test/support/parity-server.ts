@@ -291,13 +291,18 @@ export class ParityServer {
  * `seen` lists what went through: `{ kind: 'http' | 'connect', target, authorized }`.
  */
 export class TestProxy {
-    private readonly expected: string | null;
+    private expected: string | null = null;
     readonly seen: { kind: 'http' | 'connect'; target: string; authorized: boolean }[] = [];
     private readonly sockets = new Set<net.Socket>();
     private server: http.Server | null = null;
     port = 0;
 
-    constructor({ username, password }: { username?: string; password?: string } = {}) {
+    constructor(credentials: { username?: string; password?: string } = {}) {
+        this.requireCredentials(credentials);
+    }
+
+    /** From now on, answer 407 to anyone without these credentials (none: let everyone through). */
+    requireCredentials({ username, password }: { username?: string; password?: string } = {}): void {
         this.expected = username || password ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : null;
     }
 

@@ -5,7 +5,7 @@ import axios, { AxiosInstance, AxiosResponse } from 'axios';
 
 import { SessionError } from '../errors';
 import type { KnownSecrets } from '../secret-scrubber';
-import { ProxyHttpAgent, ProxyHttpsAgent, ProxySettings } from './proxy-agents';
+import { ProxyHttpAgent, ProxyHttpsAgent, ProxySettings, environmentProxy, proxyRefusalOf } from './proxy-agents';
 import { describeTarget, transportError } from './transport-errors';
 
 /** TLS settings as a core `tls-config` node fills them in (`addTLSOptions`). */
@@ -13,7 +13,7 @@ export type TlsOptions = https.AgentOptions;
 
 export interface HttpClientOptions {
     tls?: TlsOptions;
-    /** A core `http proxy` node's settings; without it every request goes direct. */
+    /** A core `http proxy` node's settings; without it the environment's proxies apply (`http_proxy`, ...). */
     proxy?: ProxySettings;
     /** Largest response body accepted, in bytes (settings.js `restSessionServerMaxResponseBytes`). */
     maxResponseBytes: number;
@@ -90,17 +90,20 @@ export class HttpClient {
     private readonly httpsAgent: https.Agent;
     private readonly axios: AxiosInstance;
     private readonly maxResponseBytes: number;
-    private readonly proxyAuthorization: string | undefined;
+    private readonly proxyAuthorizations: (string | undefined)[];
     private destroyed = false;
 
     constructor(options: HttpClientOptions) {
         const maxSockets = options.maxSockets;
         const tls = { ...options.tls, keepAlive: true, maxSockets };
-        const proxy = options.proxy;
-        this.httpAgent = proxy ? new ProxyHttpAgent(proxy, { keepAlive: true, maxSockets }) : new http.Agent({ keepAlive: true, maxSockets });
-        this.httpsAgent = proxy ? new ProxyHttpsAgent(proxy, tls, options.proxyConnectTimeoutMs ?? DEFAULT_PROXY_CONNECT_TIMEOUT_MS) : new https.Agent(tls);
+        const httpProxy = options.proxy ?? environmentProxy('http:');
+        const httpsProxy = options.proxy ?? environmentProxy('https:');
+        this.httpAgent = httpProxy ? new ProxyHttpAgent(httpProxy, { keepAlive: true, maxSockets }) : new http.Agent({ keepAlive: true, maxSockets });
+        this.httpsAgent = httpsProxy
+            ? new ProxyHttpsAgent(httpsProxy, tls, options.proxyConnectTimeoutMs ?? DEFAULT_PROXY_CONNECT_TIMEOUT_MS)
+            : new https.Agent(tls);
         this.maxResponseBytes = options.maxResponseBytes;
-        this.proxyAuthorization = proxy?.authorization;
+        this.proxyAuthorizations = [httpProxy?.authorization, httpsProxy?.authorization];
         this.axios = axios.create({
             httpAgent: this.httpAgent,
             httpsAgent: this.httpsAgent,
@@ -135,6 +138,8 @@ export class HttpClient {
             for (;;) {
                 const cookie = request.cookies?.header(hop.url);
                 const response = await this.exchange(cookie ? { ...hop, headers: { ...hop.headers, Cookie: cookie } } : hop, deadline.signal);
+                const refused = proxyRefusalOf(response.status, response.request);
+                if (refused) throw refused;
                 const setCookie = toArray(response.headers['set-cookie'] as string | string[] | undefined);
                 request.cookies?.store(hop.url, setCookie);
                 const location = response.headers.location;
@@ -166,7 +171,7 @@ export class HttpClient {
 
     /** The proxy's credentials, for the secret scrubber. */
     knownSecrets(): KnownSecrets {
-        return { authorizations: [this.proxyAuthorization] };
+        return { authorizations: this.proxyAuthorizations };
     }
 
     /** Closes every socket (idle and in use) and refuses later requests: the config node is gone. */

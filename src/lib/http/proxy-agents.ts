@@ -14,6 +14,44 @@ export interface ProxySettings {
     authorization?: string;
 }
 
+/**
+ * The proxy the environment names for targets of `protocol` (`http:` or `https:`), as the core
+ * http request node reads it when no proxy node is selected: `<scheme>_proxy`, then `all_proxy`,
+ * lower case before upper case; `no_proxy` lists the hosts reached directly. Read once, when a
+ * server's client is built; undefined when none is set or the URL is not usable.
+ */
+export function environmentProxy(protocol: 'http:' | 'https:', env: NodeJS.ProcessEnv = process.env): ProxySettings | undefined {
+    const scheme = protocol.slice(0, -1);
+    const read = (name: string) => env[name] || env[name.toUpperCase()] || '';
+    let text = (read(`${scheme}_proxy`) || read('all_proxy')).trim();
+    if (!text) return undefined;
+    // A bare host:port takes the target's scheme, as the core node's helper does.
+    if (!text.includes('://')) text = `${scheme}://${text}`;
+    let url: URL;
+    try {
+        url = new URL(text);
+    } catch {
+        return undefined;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    const user = url.username || url.password ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : '';
+    url.username = '';
+    url.password = '';
+    return { url, noProxy: [read('no_proxy')], authorization: user ? `Basic ${Buffer.from(user).toString('base64')}` : undefined };
+}
+
+/** Requests that went to a proxy in absolute form: a 407 on them is the proxy's, not the server's. */
+const proxiedRequests = new WeakSet<object>();
+
+/**
+ * A 407 answer to a request sent through the proxy (plain HTTP), as the error a refused tunnel
+ * gives: the proxy refused its credentials and the server never saw the request.
+ */
+export function proxyRefusalOf(status: number, request: unknown): Error | undefined {
+    if (status !== 407 || typeof request !== 'object' || request === null || !proxiedRequests.has(request)) return undefined;
+    return proxyRefusal(status);
+}
+
 type Callback = (error: Error | null, socket: Duplex) => void;
 /** Node's agents call this for every request; it is not in @types/node. */
 type AddRequest = (req: http.ClientRequest, options: http.RequestOptions) => void;
@@ -74,6 +112,7 @@ export class ProxyHttpAgent extends http.Agent {
     addRequest(req: http.ClientRequest, options: http.RequestOptions): void {
         if (viaProxy(this.proxy, options)) {
             req.path = `http://${hostPort(String(options.host), Number(options.port))}${req.path}`;
+            proxiedRequests.add(req);
             if (this.proxy.authorization) req.setHeader('Proxy-Authorization', this.proxy.authorization);
         }
         baseAddRequest.call(this, req, options);

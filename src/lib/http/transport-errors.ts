@@ -116,11 +116,14 @@ function describeTransportError(err: ErrorLike, method: string, url: string, tim
     }
     if (viaProxy(err)) {
         const status = proxyStatus(err);
+        if (status === 407) {
+            return new SessionError('CONFIG', `The HTTP proxy refused its credentials (HTTP 407 to ${target}): check the user and password of the proxy.`, {
+                statusCode: 407,
+            });
+        }
         return new SessionError(
             'NETWORK',
-            status
-                ? `The proxy refused to connect to ${target} (HTTP ${status}${status === 407 ? ': check the proxy credentials' : ''}).`
-                : `Cannot reach ${target} through the proxy (${code}).`,
+            status ? `The proxy refused to connect to ${target} (HTTP ${status}).` : `Cannot reach ${target} through the proxy (${code}).`,
         );
     }
     return new SessionError('NETWORK', networkAdvice(code, target, host, port, scheme), { transportCode: code, reason: networkReason(code, port) });

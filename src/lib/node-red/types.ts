@@ -10,6 +10,8 @@ export interface ServerNode extends Node {
     /** The live updates sockets of this server, created on first use (only for a vendor that pushes). */
     liveUpdates(): UpdatesHub;
     exposeCredential: boolean;
+    /** A tls-config node is selected: a request URL without a scheme gets `https://`, as in the core node. */
+    tlsConfigured: boolean;
 }
 
 export interface ServerNodeDef extends NodeDef {

@@ -40,6 +40,22 @@ export function headersDigest(headers: Record<string, unknown>): string {
 
 const OUR_DIGEST = /^[0-9a-f]{40}$/;
 
+/** What the node adds to the msg: its header list's headers for this msg, and whether the server has a TLS configuration. */
+export interface RequestExtras {
+    listHeaders?: Record<string, unknown>;
+    tlsConfigured?: boolean;
+}
+
+const HEADER_LIST = "the node's header list";
+
+/** msg.headers win over the node's list, name by name whatever the case (the list gives defaults). */
+function withDefaults(own: Record<string, string>, defaults: Record<string, string>): Record<string, string> {
+    const set = new Set(Object.keys(own).map((name) => name.toLowerCase()));
+    const result: Record<string, string> = {};
+    for (const [name, value] of Object.entries(defaults)) if (!set.has(name.toLowerCase())) result[name] = value;
+    return Object.assign(result, own);
+}
+
 /**
  * Reads one msg the way the core http request node does and checks it: the result is safe to send
  * with the session credential (same origin, no header injection) or an `INVALID_INPUT` error.
@@ -50,10 +66,11 @@ export function parseRequest(
     baseUrl: string,
     defaultTimeoutMs: number,
     warn: (text: string) => void,
+    { listHeaders, tlsConfigured = false }: RequestExtras = {},
 ): AuthorizedRequest {
     const method = readMethod(config, msg, warn);
-    const headers = readHeaders(msg.headers);
-    let url = resolveUrl(readUrl(config, msg, warn), baseUrl);
+    const headers = withDefaults(readHeaders(msg.headers), readHeaders(listHeaders, HEADER_LIST));
+    let url = resolveUrl(readUrl(config, msg, warn), baseUrl, tlsConfigured);
     let body: Buffer | string | undefined;
     // As in the core node: GET may carry the payload in the query or the body; HEAD never.
     if (method === 'GET' && config.paytoqs === 'query') url = withQuery(url, msg.payload);
@@ -98,10 +115,23 @@ function normaliseQuery(url: string): string {
     return url.slice(0, start + 1) + url.slice(start + 1).replace(/%(?![0-9a-fA-F]{2})/g, '%25');
 }
 
-/** A path relative to the base URL, or an absolute URL on the same origin; never another origin. */
-export function resolveUrl(url: string, baseUrl: string): string {
+/**
+ * `host:port/path`, or `host/path` naming the base URL's own host: an absolute URL without its
+ * scheme, which the core node completes. Any other text without a scheme is a relative path.
+ */
+function lacksScheme(url: string, base: URL): boolean {
+    const first = /^([^/?#]*)/.exec(url)![1].toLowerCase();
+    return /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d+$/.test(first) || first === base.hostname.toLowerCase();
+}
+
+/**
+ * A path relative to the base URL, or an absolute URL on the same origin; never another origin.
+ * A URL without a scheme gets `https://` with a TLS configuration and `http://` without, as in the core node.
+ */
+export function resolveUrl(url: string, baseUrl: string, tlsConfigured = false): string {
     if (CONTROL.test(url)) throw invalid('The URL contains control characters.');
     const base = new URL(baseUrl);
+    if (lacksScheme(url, base)) url = `${tlsConfigured ? 'https' : 'http'}://${url}`;
     const isAbsolute = /^[a-z][a-z0-9+.-]*:/i.test(url) || url.startsWith('//');
     if (!isAbsolute) return normaliseQuery(baseUrl + (url.startsWith('/') || url.startsWith('?') ? '' : '/') + url);
     let target: URL;
@@ -116,22 +146,22 @@ export function resolveUrl(url: string, baseUrl: string): string {
     return normaliseQuery(target.href);
 }
 
-function readHeaders(value: unknown): Record<string, string> {
+function readHeaders(value: unknown, where = 'msg.headers'): Record<string, string> {
     if (value === undefined || value === null) return {};
     if (typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
-        throw invalid('msg.headers must be an object of header names and values.');
+        throw invalid(`${where} must be an object of header names and values.`);
     }
     const source = value as Record<string, unknown>;
     if (isResponseHeaders(source)) return {};
     const headers: Record<string, string> = {};
     for (const [name, raw] of Object.entries(source)) {
         if (name === RESPONSE_HEADERS_MARK || raw === undefined || raw === null) continue;
-        if (!TOKEN.test(name)) throw invalid(`msg.headers has an invalid header name "${name.slice(0, 40)}".`);
+        if (!TOKEN.test(name)) throw invalid(`${where} has an invalid header name "${name.slice(0, 40)}".`);
         if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
-            throw invalid(`msg.headers["${name}"] must be a string or a number.`);
+            throw invalid(`${where}["${name}"] must be a string or a number.`);
         }
         const text = String(raw);
-        if (CONTROL.test(text)) throw invalid(`msg.headers["${name}"] contains a control character.`);
+        if (CONTROL.test(text)) throw invalid(`${where}["${name}"] contains a control character.`);
         // Names are case-insensitive: a later spelling replaces an earlier one and is the one sent.
         for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
         headers[name] = text;

@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 
 import { SessionError } from '../errors';
 import type { TlsOptions } from '../http/http-client';
-import { ProxyHttpAgent, ProxyHttpsAgent, ProxySettings } from '../http/proxy-agents';
+import { ProxyHttpAgent, ProxyHttpsAgent, ProxySettings, environmentProxy, proxyRefusalOf } from '../http/proxy-agents';
 import { transportError } from '../http/transport-errors';
 
 /** The server's TLS and proxy settings, as its requests use them. */
@@ -38,22 +38,26 @@ export function openSocket(url: string, headers: Record<string, string>, transpo
         followRedirects: false,
     });
     return new Promise<WebSocket>((resolve, reject) => {
+        let opened = false;
         const fail = (error: Error) => {
             socket.removeAllListeners('open');
             agent?.destroy();
             reject(error);
         };
         socket.once('open', () => {
+            opened = true;
             socket.removeAllListeners('unexpected-response');
             resolve(socket);
         });
         socket.once('unexpected-response', (request, response) => {
             response.resume();
             request.destroy();
-            fail(new UpgradeRefused(response.statusCode ?? 0));
+            const refused = proxyRefusalOf(response.statusCode ?? 0, request);
+            fail(refused ? transportError(refused, 'GET', url.replace(/^ws/, 'http'), transport.timeoutMs) : new UpgradeRefused(response.statusCode ?? 0));
         });
         socket.on('error', (error: Error) => {
-            if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CLOSING) return;
+            // Errors after the open are the channel's; ws reports a failed handshake as CLOSING already.
+            if (opened) return;
             fail(
                 /timed out/i.test(error.message)
                     ? new SessionError('TIMEOUT', `No answer to the live updates socket within ${transport.timeoutMs} ms.`)
@@ -64,10 +68,10 @@ export function openSocket(url: string, headers: Record<string, string>, transpo
     });
 }
 
-/** An agent that tunnels through the proxy (CONNECT for wss), or none to go direct. */
+/** An agent that tunnels through the proxy (CONNECT for wss), the node's or the environment's, or none to go direct. */
 function proxyAgent(url: string, transport: SocketTransport): Agent | undefined {
-    if (!transport.proxy) return undefined;
-    return url.startsWith('wss:')
-        ? new ProxyHttpsAgent(transport.proxy, { ...transport.tls, keepAlive: false }, transport.timeoutMs)
-        : new ProxyHttpAgent(transport.proxy, { keepAlive: false });
+    const secure = url.startsWith('wss:');
+    const proxy = transport.proxy ?? environmentProxy(secure ? 'https:' : 'http:');
+    if (!proxy) return undefined;
+    return secure ? new ProxyHttpsAgent(proxy, { ...transport.tls, keepAlive: false }, transport.timeoutMs) : new ProxyHttpAgent(proxy, { keepAlive: false });
 }

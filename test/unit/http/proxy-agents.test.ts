@@ -1,6 +1,6 @@
 import assert from 'node:assert';
 import type { Node, NodeAPI } from 'node-red';
-import { bypassesProxy } from '../../../src/lib/http/proxy-agents';
+import { bypassesProxy, environmentProxy, proxyRefusalOf } from '../../../src/lib/http/proxy-agents';
 import { proxySettings, tlsOptions } from '../../../src/lib/node-red/connection-options';
 
 /** Just enough of RED for the config-node readers. */
@@ -36,6 +36,42 @@ describe('proxy-agents', function () {
             assert.strictEqual(bypassesProxy(['a.example, b.example c.example'], 'c.example', 1), true);
             assert.strictEqual(bypassesProxy(['', ' '], 'c.example', 1), false);
             assert.strictEqual(bypassesProxy([], 'c.example', 1), false);
+        });
+    });
+
+    describe("environmentProxy (the core node's proxy variables, without a proxy node)", function () {
+        it('takes <scheme>_proxy, then all_proxy, lower case before upper case, with no_proxy', function () {
+            const env = { http_proxy: 'http://low:3128', HTTP_PROXY: 'http://up:3128', HTTPS_PROXY: 'http://secure:8080', no_proxy: 'localhost,.corp' };
+            const http = environmentProxy('http:', env)!;
+            assert.strictEqual(http.url.href, 'http://low:3128/');
+            assert.deepStrictEqual(http.noProxy, ['localhost,.corp']);
+            assert.strictEqual(bypassesProxy(http.noProxy, 'intra.corp', 80), true);
+            assert.strictEqual(environmentProxy('https:', env)!.url.href, 'http://secure:8080/');
+            assert.strictEqual(environmentProxy('https:', { ALL_PROXY: 'http://all:1' })!.url.host, 'all:1');
+            assert.deepStrictEqual(environmentProxy('http:', { HTTP_PROXY: 'http://up:1', NO_PROXY: '*' })!.noProxy, ['*']);
+        });
+
+        it("gives a bare host:port the target's scheme and moves user info into Proxy-Authorization", function () {
+            const proxy = environmentProxy('http:', { http_proxy: 'user%40corp:p%3Ass@proxy.corp:3128' })!;
+            assert.strictEqual(proxy.url.href, 'http://proxy.corp:3128/');
+            assert.strictEqual(proxy.authorization, `Basic ${Buffer.from('user@corp:p:ss').toString('base64')}`);
+            assert.strictEqual(environmentProxy('https:', { https_proxy: 'proxy.corp:3128' })!.url.protocol, 'https:');
+        });
+
+        it('is undefined when nothing usable is set', function () {
+            assert.strictEqual(environmentProxy('http:', {}), undefined);
+            assert.strictEqual(environmentProxy('http:', { https_proxy: 'http://only-https:1' }), undefined);
+            assert.strictEqual(environmentProxy('http:', { http_proxy: '  ' }), undefined);
+            assert.strictEqual(environmentProxy('http:', { http_proxy: 'socks5://proxy:1080' }), undefined);
+            assert.strictEqual(environmentProxy('http:', { http_proxy: 'http://[bad' }), undefined);
+        });
+    });
+
+    describe('proxyRefusalOf', function () {
+        it('is only a 407 to a request that went through the proxy', function () {
+            assert.strictEqual(proxyRefusalOf(407, {}), undefined, 'a request that went direct');
+            assert.strictEqual(proxyRefusalOf(407, undefined), undefined);
+            assert.strictEqual(proxyRefusalOf(401, undefined), undefined);
         });
     });
 

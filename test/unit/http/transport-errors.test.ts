@@ -1,5 +1,5 @@
 import assert from 'node:assert';
-import { transportError, describeTarget } from '../../../src/lib/http/transport-errors';
+import { transportError, describeTarget, neverReachedServer } from '../../../src/lib/http/transport-errors';
 import { SessionError } from '../../../src/lib/errors';
 
 const SECRET_URL = 'https://device.example/cms/iap/devs?token=secret#frag';
@@ -96,8 +96,16 @@ describe('transport-errors', function () {
             const refused = Object.assign(new Error('The proxy refused the tunnel (HTTP 407)'), { code: 'ERR_PROXY_TUNNEL', proxyStatus: 407, viaProxy: true });
             const tunnel = transportError(axiosError('ERR_PROXY_TUNNEL', refused.message, undefined), 'GET', SECRET_URL, 1);
             assert.strictEqual(tunnel.code, 'NETWORK');
+            // 407: the proxy's credentials are wrong, a configuration fault; the server never saw the request.
             const withCause = transportError(Object.assign(new Error('x'), { code: 'ERR_PROXY_TUNNEL', cause: refused }), 'GET', SECRET_URL, 1);
-            assert.match(withCause.message, /proxy refused to connect .*HTTP 407: check the proxy credentials/);
+            assert.strictEqual(withCause.code, 'CONFIG');
+            assert.match(withCause.message, /The HTTP proxy refused its credentials \(HTTP 407 to GET https:\/\/device\.example/);
+            assert.strictEqual(neverReachedServer(withCause), true);
+            const forbidden = Object.assign(new Error('x'), { cause: Object.assign(new Error('refused'), { proxyStatus: 403, viaProxy: true }) });
+            const other = transportError(forbidden, 'GET', SECRET_URL, 1);
+            assert.strictEqual(other.code, 'NETWORK');
+            assert.match(other.message, /proxy refused to connect .*\(HTTP 403\)/);
+            assert.strictEqual(neverReachedServer(other), true);
             const down = transportError(
                 Object.assign(new Error('x'), { cause: Object.assign(socketError('ECONNREFUSED', 'refused'), { viaProxy: true }) }),
                 'GET',

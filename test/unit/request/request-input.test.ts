@@ -140,6 +140,41 @@ describe('request-input', function () {
             assert.strictEqual(resolveUrl('https://h.example/y', 'https://h.example/api'), 'https://h.example/y');
             assert.throws(() => resolveUrl('ftp://h.example/y', 'https://h.example'), { code: 'INVALID_INPUT' });
         });
+
+        it('gives a URL without a scheme https:// with a TLS configuration and http:// without, then applies the origin rule', function () {
+            assert.strictEqual(resolveUrl('h.example:8443/y?q=1', 'https://h.example:8443/api', true), 'https://h.example:8443/y?q=1');
+            assert.strictEqual(resolveUrl('127.0.0.1:1880/y', 'http://127.0.0.1:1880'), 'http://127.0.0.1:1880/y');
+            assert.strictEqual(resolveUrl('[::1]:1880', 'http://[::1]:1880/base'), 'http://[::1]:1880/');
+            assert.strictEqual(resolveUrl('H.example/y', 'https://h.example/api', true), 'https://h.example/y');
+            // Without a TLS configuration the core node would say http://: another origin than an https base.
+            assert.throws(() => resolveUrl('h.example/y', 'https://h.example/api'), { code: 'INVALID_INPUT' });
+            assert.throws(() => resolveUrl('other.example:443/y', 'https://h.example', true), { code: 'INVALID_INPUT' });
+            // Text whose first segment is neither host:port nor the base's host stays a relative path.
+            assert.strictEqual(resolveUrl('iap/devs', 'https://h.example/cms', true), 'https://h.example/cms/iap/devs');
+        });
+    });
+
+    describe("the node's header list", function () {
+        const list = (listHeaders: Record<string, unknown>, msg: Msg = {}) => parseRequest(config(), msg, BASE, TIMEOUT, sinon.spy(), { listHeaders });
+
+        it('adds its headers, and msg.headers win over them name by name, whatever the case', function () {
+            const request = list({ Accept: 'application/json', 'X-Row': 'row', 'X-Both': 'row' }, { headers: { 'x-both': 'msg', 'X-Own': 1 } });
+            assert.deepStrictEqual(request.headers, { Accept: 'application/json', 'X-Row': 'row', 'x-both': 'msg', 'X-Own': '1' });
+        });
+
+        it('still applies when msg.headers are the response headers of an earlier request node', function () {
+            const echoed = { 'x-backend': 'a', [RESPONSE_HEADERS_MARK]: 'core-marker' };
+            assert.deepStrictEqual(list({ 'X-Row': 'row' }, { headers: echoed }).headers, { 'X-Row': 'row' });
+        });
+
+        it('checks its values as msg.headers are checked, naming the list', function () {
+            assert.throws(() => list({ 'X-Row': 'a\r\nX-Injected: 1' }), {
+                code: 'INVALID_INPUT',
+                message: /header list\["X-Row"\] contains a control character/,
+            });
+            assert.throws(() => list({ 'X Row': 'a' }), { code: 'INVALID_INPUT', message: /header list has an invalid header name/ });
+            assert.throws(() => list({ 'X-Row': { nested: true } }), { code: 'INVALID_INPUT', message: /must be a string or a number/ });
+        });
     });
 
     describe('headers', function () {
