@@ -19,6 +19,7 @@ import path from 'node:path';
 import { Browser, Page, chromium } from 'playwright-core';
 
 import type { FlowSimulator } from '../simulators/loopback-server';
+import { waitFor } from '../support/wait';
 import * as runtime from './support/runtime';
 
 const ARTIFACTS = path.join(runtime.ROOT, 'test', 'artifacts');
@@ -42,6 +43,7 @@ const HELP_TYPES = Object.keys(
 );
 const HELP_HEADING = { 'en-US': /^(Properties|Inputs)$/, 'de-DE': /^(Eigenschaften|Eingaben)$/ };
 const WRONG_PASSWORD = 'Wrong-Passw0rd!x';
+const HEADER_INJECT = 'browser-header-inject';
 
 // The demo's own flow preparation (scripts/start.js is plain CommonJS).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -282,6 +284,12 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         await page.click('#node-config-dialog-ok');
         await page.waitForSelector('#node-config-input-baseUrl', { state: 'detached' });
         await page.fill('#node-input-url', '/iap/devs');
+        // A row of the header list, as in the core node: a typed-in name and value.
+        await page.click('.node-input-headers-container-row .red-ui-editableList-addButton');
+        const row = page.locator('#node-input-headers-container li').first();
+        await row.locator('.red-ui-typedInput-container').nth(0).locator('input.red-ui-typedInput-input').fill('X-Browser-Row');
+        await row.locator('.red-ui-typedInput-container').nth(1).locator('input.red-ui-typedInput-input').fill('from-the-editor');
+        await shot(page, 'request-dialog-header-list.png');
         serverId = await page.inputValue('#node-input-server');
         assert.ok(serverId && serverId !== '_ADD_');
         await page.click('#node-dialog-ok');
@@ -289,6 +297,18 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
     });
 
     it('deploys, and the password never comes back to the editor', async function () {
+        // An inject node wired to the new request node (imported, as a user pastes a flow), to send its header row.
+        const headers = await page.evaluate((injectId) => {
+            const RED = (window as any).RED;
+            const request = RED.nodes.filterNodes({ type: 'rest-session-request' }).find((n: any) => n.url === '/iap/devs' && n.headers?.length);
+            const inject = { id: injectId, type: 'inject', name: 'send header row', props: [{ p: 'payload' }], payload: '', payloadType: 'date' };
+            RED.nodes.import([{ ...inject, repeat: '', once: false, topic: '', x: 500, y: 420, z: request.z, wires: [] }], { generateIds: false });
+            RED.nodes.addLink({ source: RED.nodes.node(injectId), sourcePort: 0, target: request });
+            RED.nodes.dirty(true);
+            RED.view.redraw(true);
+            return request.headers;
+        }, HEADER_INJECT);
+        assert.deepStrictEqual(headers, [{ keyType: 'other', keyValue: 'X-Browser-Row', valueType: 'other', valueValue: 'from-the-editor' }]);
         await page.waitForFunction(() => !document.querySelector('#red-ui-header-button-deploy')!.classList.contains('disabled'));
         await page.click('#red-ui-header-button-deploy');
         let flows: runtime.AdminResponse;
@@ -303,6 +323,8 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             'config node deployed',
         );
         assert.ok(!flows.text.includes(sim.credentials.password), 'no password in /flows');
+        const injectNode = flows.json.find((n: { id: string }) => n.id === HEADER_INJECT);
+        assert.ok(injectNode?.wires?.[0]?.length === 1, `the inject node is deployed and wired: ${JSON.stringify(injectNode)}`);
         const credentials = await runtime.request(red.url, 'GET', `/credentials/rest-session-server/${serverId}`);
         assert.strictEqual(credentials.json.has_password, true);
         assert.strictEqual(credentials.json.password, undefined);
@@ -333,6 +355,23 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         );
         await page.click('#node-config-dialog-cancel');
         await page.waitForSelector('#node-config-input-baseUrl', { state: 'detached' });
+
+        // The header row goes on the wire with the request (the inject button's admin call).
+        const sent = sim.simulator.stats.requests.length;
+        assert.strictEqual((await runtime.request(red.url, 'POST', `/inject/${HEADER_INJECT}`)).status, 200);
+        await waitFor(() => sim.simulator.stats.requests.slice(sent).some((r: { path: string }) => r.path.endsWith('/iap/devs')), {
+            timeoutMs: 30000,
+            message: () =>
+                `the request of the header row; Node-RED said:\n${red
+                    .log()
+                    .split('\n')
+                    .filter((line) => /error|warn|rest-session-request|inject/i.test(line))
+                    .slice(-15)
+                    .join('\n')}`,
+        });
+        const onWire = sim.simulator.stats.requests.slice(sent).find((r: { path: string }) => r.path.endsWith('/iap/devs'));
+        assert.strictEqual(onWire.headers['x-browser-row'], 'from-the-editor');
+        assert.strictEqual(onWire.status, 200);
     });
 
     it('shows a green session dot on every demo tab once its first poll has answered', async function () {

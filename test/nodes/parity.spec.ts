@@ -682,7 +682,7 @@ describe('authorized request: proxy parity through the core http proxy node', fu
                 assert.match(ours.msg.error.message, /The HTTP proxy refused its credentials \(HTTP 407/);
                 assert.ok(!JSON.stringify(ours.msg).includes('wrong-Secret-2'));
             }
-            assert.strictEqual(proxy.seen.filter((entry) => !entry.authorized).length, 4, 'each msg tried the proxy once');
+            assert.strictEqual(proxy.seen.filter((entry: any) => !entry.authorized).length, 4, 'each msg tried the proxy once');
             assert.deepStrictEqual([target.stats.logins, target.stats.requests.length], [0, 0], 'the server saw nothing');
             // The core node fails too (hpagent tunnels even plain HTTP, and the CONNECT is refused).
             const core = await run(rec, 'p-core', { cookies: { cmsSID: target.issueSession() } });

@@ -103,6 +103,8 @@ export interface SmartServerRecord extends RequestRecord {
     cookie: string;
     /** A data request refused as unauthenticated: why its session was gone ('none': no session cookie known here). */
     refusal?: SessionEnd | 'none';
+    /** Every request header, names in lower case. */
+    headers: http.IncomingHttpHeaders;
 }
 
 /** One parsed login attempt, as the server saw it (the password too: the simulator is test-only). */
@@ -470,7 +472,7 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
     // ---- request plumbing ---------------------------------------------------------------------
 
     protected _recordFields(req: http.IncomingMessage): Omit<SmartServerRecord, keyof RequestRecord> {
-        return { cookie: req.headers.cookie ?? '' };
+        return { cookie: req.headers.cookie ?? '', headers: req.headers };
     }
 
     protected _tooLarge(ctx: Ctx): void {
