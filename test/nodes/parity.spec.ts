@@ -133,6 +133,20 @@ function sentCookies(echo: Msg): Record<string, string> {
     return cookies;
 }
 
+/** Loads `flow` and sends one msg through `p-ours` and `p-core`: both must get `{ok: true}` from `target`. */
+async function bothGetJson(flow: FlowNode[], target: any, credentials = {}): Promise<void> {
+    const rec = await loadParity(flow, credentials);
+    const { ours, core } = await both(
+        rec,
+        'p',
+        () => ({}),
+        () => target.issueSession(),
+    );
+    assert.deepStrictEqual([ours.caught, ours.msg.payload], [false, { ok: true }]);
+    assert.deepStrictEqual([core.caught, core.msg.payload], [false, { ok: true }]);
+    await allAnswered(rec);
+}
+
 /** Asserts every input of the test was answered exactly once (output or Catch). */
 function allAnswered(rec: any) {
     return answeredOnce(rec, rec.inputs);
@@ -618,16 +632,7 @@ describe('authorized request: proxy parity through the core http proxy node', fu
 
     /** Both nodes through the proxy to `target`; returns what the proxy saw. */
     const through = async (target: any, node: any, credentials: any, options = {}) => {
-        rec = await loadParity(parityFlow(target.origin, [{ id: 'p', url: '/json' }], { proxy: node, ...options }), credentials);
-        const { ours, core } = await both(
-            rec,
-            'p',
-            () => ({}),
-            () => target.issueSession(),
-        );
-        assert.deepStrictEqual([ours.caught, ours.msg.payload], [false, { ok: true }]);
-        assert.deepStrictEqual([core.caught, core.msg.payload], [false, { ok: true }]);
-        await allAnswered(rec);
+        await bothGetJson(parityFlow(target.origin, [{ id: 'p', url: '/json' }], { proxy: node, ...options }), target, credentials);
         return proxy.seen;
     };
 
@@ -745,16 +750,7 @@ describe('authorized request: proxy parity through the environment (http_proxy, 
 
     /** Both nodes, no proxy node, against `target`; returns the targets the proxy saw. */
     const throughEnvironment = async (target: any, tls?: FlowNode) => {
-        const rec = await loadParity(parityFlow(target.origin, [{ id: 'p', url: '/json' }], { tls }));
-        const { ours, core } = await both(
-            rec,
-            'p',
-            () => ({}),
-            () => target.issueSession(),
-        );
-        assert.deepStrictEqual([ours.caught, ours.msg.payload], [false, { ok: true }]);
-        assert.deepStrictEqual([core.caught, core.msg.payload], [false, { ok: true }]);
-        await allAnswered(rec);
+        await bothGetJson(parityFlow(target.origin, [{ id: 'p', url: '/json' }], { tls }), target);
         await helper.unload();
         return proxy.seen.splice(0).map((entry) => `${entry.kind} ${entry.target}`);
     };
