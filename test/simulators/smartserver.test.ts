@@ -553,13 +553,15 @@ describe('SmartServer simulator', function () {
             assert.strictEqual(await outcome, 'ECONNRESET');
         });
 
-        it('counts every request with method, path, cookie, status and time', async function () {
+        it('counts every request with method, path, cookie, headers, status and time', async function () {
             sim.resetStats();
             const before = Date.now();
             await get(`${sim.origin}/iap/devs?x=1`, cookie);
             await get(`${sim.origin}/missing`);
+            assert.strictEqual(sim.stats.requests[0].headers.cookie, cookie);
+            assert.strictEqual(sim.stats.requests[1].headers.host, `127.0.0.1:${new URL(sim.origin).port}`);
             assert.deepStrictEqual(
-                sim.stats.requests.map(({ at: _at, ...rest }) => rest),
+                sim.stats.requests.map(({ at: _at, headers: _headers, ...rest }) => rest),
                 [
                     { method: 'GET', path: '/iap/devs', cookie, status: 200 },
                     { method: 'GET', path: '/missing', cookie: '', status: 404 },
