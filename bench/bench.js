@@ -13,7 +13,9 @@
  *   raw    node:http with a keep-alive agent, no Node-RED (the physical limit of this machine).
  * The load average is printed before and after: above 1 per core the run is marked unreliable.
  * Then the session checks: a cold start with 1 000 concurrent messages, an expiry in the middle of
- * 1 000 in-flight messages, the heap after 100 000 requests, and the time to require the nodes.
+ * 1 000 in-flight messages, the heap after 100 000 requests, the time to require the nodes, and the
+ * cost of one login's writes to the guard's file (bench/guard-writes.js; ours runs with that file,
+ * and its requests write nothing to it).
  *
  * Writes bench/results/latest.json, latest.svg (chart) and latest.md (the README table).
  * `npm run bench -- --updates` runs bench/updates.js instead (live updates against polling).
@@ -33,6 +35,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { renderSvg } = require('./chart');
+const { guardWrites } = require('./guard-writes');
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -47,6 +50,9 @@ process.chdir(ROOT);
 const helper = require('node-red-node-test-helper');
 
 helper.init(require.resolve('node-red'));
+// ours keeps its login guard in a file, as a deployed Node-RED does: only logins write to it.
+const GUARD_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-guard-file-'));
+helper.settings({ restSessionServerGuardFile: path.join(GUARD_DIR, '.rest-session-guard.json') });
 
 const intEnv = (name, fallback) => {
     const value = Number(process.env[name]);
@@ -706,6 +712,7 @@ function latestMarkdown(results) {
         ratioTable(results),
         '',
         ...results.goals.map((goal) => `- ${goal.met ? 'met' : '**not met**'}: ${goal.goal}: ${goal.figure}`),
+        ...(results.guard ? ['', `Guard file, one login's two writes: ${results.guard.p50ms} ms p50, ${results.guard.p99ms} ms p99 (${results.guard.logins} logins).`] : []),
     ].join('\n');
 }
 
@@ -734,6 +741,12 @@ function report(results) {
         out.push('');
         out.push(`Module load: require() of the four node files in a fresh process: ${nodes.medianMs} ms median (${nodes.minMs}–${nodes.maxMs}, 5 runs); `
             + `their dependencies axios + tough-cookie + fast-xml-parser alone: ${dependenciesOnly.medianMs} ms.`);
+    }
+    if (results.guard) {
+        const { guard } = results;
+        out.push('');
+        out.push(`Guard file: one login's ${guard.writesPerLogin} writes (charge before sending, then its settlement; each written, flushed and renamed) `
+            + `${guard.p50ms} ms p50, ${guard.p99ms} ms p99 over ${guard.logins} logins (file ${guard.fileBytes} bytes); a request on a live session writes nothing.`);
     }
     if (results.cells.some((cell) => cell.problems)) {
         out.push('');
@@ -789,7 +802,9 @@ async function main() {
             console.log(`  expiry: ${JSON.stringify(expiry)}`);
             const heap = await heapGrowth();
             console.log(`  heap: ${JSON.stringify(heap)}`);
-            extras = { cold, expiry, heap };
+            const guard = await guardWrites();
+            console.log(`  guard file writes per login: ${JSON.stringify(guard)}`);
+            extras = { cold, expiry, heap, guard };
         }
         const cells = summarise(rows);
         const cpus = os.cpus();
@@ -835,6 +850,7 @@ async function main() {
     } finally {
         await new Promise((resolve) => helper.stopServer(resolve));
         backend.disconnect();
+        fs.rmSync(GUARD_DIR, { recursive: true, force: true });
     }
 }
 
