@@ -162,4 +162,62 @@ describe('the session under load (README "Guarantees under load")', function () 
         assert.strictEqual(server.stats.logouts, logoutsAtClose, 'nothing sent after the close');
         assert.strictEqual(server.liveSessions(), 0);
     });
+
+    describe('request hygiene', function () {
+        it('a server requestTimeout over 2147483647 ms is CONFIG at deploy: nothing sent, a CONFIG status', async function () {
+            const server = await startSim();
+            const rec = await load(flow({ requestTimeout: 3_000_000_000 }));
+            helper.getNode('r1').receive({});
+            helper.getNode('l1').receive({});
+            await answeredOnce(rec, 2);
+            assert.deepStrictEqual(
+                rec.caught.messages.map((m) => m.errorCode),
+                ['CONFIG', 'CONFIG'],
+            );
+            assert.match(rec.caught.messages[0].error.message, /from 1 to 2147483647/);
+            assert.strictEqual(server.stats.requests.length, 0, 'nothing sent');
+            // Shown at deploy (before a Status node listens): read from the node's own status calls.
+            const r1 = helper.getNode('r1') as unknown as { status: sinon.SinonSpy };
+            const shown = r1.status
+                .getCalls()
+                .filter((call) => call.thisValue === r1)
+                .map((call) => call.args[0] as { fill: string; shape: string; text: string });
+            assert.ok(
+                shown.some((status) => status.fill === 'red' && status.shape === 'ring' && status.text.endsWith('status.error')),
+                JSON.stringify(shown),
+            );
+        });
+
+        for (const value of ['x€y', 'smile 😀']) {
+            it(`a header or cookie value ${JSON.stringify(value)} is INVALID_INPUT, never altered on the wire: nothing sent`, async function () {
+                const server = await startSim();
+                const rec = await load(flow());
+                helper.getNode('r1').receive({ headers: { 'X-Value': value } });
+                helper.getNode('r1').receive({ cookies: { raw: { value, encode: false } } });
+                await answeredOnce(rec, 2);
+                assert.deepStrictEqual(
+                    rec.caught.messages.map((m) => m.errorCode),
+                    ['INVALID_INPUT', 'INVALID_INPUT'],
+                );
+                assert.strictEqual(server.stats.requests.length, 0, 'nothing sent, not even the login');
+            });
+        }
+
+        it('a SmartServer login whose cmsSID has Path=/elsewhere is a failed login (SERVER_ERROR), counted in the budget; no data request', async function () {
+            const server = await startSim({ loginCookie: (sid) => `cmsSID=${sid}; Path=/elsewhere; Secure; HttpOnly` });
+            // At the host root, /elsewhere lies below the base URL, but not at the API (/iap/).
+            const rec = await load(standardFlow(server.baseUrl('root')));
+            for (let i = 0; i < 5; i++) {
+                helper.getNode('r1').receive({ seq: i });
+                await rec.caught.waitFor(i + 1);
+            }
+            assert.deepStrictEqual(
+                rec.caught.messages.map((m) => m.errorCode),
+                new Array(5).fill('SERVER_ERROR'),
+            );
+            assert.match(rec.caught.messages[0].error.message, /cmsSID cookie that would be sent to https:\/\/127\.0\.0\.1:\d+\/iap\//);
+            assert.strictEqual(server.stats.loginsOk, 3, 'three logins, then the failure budget holds the rest');
+            assert.strictEqual(server.stats.requests.filter((r) => r.path.includes('/iap/devs')).length, 0, 'no data request');
+        });
+    });
 });

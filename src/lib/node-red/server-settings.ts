@@ -1,6 +1,7 @@
 import { SessionError } from '../errors';
 import type { ServerSettings, VendorAdapter } from '../vendors/adapter';
 import { readVendorSettings } from '../vendors/settings';
+import { MAX_TIMEOUT_MS } from '../request/request-input';
 import type { ServerNodeDef } from './types';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30000;
@@ -32,8 +33,8 @@ export function readServerSettings(def: ServerNodeDef, adapter: VendorAdapter): 
         throw new SessionError('CONFIG', 'The base URL must not hold credentials, a query or a fragment.');
     }
     const timeout = def.requestTimeout === undefined || def.requestTimeout === '' ? DEFAULT_REQUEST_TIMEOUT_MS : Number(def.requestTimeout);
-    if (!Number.isFinite(timeout) || timeout <= 0) {
-        throw new SessionError('CONFIG', `The request timeout must be a positive number of milliseconds.`);
+    if (!Number.isFinite(timeout) || timeout < 1 || timeout > MAX_TIMEOUT_MS) {
+        throw new SessionError('CONFIG', `The request timeout must be a number of milliseconds from 1 to ${MAX_TIMEOUT_MS}.`);
     }
     const settings: ServerSettings = {
         ...readVendorSettings(adapter.settings, def),

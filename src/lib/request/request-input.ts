@@ -21,6 +21,11 @@ export const RESPONSE_HEADERS_MARK = 'x-node-red-request-node';
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Control characters (tab aside, which header values may hold): never sent, never silently stripped. */
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+/**
+ * What a header or cookie value cannot carry as it is: control characters (C0, DEL, C1; tab aside)
+ * and anything outside Latin-1, which the wire would alter or drop.
+ */
+const UNSENDABLE = /[^\x09\x20-\x7e\xa0-\xff]/;
 /** The longest timer Node.js keeps (2^31-1 ms); a longer one fires at once. */
 export const MAX_TIMEOUT_MS = 2147483647;
 
@@ -161,7 +166,7 @@ function readHeaders(value: unknown, where = 'msg.headers'): Record<string, stri
             throw invalid(`${where}["${name}"] must be a string or a number.`);
         }
         const text = String(raw);
-        if (CONTROL.test(text)) throw invalid(`${where}["${name}"] contains a control character.`);
+        if (UNSENDABLE.test(text)) throw invalid(`${where}["${name}"] contains a control character or one outside Latin-1.`);
         // Names are case-insensitive: a later spelling replaces an earlier one and is the one sent.
         for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
         headers[name] = text;
@@ -191,7 +196,9 @@ function readCookies(value: unknown): string[] {
         if (entry.value === null || entry.value === undefined) continue;
         const text = String(entry.value);
         const encoded = entry.encode === false ? text : encodeURIComponent(text);
-        if (CONTROL.test(encoded) || encoded.includes(';')) throw invalid(`msg.cookies["${name}"] contains a forbidden character.`);
+        if (UNSENDABLE.test(encoded) || encoded.includes(';')) {
+            throw invalid(`msg.cookies["${name}"] contains a forbidden character (a control character, ";" or one outside Latin-1).`);
+        }
         pairs.push(`${name}=${encoded}`);
     }
     return pairs;

@@ -139,6 +139,11 @@ export interface VendorAdapter<O = unknown> {
     /** Name of the cookie that carries the session: kept out of `msg.responseCookies`. */
     readonly sessionCookie?: string;
     /**
+     * Where the vendor's API lives under the base URL, e.g. `/iap/`: a session cookie that would
+     * not be sent there is no session. Absent: anywhere at or below the base URL.
+     */
+    readonly apiPath?: string;
+    /**
      * An adapter whose signals depend on the settings (which cookie is the session, which statuses
      * mean "session ended") returns one bound to them; the core uses that one for the config node.
      */

@@ -189,6 +189,14 @@ describe('request-input', function () {
             invalid({}, { headers: { 'X-Test': 'a\nb' } });
         });
 
+        it('refuses a value outside Latin-1 or with a control character, rather than altering it on the wire', function () {
+            for (const value of ['x€y', 'smile 😀', 'a\u0000b', 'del\u007f', 'c1\u0085']) {
+                const error = invalid({}, { headers: { 'X-Test': value } });
+                assert.match(error!.message, /X-Test.*outside Latin-1/);
+            }
+            assert.deepStrictEqual(parse({}, { headers: { 'X-Test': 'Müller\tß ÿ' } }).headers, { 'X-Test': 'Müller\tß ÿ' });
+        });
+
         it('refuses a bad header name', function () {
             invalid({}, { headers: { 'Bad Name': 'x' } });
             invalid({}, { headers: { 'X-Test:': 'x' } });
@@ -363,6 +371,12 @@ describe('request-input', function () {
             invalid({}, { cookies: { raw: { value: 'a;b', encode: false } } });
             invalid({}, { cookies: { raw: { value: 'a\r\nb', encode: false } } });
             assert.deepStrictEqual(parse({}, { cookies: { enc: { value: 'a;b' } } }).cookies, ['enc=a%3Bb']);
+        });
+
+        it('refuses a raw value outside Latin-1; an encoded one goes percent-encoded, as in the core node', function () {
+            invalid({}, { cookies: { raw: { value: 'x€y', encode: false } } });
+            invalid({}, { cookies: { raw: { value: '😀', encode: false } } });
+            assert.deepStrictEqual(parse({}, { cookies: { enc: 'x€y' } }).cookies, ['enc=x%E2%82%ACy']);
         });
 
         it('refuses a bad cookie name and msg.cookies that is not an object', function () {

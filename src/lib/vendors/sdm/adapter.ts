@@ -25,6 +25,7 @@ export const sdm: VendorAdapter<Settings> = {
     label: LABEL,
     settings: sdmSettings,
     sessionCookie: SESSION_COOKIE,
+    apiPath: '/rest/',
 
     validate: (settings) => sdmSettings.apiVersion.problem?.(settings.apiVersion, {})?.message,
 

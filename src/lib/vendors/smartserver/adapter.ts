@@ -25,6 +25,7 @@ export const smartserver: VendorAdapter<Settings> = {
     settings: smartserverSettings,
     tips: ['tls'],
     sessionCookie: 'cmsSID',
+    apiPath: '/iap/',
 
     validate: () => undefined,
 
