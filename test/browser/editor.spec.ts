@@ -399,7 +399,7 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
                 .locator('#red-ui-workspace-chart g.red-ui-flow-node-group:has(.red-ui-flow-node-status-dot-green) .red-ui-flow-node-status-label')
                 .allTextContents();
             // Session nodes show the user under the green dot; a live updates node shows "live (n)".
-            const isUser = (label: string) => /^[\w.-]+$/.test(label);
+            const isUser = (label: string) => /^[\w.@-]+$/.test(label); // Proxmox users are user@realm
             assert.ok(
                 labels.some(isUser) && labels.every((label) => isUser(label) || /^live \(\d+\)$/.test(label)),
                 `${tab.label}: the user name under the green dot (${labels})`,
@@ -465,6 +465,60 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             await german.waitForSelector('#rest-session-server-test-login', { state: 'visible' });
             assert.strictEqual((await german.innerText('#rest-session-server-test-login')).trim(), 'Anmeldung testen');
             await shot(german, 'config-dialog-de.png');
+        } finally {
+            await editor.close();
+        }
+    });
+
+    it('fills the custom vendor from the UniFi OS preset, flags a bad rejectedBody as you type, and Test login names the CSRF token', async function () {
+        const unifi = simulators['unifi-os'];
+        const editor = await openEditor(browser, red.url, 'en-US');
+        try {
+            const p = editor.page;
+            p.on('pageerror', (error) => pageErrors.push(error.message));
+            await p.evaluate(() => (window as any).RED.editor.editConfig('', 'rest-session-server', '_ADD_', 'node-config-input'));
+            await p.waitForSelector('#node-config-input-vendor', { state: 'visible' });
+            await p.selectOption('#node-config-input-vendor', 'custom');
+            await p.selectOption('#rest-session-server-preset-custom', 'unifiOs');
+            const values = async (...names: string[]) => Promise.all(names.map((name) => p.inputValue(`#node-config-input-${name}`)));
+            assert.deepStrictEqual(await values('loginPath', 'tokenName', 'csrfFrom', 'csrfName', 'csrfHeader', 'csrfUpdateHeader', 'rejectedBody'), [
+                '/api/auth/login',
+                'TOKEN',
+                'header',
+                'X-CSRF-Token',
+                'X-CSRF-Token',
+                'X-Updated-CSRF-Token',
+                'api\\.err\\.LoginRequired',
+            ]);
+            await p.fill('#node-config-input-rejectedBody', '("errorCode"');
+            await p.waitForSelector('#rest-session-server-problem-rejectedBody', { state: 'visible' });
+            assert.match(await p.innerText('#rest-session-server-problem-rejectedBody'), /regular expression/);
+            await p.locator('#node-config-input-rejectedBody').scrollIntoViewIfNeeded();
+            await shot(p, 'config-dialog-custom-unifi-bad-regex.png');
+            await p.fill('#node-config-input-rejectedBody', 'api\\.err\\.LoginRequired');
+            await p.waitForSelector('#rest-session-server-problem-rejectedBody', { state: 'hidden' });
+
+            await p.fill('#node-config-input-baseUrl', unifi.baseUrl);
+            const tlsId = await p.evaluate(() => {
+                const ids: string[] = [];
+                (window as any).RED.nodes.eachConfig((n: { type: string; id: string }) => {
+                    if (n.type === 'tls-config') ids.push(n.id);
+                });
+                return ids[0];
+            });
+            await p.selectOption('select#node-config-input-tls', tlsId);
+            await p.fill('#node-config-input-username', unifi.credentials.username);
+            await p.fill('#node-config-input-password', unifi.credentials.password);
+            await p.click('#rest-session-server-test-login');
+            await p.waitForSelector('#rest-session-server-test-result[data-result]', { timeout: 40000 });
+            const result = await p.innerText('#rest-session-server-test-result');
+            assert.strictEqual(await p.getAttribute('#rest-session-server-test-result', 'data-result'), 'ok', result);
+            assert.match(result, /Credential found in: cookie "TOKEN"/);
+            assert.match(result, /CSRF token found in: login reply header "X-CSRF-Token"/);
+            for (const secret of (unifi.simulator as { issued(): string[] }).issued()) assert.ok(!result.includes(secret));
+            await p.locator('#rest-session-server-test-result').scrollIntoViewIfNeeded();
+            await shot(p, 'config-dialog-custom-unifi-test-login.png');
+            await p.click('#node-config-dialog-cancel');
         } finally {
             await editor.close();
         }
