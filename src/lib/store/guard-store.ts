@@ -21,11 +21,13 @@ export interface GuardStore {
     /**
      * Asks to send one login of `account` with the credential `credential` (both fingerprints).
      * Refused (`held`) while a server block, that credential's cool-down (or an unsettled attempt
-     * with it younger than one cool-down) or the spent failure budget holds the account; `busy` while another holder's lease on the account runs (shared stores only:
-     * try again after `waitMs`). Otherwise charges one attempt to the budget, takes the account's
-     * lease for `policy.leaseMs`, and resolves `granted` only once the charge is durable (on disk:
-     * written and flushed; shared: acknowledged). Rejects with `GUARD_UNAVAILABLE` when it cannot
-     * record the charge: then nothing may be sent.
+     * with it younger than one cool-down: it may have been rejected) or the spent failure budget
+     * holds the account; `busy` while another holder's lease on the account runs (shared stores
+     * only: try again after `waitMs`; the embedded store serves one process, whose guard already
+     * runs one login per account at a time). Otherwise charges one attempt to the budget, takes the
+     * account's lease for `policy.leaseMs`, and resolves `granted` only once the charge is durable
+     * (on disk: written and flushed; shared: acknowledged). Rejects with `GUARD_UNAVAILABLE` when it
+     * cannot record the charge: then nothing may be sent.
      */
     charge(account: string, credential: string, policy: GuardPolicy): Promise<ChargeResult>;
 
