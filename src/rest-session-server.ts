@@ -9,6 +9,9 @@ import { flag, readServerSettings } from './lib/node-red/server-settings';
 import { createSessionManager, readMaxConnections } from './lib/node-red/session-factory';
 import { asSessionError } from './lib/node-red/report-error';
 import { registerTestLogin } from './lib/node-red/test-login';
+import { registerAuthorizeRoutes } from './lib/node-red/oauth2-routes';
+import { createGrantRuntime, grantVault } from './lib/node-red/grant-runtime';
+import { identitySettingNames } from './lib/vendors/settings';
 import { VENDOR_TABLE_SETTING, editorVendors, registerSettingsCheck, serverCredentials } from './lib/node-red/vendor-table';
 import type { ServerCredentials, ServerNode, ServerNodeDef } from './lib/node-red/types';
 import type { SessionManager } from './lib/session/session-manager';
@@ -25,6 +28,7 @@ export = function register(RED: NodeAPI): void {
         const node = this as ServerNode;
         let manager: SessionManager | undefined;
         let updates: UpdatesHub | undefined;
+        let grant: ReturnType<typeof createGrantRuntime> | undefined;
         node.exposeCredential = flag(def.exposeCredential, false);
         node.tlsConfigured = Boolean(def.tls);
 
@@ -32,14 +36,32 @@ export = function register(RED: NodeAPI): void {
         node.sessionManager = () => {
             if (!manager) {
                 const adapter = vendorAdapter(def.vendor || 'smartserver');
+                const settings = readServerSettings(def, adapter);
+                const credentials = ownCredentials(node);
+                // Tokens a person authorized belong to this node, its client and where the client's secret goes.
+                const identity = identitySettingNames(adapter.settings).map(
+                    (name) => `${name}=${String((settings as unknown as Record<string, unknown>)[name])}`,
+                );
+                grant = createGrantRuntime({
+                    vault: grantVault(RED),
+                    binding: [node.id, credentials?.username ?? '', settings.baseUrl, ...identity],
+                    onChanged: () => {
+                        const sessions = manager;
+                        if (sessions) sessions.login(sessions.ownSession(), true).catch(() => undefined);
+                    },
+                    onPrompt: (prompt) => {
+                        node.grantPrompt = prompt;
+                    },
+                });
                 manager = createSessionManager(RED, {
                     serverId: node.id,
-                    settings: readServerSettings(def, adapter),
+                    settings,
+                    grant,
                     adapter,
                     connection: { tls: tlsOptions(RED, def.tls), proxy: proxySettings(RED, def.proxy) },
                     maxResponseBytes: numberSetting(RED, 'MaxResponseBytes', DEFAULT_MAX_RESPONSE_BYTES),
                     maxConnections: readMaxConnections(def.maxConnections),
-                    credentials: ownCredentials(node),
+                    credentials,
                     onWarning: (message) => node.warn(message),
                 });
             }
@@ -68,6 +90,8 @@ export = function register(RED: NodeAPI): void {
             // The sockets close first, then the sessions log out.
             updates?.close();
             updates = undefined;
+            grant?.close();
+            grant = undefined;
             const closing = manager;
             manager = undefined;
             if (!closing) return done();
@@ -83,7 +107,13 @@ export = function register(RED: NodeAPI): void {
         const username = withEnv(RED, node, stored.username)?.trim();
         if (!username) return undefined;
         const newPassword = withEnv(RED, node, stored.newPassword);
-        return { username, password: withEnv(RED, node, stored.password) ?? '', newPassword: newPassword || undefined };
+        const refreshToken = withEnv(RED, node, stored.refreshToken)?.trim();
+        return {
+            username,
+            password: withEnv(RED, node, stored.password) ?? '',
+            newPassword: newPassword || undefined,
+            ...(refreshToken ? { refreshToken } : {}),
+        };
     }
 
     RED.nodes.registerType('rest-session-server', RestSessionServer, {
@@ -93,5 +123,6 @@ export = function register(RED: NodeAPI): void {
     // The guard's file is read at start: a restart resumes its budget, cool-downs and blocks.
     embeddedStore(RED);
     registerTestLogin(RED);
+    registerAuthorizeRoutes(RED);
     registerSettingsCheck(RED);
 };

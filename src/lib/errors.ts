@@ -15,7 +15,8 @@ export type ErrorCode =
     | 'TLS'
     | 'INVALID_INPUT'
     | 'CONFIG'
-    | 'GUARD_UNAVAILABLE';
+    | 'GUARD_UNAVAILABLE'
+    | 'AUTHORIZATION_REQUIRED';
 
 /**
  * The short reason a node's status shows after the code ("error: NETWORK refused :8443"): a key
@@ -35,6 +36,8 @@ export interface SessionErrorDetails {
     transportCode?: string;
     /** The transport failure in a few words, for the node status. */
     reason?: StatusReason;
+    /** `AUTHORIZATION_REQUIRED` while a device flow waits: where a person goes and what they enter. */
+    visit?: { uri: string; userCode: string };
 }
 
 /**
@@ -47,6 +50,7 @@ export class SessionError extends Error {
     retryAfter?: number;
     transportCode?: string;
     reason?: StatusReason;
+    visit?: { uri: string; userCode: string };
 
     constructor(code: ErrorCode, message: string, details: SessionErrorDetails = {}) {
         super(message);
@@ -56,6 +60,7 @@ export class SessionError extends Error {
         if (details.retryAfter !== undefined) this.retryAfter = details.retryAfter;
         if (details.transportCode !== undefined) this.transportCode = details.transportCode;
         if (details.reason !== undefined) this.reason = details.reason;
+        if (details.visit !== undefined) this.visit = details.visit;
     }
 }
 

@@ -11,6 +11,7 @@ const FAILURE_KEYS: Partial<Record<ErrorCode, string>> = {
     ACCOUNT_DISABLED: 'status.accountDisabled',
     PASSWORD_EXPIRED: 'status.passwordExpired',
     PASSWORD_POLICY: 'status.passwordExpired',
+    AUTHORIZATION_REQUIRED: 'status.authorizationNeeded',
 };
 const COUNTDOWN_KEYS: Partial<Record<ErrorCode, string>> = {
     LOCKED_OUT: 'status.lockedOut',
@@ -149,6 +150,10 @@ export class NodeStatus {
         // The guard cannot record logins: say where, so the user can fix the file's location.
         if (code === 'GUARD_UNAVAILABLE' && this.manager) {
             return this.set({ fill: 'red', shape: 'ring', text: this.text('status.guardUnavailable', { path: this.manager.guardLocation }) });
+        }
+        if (error?.visit) {
+            this.set({ fill: 'yellow', shape: 'ring', text: this.text('status.visit', { uri: error.visit.uri, code: error.visit.userCode }) });
+            return;
         }
         const key = FAILURE_KEYS[code];
         this.set({ fill: 'red', shape: 'ring', text: key ? this.text(key) : error ? errorStatusText(this.text, error) : this.text('status.error', { code }) });

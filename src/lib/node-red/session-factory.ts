@@ -5,7 +5,7 @@ import { SessionError } from '../errors';
 import { DEFAULT_MAX_CONNECTIONS, ServerTransport } from '../session/server-transport';
 import { SessionManager } from '../session/session-manager';
 import { configuredAdapter } from '../vendors';
-import type { LoginCredentials, ServerSettings, VendorAdapter } from '../vendors/adapter';
+import type { GrantRuntime, LoginCredentials, ServerSettings, VendorAdapter } from '../vendors/adapter';
 import { processGuard } from './guard-file';
 
 export interface ServerSessionsOptions {
@@ -21,6 +21,8 @@ export interface ServerSessionsOptions {
     credentials?: LoginCredentials;
     /** Where to tell what no msg carries (a failed logout of a replaced session). */
     onWarning?: (message: string) => void;
+    /** The deployed config node's grant memory (OAuth2 grants that renew themselves). */
+    grant?: GrantRuntime;
 }
 
 const MAX_CONNECTIONS_LIMIT = 256;
@@ -45,17 +47,20 @@ export function createSessionManager(RED: NodeAPI, options: ServerSessionsOption
     const { settings } = options;
     const adapter = configuredAdapter(options.adapter, settings);
     const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    const http = new HttpClient({
+    const clientOptions = {
         ...options.connection,
         maxResponseBytes: options.maxResponseBytes,
         proxyConnectTimeoutMs: settings.requestTimeoutMs,
         // Logins and logouts may use one connection beyond the cap.
         maxSockets: maxConnections + 1,
-    });
+    };
+    const http = new HttpClient(clientOptions);
+    // Another origin (an OAuth2 provider's token endpoint) is verified against the default trust store.
+    const foreignHttp = () => new HttpClient({ ...clientOptions, tls: undefined });
     return new SessionManager({
         serverId: options.serverId,
         adapter,
-        transport: new ServerTransport({ settings, adapter, http, maxConnections }),
+        transport: new ServerTransport({ settings, adapter, http, maxConnections, foreignHttp, grant: options.grant }),
         guard: processGuard(RED),
         credentials: options.credentials,
         onWarning: options.onWarning,

@@ -199,6 +199,8 @@ function outcomeOf(error: unknown): Outcome {
     if (!isSessionError(error)) return { kind: 'unknown', code: 'SERVER_ERROR' };
     // A CONFIG with a socket code is a login cut off on the wire by a close: its outcome is unknown.
     if ((NOT_SENT.has(error.code) && error.transportCode === undefined) || neverReachedServer(error)) return { kind: 'notSent' };
+    // A grant a person must renew (OAuth2 invalid_grant) says nothing about the client's secret: not counted.
+    if (error.code === 'AUTHORIZATION_REQUIRED') return { kind: 'notSent' };
     const { code, statusCode } = error;
     if (CREDENTIAL_REJECTIONS.has(code)) return { kind: 'rejected', code, statusCode };
     if (SERVER_BLOCKS.has(code)) {
@@ -223,6 +225,7 @@ export function loginContext(context: VendorContext): VendorContext {
     return {
         settings: context.settings,
         send: (exchange, credential) => context.send({ ...exchange, retry: exchange.retry ?? 'unsent' }, credential),
+        grant: context.grant,
     };
 }
 

@@ -4,7 +4,7 @@ import type { HttpClient, HttpRequest, HttpResponse } from '../http/http-client'
 import { DEFAULT_RETRY_POLICY, isIdempotent } from '../http/retry-policy';
 import { Sleep, sendWithRetry } from '../http/send-with-retry';
 import { describeTarget } from '../http/transport-errors';
-import type { ServerSettings, SessionCredential, VendorAdapter, VendorContext, VendorExchange } from '../vendors/adapter';
+import type { GrantRuntime, ServerSettings, SessionCredential, VendorAdapter, VendorContext, VendorExchange } from '../vendors/adapter';
 import { cookieHeader, hopCookies, takeCookieHeader } from './session-cookies';
 import type { KnownSecrets } from '../secret-scrubber';
 import { writeTokenHeader } from './write-token';
@@ -34,6 +34,10 @@ export interface ServerTransportOptions {
     http: HttpClient;
     /** Most exchanges (so keep-alive sockets) open to the server at once; logins and logouts may use one more. */
     maxConnections: number;
+    /** The client for an adapter's exchange with another origin (an OAuth2 provider's token endpoint): default trust, same proxy. */
+    foreignHttp?: () => HttpClient;
+    /** The deployed config node's grant memory (OAuth2 grants), lent to the adapter. */
+    grant?: GrantRuntime;
 }
 
 /** `maxConnections` when the config does not set it. */
@@ -77,7 +81,7 @@ export class ServerTransport {
         this.slots = new ConnectionSlots(options.maxConnections);
         this.origin = new URL(options.settings.baseUrl).origin;
         this.defaultHeaders = options.adapter.requestHeaders(options.settings);
-        this.context = { settings: options.settings, send: (exchange, credential) => this.sendExchange(exchange, credential) };
+        this.context = { settings: options.settings, send: (exchange, credential) => this.sendExchange(exchange, credential), grant: options.grant };
     }
 
     get settings(): ServerSettings {
@@ -86,7 +90,7 @@ export class ServerTransport {
 
     /** An adapter's exchange (login, expiry probe, logout): retried on transient faults as far as its `retry` allows. */
     sendExchange(exchange: VendorExchange, credential: SessionCredential): Promise<HttpResponse> {
-        const url = this.options.settings.baseUrl + exchange.path;
+        const url = exchange.url ?? this.options.settings.baseUrl + exchange.path;
         const headers = { ...exchange.headers };
         return sendWithRetry(
             () => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body),
@@ -134,6 +138,16 @@ export class ServerTransport {
     destroy(): void {
         this.beginClose();
         this.options.http.destroy();
+        this.foreign?.destroy();
+    }
+
+    private foreign: HttpClient | undefined;
+
+    /** The server's client (its TLS configuration) for its own origin; another origin gets the default trust store. */
+    private clientFor(url: string): HttpClient {
+        if (new URL(url).origin === this.origin || !this.options.foreignHttp) return this.options.http;
+        this.foreign ??= this.options.foreignHttp();
+        return this.foreign;
     }
 
     private async sendOnce(
@@ -200,7 +214,7 @@ export class ServerTransport {
                     storeAll: !request,
                 }),
             };
-            response = await this.options.http.send(outgoing);
+            response = await this.clientFor(url).send(outgoing);
         } finally {
             finished();
             release();

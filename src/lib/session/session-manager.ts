@@ -7,7 +7,7 @@ import { CredentialLease, LiveCredential, Session, SessionState, expiryOf } from
 import { unusableCredential } from './usable-credential';
 import { sessionCookieString } from './session-cookies';
 import { answeredFrom, isWrite, withoutHeaders } from './write-token';
-import type { LoginCredentials, VendorAdapter } from '../vendors/adapter';
+import type { AuthorizationStart, LoginCredentials, VendorAdapter } from '../vendors/adapter';
 
 export type { AuthorizedRequest } from './server-transport';
 
@@ -244,6 +244,27 @@ export class SessionManager {
             if (error instanceof SessionError && error.code === 'SESSION_REJECTED' && statusCode !== undefined) error.statusCode ??= statusCode;
             throw error;
         }
+    }
+
+    /**
+     * Starts the authorization by a person the vendor's settings ask for (the editor's Authorize):
+     * a page to open, or a device code. `CONFIG` when there is none.
+     */
+    async startAuthorization(redirectUri: string): Promise<AuthorizationStart> {
+        this.assertOpen();
+        const authorization = this.options.adapter.authorization;
+        const own = this.options.credentials;
+        if (!authorization || !own) throw new SessionError('CONFIG', `${this.options.adapter.label} is not authorized from the editor with these settings.`);
+        return authorization.start(this.options.transport.context, own, redirectUri).catch((error: unknown) => this.rethrowScrubbed(error));
+    }
+
+    /** Finishes an authorization the provider redirected back to (`query`: its parameters). */
+    async finishAuthorization(pending: unknown, query: URLSearchParams): Promise<void> {
+        this.assertOpen();
+        const authorization = this.options.adapter.authorization;
+        const own = this.options.credentials;
+        if (!authorization || !own) throw new SessionError('CONFIG', `${this.options.adapter.label} is not authorized from the editor with these settings.`);
+        await authorization.finish(this.options.transport.context, own, pending, query).catch((error: unknown) => this.rethrowScrubbed(error));
     }
 
     /** The headers that carry this credential to `url` (its cookies by their Path rules, its token). */

@@ -124,8 +124,8 @@ export class Session {
 
     /** The password(s), cookies and token of this session, for the scrubber. */
     knownSecrets(): KnownSecrets[] {
-        const { username, password, newPassword } = this.credentials;
-        const own: KnownSecrets = { username, passwords: [password, newPassword] };
+        const { username, password, newPassword, refreshToken } = this.credentials;
+        const own: KnownSecrets = { username, passwords: [password, newPassword], tokens: [refreshToken] };
         return this.live ? [own, credentialSecrets(this.live, username)] : [own];
     }
 
@@ -199,7 +199,7 @@ export class Session {
             this.live = undefined;
             this.retire(dead);
         }
-        return this.loginFlight.run(() => this.login(this.live));
+        return this.loginFlight.run(() => this.login(this.live, dead));
     }
 
     /**
@@ -271,7 +271,8 @@ export class Session {
         await Promise.all([...this.retiring]);
     }
 
-    private async login(previous: LiveCredential | undefined): Promise<LiveCredential> {
+    /** `replacing`: the credential this login takes over from (due, forced out or refused), for the adapter. */
+    private async login(previous: LiveCredential | undefined, replacing: LiveCredential | undefined = previous): Promise<LiveCredential> {
         const { adapter, context, guard } = this.deps;
         const credentials = this.credentials;
         const credential: SessionCredential = { jar: new CookieJar() };
@@ -281,7 +282,7 @@ export class Session {
                 // Its turn may come after its config node began closing (it waited for another login of the account).
                 if (this.ended) return Promise.reject(stopped());
                 this.setState('loggingIn');
-                return adapter.login(loginContext(context), credentials, credential).catch((error: unknown) => {
+                return adapter.login(loginContext(context), credentials, credential, replacing).catch((error: unknown) => {
                     this.scrubber.remember(credentialSecrets(credential, credentials.username));
                     throw withLoginHint(
                         isSessionError(error)

@@ -20,6 +20,8 @@ export interface LoginCredentials {
     username: string;
     password: string;
     newPassword?: string;
+    /** A refresh token the user pasted (OAuth2 grants that renew themselves). */
+    refreshToken?: string;
 }
 
 /** A header that carries a token (CM-Well, Commvault); cookies travel in the jar instead. */
@@ -52,6 +54,8 @@ export interface VendorExchange {
     method: string;
     /** Path relative to `baseUrl`, starting with "/" (may carry a query string). */
     path: string;
+    /** An absolute URL instead of `path` (an OAuth2 token endpoint, possibly on another origin). */
+    url?: string;
     headers?: Record<string, string>;
     body?: string | Buffer;
     /**
@@ -67,6 +71,52 @@ export interface VendorExchange {
 export interface VendorContext<O = unknown> {
     readonly settings: ServerSettings<O>;
     send(exchange: VendorExchange, credential: SessionCredential): Promise<HttpResponse>;
+    /** The deployed config node's memory for a grant that renews itself; absent for Test login. */
+    readonly grant?: GrantRuntime;
+}
+
+/** What a grant that renews itself keeps in the guard's store (encrypted there). */
+export interface GrantRecord {
+    /** Fingerprint of the pasted refresh token the chain started from: a new paste starts a new chain. */
+    seed?: string;
+    refreshToken?: string;
+    accessToken?: string;
+    /** ms since the epoch; null when the provider gave no lifetime. */
+    expiresAt: number | null;
+    obtainedAt: number;
+    /** The provider refused the refresh token: a person must authorize again. */
+    dead?: boolean;
+}
+
+/** The grant's slot in the store, for one config node and client (a changed client, token endpoint or base URL reads as empty). */
+export interface GrantStore {
+    read(): Promise<GrantRecord | undefined>;
+    /** Resolves once the store confirmed the write. */
+    write(record: GrantRecord): Promise<void>;
+    /** Runs `task` as the only refresh of this grant (fleet-wide with a shared store). */
+    lease<T>(task: () => Promise<T>): Promise<T>;
+}
+
+/** A person's part in a grant in progress (device flow): shown in the status and the dialog. */
+export interface GrantPrompt {
+    userCode: string;
+    verificationUri: string;
+    verificationUriComplete?: string;
+    expiresAt: number;
+}
+
+/** Per deployed config node: the grant's store, and what happens between logins (a device flow polling). */
+export interface GrantRuntime {
+    readonly store: GrantStore;
+    /** State of this deploy (a device flow in progress): forgotten on redeploy. */
+    readonly state: Map<string, unknown>;
+    /** Timers of this deploy, cleared when the node closes. */
+    later(ms: number, task: () => void): void;
+    /** The grant changed outside a login (an authorization finished or failed): log in again to show it. */
+    changed(): void;
+    /** A person's part changed (a device code to enter, or none): statuses show it. */
+    prompt(prompt: GrantPrompt | undefined): void;
+    readonly closed: boolean;
 }
 
 export interface LoginResult {
@@ -152,8 +202,11 @@ export interface VendorAdapter<O = unknown> {
     validate(settings: ServerSettings<O>): string | undefined;
     /** Headers every authorized request gets unless the msg sets them (e.g. `Accept`). */
     requestHeaders(settings: ServerSettings<O>): Record<string, string>;
-    /** Logs in, storing any session cookie in `credential.jar`; throws a SessionError on refusal. */
-    login(context: VendorContext<O>, credentials: LoginCredentials, credential: SessionCredential): Promise<LoginResult>;
+    /**
+     * Logs in, storing any session cookie in `credential.jar`; throws a SessionError on refusal.
+     * `replacing` is the credential this login replaces (due or refused), if any.
+     */
+    login(context: VendorContext<O>, credentials: LoginCredentials, credential: SessionCredential, replacing?: SessionCredential): Promise<LoginResult>;
     /** The vendor's "this session is dead" signal on a reply to an authorized request (a status, a body, a redirect). */
     isSessionRejected(response: HttpResponse): boolean;
     /** The reply to a write says its write token is missing or stale (checked before {@link isSessionRejected}). */
@@ -173,4 +226,17 @@ export interface VendorAdapter<O = unknown> {
     loginHint?(error: SessionError, settings: ServerSettings<O>): string | undefined;
     /** Live updates over the session, for vendors that push (the live updates node needs it). */
     readonly push?: VendorPush;
+    /** A person authorizes from the editor (OAuth2 grants), for vendors whose settings ask for it. */
+    readonly authorization?: VendorAuthorization<O>;
+}
+
+/** What the editor's Authorize button starts: a page to open, or a code to enter elsewhere. */
+export type AuthorizationStart = { kind: 'redirect'; url: string; state: string; pending: unknown } | { kind: 'device'; prompt: GrantPrompt };
+
+/** The editor's "Authorize" (OAuth2): starts an authorization and finishes it from the provider's redirect. */
+export interface VendorAuthorization<O = unknown> {
+    /** Starts one; `CONFIG` when the settings ask for no authorization by a person. */
+    start(context: VendorContext<O>, credentials: LoginCredentials, redirectUri: string): Promise<AuthorizationStart>;
+    /** The provider redirected back with `query`: exchanges the code and stores the tokens. */
+    finish(context: VendorContext<O>, credentials: LoginCredentials, pending: unknown, query: URLSearchParams): Promise<void>;
 }

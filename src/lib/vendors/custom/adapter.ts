@@ -14,6 +14,8 @@ import { customSettings } from './settings';
 import { csrfReplyHeaders, fetchWriteToken, isWriteTokenRefused, loginWriteToken, renewedWriteToken } from './csrf';
 import { rejectedBodyPattern, rejectedStatuses, sessionEndedBy } from './session-signals';
 import { basicAuthorization, fillTemplate, plainBasicAuthorization } from './template';
+import { oauth2Authorization } from './oauth2/authorize';
+import { grantLogin } from './oauth2/grant';
 
 type Settings = SettingsOf<typeof customSettings>;
 
@@ -38,6 +40,7 @@ export const custom: VendorAdapter<Settings> = {
     label: LABEL,
     settings: customSettings,
     presets: completePresets({ ...customPresets, ...devicePresets }, customSettings),
+    authorization: oauth2Authorization,
 
     withSettings: (settings) => {
         const pattern = rejectedBodyPattern(settings);
@@ -59,8 +62,9 @@ export const custom: VendorAdapter<Settings> = {
 
     requestHeaders: () => ({}),
 
-    async login(context, credentials, credential) {
+    async login(context, credentials, credential, replacing) {
         const { settings } = context;
+        if (settings.grant !== 'login') return grantLogin(context, credentials, replacing);
         const response = await context.send(loginExchange(settings, credentials), credential);
         const status = response.status;
         if (status >= 400 || status < 200) throw failure(response, credentials.username);

@@ -1,3 +1,5 @@
+import { oauth2Presets } from './oauth2/presets';
+
 /**
  * The editor's presets for the custom vendor: each fills every custom setting for one common kind
  * of API (the paths are the usual ones; the user adapts them). Names are i18n keys `preset.<name>`.
@@ -19,6 +21,7 @@ export const customPresets: Record<string, Record<string, string | boolean>> = {
         rejectedStatus: '401',
         logoutMethod: 'POST',
         logoutPath: '/logout',
+        grant: 'login',
     },
     formCookie: {
         loginMethod: 'POST',
@@ -36,6 +39,7 @@ export const customPresets: Record<string, Record<string, string | boolean>> = {
         rejectedStatus: '401',
         logoutMethod: 'GET',
         logoutPath: '/logout',
+        grant: 'login',
     },
     oauth2: {
         loginMethod: 'POST',
@@ -53,5 +57,7 @@ export const customPresets: Record<string, Record<string, string | boolean>> = {
         rejectedStatus: '401',
         logoutMethod: 'POST',
         logoutPath: '',
+        grant: 'login',
     },
+    ...oauth2Presets,
 };

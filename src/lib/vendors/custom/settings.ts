@@ -2,6 +2,7 @@ import { SettingProblem, choiceSetting, flagSetting, textSetting, verbatimSettin
 import { parseDuration } from './duration';
 import { HEADER_NAME, JSON_PATH, csrfSettings, sessionEndSettings, tokenCarrierSettings } from './signal-settings';
 import { fillTemplate } from './template';
+import { oauth2Settings } from './oauth2/settings';
 
 export { JSON_PATH };
 const STATUS_LIST = /^\s*[1-5]\d\d(\s*,\s*[1-5]\d\d)*\s*$/;
@@ -126,4 +127,5 @@ export const customSettings = {
                     : problem('logoutPath', `The logout path "${value}" must start with "/" (it is relative to the base URL).`),
         },
     ),
+    ...oauth2Settings,
 };

@@ -1,0 +1,120 @@
+import { SessionError, isSessionError } from '../../../errors';
+import type { GrantRecord, GrantRuntime, LoginCredentials, LoginResult, SessionCredential, VendorContext } from '../../adapter';
+import { startDeviceFlow, deviceFlowError } from './device-flow';
+import { recordFrom, seedOf } from './record';
+import { OAuthError, OAuthSettings, PROVIDER, TokenReply, requestTokens } from './token-endpoint';
+
+/** Renew ahead of expiry by a tenth of the lifetime, at most a minute (as sessions do). */
+function margin(record: GrantRecord): number {
+    if (record.expiresAt === null) return 0;
+    return Math.min(60_000, Math.max(0, record.expiresAt - record.obtainedAt) / 10);
+}
+
+/** An access token that may still be used now. */
+function fresh(record: GrantRecord, now: number): boolean {
+    return record.accessToken !== undefined && (record.expiresAt === null || now < record.expiresAt - margin(record));
+}
+
+export function authorizationRequired(message: string): SessionError {
+    return new SessionError('AUTHORIZATION_REQUIRED', message);
+}
+
+/**
+ * An access token for a grant that renews itself (`refresh_token`, `authorization_code`,
+ * `device_code`): the stored one while it is fresh (and not the one being replaced), else one refresh
+ * at a time (the store's lease), saved to the store before it is used. A refused refresh token is
+ * a dead grant: `AUTHORIZATION_REQUIRED` until a person authorizes again, nothing retried.
+ */
+export async function grantLogin(context: VendorContext, credentials: LoginCredentials, replacing: SessionCredential | undefined): Promise<LoginResult> {
+    const runtime = context.grant;
+    if (!runtime) throw new SessionError('CONFIG', 'An OAuth2 grant works in a deployed configuration only: deploy it, then authorize from the dialog.');
+    const refused = replacing?.header?.token;
+    const now = Date.now();
+    let record = await current(runtime, credentials);
+    if (record && fresh(record, now) && record.accessToken !== refused) return used(context, record);
+    if (!record?.refreshToken) return needsPerson(context, credentials, runtime, record);
+    record = await runtime.store.lease(async () => {
+        // Another instance (or an earlier refresh) may have renewed it while this one waited.
+        const latest = await current(runtime, credentials);
+        if (!latest?.refreshToken || (latest.accessToken !== record?.accessToken && fresh(latest, Date.now()) && latest.accessToken !== refused)) return latest;
+        return refresh(context, credentials, runtime, latest, false);
+    });
+    if (!record?.accessToken || record.dead) return needsPerson(context, credentials, runtime, record);
+    return used(context, record);
+}
+
+/** The stored record, or the pasted refresh token when it is new (a paste that differs from the chain's seed starts a new chain). */
+async function current(runtime: GrantRuntime, credentials: LoginCredentials): Promise<GrantRecord | undefined> {
+    const stored = await runtime.store.read();
+    const seed = seedOf(credentials.refreshToken);
+    if (seed && stored?.seed !== seed) return { seed, refreshToken: credentials.refreshToken, expiresAt: null, obtainedAt: 0 };
+    return stored;
+}
+
+/**
+ * One refresh. Saved before use; a timeout keeps the old token and tries once more after reading
+ * the store again; `invalid_grant` takes a newer token from the store, else the grant is dead.
+ */
+async function refresh(
+    context: VendorContext,
+    credentials: LoginCredentials,
+    runtime: GrantRuntime,
+    record: GrantRecord,
+    retried: boolean,
+): Promise<GrantRecord> {
+    const refreshToken = record.refreshToken ?? '';
+    let reply: TokenReply;
+    try {
+        reply = await requestTokens(context, credentials, { grant_type: 'refresh_token', refresh_token: refreshToken });
+    } catch (error) {
+        const again = await runtime.store.read();
+        const newer = again?.refreshToken && again.refreshToken !== refreshToken && !again.dead ? again : undefined;
+        if (error instanceof OAuthError && error.error === 'invalid_grant') {
+            if (newer && !retried) return fresh(newer, Date.now()) ? newer : refresh(context, credentials, runtime, newer, true);
+            const dead: GrantRecord = { seed: record.seed, expiresAt: null, obtainedAt: Date.now(), dead: true };
+            await runtime.store.write(dead);
+            throw authorizationRequired(
+                `${PROVIDER} refused the refresh token of "${credentials.username}" (invalid_grant): authorize again in the server configuration.`,
+            );
+        }
+        if (!retried && isSessionError(error) && (error.code === 'TIMEOUT' || error.code === 'NETWORK')) {
+            // The provider may have rotated it and the reply was lost: whatever the store holds now is the best bet.
+            return refresh(context, credentials, runtime, newer ?? record, true);
+        }
+        throw error;
+    }
+    const next = recordFrom(reply, record.seed, refreshToken);
+    await runtime.store.write(next);
+    return next;
+}
+
+function used(context: VendorContext, record: GrantRecord): LoginResult {
+    const settings = context.settings as OAuthSettings;
+    const token = record.accessToken ?? '';
+    return {
+        header: { name: settings.tokenHeader, value: settings.tokenTemplate.split('{{token}}').join(token), token },
+        expiresAt: record.expiresAt,
+        payload: {},
+        found: { credential: 'OAuth2 access token', expiry: record.expiresAt === null ? 'none' : 'token reply "expires_in"' },
+    };
+}
+
+/** No usable grant: a person must authorize. A device flow starts itself once per deploy. */
+async function needsPerson(context: VendorContext, credentials: LoginCredentials, runtime: GrantRuntime, record: GrantRecord | undefined): Promise<never> {
+    const settings = context.settings as OAuthSettings;
+    if (settings.grant === 'device_code') {
+        const flow = deviceFlowError(runtime);
+        if (flow) throw flow;
+        if (!record?.dead) {
+            await startDeviceFlow(context, credentials);
+            throw deviceFlowError(runtime) ?? authorizationRequired('Authorize the device in the server configuration.');
+        }
+    }
+    if (record?.dead) {
+        throw authorizationRequired(
+            `${PROVIDER} refused the refresh token of "${credentials.username}" (invalid_grant): authorize again in the server configuration.`,
+        );
+    }
+    if (settings.grant === 'refresh_token') throw authorizationRequired('No refresh token: paste one in the server configuration, or authorize.');
+    throw authorizationRequired(`"${credentials.username}" is not authorized yet: press Authorize in the server configuration.`);
+}
