@@ -118,7 +118,11 @@ export = function register(RED: NodeAPI): void {
 
     RED.nodes.registerType('rest-session-server', RestSessionServer, {
         credentials: serverCredentials(),
-        settings: { [VENDOR_TABLE_SETTING]: { value: editorVendors(), exportable: true } },
+        settings: {
+            [VENDOR_TABLE_SETTING]: { value: editorVendors(), exportable: true },
+            // The dialog shows the redirect URI to register: behind a reverse proxy this base replaces the editor's origin.
+            restSessionServerOAuthRedirectBase: { value: '', exportable: true },
+        },
     });
     // The guard's file is read at start: a restart resumes its budget, cool-downs and blocks.
     embeddedStore(RED);

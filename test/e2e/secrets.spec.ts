@@ -194,7 +194,7 @@ describe('secrets in a real Node-RED: /flows, credentials, files, msgs, statuses
         assert.strictEqual((exported as any).status, 200);
         assert.match((exported as any).text, /rest-session-server/);
         const creds = [await admin(url, 'GET', '/credentials/rest-session-server/srv'), await admin(url, 'GET', '/credentials/http-proxy/prx')];
-        assert.deepStrictEqual(JSON.parse(creds[0].text), { username: 'admin', has_password: true, has_newPassword: false });
+        assert.deepStrictEqual(JSON.parse(creds[0].text), { username: 'admin', has_password: true, has_newPassword: false, has_refreshToken: false });
         assert.deepStrictEqual(JSON.parse(creds[1].text), { username: PROXY_USER, has_password: true });
         await stop(nodeRed.child);
         const files = fs

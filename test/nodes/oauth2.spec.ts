@@ -249,4 +249,44 @@ describe('custom vendor: OAuth2 grants that need a person', function () {
         assert.ok(again.body.expiresIn > 0);
         await settle(rec, 4);
     });
+
+    describe('a token endpoint on another origin than the base URL', function () {
+        let provider: OAuthProviderSimulator;
+        afterEach(() => provider?.stop());
+
+        it('the access token only goes to the base URL, the client secret and refresh token only to the token endpoint', async function () {
+            provider = await new OAuthProviderSimulator({ tls: false, clients: [{ ...CLIENT, redirectUris: [] }] }).start();
+            sim.acceptTokensOf(provider);
+            const pasted = provider.issueRefreshToken(CLIENT.id);
+            const rec = await loadFlow({ grant: 'refresh_token', tokenPath: `${provider.origin}/token` }, { refreshToken: pasted });
+            await send(rec, 1);
+            provider.expireAccessTokens();
+            await send(rec, 1);
+            assert.strictEqual(rec.out.messages.length, 2, JSON.stringify(rec.caught.messages.map((m: Msg) => m.error)));
+            assert.strictEqual(provider.stats.oauth.refreshes, 2);
+            const secretForms = [CLIENT.secret, encodeURIComponent(CLIENT.secret), Buffer.from(CLIENT.secret).toString('base64')];
+            for (const seen of sim.stats.requests) {
+                const text = JSON.stringify(seen);
+                assert.ok(!secretForms.some((form) => text.includes(form)), `no client secret at the API: ${text}`);
+                assert.ok(!provider.stats.oauth.refreshTokensSeen.some((token) => text.includes(token)), 'no refresh token at the API');
+                assert.match(seen.authorization, /^Bearer at\./);
+            }
+            for (const seen of provider.stats.requests) {
+                assert.strictEqual(seen.path, '/token');
+                assert.match(seen.authorization, /^Basic /, 'the provider sees the client, never an access token');
+                assert.ok(!seen.url.includes('secret') && !seen.url.includes('rt.'), `nothing secret in the URL ${seen.url}`);
+            }
+        });
+
+        it("is verified against the default trust store, not the server's TLS configuration", async function () {
+            provider = await new OAuthProviderSimulator({ tls: true, clients: [{ ...CLIENT, redirectUris: [] }] }).start();
+            // The server's TLS configuration trusts the test CA that signed the provider's certificate.
+            const rec = await load(flow({ grant: 'refresh_token', tokenPath: `${provider.origin}/token`, tls: 'tls' }), {
+                server: { username: CLIENT.id, password: CLIENT.secret, refreshToken: provider.issueRefreshToken(CLIENT.id) },
+            });
+            await send(rec, 1);
+            assert.strictEqual(rec.caught.messages[0].errorCode, 'TLS', 'the test CA is trusted for the base URL only');
+            assert.strictEqual(provider.stats.oauth.tokenRequests.refresh_token ?? 0, 0);
+        });
+    });
 });

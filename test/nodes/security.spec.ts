@@ -8,7 +8,9 @@ import assert from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { helper, standardFlow, tlsNode, load, answeredOnce } from '../support/harness';
+import { helper, standardFlow, tlsNode, load, answeredOnce, logText } from '../support/harness';
+import { request } from '../simulators/http-get';
+import { OAuthProviderSimulator } from '../simulators/oauth2';
 import { ParityServer, xmlBomb } from '../support/parity-server';
 import { parseXml } from '../../src/lib/vendors/xml';
 
@@ -184,5 +186,65 @@ describe('authorized request: security', function () {
         const [ok] = await rec.out.waitFor(1);
         assert.strictEqual(ok.statusCode, 200);
         await answeredOnce(rec, 1);
+    });
+
+    it('OAuth2: the client secret, refresh and access tokens reach no msg, status, error or log, and no URL the provider saw', async function () {
+        const client = { id: 'sec-app', secret: 'Client-Secret-/+& 9' };
+        const redirectUri = `${helper.url()}/rest-session-server/oauth2/callback`;
+        const sim = await new OAuthProviderSimulator({ tls: false, autoApprove: true, clients: [{ ...client, redirectUris: [redirectUri] }] }).start();
+        try {
+            const flow = standardFlow(sim.origin, {
+                server: {
+                    tls: '',
+                    vendor: 'custom',
+                    grant: 'authorization_code',
+                    tokenPath: '/token',
+                    authorizeUrl: `${sim.origin}/authorize`,
+                    clientAuth: 'body',
+                    tokenFrom: 'body',
+                    tokenName: 'access_token',
+                    expiry: 'body',
+                    expiryValue: 'expires_in',
+                    logoutPath: '',
+                },
+                request: { url: '/api/things', ret: 'obj' },
+            });
+            const rec = await load(flow, { server: { username: client.id, password: client.secret } });
+            const started = await helper.request().post('/rest-session-server/oauth2/authorize').send({ id: 'server', redirectUri }).expect(200);
+            const location = new URL(String((await request(started.body.url)).headers.location));
+            const done = await helper.request().get(`${location.pathname}${location.search}`).expect(200);
+            const r1 = helper.getNode('r1');
+            r1.receive({ payload: 1 });
+            await answeredOnce(rec, 1);
+            helper.getNode('l1').receive({ payload: 2 }); // a forced login: one refresh, rotated
+            await answeredOnce(rec, 2);
+            r1.receive({ payload: 3 });
+            await answeredOnce(rec, 3);
+            sim.revokeGrants();
+            r1.receive({ payload: 4 }); // refused, then invalid_grant
+            await answeredOnce(rec, 4);
+            assert.strictEqual(rec.caught.messages[0]?.errorCode, 'AUTHORIZATION_REQUIRED');
+
+            const tokens = sim.stats.requests
+                .filter((r) => r.path === '/token')
+                .flatMap((r) => [...new URLSearchParams(r.body).values()])
+                .concat(sim.stats.oauth.refreshTokensSeen);
+            const issued = sim.stats.requests.filter((r) => r.path === '/api/things').map((r) => r.authorization.replace(/^Bearer /, ''));
+            const secrets = [client.secret, encodeURIComponent(client.secret), ...issued.filter(Boolean), ...tokens.filter((t) => /^(rt|at)\./.test(t))];
+            assert.ok(secrets.length > 4, 'the test knows the tokens it looks for');
+            const seen =
+                JSON.stringify([rec.out.messages, rec.caught.messages, rec.caught.messages.map((m) => m.error), rec.statuses.messages]) +
+                logText() +
+                done.text +
+                JSON.stringify(started.body);
+            for (const secret of secrets) assert.ok(!seen.includes(secret), `a secret leaked: ${secret.slice(0, 6)}…`);
+            for (const { url } of sim.stats.requests) {
+                for (const secret of [client.secret, encodeURIComponent(client.secret), ...issued, ...tokens.filter((t) => /^(rt|at)\./.test(t))]) {
+                    assert.ok(!url.includes(secret), `a secret in the URL ${url}`);
+                }
+            }
+        } finally {
+            await sim.stop();
+        }
     });
 });

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import sinon from 'sinon';
 
 import { request, type Reply } from './http-get';
-import { DEMO_CLIENT, OAuthProviderSimulator, s256, startForFlows } from './oauth2';
+import { DEMO_CLIENT, OAuthProviderSimulator, demoRedirectUris, s256, startForFlows } from './oauth2';
 
 const REDIRECT = 'http://127.0.0.1:1880/rest-session-server/oauth2/callback';
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
@@ -195,11 +195,15 @@ describe('OAuth2 provider simulator', function () {
     it('logs every URL it saw, and starts for the demo over plain HTTP with its redirect URI registered', async function () {
         await request(`${sim.origin}/api/things?x=1`);
         assert.strictEqual(sim.stats.requests[0].url, '/api/things?x=1');
-        const demo = await startForFlows({ port: 0 });
+        const demo = await startForFlows({ port: 0, redirectUris: demoRedirectUris(1880) });
         try {
             assert.match(demo.baseUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
             assert.strictEqual(demo.credentials.username, DEMO_CLIENT.id);
-            assert.deepStrictEqual(demo.simulator.client(DEMO_CLIENT.id)?.redirectUris, ['http://127.0.0.1:1880/rest-session-server/oauth2/callback']);
+            assert.deepStrictEqual(demo.simulator.client(DEMO_CLIENT.id)?.redirectUris, [
+                'http://127.0.0.1:1880/rest-session-server/oauth2/callback',
+                'http://localhost:1880/rest-session-server/oauth2/callback',
+            ]);
+            assert.deepStrictEqual(demo.simulator.liveRefreshTokens(), [demo.env.OAUTH2_REFRESH_TOKEN]);
             assert.deepStrictEqual(DEMO_CLIENT.redirectUris, [], 'the shared client stays unchanged');
         } finally {
             await demo.stop();

@@ -17,7 +17,8 @@
  *
  * Counts (`stats.oauth`): token requests per grant, refreshes, every refresh token presented and
  * whether it was dead, every URL it saw. Knobs: `revokeGrants()` (every refresh token dies),
- * `loseNextTokenReply()` (rotates, then drops the connection: the reply is lost), `expireAccessTokens()`,
+ * `loseNextTokenReply()` (rotates, then drops the connection: the reply is lost), `holdNext()` (leaves the
+ * next rotation or resource request unanswered, for a test that kills the client then), `expireAccessTokens()`,
  * `tokenDelayMs`. Every time read is Date.now() (a fake clock drives expiry).
  */
 
@@ -150,6 +151,8 @@ export class OAuthProviderSimulator extends Simulator<OAuthRecord, OAuthStats> {
     private readonly consents = new Map<string, URLSearchParams>();
     private approveOnce = 0;
     private loseReplies = 0;
+    /** Requests to leave unanswered (the client dies meanwhile), and who waits for them. */
+    private readonly holds: Record<'rotation' | 'resource', Array<() => void>> = { rotation: [], resource: [] };
 
     constructor(options: Partial<OAuthOptions> = {}) {
         super('oauth2', emptyStats);
@@ -172,6 +175,19 @@ export class OAuthProviderSimulator extends Simulator<OAuthRecord, OAuthStats> {
     /** Registers another redirect URI for a client (what a user does in the provider's console). */
     registerRedirect(clientId: string, redirectUri: string): void {
         this.client(clientId)?.redirectUris.push(redirectUri);
+    }
+
+    /** Other providers whose access tokens this one's resource accepts (an API whose tokens come from another origin). */
+    private readonly trusted: OAuthProviderSimulator[] = [];
+
+    /** The resource accepts the access tokens `other` issues, as an API behind a separate login host does. */
+    acceptTokensOf(other: OAuthProviderSimulator): void {
+        this.trusted.push(other);
+    }
+
+    /** When an access token this provider issued expires; undefined if it never issued it (or it was revoked). */
+    accessTokenExpiry(token: string): number | undefined {
+        return this.accessTokens.get(token);
     }
 
     /** The next authorization request is approved without the consent page. */
@@ -200,6 +216,14 @@ export class OAuthProviderSimulator extends Simulator<OAuthRecord, OAuthStats> {
     /** The next token reply is computed (a refresh rotates) but the connection drops before it is sent. */
     loseNextTokenReply(): void {
         this.loseReplies++;
+    }
+
+    /**
+     * Resolves when the next `rotation` (new tokens issued, the old refresh token already dead) or
+     * authorized `resource` request arrives; that request is never answered (a test kills the client).
+     */
+    holdNext(kind: 'rotation' | 'resource'): Promise<void> {
+        return new Promise((resolve) => this.holds[kind].push(resolve));
     }
 
     /** Refresh tokens alive now. */
@@ -378,6 +402,8 @@ export class OAuthProviderSimulator extends Simulator<OAuthRecord, OAuthStats> {
         }
         if (scope) reply.scope = scope;
         this._stats.loginsOk++;
+        const held = this.holds.rotation.shift();
+        if (held) return held();
         if (this.loseReplies > 0) {
             this.loseReplies--;
             ctx.record.status = 0;
@@ -477,11 +503,14 @@ export class OAuthProviderSimulator extends Simulator<OAuthRecord, OAuthStats> {
 
     private resource(ctx: Ctx): void {
         const match = /^Bearer (\S+)$/.exec(String(ctx.req.headers.authorization ?? ''));
-        const expiresAt = match ? this.accessTokens.get(match[1]) : undefined;
+        const token = match?.[1] ?? '';
+        const expiresAt = [this, ...this.trusted].map((provider) => provider.accessTokenExpiry(token)).find((at) => at !== undefined);
         if (expiresAt === undefined || expiresAt <= Date.now()) {
             this._stats.oauth.refused++;
             return this._sendJson(ctx, 401, { error: 'invalid_token' }, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
         }
+        const held = this.holds.resource.shift();
+        if (held) return held();
         this._stats.oauth.served++;
         this._sendJson(ctx, 200, { things: ['a', 'b'] });
     }
@@ -507,18 +536,27 @@ if (require.main === module)
         { '--redirect': ['redirect', String] },
     );
 
-/** The demo's redirect URI: the editor on http://127.0.0.1:1880 (npm start). */
-export const DEMO_REDIRECT_URI = 'http://127.0.0.1:1880/rest-session-server/oauth2/callback';
+/** The demo's redirect URIs: the editor on http://127.0.0.1:<PORT> and http://localhost:<PORT> (npm start; PORT default 1880). */
+export function demoRedirectUris(editorPort: string | number = process.env.PORT || 1880): string[] {
+    return ['127.0.0.1', 'localhost'].map((host) => `http://${host}:${editorPort}/rest-session-server/oauth2/callback`);
+}
 
-/** The shared entry point of every simulator module (example-flow tests, `npm start`): plain HTTP, so a browser opens its pages. */
-export async function startForFlows({ host = '127.0.0.1', port = 0, redirectUri = DEMO_REDIRECT_URI } = {}): Promise<FlowSimulator<OAuthProviderSimulator>> {
+/**
+ * The shared entry point of every simulator module (example-flow tests, `npm start`): plain HTTP, so
+ * a browser opens its pages; the demo editor's redirect URIs registered; `env` adds a refresh token
+ * to paste (`OAUTH2_REFRESH_TOKEN`, the refresh token example).
+ */
+export async function startForFlows({ host = '127.0.0.1', port = 0, redirectUris = demoRedirectUris() } = {}): Promise<
+    FlowSimulator<OAuthProviderSimulator> & { env: Record<string, string> }
+> {
     const simulator = new OAuthProviderSimulator({ host, port, tls: false, deviceIntervalS: 2 });
-    simulator.registerRedirect(DEMO_CLIENT.id, redirectUri);
+    for (const uri of redirectUris) simulator.registerRedirect(DEMO_CLIENT.id, uri);
     await simulator.start();
     return {
         simulator,
         baseUrl: simulator.origin,
         credentials: { username: DEMO_CLIENT.id, password: DEMO_CLIENT.secret ?? '' },
+        env: { OAUTH2_REFRESH_TOKEN: simulator.issueRefreshToken(DEMO_CLIENT.id, 'read') },
         stop: () => simulator.stop(),
     };
 }

@@ -135,6 +135,9 @@ describe('vendor settings tables', function () {
             'jsonToken',
             'formCookie',
             'oauth2',
+            'oauth2Code',
+            'oauth2Device',
+            'oauth2Refresh',
             'unifiOs',
             'proxmoxTicket',
             'sapGateway',
@@ -146,8 +149,13 @@ describe('vendor settings tables', function () {
         for (const [preset, values] of Object.entries(vendorAdapter('custom').presets ?? {})) assert.deepStrictEqual(Object.keys(values).sort(), names, preset);
     });
 
-    it('give the config node its credentials: username, password and SmartServer new password', function () {
-        assert.deepStrictEqual(serverCredentials(), { username: { type: 'text' }, password: { type: 'password' }, newPassword: { type: 'password' } });
+    it('give the config node its credentials: username, password, SmartServer new password and a pasted OAuth2 refresh token', function () {
+        assert.deepStrictEqual(serverCredentials(), {
+            username: { type: 'text' },
+            password: { type: 'password' },
+            newPassword: { type: 'password' },
+            refreshToken: { type: 'password' },
+        });
     });
 
     describe('the editor', function () {
@@ -170,12 +178,12 @@ describe('vendor settings tables', function () {
             assert.ok(template.includes('data-i18n="rest-session-server.tip.tls"'));
             assert.ok(!template.includes('<!--'), 'every marker filled');
             assert.ok(template.includes('id="rest-session-server-preset-custom"'), 'the custom presets select');
-            for (const preset of ['jsonToken', 'formCookie', 'oauth2'])
+            for (const preset of ['jsonToken', 'formCookie', 'oauth2', 'oauth2Code', 'oauth2Device', 'oauth2Refresh'])
                 assert.ok(template.includes(`data-i18n="rest-session-server.preset.${preset}"`), preset);
             assert.ok(template.includes('data-i18n="rest-session-server.group.credential"'), 'custom fields grouped');
             const rows = editorVendors().flatMap((vendor) => vendor.rows);
             for (const row of rows.filter((r) => !r.credential)) assert.strictEqual(registered.defaults[row.name].value, row.default, row.name);
-            assert.deepStrictEqual(Object.keys(registered.credentials), ['username', 'password', 'newPassword']);
+            assert.deepStrictEqual(Object.keys(registered.credentials), ['username', 'password', 'newPassword', 'refreshToken']);
             for (const name of ['name', 'vendor', 'baseUrl', 'tls', 'proxy', 'requestTimeout', 'logoutOnClose', 'exposeCredential'])
                 assert.ok(registered.defaults[name], name);
         });

@@ -21,7 +21,7 @@ const GUARD_CODES: readonly ErrorCode[] = ['GUARD_UNAVAILABLE'];
  * never logs in (a session that is not logged in is ended without a request), so it has no login codes.
  */
 export const NODE_ERROR_CODES: Readonly<Record<string, readonly ErrorCode[]>> = {
-    'rest-session-login': [...LOGIN_CODES, ...EXCHANGE_CODES, ...GUARD_CODES],
-    'rest-session-request': [...LOGIN_CODES, ...EXCHANGE_CODES, ...GUARD_CODES],
+    'rest-session-login': [...LOGIN_CODES, ...EXCHANGE_CODES, ...GUARD_CODES, 'AUTHORIZATION_REQUIRED'],
+    'rest-session-request': [...LOGIN_CODES, ...EXCHANGE_CODES, ...GUARD_CODES, 'AUTHORIZATION_REQUIRED'],
     'rest-session-logout': EXCHANGE_CODES,
 };
