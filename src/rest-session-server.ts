@@ -45,12 +45,10 @@ export = function register(RED: NodeAPI): void {
                 grant = createGrantRuntime({
                     vault: grantVault(RED),
                     binding: [node.id, credentials?.username ?? '', settings.baseUrl, ...identity],
+                    // The statuses show what changed: the new tokens, or the device code to enter.
                     onChanged: () => {
                         const sessions = manager;
                         if (sessions) sessions.login(sessions.ownSession(), true).catch(() => undefined);
-                    },
-                    onPrompt: (prompt) => {
-                        node.grantPrompt = prompt;
                     },
                 });
                 manager = createSessionManager(RED, {

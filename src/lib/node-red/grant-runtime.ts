@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import type { GrantPrompt, GrantRecord, GrantRuntime, GrantStore } from '../vendors/adapter';
+import type { GrantRecord, GrantRuntime, GrantStore } from '../vendors/adapter';
 
 /** The slice of the guard's store a grant uses: keyed fingerprints and encrypted values, confirmed writes. */
 export interface GrantVault {
@@ -14,7 +14,6 @@ export interface GrantRuntimeOptions {
     /** What the tokens belong to: the config node, its client, base URL and the settings that decide where the secret goes. */
     binding: readonly string[];
     onChanged(): void;
-    onPrompt(prompt: GrantPrompt | undefined): void;
 }
 
 /** Refreshes of one grant in this process go one at a time (the guard's lease spans a fleet). */
@@ -64,9 +63,6 @@ export function createGrantRuntime(options: GrantRuntimeOptions): GrantRuntime &
         },
         changed: () => {
             if (!closed) options.onChanged();
-        },
-        prompt: (prompt) => {
-            if (!closed) options.onPrompt(prompt);
         },
         get closed() {
             return closed;

@@ -2,7 +2,6 @@ import type { Node, NodeDef, NodeMessageInFlow } from 'node-red';
 
 import type { SessionManager } from '../session/session-manager';
 import type { UpdatesHub } from '../updates/updates-hub';
-import type { GrantPrompt } from '../vendors/adapter';
 
 /** The `rest-session-server` config node as flow nodes see it. */
 export interface ServerNode extends Node {
@@ -13,8 +12,6 @@ export interface ServerNode extends Node {
     exposeCredential: boolean;
     /** A tls-config node is selected: a request URL without a scheme gets `https://`, as in the core node. */
     tlsConfigured: boolean;
-    /** A device code a person must enter now (OAuth2 device flow), if any. */
-    grantPrompt?: GrantPrompt;
 }
 
 export interface ServerNodeDef extends NodeDef {

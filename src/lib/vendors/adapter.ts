@@ -112,10 +112,8 @@ export interface GrantRuntime {
     readonly state: Map<string, unknown>;
     /** Timers of this deploy, cleared when the node closes. */
     later(ms: number, task: () => void): void;
-    /** The grant changed outside a login (an authorization finished or failed): log in again to show it. */
+    /** The grant changed outside a login (a device code to enter, an authorization finished or failed): log in again to show it. */
     changed(): void;
-    /** A person's part changed (a device code to enter, or none): statuses show it. */
-    prompt(prompt: GrantPrompt | undefined): void;
     readonly closed: boolean;
 }
 

@@ -74,7 +74,7 @@ export async function startDeviceFlow(context: VendorContext, credentials: Login
     };
     const flow: DeviceFlow = { prompt, outcome: 'waiting', id: ++flows };
     runtime.state.set(STATE_KEY, flow);
-    runtime.prompt(prompt);
+    runtime.changed();
     poll(context, credentials, runtime, flow, deviceCode, Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_INTERVAL_S);
     return prompt;
 }
@@ -88,7 +88,6 @@ function poll(context: VendorContext, credentials: LoginCredentials, runtime: Gr
             async (reply) => {
                 await runtime.store.write(recordFrom(reply, seedOf(credentials.refreshToken)));
                 if (flowOf(runtime) === flow) runtime.state.delete(STATE_KEY);
-                runtime.prompt(undefined);
                 runtime.changed();
             },
             (error: unknown) => {
@@ -110,6 +109,5 @@ function poll(context: VendorContext, credentials: LoginCredentials, runtime: Gr
 
 function end(runtime: GrantRuntime, flow: DeviceFlow, outcome: DeviceFlow['outcome']): void {
     flow.outcome = outcome;
-    runtime.prompt(undefined);
     runtime.changed();
 }

@@ -68,7 +68,7 @@ async function refresh(
         reply = await requestTokens(context, credentials, { grant_type: 'refresh_token', refresh_token: refreshToken });
     } catch (error) {
         const again = await runtime.store.read();
-        const newer = again?.refreshToken && again.refreshToken !== refreshToken && !again.dead ? again : undefined;
+        const newer = again?.refreshToken && again.refreshToken !== refreshToken && again.seed === record.seed && !again.dead ? again : undefined;
         if (error instanceof OAuthError && error.error === 'invalid_grant') {
             if (newer && !retried) return fresh(newer, Date.now()) ? newer : refresh(context, credentials, runtime, newer, true);
             const dead: GrantRecord = { seed: record.seed, expiresAt: null, obtainedAt: Date.now(), dead: true };

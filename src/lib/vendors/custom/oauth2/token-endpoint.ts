@@ -51,7 +51,8 @@ export function clientExchange(settings: OAuthSettings, credentials: LoginCreden
         body.set('client_id', credentials.username);
         if (settings.clientAuth === 'body' && credentials.password) body.set('client_secret', credentials.password);
     }
-    return { method: 'POST', path: '', url: endpointUrl(settings, endpoint), headers, body: body.toString() };
+    // Resent only when it never left: a code is single use, and a refresh may have rotated the token.
+    return { method: 'POST', path: '', url: endpointUrl(settings, endpoint), headers, body: body.toString(), retry: 'unsent' };
 }
 
 /** Posts `form` to the token endpoint: the new tokens, or the provider's error as a SessionError. */
