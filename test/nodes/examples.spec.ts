@@ -6,6 +6,7 @@ import assert from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { waitFor } from '../support/wait';
 import { helper, NODES_DIR, ALL_NODES, CA_FILE, Recorder, type FlowNode } from '../support/harness';
 
 const EXAMPLES_DIR = path.join(__dirname, '..', '..', 'examples');
@@ -119,6 +120,14 @@ describe('example flows', function () {
                 for (const node of flow) if (node.type === 'debug') Object.assign(node, { type: 'helper' });
                 await helper.load([...ALL_NODES, ...coreNodes], flow, credentials);
                 const seen = Object.fromEntries([...debugIds, ...widgets].map((id) => [id, new Recorder(id)]));
+                // A grant that needs a person (OAuth2): the simulator plays the person once, as a user would after importing.
+                for (const [index, server] of servers.entries()) {
+                    if (running[index].authorize && ['authorization_code', 'device_code'].includes(server.grant)) {
+                        await running[index].authorize(helper.request(), helper.url(), server.id);
+                        const own = (helper.getNode(server.id) as any).sessionManager().ownSession();
+                        await waitFor(() => own.state === 'loggedIn', { message: `${server.name} authorized`, timeoutMs: 15_000 });
+                    }
+                }
                 const afterCatch = downstream(
                     flow,
                     flow.filter((n: any) => n.type === 'catch').map((n: any) => n.id),

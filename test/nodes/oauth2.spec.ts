@@ -9,7 +9,7 @@ import assert from 'node:assert';
 import sinon from 'sinon';
 
 import { request } from '../simulators/http-get';
-import { OAuthProviderSimulator } from '../simulators/oauth2';
+import { OAuthProviderSimulator, serverSettings } from '../simulators/oauth2';
 import { type FlowNode, type Msg, type Recorders, answeredOnce, helper, load, settle, standardFlow } from '../support/harness';
 import { waitFor } from '../support/wait';
 
@@ -33,22 +33,7 @@ describe('custom vendor: OAuth2 grants that need a person', function () {
 
     function flow(server: FlowNode = {}): FlowNode[] {
         return standardFlow(sim.origin, {
-            server: {
-                tls: '',
-                vendor: 'custom',
-                grant: 'authorization_code',
-                tokenPath: '/token',
-                authorizeUrl: `${sim.origin}/authorize`,
-                deviceAuthorizationPath: '/device_authorization',
-                clientAuth: 'basic',
-                tokenFrom: 'body',
-                tokenName: 'access_token',
-                expiry: 'body',
-                expiryValue: 'expires_in',
-                rejectedStatus: '401',
-                logoutPath: '',
-                ...server,
-            },
+            server: serverSettings(sim.origin, server),
             request: { url: '/api/things', ret: 'obj' },
         });
     }
@@ -183,13 +168,19 @@ describe('custom vendor: OAuth2 grants that need a person', function () {
         assert.strictEqual(rec.out.messages.length, 2);
     });
 
-    it('a lost token reply: the old refresh token is tried once more, then authorization needed, never a loop', async function () {
+    /** A pasted refresh token used once; then the access token expires and the next refresh's reply is lost. */
+    async function lostReplyAtExpiry(): Promise<Recorders> {
         const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
         const rec = await loadFlow({ grant: 'refresh_token' }, { refreshToken: sim.issueRefreshToken(CLIENT.id) });
         await send(rec, 1);
         clock.tick(3600_000);
         sim.loseNextTokenReply();
         await send(rec, 3);
+        return rec;
+    }
+
+    it('a lost token reply: the old refresh token is tried once more, then authorization needed, never a loop', async function () {
+        const rec = await lostReplyAtExpiry();
         await send(rec, 3);
         assert.strictEqual(sim.stats.oauth.tokenRequests.refresh_token, 3, 'the first refresh, the lost one, and one retry');
         assert.strictEqual(rec.caught.messages.length, 6);
@@ -198,12 +189,7 @@ describe('custom vendor: OAuth2 grants that need a person', function () {
 
     it("a lost token reply within the provider's grace period: the retry with the old token keeps the chain", async function () {
         sim.options.refreshGraceMs = 60_000;
-        const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
-        const rec = await loadFlow({ grant: 'refresh_token' }, { refreshToken: sim.issueRefreshToken(CLIENT.id) });
-        await send(rec, 1);
-        clock.tick(3600_000);
-        sim.loseNextTokenReply();
-        await send(rec, 3);
+        const rec = await lostReplyAtExpiry();
         assert.strictEqual(rec.out.messages.length, 4, JSON.stringify(rec.caught.messages.map((m: Msg) => m.error)));
     });
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 
 import { helper, standardFlow, tlsNode, load, answeredOnce, logText } from '../support/harness';
 import { request } from '../simulators/http-get';
-import { OAuthProviderSimulator } from '../simulators/oauth2';
+import { OAuthProviderSimulator, serverSettings } from '../simulators/oauth2';
 import { ParityServer, xmlBomb } from '../support/parity-server';
 import { parseXml } from '../../src/lib/vendors/xml';
 
@@ -194,19 +194,7 @@ describe('authorized request: security', function () {
         const sim = await new OAuthProviderSimulator({ tls: false, autoApprove: true, clients: [{ ...client, redirectUris: [redirectUri] }] }).start();
         try {
             const flow = standardFlow(sim.origin, {
-                server: {
-                    tls: '',
-                    vendor: 'custom',
-                    grant: 'authorization_code',
-                    tokenPath: '/token',
-                    authorizeUrl: `${sim.origin}/authorize`,
-                    clientAuth: 'body',
-                    tokenFrom: 'body',
-                    tokenName: 'access_token',
-                    expiry: 'body',
-                    expiryValue: 'expires_in',
-                    logoutPath: '',
-                },
+                server: serverSettings(sim.origin, { clientAuth: 'body' }),
                 request: { url: '/api/things', ret: 'obj' },
             });
             const rec = await load(flow, { server: { username: client.id, password: client.secret } });

@@ -204,6 +204,7 @@ describe('OAuth2 provider simulator', function () {
                 'http://localhost:1880/rest-session-server/oauth2/callback',
             ]);
             assert.deepStrictEqual(demo.simulator.liveRefreshTokens(), [demo.env.OAUTH2_REFRESH_TOKEN]);
+            assert.strictEqual(demo.env.OAUTH2_AUTHORIZE_URL, `${demo.baseUrl}/authorize`);
             assert.deepStrictEqual(DEMO_CLIENT.redirectUris, [], 'the shared client stays unchanged');
         } finally {
             await demo.stop();

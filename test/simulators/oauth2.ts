@@ -27,6 +27,7 @@ import http from 'node:http';
 
 import { Simulator, runCli, type Exchange, type FlowSimulator, type ListenOptions, type RequestRecord, type SimulatorStats } from './loopback-server';
 import { clientFromBasic } from './custom';
+import { request } from './http-get';
 
 export interface OAuthClient {
     id: string;
@@ -536,6 +537,26 @@ if (require.main === module)
         { '--redirect': ['redirect', String] },
     );
 
+/** A `custom` server config node's properties for this provider as the API (its /api/things), with `grant` and any overrides. */
+export function serverSettings(origin: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+        tls: '',
+        vendor: 'custom',
+        grant: 'authorization_code',
+        tokenPath: '/token',
+        authorizeUrl: `${origin}/authorize`,
+        deviceAuthorizationPath: '/device_authorization',
+        clientAuth: 'basic',
+        tokenFrom: 'body',
+        tokenName: 'access_token',
+        expiry: 'body',
+        expiryValue: 'expires_in',
+        rejectedStatus: '401',
+        logoutPath: '',
+        ...overrides,
+    };
+}
+
 /** The demo's redirect URIs: the editor on http://127.0.0.1:<PORT> and http://localhost:<PORT> (npm start; PORT default 1880). */
 export function demoRedirectUris(editorPort: string | number = process.env.PORT || 1880): string[] {
     return ['127.0.0.1', 'localhost'].map((host) => `http://${host}:${editorPort}/rest-session-server/oauth2/callback`);
@@ -543,11 +564,17 @@ export function demoRedirectUris(editorPort: string | number = process.env.PORT 
 
 /**
  * The shared entry point of every simulator module (example-flow tests, `npm start`): plain HTTP, so
- * a browser opens its pages; the demo editor's redirect URIs registered; `env` adds a refresh token
- * to paste (`OAUTH2_REFRESH_TOKEN`, the refresh token example).
+ * a browser opens its pages; the demo editor's redirect URIs registered; `env` adds the authorization
+ * endpoint (`OAUTH2_AUTHORIZE_URL`) and a refresh token to paste (`OAUTH2_REFRESH_TOKEN`).
  */
+/** What a person does for a deployed config node with a grant that needs one (the examples test uses it). */
+export interface PersonPart {
+    /** Node-RED's admin API (a supertest agent) and the root URL the redirect URI names. */
+    authorize(admin: { post(path: string): any; get(path: string): any }, adminUrl: string, serverId: string): Promise<void>;
+}
+
 export async function startForFlows({ host = '127.0.0.1', port = 0, redirectUris = demoRedirectUris() } = {}): Promise<
-    FlowSimulator<OAuthProviderSimulator> & { env: Record<string, string> }
+    FlowSimulator<OAuthProviderSimulator> & { env: Record<string, string> } & PersonPart
 > {
     const simulator = new OAuthProviderSimulator({ host, port, tls: false, deviceIntervalS: 2 });
     for (const uri of redirectUris) simulator.registerRedirect(DEMO_CLIENT.id, uri);
@@ -556,8 +583,23 @@ export async function startForFlows({ host = '127.0.0.1', port = 0, redirectUris
         simulator,
         baseUrl: simulator.origin,
         credentials: { username: DEMO_CLIENT.id, password: DEMO_CLIENT.secret ?? '' },
-        env: { OAUTH2_REFRESH_TOKEN: simulator.issueRefreshToken(DEMO_CLIENT.id, 'read') },
+        env: { OAUTH2_AUTHORIZE_URL: `${simulator.origin}/authorize`, OAUTH2_REFRESH_TOKEN: simulator.issueRefreshToken(DEMO_CLIENT.id, 'read') },
         stop: () => simulator.stop(),
+        // Presses Authorize, then approves as the person would: the consent page, or the device code.
+        async authorize(admin, adminUrl, serverId) {
+            const redirectUri = `${adminUrl}/rest-session-server/oauth2/callback`;
+            simulator.registerRedirect(DEMO_CLIENT.id, redirectUri);
+            simulator.approveNext();
+            const started = await admin.post('/rest-session-server/oauth2/authorize').send({ id: serverId, redirectUri });
+            if (started.body.userCode) {
+                simulator.approveDevice(started.body.userCode);
+                return;
+            }
+            if (!started.body.url) throw new Error(`Authorize answered ${JSON.stringify(started.body)}`);
+            const location = new URL(String((await request(started.body.url)).headers.location));
+            const done = await admin.get(`${location.pathname}${location.search}`);
+            if (done.status !== 200) throw new Error(`The callback answered ${done.status}: ${done.text}`);
+        },
     };
 }
 

@@ -1,4 +1,4 @@
-import { oauth2Presets } from './oauth2/presets';
+import { BEARER_FROM_TOKEN_REPLY, oauth2Presets } from './oauth2/presets';
 
 /**
  * The editor's presets for the custom vendor: each fills every custom setting for one common kind
@@ -47,16 +47,7 @@ export const customPresets: Record<string, Record<string, string | boolean>> = {
         loginBody: 'form',
         loginTemplate: 'grant_type=client_credentials',
         loginAuth: 'basic',
-        tokenFrom: 'body',
-        tokenName: 'access_token',
-        tokenHeader: 'Authorization',
-        tokenTemplate: 'Bearer {{token}}',
-        expiry: 'body',
-        expiryValue: 'expires_in',
-        expiryIdle: false,
-        rejectedStatus: '401',
-        logoutMethod: 'POST',
-        logoutPath: '',
+        ...BEARER_FROM_TOKEN_REPLY,
         grant: 'login',
     },
     ...oauth2Presets,

@@ -1,8 +1,5 @@
-/**
- * Presets of the OAuth2 grants that need a person: the token arrives in `access_token` and goes as a
- * Bearer header, its lifetime is `expires_in`, a 401 means "refresh". The grant logs nothing out.
- */
-const bearer = {
+/** An OAuth2 token reply's `access_token` as a Bearer header, its lifetime `expires_in`, a 401 "renew", no logout call. */
+export const BEARER_FROM_TOKEN_REPLY = {
     tokenFrom: 'body',
     tokenName: 'access_token',
     tokenHeader: 'Authorization',
@@ -13,6 +10,11 @@ const bearer = {
     rejectedStatus: '401',
     logoutMethod: 'POST',
     logoutPath: '',
+} as const;
+
+/** Presets of the OAuth2 grants that need a person (their token endpoint, scope and client authentication). */
+const bearer = {
+    ...BEARER_FROM_TOKEN_REPLY,
     tokenPath: '/oauth/token',
     scope: '',
     authorizeParams: '',
