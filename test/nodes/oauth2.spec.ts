@@ -13,7 +13,9 @@ import { OAuthProviderSimulator, serverSettings } from '../simulators/oauth2';
 import { type FlowNode, type Msg, type Recorders, answeredOnce, helper, load, settle, standardFlow } from '../support/harness';
 import { waitFor } from '../support/wait';
 
+/** A new client ID per test: the grants' store outlives a test, and a simulator may get a port used before. */
 const CLIENT = { id: 'flow-app', secret: 'fl0w secret&/+' };
+let clients = 0;
 
 describe('custom vendor: OAuth2 grants that need a person', function () {
     let sim: OAuthProviderSimulator;
@@ -22,6 +24,7 @@ describe('custom vendor: OAuth2 grants that need a person', function () {
     before(() => helper.startServer());
     after(() => helper.stopServer());
     beforeEach(async function () {
+        CLIENT.id = `flow-app-${++clients}`;
         redirectUri = `${helper.url()}/rest-session-server/oauth2/callback`;
         sim = await new OAuthProviderSimulator({ tls: false, clients: [{ ...CLIENT, redirectUris: [redirectUri] }], deviceIntervalS: 1 }).start();
     });
@@ -199,7 +202,7 @@ describe('custom vendor: OAuth2 grants that need a person', function () {
         await send(rec, 2);
         assert.strictEqual(rec.caught.messages.length, 2);
         const [code] = sim.pendingUserCodes();
-        assert.ok(code, 'one device flow started');
+        assert.ok(code, `one device flow started (${JSON.stringify(rec.caught.messages.map((m: Msg) => m.error.message))})`);
         assert.strictEqual(sim.stats.requests.filter((r) => r.path === '/device_authorization').length, 1, 'started once since the deploy');
         assert.ok(rec.caught.messages.every((m: Msg) => m.errorCode === 'AUTHORIZATION_REQUIRED' && m.error.message.includes(code)));
         await waitFor(() => rec.statuses.messages.some((m: Msg) => /status\.visit$|and enter/.test(String(m.status.text))), {

@@ -103,12 +103,11 @@ function used(context: VendorContext, record: GrantRecord): LoginResult {
 async function needsPerson(context: VendorContext, credentials: LoginCredentials, runtime: GrantRuntime, record: GrantRecord | undefined): Promise<never> {
     const settings = context.settings as OAuthSettings;
     if (settings.grant === 'device_code') {
+        // Once per deploy, also after a refused refresh token: the status then shows the code to enter.
         const flow = deviceFlowError(runtime);
         if (flow) throw flow;
-        if (!record?.dead) {
-            await startDeviceFlow(context, credentials);
-            throw deviceFlowError(runtime) ?? authorizationRequired('Authorize the device in the server configuration.');
-        }
+        await startDeviceFlow(context, credentials);
+        throw deviceFlowError(runtime) ?? authorizationRequired('Authorize the device in the server configuration.');
     }
     if (record?.dead) {
         throw authorizationRequired(

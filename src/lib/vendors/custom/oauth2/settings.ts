@@ -21,7 +21,12 @@ function problem(key: string, message: string): SettingProblem {
  * token endpoint and the client authentication decide where the client secret travels: identity.
  */
 export const oauth2Settings = {
-    grant: choiceSetting(['login', 'refresh_token', 'authorization_code', 'device_code'] as const, 'login', { icon: 'fa-key', tip: true, group: 'oauth2' }),
+    grant: choiceSetting(
+        ['login', 'refresh_token', 'authorization_code', 'device_code'] as const,
+        'login',
+        { icon: 'fa-key', tip: true, group: 'oauth2' },
+        { identity: true },
+    ),
     tokenPath: textSetting(
         '/oauth/token',
         { input: 'text', icon: 'fa-ticket', placeholder: true, group: 'oauth2' },
