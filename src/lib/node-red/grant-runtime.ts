@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 
+import type { NodeAPI } from 'node-red';
+
+import { embeddedStore } from './guard-file';
 import type { GrantRecord, GrantRuntime, GrantStore } from '../vendors/adapter';
 
 /** The slice of the guard's store a grant uses: keyed fingerprints and encrypted values, confirmed writes. */
@@ -75,7 +78,7 @@ export function createGrantRuntime(options: GrantRuntimeOptions): GrantRuntime &
     };
 }
 
-/** A vault in this process's memory: tokens do not survive a restart (until the guard's store holds them). */
+/** A vault in this process's memory (for tests of the grant logic). */
 export class MemoryGrantVault implements GrantVault {
     private readonly values = new Map<string, string>();
     fingerprint(parts: readonly string[]): string {
@@ -93,10 +96,7 @@ export class MemoryGrantVault implements GrantVault {
     }
 }
 
-/** The process's grant vault (module state: it outlives redeploys). */
-const processVault = new MemoryGrantVault();
-
-/** The vault grants keep their tokens in. */
-export function grantVault(_RED: unknown): GrantVault {
-    return processVault;
+/** Where grants keep their tokens: the login guard's store (encrypted there), so they outlive a restart. */
+export function grantVault(RED: NodeAPI): GrantVault {
+    return embeddedStore(RED);
 }
