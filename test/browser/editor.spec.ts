@@ -21,6 +21,7 @@ import { Browser, Page, chromium } from 'playwright-core';
 import type { FlowSimulator } from '../simulators/loopback-server';
 import { waitFor } from '../support/wait';
 import * as runtime from './support/runtime';
+import { DEMO_CLIENT } from '../simulators/oauth2';
 
 const ARTIFACTS = path.join(runtime.ROOT, 'test', 'artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -44,6 +45,9 @@ const HELP_TYPES = Object.keys(
 const HELP_HEADING = { 'en-US': /^(Properties|Inputs)$/, 'de-DE': /^(Eigenschaften|Eingaben)$/ };
 const WRONG_PASSWORD = 'Wrong-Passw0rd!x';
 const HEADER_INJECT = 'browser-header-inject';
+/** The config nodes of the OAuth2 examples that a person authorizes. */
+const OAUTH2_CODE_SERVER = '0a2c0de0000000a';
+const OAUTH2_DEVICE_SERVER = '0a2dc0de000000a';
 
 // The demo's own flow preparation (scripts/start.js is plain CommonJS).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -123,6 +127,8 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         runtime.writeSettings(userDir);
         const setup = demoSetup(simulators);
         red = await runtime.startNodeRed(userDir, setup.env);
+        // The demo's OAuth2 provider knows the editor's redirect URI (this Node-RED's port is a free one).
+        simulators.oauth2?.simulator.registerRedirect(DEMO_CLIENT.id, `${red.url}/rest-session-server/oauth2/callback`);
         await runtime.deployFlows(red.url, setup.flows);
         browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
         page = await browser.newPage({ viewport: { width: 1400, height: 950 }, locale: 'en-US' });
@@ -372,6 +378,42 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         const onWire = sim.simulator.stats.requests.slice(sent).find((r: { path: string }) => r.path.endsWith('/iap/devs'));
         assert.strictEqual(onWire.headers['x-browser-row'], 'from-the-editor');
         assert.strictEqual(onWire.status, 200);
+    });
+
+    /** Opens a deployed config node's dialog and waits for its Authorize button. */
+    async function openAuthorize(id: string): Promise<void> {
+        await page.evaluate((serverId) => (window as any).RED.editor.editConfig('', 'rest-session-server', serverId, 'node-config-input'), id);
+        await page.waitForSelector('#rest-session-server-authorize', { state: 'visible' });
+    }
+
+    it('authorizes the OAuth2 examples by clicking Authorize: the provider page in a popup, and the device code', async function () {
+        const provider = simulators.oauth2.simulator;
+        await openAuthorize(OAUTH2_CODE_SERVER);
+        assert.strictEqual(await page.innerText('#rest-session-server-redirect-uri'), `${red.url}/rest-session-server/oauth2/callback`);
+        const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#rest-session-server-authorize')]);
+        await popup.waitForSelector('#approve', { timeout: 30000 });
+        await shot(popup, 'oauth2-consent.png');
+        await popup.click('#approve');
+        await popup.waitForFunction(() => document.body && /Authorized/.test(document.body.innerText), undefined, { timeout: 30000 });
+        assert.strictEqual(provider.stats.oauth.tokenRequests.authorization_code, 1);
+        assert.ok(!popup.url().includes(DEMO_CLIENT.secret ?? '-') && !popup.url().includes(encodeURIComponent(DEMO_CLIENT.secret ?? '-')));
+        await page.click('#node-config-dialog-cancel');
+        await page.waitForSelector('#rest-session-server-authorize', { state: 'detached' });
+
+        await openAuthorize(OAUTH2_DEVICE_SERVER);
+        await page.click('#rest-session-server-authorize');
+        await page.waitForSelector('#rest-session-server-user-code', { timeout: 30000 });
+        const userCode = await page.innerText('#rest-session-server-user-code');
+        const link = await page.getAttribute('#rest-session-server-verification-link', 'href');
+        await shot(page, 'oauth2-device-code.png');
+        const verify = await browser.newPage();
+        await verify.goto(String(link));
+        assert.strictEqual(await verify.inputValue('#user_code'), userCode);
+        await verify.click('#approve');
+        await verify.waitForFunction(() => /Device connected/.test(document.body.innerText));
+        await verify.close();
+        await page.click('#node-config-dialog-cancel');
+        await page.waitForSelector('#rest-session-server-authorize', { state: 'detached' });
     });
 
     it('shows a green session dot on every demo tab once its first poll has answered', async function () {
