@@ -220,4 +220,89 @@ describe('the session under load (README "Guarantees under load")', function () 
             assert.strictEqual(server.stats.requests.filter((r) => r.path.includes('/iap/devs')).length, 0, 'no data request');
         });
     });
+
+    describe('keep-alive races', function () {
+        const echoPost: FlowNode = {
+            id: 'r2',
+            type: 'rest-session-request',
+            server: 'server',
+            method: 'POST',
+            url: '/iap/test/echo',
+            ret: 'obj',
+            paytoqs: 'ignore',
+            wires: [['out']],
+            z: 'tab',
+        };
+
+        it('30 POSTs against a server that had closed each reused connection: none lost, each seen once', async function () {
+            const server = await startSim();
+            const rec = await load(flow({}, [echoPost]));
+            helper.getNode('r1').receive({ seq: 'warm-up' });
+            await rec.out.waitFor(1);
+            server.dropReusedRequests(1000);
+            for (let i = 0; i < 30; i++) {
+                helper.getNode('r2').receive({ seq: i, payload: { n: i } });
+                await waitFor(() => rec.out.messages.length + rec.caught.messages.length === i + 2, { message: `POST ${i} answered` });
+            }
+            await answeredOnce(rec, 31);
+            assert.deepStrictEqual(
+                rec.caught.messages.map((m) => m.errorCode),
+                [],
+                'no POST lost to the race',
+            );
+            const posts = server.stats.requests.filter((r) => r.method === 'POST' && r.path === '/cms/iap/test/echo');
+            assert.strictEqual(posts.length, 30, 'the server read each POST once');
+            assert.ok(server.connectionCounts.droppedOnReuse >= 1, 'the race happened');
+        });
+
+        it('an idle connection is closed by the client before the server would: by its Keep-Alive hint, else within 4 s', async function () {
+            const hinted = await startSim({ keepAlive: { idleCloseMs: 60_000, hintSeconds: 2 } });
+            let rec = await load(flow());
+            helper.getNode('r1').receive({});
+            await rec.out.waitFor(1);
+            await waitFor(() => hinted.openConnections === 0, { message: 'the client closing its idle connections' });
+            assert.strictEqual(hinted.connectionCounts.closedIdle, 0, 'the server never had to');
+            assert.ok(hinted.connectionCounts.closedByClient >= 1);
+            await helper.unload();
+            await hinted.stop();
+            const silent = await startSim({ keepAlive: { idleCloseMs: 60_000, hintSeconds: null } });
+            rec = await load(flow());
+            helper.getNode('r1').receive({});
+            await rec.out.waitFor(1);
+            const answeredAt = Date.now();
+            await waitFor(() => silent.openConnections === 0, { message: 'the client closing its idle connections', timeoutMs: 15_000 });
+            assert.ok(Date.now() - answeredAt >= 3000, 'kept for reuse a while');
+            assert.strictEqual(silent.connectionCounts.closedIdle, 0);
+        });
+
+        it('a server hint of timeout=1 leaves nothing to reuse: every request on a connection of its own', async function () {
+            const server = await startSim({ keepAlive: { idleCloseMs: 1000, hintSeconds: 1 } });
+            const rec = await load(flow());
+            for (let i = 0; i < 5; i++) {
+                helper.getNode('r1').receive({ seq: i });
+                await rec.out.waitFor(i + 1);
+            }
+            assert.ok(
+                server.stats.requests.every((r) => !r.reused),
+                JSON.stringify(server.stats.requests.map((r) => [r.path, r.reused])),
+            );
+        });
+
+        it('every login goes on a new connection, so it never meets the race', async function () {
+            const server = await startSim({ sessionRequestLimit: 20 });
+            const rec = await load(flow());
+            await drive('r1', rec, { total: 100, concurrency: 4 });
+            await answeredOnce(rec, 100);
+            const logins = server.stats.requests.filter((r) => r.path.endsWith('/iap/auth/login'));
+            assert.ok(logins.length >= 5, `${logins.length} logins`);
+            assert.ok(
+                logins.every((r) => !r.reused),
+                'no login on a reused connection',
+            );
+            assert.ok(
+                server.stats.requests.some((r) => r.reused),
+                'requests do reuse connections',
+            );
+        });
+    });
 });

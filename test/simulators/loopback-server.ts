@@ -52,6 +52,11 @@ export interface ConnectionCounts {
     droppedOnReuse: number;
 }
 
+/** Set on each request: it came on a connection that had carried a request before. */
+interface ReusedMark {
+    reusedConnection?: boolean;
+}
+
 /** One listener with the sockets and timers that stop() must end, so no test waits on a leftover. */
 export class LoopbackServer {
     /** The listening server, or null when not started (or stopped). */
@@ -93,6 +98,7 @@ export class LoopbackServer {
             if (idle) clearTimeout(idle);
             const before = this.served.get(socket) ?? 0;
             this.served.set(socket, before + 1);
+            (req as ReusedMark).reusedConnection = before > 0;
             if (before > 0 && this.dropReused > 0) {
                 this.dropReused--;
                 this.counts.droppedOnReuse++;
@@ -120,10 +126,9 @@ export class LoopbackServer {
             this.sockets.add(socket);
             this.counts.connections++;
             this.counts.maxOpen = Math.max(this.counts.maxOpen, this.sockets.size);
-            socket.on('end', () => {
-                if (!this.closedHere.has(socket)) this.counts.closedByClient++;
-            });
+            socket.on('error', () => undefined); // a client that resets its connection is counted below
             socket.on('close', () => {
+                if (!this.closedHere.has(socket)) this.counts.closedByClient++;
                 this.sockets.delete(socket);
                 const idle = this.idleTimers.get(socket);
                 if (idle) clearTimeout(idle);
@@ -412,6 +417,8 @@ export interface RequestRecord {
     path: string;
     status: number | null;
     at: number;
+    /** It came on a connection that had carried a request before (keep-alive). */
+    reused?: boolean;
 }
 
 /** What every simulator counts. */
@@ -510,7 +517,8 @@ export abstract class Simulator<R extends RequestRecord, S extends SimulatorStat
     protected _onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
         const url = new URL(req.url ?? '/', 'http://simulator.invalid');
         const method = req.method ?? 'GET';
-        const record = { method, path: url.pathname, status: null, ...this._recordFields(req, url), at: Date.now() } as R;
+        const reused = (req as ReusedMark).reusedConnection === true;
+        const record = { method, path: url.pathname, status: null, ...this._recordFields(req, url), at: Date.now(), reused } as R;
         this._stats.requests.push(record);
         const ctx: Exchange<R> = { req, res, record, method, pathname: url.pathname, query: url.searchParams, body: Buffer.alloc(0) };
         readBody(req, MAX_BODY_BYTES, (body) => {

@@ -104,8 +104,18 @@ describe('SmartServer simulator: session and keep-alive knobs', function () {
                 (error: NodeJS.ErrnoException) => error.code === 'ECONNRESET',
             );
             assert.strictEqual(sim.connectionCounts.droppedOnReuse, 1);
+            assert.deepStrictEqual(
+                sim.stats.requests.map((r) => r.reused),
+                [false],
+            );
             assert.strictEqual(sim.stats.requests.length, 1, 'the dropped request was never read');
             assert.strictEqual((await request(sim.origin + DEVS, { agent })).status, 401, 'a new connection is served');
+            await request(sim.origin + DEVS, { agent });
+            assert.deepStrictEqual(
+                sim.stats.requests.map((r) => r.reused),
+                [false, false, true],
+                'each request says whether it came on a reused connection',
+            );
         });
     });
 });

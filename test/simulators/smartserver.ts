@@ -384,6 +384,11 @@ export class SmartServerSimulator extends Simulator<SmartServerRecord, SmartServ
 
     // ---- test controls ------------------------------------------------------------------------
 
+    /** Changes session knobs on the running simulator (they apply to every session from the next request on). */
+    setKnobs(knobs: Partial<Pick<SmartServerOptions, 'sessionRequestLimit' | 'dataDelayMs' | 'reportedTimeoutMs'>>): void {
+        Object.assign(this._options, knobs);
+    }
+
     /** Sessions ended by `sessionRequestLimit` (each after serving that many requests). */
     get sessionsEndedByLimit(): number {
         return this._sessions.endedByLimit;

@@ -5,6 +5,7 @@ import axios, { AxiosInstance, AxiosResponse } from 'axios';
 
 import { SessionError } from '../errors';
 import type { KnownSecrets } from '../secret-scrubber';
+import { closeIdleBeforeServer, failedOnStaleConnection } from './keep-alive';
 import { ProxyHttpAgent, ProxyHttpsAgent, ProxySettings, environmentProxy, proxyRefusalOf } from './proxy-agents';
 import { describeTarget, transportError } from './transport-errors';
 
@@ -36,6 +37,8 @@ export interface HttpRequest {
     credentialHeaders?: readonly string[];
     /** The cookies of every hop; without it a `Cookie` header goes to same-origin hops only. */
     cookies?: HopCookies;
+    /** Written on a connection of its own, never a reused one (a login: it must never meet a keep-alive race). */
+    newConnection?: boolean;
 }
 
 /** Cookies hop by hop: what to send to a hop's URL, and what a hop's reply set. */
@@ -88,6 +91,8 @@ const DEFAULT_PROXY_CONNECT_TIMEOUT_MS = 30000;
 export class HttpClient {
     private readonly httpAgent: http.Agent;
     private readonly httpsAgent: https.Agent;
+    /** Agents that open a connection per exchange and close it after: logins, and a request the keep-alive race cut. */
+    private readonly newConnection: { httpAgent: http.Agent; httpsAgent: https.Agent };
     private readonly axios: AxiosInstance;
     private readonly maxResponseBytes: number;
     private readonly proxyAuthorizations: (string | undefined)[];
@@ -98,10 +103,16 @@ export class HttpClient {
         const tls = { ...options.tls, keepAlive: true, maxSockets };
         const httpProxy = options.proxy ?? environmentProxy('http:');
         const httpsProxy = options.proxy ?? environmentProxy('https:');
-        this.httpAgent = httpProxy ? new ProxyHttpAgent(httpProxy, { keepAlive: true, maxSockets }) : new http.Agent({ keepAlive: true, maxSockets });
-        this.httpsAgent = httpsProxy
-            ? new ProxyHttpsAgent(httpsProxy, tls, options.proxyConnectTimeoutMs ?? DEFAULT_PROXY_CONNECT_TIMEOUT_MS)
-            : new https.Agent(tls);
+        const connectTimeout = options.proxyConnectTimeoutMs ?? DEFAULT_PROXY_CONNECT_TIMEOUT_MS;
+        this.httpAgent = closeIdleBeforeServer(
+            httpProxy ? new ProxyHttpAgent(httpProxy, { keepAlive: true, maxSockets }) : new http.Agent({ keepAlive: true, maxSockets }),
+        );
+        this.httpsAgent = closeIdleBeforeServer(httpsProxy ? new ProxyHttpsAgent(httpsProxy, tls, connectTimeout) : new https.Agent(tls));
+        const once = { ...options.tls, keepAlive: false };
+        this.newConnection = {
+            httpAgent: httpProxy ? new ProxyHttpAgent(httpProxy, { keepAlive: false }) : new http.Agent({ keepAlive: false }),
+            httpsAgent: httpsProxy ? new ProxyHttpsAgent(httpsProxy, once, connectTimeout) : new https.Agent(once),
+        };
         this.maxResponseBytes = options.maxResponseBytes;
         this.proxyAuthorizations = [httpProxy?.authorization, httpsProxy?.authorization];
         this.axios = axios.create({
@@ -137,7 +148,11 @@ export class HttpClient {
         try {
             for (;;) {
                 const cookie = request.cookies?.header(hop.url);
-                const response = await this.exchange(cookie ? { ...hop, headers: { ...hop.headers, Cookie: cookie } } : hop, deadline.signal);
+                const response = await this.exchange(
+                    cookie ? { ...hop, headers: { ...hop.headers, Cookie: cookie } } : hop,
+                    deadline.signal,
+                    request.newConnection,
+                );
                 const refused = proxyRefusalOf(response.status, response.request);
                 if (refused) throw refused;
                 const setCookie = toArray(response.headers['set-cookie'] as string | string[] | undefined);
@@ -164,9 +179,20 @@ export class HttpClient {
         }
     }
 
-    /** One HTTP exchange, redirects not followed (we follow them ourselves: cheaper, and our rules). */
-    private exchange(hop: Hop, signal: AbortSignal): Promise<AxiosResponse<Buffer>> {
-        return this.axios.request<Buffer>({ method: hop.method, url: hop.url, headers: hop.headers, data: hop.body, signal, maxRedirects: 0 });
+    /**
+     * One HTTP exchange, redirects not followed (we follow them ourselves: cheaper, and our rules).
+     * One cut on a reused connection before any reply byte (the server had closed it) is written once
+     * more on a new connection, whatever its method: the server never read it.
+     */
+    private async exchange(hop: Hop, signal: AbortSignal, newConnection = false): Promise<AxiosResponse<Buffer>> {
+        const config = { method: hop.method, url: hop.url, headers: hop.headers, data: hop.body, signal, maxRedirects: 0 };
+        if (newConnection) return this.axios.request<Buffer>({ ...config, ...this.newConnection });
+        try {
+            return await this.axios.request<Buffer>(config);
+        } catch (error) {
+            if (signal.aborted || this.destroyed || !failedOnStaleConnection(error)) throw error;
+            return this.axios.request<Buffer>({ ...config, ...this.newConnection });
+        }
     }
 
     /** The proxy's credentials, for the secret scrubber. */
@@ -177,8 +203,7 @@ export class HttpClient {
     /** Closes every socket (idle and in use) and refuses later requests: the config node is gone. */
     destroy(): void {
         this.destroyed = true;
-        this.httpAgent.destroy();
-        this.httpsAgent.destroy();
+        for (const agent of [this.httpAgent, this.httpsAgent, this.newConnection.httpAgent, this.newConnection.httpsAgent]) agent.destroy();
     }
 }
 

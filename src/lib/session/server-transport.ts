@@ -26,7 +26,7 @@ export interface AuthorizedRequest {
  * Lends a request the credential to write it with, at the moment it is written (after its wait for a
  * connection), so an expiry is judged then; `finished` is called once the exchange has ended.
  */
-export type CredentialAtWrite = () => Promise<{ credential: SessionCredential; finished(): void }>;
+export type CredentialAtWrite = () => Promise<{ credential: SessionCredential; finished(response?: HttpResponse): void }>;
 
 export interface ServerTransportOptions {
     settings: ServerSettings;
@@ -92,8 +92,10 @@ export class ServerTransport {
     sendExchange(exchange: VendorExchange, credential: SessionCredential): Promise<HttpResponse> {
         const url = exchange.url ?? this.options.settings.baseUrl + exchange.path;
         const headers = { ...exchange.headers };
+        // A login (its credentials may be resent only if never sent) goes on a connection of its own.
+        const newConnection = exchange.retry === 'unsent';
         return sendWithRetry(
-            () => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body),
+            () => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body, undefined, newConnection),
             exchange.retry ?? true,
             DEFAULT_RETRY_POLICY,
             this.sleep,
@@ -158,6 +160,7 @@ export class ServerTransport {
         method: string,
         body: Buffer | string | undefined,
         request?: AuthorizedRequest,
+        newConnection = false,
     ): Promise<HttpResponse> {
         // A queued request waits for a connection inside its own timeout.
         let timeoutMs = request?.timeoutMs ?? this.options.settings.requestTimeoutMs;
@@ -178,8 +181,8 @@ export class ServerTransport {
             );
             timeoutMs = Math.max(1, timeoutMs - (Date.now() - queuedAt));
         }
-        let response: HttpResponse;
-        let finished = (): void => undefined;
+        let response: HttpResponse | undefined;
+        let finished: (response?: HttpResponse) => void = () => undefined;
         try {
             if (request && this.closing) throw stopped();
             let credential: SessionCredential;
@@ -203,6 +206,7 @@ export class ServerTransport {
                 body,
                 timeoutMs,
                 followRedirects: request?.followRedirects ?? false,
+                newConnection,
                 // Dropped on a redirect to another origin: the session's header and its write token.
                 credentialHeaders: [credential.header?.name, credential.writeToken?.name].filter((name): name is string => name !== undefined),
                 cookies: hopCookies({
@@ -216,7 +220,7 @@ export class ServerTransport {
             };
             response = await this.clientFor(url).send(outgoing);
         } finally {
-            finished();
+            finished(response);
             release();
         }
         return response;

@@ -202,7 +202,6 @@ export class SessionManager {
                 }
             }
             const used = credential as LiveCredential;
-            used.served = true;
             used.lastUsedAt = Date.now();
             withoutHeaders(response.headers, adapter.credentialReplyHeaders);
             return { response, credential: used };

@@ -9,6 +9,7 @@ import { SingleFlight } from './single-flight';
 import { identitySettingNames } from '../vendors/settings';
 import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../vendors/adapter';
 import { withLoginHint } from '../vendors/login-hint';
+import type { HttpResponse } from '../http/http-client';
 
 /** A credential from one successful login, with what is known about its lifetime. */
 export interface LiveCredential extends SessionCredential {
@@ -27,10 +28,10 @@ export interface LiveCredential extends SessionCredential {
     served?: boolean;
 }
 
-/** A credential lent to one request as it is written; `finished` once its reply arrived (or it failed). */
+/** A credential lent to one request as it is written; `finished` with its reply once it arrived (none: it failed). */
 export interface CredentialLease {
     credential: LiveCredential;
-    finished(): void;
+    finished(response?: HttpResponse): void;
 }
 
 export type SessionState = 'idle' | 'loggingIn' | 'loggedIn' | 'failed' | 'loggedOut';
@@ -92,8 +93,8 @@ export class Session {
     private readonly retiring = new Set<Promise<void>>();
     /** Requests written with each credential and not yet answered: its logout waits for them. */
     private readonly inFlight = new Map<LiveCredential, number>();
-    /** Replaced credentials waiting for their requests in flight, each with the call that ends its wait. */
-    private readonly draining = new Map<LiveCredential, () => void>();
+    /** Waits for a credential's requests in flight to finish, each with the call that ends it. */
+    private readonly draining = new Map<LiveCredential, Set<() => void>>();
 
     private readonly scrubber: SecretScrubber;
 
@@ -163,13 +164,14 @@ export class Session {
         let done = false;
         return {
             credential,
-            finished: () => {
+            finished: (response) => {
                 if (done) return;
                 done = true;
+                if (response && !this.deps.adapter.isSessionRejected(response)) credential.served = true;
                 const left = (this.inFlight.get(credential) ?? 1) - 1;
                 if (left > 0) return void this.inFlight.set(credential, left);
                 this.inFlight.delete(credential);
-                this.draining.get(credential)?.();
+                for (const stopWaiting of [...(this.draining.get(credential) ?? [])]) stopWaiting();
             },
         };
     }
@@ -180,7 +182,13 @@ export class Session {
      * served requests has simply ended: it is replaced at once. A server that refuses fresh
      * credentials before accepting any request gets one re-login per {@link RELOGIN_INTERVAL_MS}.
      */
-    replace(dead: LiveCredential, now: number = Date.now()): Promise<LiveCredential> {
+    async replace(dead: LiveCredential, now?: number): Promise<LiveCredential> {
+        // Whether the server ever accepted `dead` may be told by the replies still to come for it.
+        if (!dead.served && this.inFlight.has(dead)) await this.drained(dead);
+        return this.replaceNow(dead, now ?? Date.now());
+    }
+
+    private replaceNow(dead: LiveCredential, now: number): Promise<LiveCredential> {
         if (this.ended) return Promise.reject(stopped());
         const live = this.live;
         if (live && live !== dead && !isDue(live, now)) return Promise.resolve(live);
@@ -241,7 +249,7 @@ export class Session {
     /** No more logins for this session: its config node is closing (replaced credentials are logged out now). */
     end(): void {
         this.ended = true;
-        for (const stopWaiting of [...this.draining.values()]) stopWaiting();
+        for (const waits of [...this.draining.values()]) for (const stopWaiting of [...waits]) stopWaiting();
     }
 
     /** Registers a handover run after each renewal, before the old credential is logged out; returns its removal. */
@@ -354,14 +362,18 @@ export class Session {
     /** Resolves once no request written with `credential` is in flight, at most the drain timeout later (at once when closing). */
     private drained(credential: LiveCredential): Promise<void> {
         if (!this.inFlight.has(credential) || this.ended) return Promise.resolve();
+        let waits = this.draining.get(credential);
+        if (!waits) this.draining.set(credential, (waits = new Set()));
+        const all = waits;
         return new Promise((resolve) => {
             const stopWaiting = (): void => {
                 clearTimeout(timer);
-                this.draining.delete(credential);
+                all.delete(stopWaiting);
+                if (!all.size && this.draining.get(credential) === all) this.draining.delete(credential);
                 resolve();
             };
             const timer = setTimeout(stopWaiting, this.deps.drainTimeoutMs ?? 0);
-            this.draining.set(credential, stopWaiting);
+            all.add(stopWaiting);
         });
     }
 
