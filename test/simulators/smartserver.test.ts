@@ -563,8 +563,8 @@ describe('SmartServer simulator', function () {
             assert.deepStrictEqual(
                 sim.stats.requests.map(({ at: _at, headers: _headers, ...rest }) => rest),
                 [
-                    { method: 'GET', path: '/iap/devs', cookie, status: 200 },
-                    { method: 'GET', path: '/missing', cookie: '', status: 404 },
+                    { method: 'GET', path: '/iap/devs', cookie, status: 200, reused: false },
+                    { method: 'GET', path: '/missing', cookie: '', status: 404, reused: false },
                 ],
             );
             assert.ok(sim.stats.requests.every((r: any) => r.at >= before && r.at <= Date.now()));
