@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 
-import axios, { AxiosInstance, AxiosResponse } from 'axios';
+import axios, { AxiosResponse, GenericAbortSignal } from 'axios';
 
 import { SessionError } from '../errors';
 import type { KnownSecrets } from '../secret-scrubber';
@@ -82,6 +82,11 @@ interface Hop {
     body?: Buffer | string;
 }
 const DEFAULT_PROXY_CONNECT_TIMEOUT_MS = 30000;
+/**
+ * axios turns TCP keep-alive on with this initial delay for every socket it is given; the agents use
+ * the same, or each request would reset it twice (a system call each time).
+ */
+const KEEP_ALIVE_PROBE_MS = 60_000;
 
 /**
  * One per server config node: keep-alive agents carrying the server's TLS and proxy settings,
@@ -93,20 +98,18 @@ export class HttpClient {
     private readonly httpsAgent: https.Agent;
     /** Agents that open a connection per exchange and close it after: logins, and a request the keep-alive race cut. */
     private readonly newConnection: { httpAgent: http.Agent; httpsAgent: https.Agent };
-    private readonly axios: AxiosInstance;
+    private readonly axios: InstanceType<typeof axios.Axios>;
     private readonly maxResponseBytes: number;
     private readonly proxyAuthorizations: (string | undefined)[];
     private destroyed = false;
 
     constructor(options: HttpClientOptions) {
-        const maxSockets = options.maxSockets;
-        const tls = { ...options.tls, keepAlive: true, maxSockets };
+        const pool = { keepAlive: true, keepAliveMsecs: KEEP_ALIVE_PROBE_MS, maxSockets: options.maxSockets };
+        const tls = { ...options.tls, ...pool };
         const httpProxy = options.proxy ?? environmentProxy('http:');
         const httpsProxy = options.proxy ?? environmentProxy('https:');
         const connectTimeout = options.proxyConnectTimeoutMs ?? DEFAULT_PROXY_CONNECT_TIMEOUT_MS;
-        this.httpAgent = closeIdleBeforeServer(
-            httpProxy ? new ProxyHttpAgent(httpProxy, { keepAlive: true, maxSockets }) : new http.Agent({ keepAlive: true, maxSockets }),
-        );
+        this.httpAgent = closeIdleBeforeServer(httpProxy ? new ProxyHttpAgent(httpProxy, pool) : new http.Agent(pool));
         this.httpsAgent = closeIdleBeforeServer(httpsProxy ? new ProxyHttpsAgent(httpsProxy, tls, connectTimeout) : new https.Agent(tls));
         const once = { ...options.tls, keepAlive: false };
         this.newConnection = {
@@ -115,7 +118,10 @@ export class HttpClient {
         };
         this.maxResponseBytes = options.maxResponseBytes;
         this.proxyAuthorizations = [httpProxy?.authorization, httpsProxy?.authorization];
-        this.axios = axios.create({
+        // A bare instance whose defaults are only these: axios merges them into every request's
+        // config, so none of its global defaults (header buckets, transitional flags) ride along.
+        this.axios = new axios.Axios({
+            adapter: 'http',
             httpAgent: this.httpAgent,
             httpsAgent: this.httpsAgent,
             // Our agents do the proxying (noproxy per host, CONNECT for https); axios must not add its own.
@@ -128,12 +134,11 @@ export class HttpClient {
             decompress: false,
             maxContentLength: options.maxResponseBytes,
             maxBodyLength: Infinity,
-            transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: false },
+            // We follow redirects ourselves: cheaper, and our rules.
+            maxRedirects: 0,
+            // Like the core http request node, send no Accept unless the flow or the vendor asks for one.
+            headers: {},
         });
-        // Like the core http request node, send no Accept unless the flow or the vendor asks for one,
-        // and no placeholder Content-Type: it would make axios respell the msg's `content-type`.
-        delete this.axios.defaults.headers.common.Accept;
-        delete this.axios.defaults.headers.common['Content-Type'];
     }
 
     async send(request: HttpRequest): Promise<HttpResponse> {
@@ -141,22 +146,22 @@ export class HttpClient {
         const redirects: RedirectHop[] = [];
         // One deadline for the whole exchange, as the core node's request timeout: a server that
         // trickles bytes or a proxy that never opens the tunnel cannot hold a message forever.
-        const deadline = new AbortController();
-        const timer = setTimeout(() => deadline.abort(), request.timeoutMs);
-        const headers = withoutAxiosDefaults(withoutFraming(request.headers, request.cookies !== undefined));
-        let hop: Hop = { method: request.method, url: request.url, headers, body: request.body };
+        const deadline = new Deadline(request.timeoutMs);
+        const cookies = request.cookies;
+        let hop: Hop = { method: request.method, url: request.url, headers: hopHeaders(request.headers, cookies !== undefined), body: request.body };
         try {
             for (;;) {
-                const cookie = request.cookies?.header(hop.url);
-                const response = await this.exchange(
-                    cookie ? { ...hop, headers: { ...hop.headers, Cookie: cookie } } : hop,
-                    deadline.signal,
-                    request.newConnection,
-                );
+                if (cookies) {
+                    // Each hop's own cookies (the hop's headers are ours to change: copied per hop).
+                    const cookie = cookies.header(hop.url);
+                    if (cookie) hop.headers.Cookie = cookie;
+                    else delete hop.headers.Cookie;
+                }
+                const response = await this.exchange(hop, deadline, request.newConnection);
                 const refused = proxyRefusalOf(response.status, response.request);
                 if (refused) throw refused;
                 const setCookie = toArray(response.headers['set-cookie'] as string | string[] | undefined);
-                request.cookies?.store(hop.url, setCookie);
+                if (setCookie.length) cookies?.store(hop.url, setCookie);
                 const location = response.headers.location;
                 if (!request.followRedirects || !REDIRECT_STATUSES.has(response.status) || typeof location !== 'string') {
                     return { status: response.status, headers: plainHeaders(response.headers), body: bodyOf(response), url: hop.url, redirects };
@@ -171,11 +176,11 @@ export class HttpClient {
             // Sockets closed by destroy(): say why, rather than "connection reset", keeping the
             // socket's code: a login cut off on the wire may have reached the server.
             if (this.destroyed) throw stopped(transportError(error, request.method, request.url, request.timeoutMs).transportCode);
-            throw deadline.signal.aborted
+            throw deadline.aborted
                 ? new SessionError('TIMEOUT', `No answer from ${describeTarget(request.method, request.url)} within ${request.timeoutMs} ms.`)
                 : transportError(error, request.method, request.url, request.timeoutMs, this.maxResponseBytes);
         } finally {
-            clearTimeout(timer);
+            deadline.clear();
         }
     }
 
@@ -184,8 +189,8 @@ export class HttpClient {
      * One cut on a reused connection before any reply byte (the server had closed it) is written once
      * more on a new connection, whatever its method: the server never read it.
      */
-    private async exchange(hop: Hop, signal: AbortSignal, newConnection = false): Promise<AxiosResponse<Buffer>> {
-        const config = { method: hop.method, url: hop.url, headers: hop.headers, data: hop.body, signal, maxRedirects: 0 };
+    private async exchange(hop: Hop, signal: Deadline, newConnection = false): Promise<AxiosResponse<Buffer>> {
+        const config = { method: hop.method, url: hop.url, headers: hop.headers, data: hop.body, signal };
         if (newConnection) return this.axios.request<Buffer>({ ...config, ...this.newConnection });
         try {
             return await this.axios.request<Buffer>(config);
@@ -208,15 +213,37 @@ export class HttpClient {
 }
 
 /**
- * `false` tells axios not to add its defaults: Accept-Encoding, and a form-urlencoded
- * Content-Type on every POST/PUT/PATCH. The core node sends neither unless the flow does.
+ * An exchange's deadline as the abort signal axios takes (its `GenericAbortSignal`): one timer and
+ * one listener (the hop in flight), without an AbortController and its event target per request.
  */
-function withoutAxiosDefaults(headers: Record<string, string>): Record<string, string | false> {
-    const result: Record<string, string | false> = { ...headers };
-    for (const name of ['Accept-Encoding', 'Content-Type']) {
-        if (!Object.keys(headers).some((key) => key.toLowerCase() === name.toLowerCase())) result[name] = false;
+class Deadline implements GenericAbortSignal {
+    aborted = false;
+    private listener: ((event: { type: string }) => void) | undefined;
+    private readonly timer: NodeJS.Timeout;
+
+    constructor(ms: number) {
+        this.timer = setTimeout(() => this.abort(), ms);
     }
-    return result;
+
+    addEventListener(type: string, listener: (event: { type: string }) => void): void {
+        if (type === 'abort') this.listener = listener;
+    }
+
+    removeEventListener(type: string, listener: (event: { type: string }) => void): void {
+        if (type === 'abort' && this.listener === listener) this.listener = undefined;
+    }
+
+    clear(): void {
+        clearTimeout(this.timer);
+        this.listener = undefined;
+    }
+
+    private abort(): void {
+        this.aborted = true;
+        const listener = this.listener;
+        this.listener = undefined;
+        listener?.({ type: 'abort' });
+    }
 }
 
 function stopped(transportCode?: string): SessionError {
@@ -243,14 +270,24 @@ function bodyOf(response: AxiosResponse<Buffer>): Buffer {
     return Buffer.isBuffer(response.data) ? response.data : Buffer.from(response.data ?? '');
 }
 
-/** Request headers without framing and hop-by-hop ones (and without `Cookie` when the jar sends cookies per hop). */
-function withoutFraming(headers: Record<string, string>, cookiesPerHop: boolean): Record<string, string> {
-    const result: Record<string, string> = {};
-    for (const [name, value] of Object.entries(headers)) {
+/**
+ * The first hop's headers: without framing and hop-by-hop ones (and without `Cookie` when the jar
+ * sends cookies per hop); `false` tells axios not to add its defaults: Accept-Encoding, and a
+ * form-urlencoded Content-Type on every POST/PUT/PATCH. The core node sends neither unless the flow does.
+ */
+function hopHeaders(headers: Record<string, string>, cookiesPerHop: boolean): Record<string, string | false> {
+    const result: Record<string, string | false> = {};
+    let acceptEncoding = false;
+    let contentType = false;
+    for (const name in headers) {
         const lower = name.toLowerCase();
         if (FRAMING_HEADERS.has(lower) || (cookiesPerHop && lower === 'cookie')) continue;
-        result[name] = value;
+        if (lower === 'accept-encoding') acceptEncoding = true;
+        else if (lower === 'content-type') contentType = true;
+        result[name] = headers[name];
     }
+    if (!acceptEncoding) result['Accept-Encoding'] = false;
+    if (!contentType) result['Content-Type'] = false;
     return result;
 }
 
