@@ -26,6 +26,11 @@
  *   BENCH_MAX_CONNECTIONS=32: the server's connection cap (default 8, the config node's default)
  *   BENCH_PROFILE=<dir>: a V8 CPU profile of each measured phase, <stack>-c<C>-r<round>.cpuprofile
  *   (read them with `node bench/profile-summary.js <file>`; the profiler itself costs some speed)
+ *   BENCH_CALLGRIND=1: under `valgrind --tool=callgrind --instr-atstart=no`, instruments only the
+ *   measured phases (instruction counts do not depend on the machine's load), e.g.
+ *   BENCH_CALLGRIND=1 BENCH_STACKS=ours BENCH_CONCURRENCY=32 BENCH_ROUNDS=1 BENCH_EXTRAS=0 BENCH_N=2000 \
+ *   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/tmp/ours.cg node --expose-gc bench/bench.js
+ *   then `callgrind_annotate /tmp/ours.cg | head`: the total Ir divided by BENCH_N is the cost per request.
  */
 const { fork, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -72,7 +77,8 @@ const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(ROOT, process.env.B
 const HEAP_LIMIT_BYTES = 10 * 1024 * 1024;
 /** The config node's `maxConnections` (its default unless BENCH_MAX_CONNECTIONS says otherwise). */
 const MAX_CONNECTIONS = intEnv('BENCH_MAX_CONNECTIONS', 8);
-const CHECK_TIMEOUT_MS = 120000;
+// Under callgrind everything runs some 50 times slower.
+const CHECK_TIMEOUT_MS = process.env.BENCH_CALLGRIND === '1' ? 3600000 : 120000;
 
 const USER = { username: 'admin', password: 'Passw0rd!Passw0rd' };
 const DATA_PATH = '/iap/devs/17q2d9x.5/if/block/1/Volts_1/value';
@@ -386,6 +392,11 @@ async function startProfile(name) {
     };
 }
 
+/** Turns callgrind's instrumentation of this process on or off (BENCH_CALLGRIND only). */
+function callgrind(state) {
+    if (process.env.BENCH_CALLGRIND === '1') spawnSync('callgrind_control', ['-i', state, String(process.pid)], { stdio: 'ignore' });
+}
+
 async function measure(stackName, conc, roundNo) {
     const stack = stacks[stackName];
     const ctx = await stack.setup(conc);
@@ -394,11 +405,13 @@ async function measure(stackName, conc, roundNo) {
         await collectGarbage();
         const s0 = await backendStats();
         const stopProfile = await startProfile(`${stackName}-c${conc}-r${roundNo}`);
+        callgrind('on');
         const cpu0 = process.cpuUsage();
         const start = process.hrtime.bigint();
         const latencies = await withTimeout(closedLoop(conc, N, ctx.issue), CHECK_TIMEOUT_MS * 5, `${stackName} at C=${conc}`);
         const wallMs = hrMs(start);
         const cpu = process.cpuUsage(cpu0);
+        callgrind('off');
         await stopProfile();
         const s1 = await backendStats();
         const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];

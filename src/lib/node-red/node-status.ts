@@ -164,12 +164,12 @@ export class NodeStatus {
         this.countdown = undefined;
     }
 
-    /** Sends the status unless it is already the one shown. */
+    /** Sends the status unless it is already the one shown (decided before scrubbing: the same text scrubs the same). */
     private set(status: StatusObject): void {
-        if (typeof status.text === 'string' && this.manager) status = { ...status, text: this.manager.scrubber.scrub(status.text) };
         const key = `${status.fill}|${status.shape}|${status.text}`;
         if (key === this.shown) return;
         this.shown = key;
+        if (typeof status.text === 'string' && this.manager) status = { ...status, text: this.manager.scrubber.scrub(status.text) };
         this.node.status(status);
     }
 }

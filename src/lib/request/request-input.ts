@@ -135,6 +135,8 @@ function lacksScheme(url: string, base: URL): boolean {
  */
 export function resolveUrl(url: string, baseUrl: string, tlsConfigured = false): string {
     if (CONTROL.test(url)) throw invalid('The URL contains control characters.');
+    // A path on the server (the usual case) needs no parsing of the base URL.
+    if ((url.startsWith('/') && !url.startsWith('//')) || url.startsWith('?')) return normaliseQuery(baseUrl + url);
     const base = new URL(baseUrl);
     if (lacksScheme(url, base)) url = `${tlsConfigured ? 'https' : 'http'}://${url}`;
     const isAbsolute = /^[a-z][a-z0-9+.-]*:/i.test(url) || url.startsWith('//');

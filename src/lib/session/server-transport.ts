@@ -53,7 +53,8 @@ export const DEFAULT_MAX_CONNECTIONS = 8;
 export class ServerTransport {
     /** What the adapters are lent: the settings and a way to send their exchanges. */
     readonly context: VendorContext;
-    private readonly defaultHeaders: Record<string, string>;
+    /** The vendor's default headers, with their lower-case names (compared once per request). */
+    private readonly defaultHeaders: ReadonlyArray<{ name: string; lower: string; value: string }>;
     private readonly slots: ConnectionSlots;
     private closing = false;
     /** Retry waits in progress: closing ends them. */
@@ -80,7 +81,11 @@ export class ServerTransport {
     constructor(private readonly options: ServerTransportOptions) {
         this.slots = new ConnectionSlots(options.maxConnections);
         this.origin = new URL(options.settings.baseUrl).origin;
-        this.defaultHeaders = options.adapter.requestHeaders(options.settings);
+        this.defaultHeaders = Object.entries(options.adapter.requestHeaders(options.settings)).map(([name, value]) => ({
+            name,
+            lower: name.toLowerCase(),
+            value,
+        }));
         this.context = { settings: options.settings, send: (exchange, credential) => this.sendExchange(exchange, credential), grant: options.grant };
     }
 
@@ -213,7 +218,7 @@ export class ServerTransport {
                     jar: credential.jar,
                     origin: this.origin,
                     url,
-                    flowCookies: [...flow.pairs, ...msgCookies],
+                    flowCookies: msgCookies.length ? [...flow.pairs, ...msgCookies] : flow.pairs,
                     sessionCookie: this.options.adapter.sessionCookie,
                     storeAll: !request,
                 }),
@@ -246,11 +251,11 @@ function stopped(): SessionError {
 }
 
 /** Vendor defaults for headers the msg does not set (names compared without case). */
-function withDefaults(headers: Record<string, string>, defaults: Record<string, string>): Record<string, string> {
+function withDefaults(headers: Record<string, string>, defaults: ReadonlyArray<{ name: string; lower: string; value: string }>): Record<string, string> {
     const result = { ...headers };
-    for (const [name, value] of Object.entries(defaults)) {
-        if (!Object.keys(result).some((key) => key.toLowerCase() === name.toLowerCase())) result[name] = value;
-    }
+    if (!defaults.length) return result;
+    const set = new Set(Object.keys(headers).map((key) => key.toLowerCase()));
+    for (const { name, lower, value } of defaults) if (!set.has(lower)) result[name] = value;
     return result;
 }
 

@@ -5,6 +5,8 @@ import type { HopCookies } from '../http/http-client';
 
 interface CachedCookies {
     cookies: Cookie[];
+    /** The cookies as one `Cookie` value (undefined when none), built once per credential and path. */
+    header: string | undefined;
     /** The cookies must be looked up again from this time on (the earliest cookie expiry). */
     validUntil: number;
 }
@@ -14,22 +16,40 @@ const cookieCache = new WeakMap<CookieJar, Map<string, CachedCookies>>();
 const MAX_CACHED_PATHS = 256;
 
 /** The jar's cookies for a URL, from the cache while nothing was stored and none has expired. */
-function sessionCookiesFor(jar: CookieJar, url: string): Cookie[] {
+function sessionCookiesFor(jar: CookieJar, url: string): CachedCookies {
     const queryAt = url.indexOf('?');
     const key = queryAt < 0 ? url : url.slice(0, queryAt);
     let paths = cookieCache.get(jar);
     const cached = paths?.get(key);
     const now = Date.now();
-    if (cached && now < cached.validUntil) return cached.cookies;
+    if (cached && now < cached.validUntil) return cached;
     const cookies = jar.getCookiesSync(url);
     let validUntil = Infinity;
     for (const cookie of cookies) {
         const expiry = cookie.expiryTime();
         if (expiry !== undefined && expiry < validUntil) validUntil = expiry;
     }
+    // One per name, as a request with cookies of its own merges them (see hopCookies).
+    const byName = new Map<string, string>();
+    for (const cookie of cookies) byName.set(cookie.key, cookie.cookieString());
+    const header = byName.size ? [...byName.values()].join('; ') : undefined;
     if (!paths || paths.size >= MAX_CACHED_PATHS) cookieCache.set(jar, (paths = new Map()));
-    paths.set(key, { cookies, validUntil });
-    return cookies;
+    const entry = { cookies, header, validUntil };
+    paths.set(key, entry);
+    return entry;
+}
+
+/**
+ * Whether `url` is on `origin` (scheme, host and port as `URL.origin` spells them). A URL that
+ * starts with the origin's own spelling is decided without parsing: that is every request built
+ * from the server's base URL.
+ */
+function onOrigin(url: string, origin: string): boolean {
+    if (url.startsWith(origin)) {
+        const next = url.charAt(origin.length);
+        if (next === '/' || next === '?' || next === '#' || next === '') return true;
+    }
+    return new URL(url).origin === origin;
 }
 
 /**
@@ -72,27 +92,32 @@ export interface HopCookieOptions {
  * for the rest of the exchange, for hops to the same origin, as a browser would send them.
  */
 export function hopCookies(options: HopCookieOptions): HopCookies {
-    const firstOrigin = new URL(options.url).origin;
+    let firstOrigin: string | undefined;
     let hopJars: Map<string, CookieJar> | undefined;
     return {
         header(url) {
+            const onServer = onOrigin(url, options.origin);
+            // A request with no cookies of its own: the session's, as cached for this path.
+            if (!options.flowCookies.length && !hopJars) return onServer ? sessionCookiesFor(options.jar, url).header : undefined;
             const origin = new URL(url).origin;
+            firstOrigin ??= new URL(options.url).origin;
             const pairs = new Map<string, string>();
             if (origin === firstOrigin) for (const pair of options.flowCookies) pairs.set(cookieName(pair), pair);
             for (const cookie of hopJars?.get(origin)?.getCookiesSync(url) ?? []) pairs.set(cookie.key, cookie.cookieString());
-            if (origin === options.origin) for (const cookie of sessionCookiesFor(options.jar, url)) pairs.set(cookie.key, cookie.cookieString());
+            if (onServer) for (const cookie of sessionCookiesFor(options.jar, url).cookies) pairs.set(cookie.key, cookie.cookieString());
             return pairs.size ? [...pairs.values()].join('; ') : undefined;
         },
         store(url, setCookie) {
-            const origin = new URL(url).origin;
+            if (!setCookie.length) return;
+            const onServer = onOrigin(url, options.origin);
             for (const header of setCookie) {
-                const ours =
-                    origin === options.origin && (options.storeAll || (options.sessionCookie !== undefined && cookieName(header) === options.sessionCookie));
+                const ours = onServer && (options.storeAll || (options.sessionCookie !== undefined && cookieName(header) === options.sessionCookie));
                 if (ours) {
                     options.jar.setCookieSync(header, url, { ignoreError: true });
                     cookieCache.delete(options.jar);
                     continue;
                 }
+                const origin = new URL(url).origin;
                 hopJars ??= new Map();
                 let hopJar = hopJars.get(origin);
                 if (!hopJar) hopJars.set(origin, (hopJar = new CookieJar()));
