@@ -41,6 +41,7 @@ const path = require('node:path');
 
 const { renderSvg } = require('./chart');
 const { guardWrites } = require('./guard-writes');
+const { removeTestSpies } = require('./test-spies');
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -232,31 +233,6 @@ async function collectGarbage() {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * node-red-node-test-helper wraps Node.prototype.send/status/log/... in sinon spies that keep
- * every call's arguments and stack: production Node-RED has no such recorder, and it costs CPU and
- * grows the heap by every msg. Once the flow is loaded, put the real methods back.
- */
-function removeTestSpies(ids) {
-    if (!helper._sandbox || !helper._NodePrototype) {
-        // A test helper without these internals: measure with its recorders, and say so.
-        if (!removeTestSpies.warned) console.log('note: could not remove node-red-node-test-helper\'s call recorders; CPU and heap figures include them');
-        removeTestSpies.warned = true;
-        return;
-    }
-    helper._sandbox.restore();
-    if (helper._logSpy) {
-        helper._logSpy.restore();
-        helper._logSpy = null;
-    }
-    // Node-RED copies Node.prototype.send onto each wired node when it starts: the spy too.
-    const send = helper._NodePrototype.send;
-    for (const id of ids) {
-        const node = helper.getNode(id);
-        if (node && Object.prototype.hasOwnProperty.call(node, 'send') && typeof node.send.callCount === 'number') node.send = send;
-    }
-}
-
-/**
  * A Node-RED stack: node `n1` under test wired to helper `h1`, a Catch node wired to `caught`.
  * `issue()` sends one msg to n1 and resolves when it comes out of h1 or reaches Catch.
  */
@@ -271,7 +247,7 @@ function nodeRedStack(nodes, flowNodes, credentials, makeMsg) {
                 { id: 'caught', z: 'tab', type: 'helper' },
             ];
             await helper.load(nodes, flow, credentials());
-            removeTestSpies(flow.map((node) => node.id));
+            removeTestSpies(helper, flow.map((node) => node.id));
             const n1 = helper.getNode('n1');
             const pending = new Map();
             const tally = { non200: 0, errors: 0, firstProblem: null };

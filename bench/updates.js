@@ -23,6 +23,7 @@ const ROOT = path.resolve(__dirname, '..');
 process.chdir(ROOT);
 require('tsx/cjs/api').register();
 const { helper, ALL_NODES, ADMIN, tlsNode, serverNode } = require('../test/support/harness.ts');
+const { removeTestSpies } = require('./test-spies');
 
 const intEnv = (name, fallback) => {
     const value = Number(process.env[name]);
@@ -103,6 +104,11 @@ async function loadFlow(baseUrl) {
         { id: 'pollOut', z: 'tab', type: 'helper' },
     ];
     await helper.load(ALL_NODES, flow, { server: ADMIN });
+    // The test helper's call recorders would keep every msg and status: production has none.
+    removeTestSpies(
+        helper,
+        flow.map((node) => node.id),
+    );
     return { live: helper.getNode('live'), liveOut: helper.getNode('liveOut'), poll: helper.getNode('poll'), pollOut: helper.getNode('pollOut') };
 }
 
