@@ -6,10 +6,8 @@
  */
 import assert from 'node:assert';
 
-import sinon from 'sinon';
-
 import { CmWellSimulator } from '../simulators/cmwell';
-import { helper, standardFlow, load, settle, answeredOnce, delay, logText } from '../support/harness';
+import { helper, standardFlow, load, settle, answeredOnce, delay, logText, nodeRedWithSimulator } from '../support/harness';
 
 const ROOT = { username: 'root', password: 'root' };
 const READ_PATH = '/example.org/Individuals/JohnSmith';
@@ -43,18 +41,7 @@ describe('CM-Well in a Node-RED runtime', function () {
     let sim: any;
     let clock: any;
 
-    before(async () => {
-        await helper.startServer();
-    });
-    after(async () => {
-        await helper.stopServer();
-    });
-
-    async function startSim(options = {}) {
-        sim = new CmWellSimulator({ penaltyMs: 0, ...options });
-        await sim.start();
-        return sim;
-    }
+    const { start: startSim, fakeClock } = nodeRedWithSimulator((options = {}) => (sim = new CmWellSimulator({ penaltyMs: 0, ...options })));
 
     /** standardFlow against the simulator: vendor cmwell, r1 reading an infoton, w1 writing. */
     function flow(server = {}, request = {}) {
@@ -67,14 +54,6 @@ describe('CM-Well in a Node-RED runtime', function () {
 
     const dataCalls = () => sim.stats.requests.filter((r: any) => r.path !== '/_login');
     const logins = () => sim.stats.requests.filter((r: any) => r.path === '/_login');
-
-    afterEach(async function () {
-        if (clock) clock.restore();
-        clock = undefined;
-        await helper.unload();
-        if (sim) await sim.stop();
-        sim = undefined;
-    });
 
     it('16: logs in with Basic, outputs {user, expiresAt} and reads with the X-CM-WELL-TOKEN header', async function () {
         await startSim();
@@ -302,7 +281,7 @@ describe('CM-Well in a Node-RED runtime', function () {
 
     it('a known expiry (tokenLifetime 2h) logs in again before any request is refused', async function () {
         await startSim();
-        clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+        clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
         const rec = await load(flow({ tokenLifetime: '2h' }), { server: ROOT });
         helper.getNode('r1').receive({ n: 1 });
         const [first] = await rec.out.waitFor(1);

@@ -4,11 +4,9 @@
  */
 import assert from 'node:assert';
 
-import sinon from 'sinon';
-
 import { CommvaultSimulator } from '../simulators/commvault';
 import { request as rawRequest } from '../simulators/http-get';
-import { helper, standardFlow, load, settle, answeredOnce, logText } from '../support/harness';
+import { helper, standardFlow, load, settle, answeredOnce, logText, nodeRedWithSimulator } from '../support/harness';
 
 const USER = { username: 'cvuser01', password: 'Password#123!' };
 const CREDENTIALS = { server: USER };
@@ -24,18 +22,7 @@ describe('Commvault in a Node-RED runtime', function () {
     let sim: any;
     let clock: any;
 
-    before(async () => {
-        await helper.startServer();
-    });
-    after(async () => {
-        await helper.stopServer();
-    });
-
-    async function startSim(options = {}) {
-        sim = new CommvaultSimulator(options);
-        await sim.start();
-        return sim;
-    }
+    const { start: startSim, fakeClock } = nodeRedWithSimulator((options = {}) => (sim = new CommvaultSimulator(options)));
 
     /** The standard flow against the simulator, as a Commvault server; request GET /Client. */
     function flow({ server = {}, request = {}, extra = [] } = {}) {
@@ -43,14 +30,6 @@ describe('Commvault in a Node-RED runtime', function () {
     }
 
     const calls = (route: any) => sim.stats.requests.filter((r: any) => r.path === `/webconsole/api${route}`);
-
-    afterEach(async function () {
-        if (clock) clock.restore();
-        clock = undefined;
-        await helper.unload();
-        if (sim) await sim.stop();
-        sim = undefined;
-    });
 
     it('(43, 47) logs in with JSON, sends the Authtoken and Accept on data calls, and keeps the token out of msg.payload', async function () {
         await startSim();
@@ -173,7 +152,7 @@ describe('Commvault in a Node-RED runtime', function () {
             });
         }
         sim.resetStats();
-        clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+        clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
         const rec = await load(flow(), CREDENTIALS);
         helper.getNode('r1').receive({ n: 1 });
         const [locked] = await rec.caught.waitFor(1);
@@ -220,7 +199,7 @@ describe('Commvault in a Node-RED runtime', function () {
 
     it('(48) idle expiry: activity keeps the token; after nearly 30 idle minutes the next request logs in again first', async function () {
         await startSim();
-        clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+        clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
         const rec = await load(flow(), CREDENTIALS);
         const r1 = helper.getNode('r1');
         r1.receive({ n: 1 });

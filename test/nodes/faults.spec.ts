@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-import { helper, NODES_DIR, ALL_NODES, ADMIN, Recorder, standardFlow, load, answeredOnce, delay } from '../support/harness';
+import { helper, NODES_DIR, ALL_NODES, ADMIN, Recorder, standardFlow, load, answeredOnce, delay, nodeRedWithSimulator } from '../support/harness';
 import { ParityServer, TestProxy } from '../support/parity-server';
 
 const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
@@ -43,18 +43,9 @@ async function silentServer() {
 describe('authorized request: fault survival', function () {
     let backend: any;
 
-    before(async () => {
-        await helper.startServer();
-    });
-    after(async () => {
-        await helper.stopServer();
-    });
+    const { start } = nodeRedWithSimulator(() => new ParityServer());
     beforeEach(async () => {
-        backend = await new ParityServer().start();
-    });
-    afterEach(async () => {
-        await helper.unload();
-        await backend.stop();
+        backend = await start();
     });
 
     it('recovers from a server restart mid-stream (all sessions gone) with one login, losing no message', async function () {

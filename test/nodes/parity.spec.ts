@@ -9,11 +9,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { helper, NODES_DIR, ALL_NODES, ADMIN, CA_FILE, Recorder, answeredOnce, tlsNode, type FlowNode, type Msg } from '../support/harness';
+import { helper, NODES_DIR, ALL_NODES, ADMIN, Recorder, answeredOnce, nodeRedWithSimulator, tlsNode, type FlowNode, type Msg } from '../support/harness';
+import { quietPeriod, waitFor } from '../support/wait';
 import { ParityServer, TestProxy } from '../support/parity-server';
 
 const TLS_DIR = path.join(__dirname, '..', 'fixtures', 'tls');
 const tlsFile = (name: any) => path.join(TLS_DIR, name);
+/** The fixture certificate of an HTTPS backend (signed by the test CA). */
+const serverTls = () => ({ key: fs.readFileSync(tlsFile('server.key')), cert: fs.readFileSync(tlsFile('server.crt')) });
 
 // The core nodes of the Node-RED the harness runs.
 const coreRequestNode = require(path.join(NODES_DIR, 'core', 'network', '21-httprequest.js'));
@@ -90,18 +93,13 @@ async function run(rec: any, nodeId: any, msg: any, timeoutMs = 10000) {
     msg._msgid = crypto.randomUUID();
     rec.inputs++;
     node.receive(msg);
-    const started = Date.now();
-    for (;;) {
-        const out = rec.out.messages.find((m: any) => m._msgid === msg._msgid);
-        const caught = rec.caught.messages.find((m: any) => m._msgid === msg._msgid);
-        if (out || caught) {
-            await new Promise((resolve) => setTimeout(resolve, 5));
-            node.removeListener('call:warn', onWarn);
-            return { msg: out || caught, caught: Boolean(caught), warnings };
-        }
-        if (Date.now() - started > timeoutMs) throw new Error(`no answer from ${nodeId} within ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    const answered = (recorder: Recorder): Msg | undefined => recorder.messages.find((m: any) => m._msgid === msg._msgid);
+    await waitFor(() => answered(rec.out) ?? answered(rec.caught), { timeoutMs, message: `an answer from ${nodeId}` });
+    // A warning that comes with the answer is emitted just after it.
+    await quietPeriod(5);
+    node.removeListener('call:warn', onWarn);
+    const caught = answered(rec.caught);
+    return { msg: (caught ?? answered(rec.out)) as Msg, caught: Boolean(caught), warnings };
 }
 
 /**
@@ -157,18 +155,9 @@ describe('authorized request: parity with the core http request node', function 
     let rec: any;
     const session = () => backend.issueSession();
 
-    before(async () => {
-        await helper.startServer();
-    });
-    after(async () => {
-        await helper.stopServer();
-    });
+    const { start } = nodeRedWithSimulator(() => new ParityServer());
     beforeEach(async () => {
-        backend = await new ParityServer().start();
-    });
-    afterEach(async () => {
-        await helper.unload();
-        await backend.stop();
+        backend = await start();
     });
 
     const load = async (cases: Msg[], options: { tls?: FlowNode; proxy?: FlowNode } = {}) => {
@@ -514,27 +503,9 @@ describe('authorized request: parity with the core http request node', function 
 });
 
 describe('authorized request: TLS parity through the core tls-config node', function () {
-    const serverTls = () => ({ key: fs.readFileSync(tlsFile('server.key')), cert: fs.readFileSync(tlsFile('server.crt')) });
-    const tlsConfig = (overrides: FlowNode = {}) => ({
-        id: 'tlsconf',
-        type: 'tls-config',
-        cert: '',
-        key: '',
-        ca: CA_FILE,
-        certname: '',
-        keyname: '',
-        caname: '',
-        servername: '',
-        verifyservercert: true,
-        ...overrides,
-    });
     let backend: any;
     let rec;
-
-    afterEach(async () => {
-        await helper.unload();
-        await backend.stop();
-    });
+    const { start } = nodeRedWithSimulator((options?: any) => new ParityServer(options));
 
     const check = async (tls: any, expectOk: any) => {
         rec = await loadParity(parityFlow(backend.origin, [{ id: 't', url: '/json' }], { tls }));
@@ -556,16 +527,16 @@ describe('authorized request: TLS parity through the core tls-config node', func
     };
 
     it('trusts a CA, or a server when verification is turned off, and refuses an untrusted one', async function () {
-        backend = await new ParityServer({ tls: serverTls() }).start();
-        await check(tlsConfig(), true);
-        await check(tlsConfig({ ca: '', verifyservercert: false }), true);
+        backend = await start({ tls: serverTls() });
+        await check(tlsNode(), true);
+        await check(tlsNode({ ca: '', verifyservercert: false }), true);
         await check(undefined, false);
-        await check(tlsConfig({ ca: tlsFile('client-ca.crt') }), false);
+        await check(tlsNode({ ca: tlsFile('client-ca.crt') }), false);
     });
 
     it('completes a URL without a scheme with https:// when a TLS configuration is set, as the core node does', async function () {
-        backend = await new ParityServer({ tls: serverTls() }).start();
-        rec = await loadParity(parityFlow(backend.origin, [{ id: 't', url: `127.0.0.1:${backend.port}/json`, asTyped: true }], { tls: tlsConfig() }));
+        backend = await start({ tls: serverTls() });
+        rec = await loadParity(parityFlow(backend.origin, [{ id: 't', url: `127.0.0.1:${backend.port}/json`, asTyped: true }], { tls: tlsNode() }));
         const { ours, core } = await both(
             rec,
             't',
@@ -578,12 +549,10 @@ describe('authorized request: TLS parity through the core tls-config node', func
     });
 
     it('presents a client certificate to a server that requires one', async function () {
-        backend = await new ParityServer({
-            tls: { ...serverTls(), ca: fs.readFileSync(tlsFile('client-ca.crt')), requestCert: true, rejectUnauthorized: true },
-        }).start();
-        await check(tlsConfig({ cert: tlsFile('client-cert.crt'), key: tlsFile('client-key.key') }), true);
+        backend = await start({ tls: { ...serverTls(), ca: fs.readFileSync(tlsFile('client-ca.crt')), requestCert: true, rejectUnauthorized: true } });
+        await check(tlsNode({ cert: tlsFile('client-cert.crt'), key: tlsFile('client-key.key') }), true);
         backend.stats.requests = [];
-        rec = await loadParity(parityFlow(backend.origin, [{ id: 't', url: '/json' }], { tls: tlsConfig() }));
+        rec = await loadParity(parityFlow(backend.origin, [{ id: 't', url: '/json' }], { tls: tlsNode() }));
         const { ours, core } = await both(
             rec,
             't',
@@ -604,29 +573,14 @@ describe('authorized request: proxy parity through the core http proxy node', fu
     let proxy: any;
     let rec;
     const proxyNode = (overrides = {}) => ({ id: 'proxy', type: 'http proxy', name: '', url: proxy.url, noproxy: [], ...overrides });
-    const secureTls = {
-        id: 'tlsconf',
-        type: 'tls-config',
-        cert: '',
-        key: '',
-        ca: CA_FILE,
-        certname: '',
-        keyname: '',
-        caname: '',
-        servername: '',
-        verifyservercert: true,
-    };
+    const secureTls = tlsNode();
+    const { start } = nodeRedWithSimulator((options?: any) => new ParityServer(options));
 
     beforeEach(async () => {
-        backend = await new ParityServer().start();
-        secureBackend = await new ParityServer({
-            tls: { key: fs.readFileSync(tlsFile('server.key')), cert: fs.readFileSync(tlsFile('server.crt')) },
-        }).start();
+        backend = await start();
+        secureBackend = await start({ tls: serverTls() });
     });
     afterEach(async () => {
-        await helper.unload();
-        await backend.stop();
-        await secureBackend.stop();
         await proxy.stop();
     });
 
@@ -728,23 +682,22 @@ describe('authorized request: proxy parity through the environment (http_proxy, 
     let secureBackend: any;
     let proxy: TestProxy;
 
+    const { start } = nodeRedWithSimulator((options?: any) => new ParityServer(options));
+
     beforeEach(async () => {
         for (const name of NAMES) {
             saved[name] = process.env[name];
             delete process.env[name];
         }
-        backend = await new ParityServer().start();
-        secureBackend = await new ParityServer({ tls: { key: fs.readFileSync(tlsFile('server.key')), cert: fs.readFileSync(tlsFile('server.crt')) } }).start();
+        backend = await start();
+        secureBackend = await start({ tls: serverTls() });
         proxy = await new TestProxy().start();
     });
     afterEach(async () => {
-        await helper.unload();
         for (const name of NAMES) {
             if (saved[name] === undefined) delete process.env[name];
             else process.env[name] = saved[name];
         }
-        await backend.stop();
-        await secureBackend.stop();
         await proxy.stop();
     });
 
@@ -779,7 +732,7 @@ describe('authorized request: proxy parity through the environment (http_proxy, 
 
     it('tunnels https targets through https_proxy with CONNECT', async function () {
         process.env.https_proxy = proxy.url;
-        const secureTls = { ...tlsNode(), id: 'tlsconf' };
+        const secureTls = tlsNode();
         const seen = await throughEnvironment(secureBackend, secureTls);
         assert.ok(seen.length >= 2, seen.join());
         assert.ok(

@@ -4,11 +4,9 @@
  */
 import assert from 'node:assert';
 
-import sinon from 'sinon';
-
 import { SdmSimulator } from '../simulators/sdm';
 import { request as rawRequest } from '../simulators/http-get';
-import { helper, standardFlow, load, settle, answeredOnce, logText } from '../support/harness';
+import { helper, standardFlow, load, settle, answeredOnce, logText, nodeRedWithSimulator } from '../support/harness';
 
 const SDM_ADMIN = { username: 'admin', password: 'passphrase' };
 const DEVICES = '/rest/v1.3/inventory/deviceMgmt/devices';
@@ -42,26 +40,7 @@ describe('Oracle SDM in a Node-RED runtime', function () {
     let sim: any;
     let clock: any;
 
-    before(async () => {
-        await helper.startServer();
-    });
-    after(async () => {
-        await helper.stopServer();
-    });
-
-    async function startSim(options = {}) {
-        sim = new SdmSimulator(options);
-        await sim.start();
-        return sim;
-    }
-
-    afterEach(async function () {
-        if (clock) clock.restore();
-        clock = undefined;
-        await helper.unload();
-        if (sim) await sim.stop();
-        sim = undefined;
-    });
+    const { start: startSim, fakeClock } = nodeRedWithSimulator((options = {}) => (sim = new SdmSimulator(options)));
 
     describe('login', function () {
         it('(35) logs in with JSON: msg.payload holds the <session> fields without sessionId, expiry from validUntil', async function () {
@@ -294,7 +273,7 @@ describe('Oracle SDM in a Node-RED runtime', function () {
 
         it('logs in again ahead of a validUntil known in advance, and logs the old session out', async function () {
             await startSim({ sessionTtlMs: 10 * 60000 });
-            clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+            clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
             const rec = await loadSdm(sdmFlow(sim));
             helper.getNode('r1').receive({});
             await rec.out.waitFor(1);
@@ -311,7 +290,7 @@ describe('Oracle SDM in a Node-RED runtime', function () {
 
         it('logs in again ahead of an idle timeout it was told (idleTimeout in minutes)', async function () {
             await startSim({ idleTtlMs: 10 * 60000 });
-            clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+            clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
             const rec = await loadSdm(sdmFlow(sim));
             helper.getNode('l1').receive({});
             const [login] = await rec.out.waitFor(1);

@@ -8,7 +8,7 @@ import assert from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { helper, standardFlow, tlsNode, load, answeredOnce, logText } from '../support/harness';
+import { helper, standardFlow, tlsNode, load, answeredOnce, logText, nodeRedWithSimulator } from '../support/harness';
 import { request } from '../simulators/http-get';
 import { OAuthProviderSimulator, serverSettings } from '../simulators/oauth2';
 import { ParityServer, xmlBomb } from '../support/parity-server';
@@ -27,21 +27,13 @@ describe('authorized request: security', function () {
     let backend: any;
     let other: any;
 
-    before(async () => {
-        await helper.startServer();
-    });
-    after(async () => {
-        await helper.stopServer();
-    });
+    const { start } = nodeRedWithSimulator((options?: any) => new ParityServer(options));
     beforeEach(async () => {
-        backend = await new ParityServer().start();
-        other = await new ParityServer({ open: true }).start();
+        backend = await start();
+        other = await start({ open: true });
     });
-    afterEach(async () => {
-        await helper.unload();
+    afterEach(() => {
         helper.settings({ restSessionServerMaxResponseBytes: undefined });
-        await backend.stop();
-        await other.stop();
     });
 
     it('never sends anything, login included, for a URL on another origin', async function () {

@@ -1,24 +1,14 @@
 import assert from 'node:assert';
 
 import { SmartServerSimulator } from '../simulators/smartserver';
-import { helper, standardFlow, load, settle } from '../support/harness';
+import { helper, standardFlow, load, settle, nodeRedWithSimulator } from '../support/harness';
 
 describe('SmartServer: login, authorized request, logout', function () {
     let sim: any;
 
-    before(async function () {
-        await helper.startServer();
-    });
-    after(async function () {
-        await helper.stopServer();
-    });
+    const { start } = nodeRedWithSimulator(() => new SmartServerSimulator());
     beforeEach(async function () {
-        sim = new SmartServerSimulator();
-        await sim.start();
-    });
-    afterEach(async function () {
-        await helper.unload();
-        await sim.stop();
+        sim = await start();
     });
 
     it('logs in, reuses the cookie for requests, and logs out', async function () {

@@ -1,24 +1,14 @@
 import assert from 'node:assert';
 
 import { SmartServerSimulator } from '../simulators/smartserver';
-import { helper, ADMIN, standardFlow, tlsNode, load, answeredOnce, logText } from '../support/harness';
+import { helper, ADMIN, standardFlow, tlsNode, load, answeredOnce, logText, nodeRedWithSimulator } from '../support/harness';
 
 describe('SmartServer requests, errors and secrets in a Node-RED runtime', function () {
     let sim: any;
 
-    before(async () => {
-        await helper.startServer();
-    });
-    after(async () => {
-        await helper.stopServer();
-    });
+    const { start } = nodeRedWithSimulator(() => new SmartServerSimulator());
     beforeEach(async function () {
-        sim = new SmartServerSimulator();
-        await sim.start();
-    });
-    afterEach(async function () {
-        await helper.unload();
-        await sim.stop();
+        sim = await start();
     });
 
     const dataCalls = () => sim.stats.requests.filter((r: any) => /\/iap\/(devs|test)/.test(r.path));

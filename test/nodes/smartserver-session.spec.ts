@@ -1,10 +1,8 @@
 import assert from 'node:assert';
 
-import sinon from 'sinon';
-
 import { SmartServerSimulator } from '../simulators/smartserver';
 import { request as rawRequest } from '../simulators/http-get';
-import { helper, ADMIN, standardFlow, load, settle } from '../support/harness';
+import { helper, ADMIN, standardFlow, load, settle, nodeRedWithSimulator } from '../support/harness';
 
 const STATUS_KEY = (name: any) => `rest-session-server.status.${name}`;
 
@@ -21,26 +19,7 @@ describe('SmartServer session behaviour in a Node-RED runtime', function () {
     let sim: any;
     let clock: any;
 
-    before(async () => {
-        await helper.startServer();
-    });
-    after(async () => {
-        await helper.stopServer();
-    });
-
-    async function startSim(options = {}) {
-        sim = new SmartServerSimulator(options);
-        await sim.start();
-        return sim;
-    }
-
-    afterEach(async function () {
-        if (clock) clock.restore();
-        clock = undefined;
-        await helper.unload();
-        if (sim) await sim.stop();
-        sim = undefined;
-    });
+    const { start: startSim, fakeClock } = nodeRedWithSimulator((options = {}) => (sim = new SmartServerSimulator(options)));
 
     it('50 concurrent requests on a cold server cause exactly one login', async function () {
         await startSim();
@@ -83,7 +62,7 @@ describe('SmartServer session behaviour in a Node-RED runtime', function () {
 
     it('a refresh known in advance logs in again before the expiry and logs the old session out', async function () {
         await startSim({ sessionTtlMs: 10 * 60_000 });
-        clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+        clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
         const rec = await load(standardFlow(sim.baseUrl('root')));
         helper.getNode('r1').receive({});
         await rec.out.waitFor(1);
@@ -131,7 +110,7 @@ describe('SmartServer session behaviour in a Node-RED runtime', function () {
             });
         }
         sim.resetStats();
-        clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+        clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
         const rec = await load(standardFlow(sim.baseUrl('root')));
         helper.getNode('r1').receive({ n: 1 });
         const [locked] = await rec.caught.waitFor(1);

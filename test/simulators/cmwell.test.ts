@@ -3,9 +3,9 @@
 
 import assert from 'node:assert';
 import crypto from 'node:crypto';
-import sinon from 'sinon';
 import { CmWellSimulator, parseShortDuration, parseDigestClientHeader, OPAQUE, startForFlows, DEMO_PORT } from './cmwell';
 import { request } from './http-get';
+import { simulatorFixture } from '../support/simulator-fixture';
 
 const DAY = 86400000;
 const HOUR = 3600000;
@@ -41,13 +41,8 @@ function digestHeader({
 describe('CM-Well simulator', function () {
     this.timeout(10000);
     let sim!: CmWellSimulator; // stop() is a no-op on a stopped simulator
-    let clock: any;
 
-    async function startSim(options = {}) {
-        sim = new CmWellSimulator({ penaltyMs: 0, ...options });
-        await sim.start();
-        return sim;
-    }
+    const { start: startSim, fakeClock } = simulatorFixture((options = {}) => (sim = new CmWellSimulator({ penaltyMs: 0, ...options })));
 
     const login = (query = '', headers = { Authorization: basic('root', 'root') }) => request(`${sim.origin}/_login${query}`, { headers });
 
@@ -62,12 +57,6 @@ describe('CM-Well simulator', function () {
         assert.strictEqual(res.status, 401);
         return /nonce="([0-9a-f]{32})"/.exec(String(res.headers['www-authenticate']))![1];
     }
-
-    afterEach(async function () {
-        if (clock) clock.restore();
-        clock = undefined;
-        if (sim) await sim.stop();
-    });
 
     describe('helpers', function () {
         it('parses the short duration format exactly like LoginHandler', function () {
@@ -331,7 +320,7 @@ describe('CM-Well simulator', function () {
         it('28: an expired token is 403 "given token is not valid" (text for reads, JSON for writes)', async function () {
             await startSim();
             const jwt = await token('?exp=1m');
-            clock = sinon.useFakeTimers({ now: Date.now() + 2 * MINUTE, toFake: ['Date'] });
+            fakeClock({ now: Date.now() + 2 * MINUTE, toFake: ['Date'] });
             const read = await request(`${sim.origin}${DATA_PATH}`, { headers: { 'X-CM-WELL-TOKEN': jwt } });
             assert.strictEqual(read.status, 403);
             assert.strictEqual(read.body, 'given token is not valid (not signed or expired)');

@@ -2,12 +2,10 @@
 // section 6 conformance cases). Numbers in test names refer to those cases.
 
 import assert from 'node:assert';
-import https from 'node:https';
-
-import sinon from 'sinon';
 
 import { CommvaultSimulator, decodeBase64, parseXmlElement, toXml, startForFlows, DEMO_PORT } from './commvault';
-import { request, TEST_CA } from './http-get';
+import { request } from './http-get';
+import { idleKeepAlive, simulatorFixture, stopsAtOnce } from '../support/simulator-fixture';
 
 const USER = 'cvuser01';
 const PASSWORD = 'Password#123!';
@@ -48,17 +46,9 @@ describe('Commvault simulator', function () {
     let sim!: CommvaultSimulator; // stop() is a no-op on a stopped simulator
     let clock: any;
 
-    async function startSim(options: ConstructorParameters<typeof CommvaultSimulator>[0] = {}) {
-        sim = new CommvaultSimulator(options);
-        await sim.start();
-        return sim;
-    }
-
-    afterEach(async function () {
-        if (clock) clock.restore();
-        clock = undefined;
-        if (sim) await sim.stop();
-    });
+    const { start: startSim, fakeClock } = simulatorFixture(
+        (options: ConstructorParameters<typeof CommvaultSimulator>[0] = {}) => (sim = new CommvaultSimulator(options)),
+    );
 
     describe('helpers', function () {
         it('decodes strict Base64 of UTF-8 only', function () {
@@ -111,20 +101,9 @@ describe('Commvault simulator', function () {
 
         it('stop() closes idle keep-alive connections and resolves fast', async function () {
             await startSim();
-            const agent = new https.Agent({ keepAlive: true, ca: TEST_CA });
+            const agent = await idleKeepAlive(sim.baseUrl);
             try {
-                await new Promise((resolve, reject) => {
-                    https
-                        .get(sim.baseUrl, { agent }, (res) => {
-                            res.resume();
-                            res.on('end', resolve);
-                        })
-                        .on('error', reject);
-                });
-                assert.strictEqual(Object.keys(agent.freeSockets).length, 1, 'the connection should be kept alive');
-                const started = Date.now();
-                await sim.stop();
-                assert.ok(Date.now() - started < 1000, 'stop() took too long');
+                await stopsAtOnce(sim);
             } finally {
                 agent.destroy();
             }
@@ -272,7 +251,7 @@ describe('Commvault simulator', function () {
         });
 
         it('(45) locks the account after the threshold: any password gets isAccountLocked and the seconds left', async function () {
-            clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+            clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
             await startSim({ lockoutThreshold: 3 });
             for (let i = 1; i <= 2; i++) {
                 const res = (await loginJson(sim, { username: USER, password: b64('guess') })).json();
@@ -385,7 +364,7 @@ describe('Commvault simulator', function () {
         });
 
         it('(48) a token idle for idleTtlMs is refused; each use restarts the idle time', async function () {
-            clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+            clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
             await startSim({ idleTtlMs: 60_000 });
             const authtoken = await token(sim);
             clock.tick(50_000);

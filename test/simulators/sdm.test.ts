@@ -2,12 +2,10 @@
 // section 6 conformance cases 34-41; numbers in test names refer to those cases).
 
 import assert from 'node:assert';
-import https from 'node:https';
-
-import sinon from 'sinon';
 
 import { SdmSimulator, replyFormat, readXmlFields, startForFlows, DEMO_PORT } from './sdm';
-import { request, TEST_CA } from './http-get';
+import { request } from './http-get';
+import { idleKeepAlive, simulatorFixture, stopsAtOnce } from '../support/simulator-fixture';
 
 const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json' };
 const XML_HEADERS = { 'Content-Type': 'application/xml', Accept: 'application/xml' };
@@ -55,17 +53,7 @@ describe('Oracle SDM simulator', function () {
     let sim!: SdmSimulator; // stop() is a no-op on a stopped simulator
     let clock: any;
 
-    async function startSim(options?: any) {
-        sim = new SdmSimulator(options);
-        await sim.start();
-        return sim;
-    }
-
-    afterEach(async function () {
-        if (clock) clock.restore();
-        clock = undefined;
-        if (sim) await sim.stop();
-    });
+    const { start: startSim, fakeClock } = simulatorFixture((options?: any) => (sim = new SdmSimulator(options)));
 
     describe('lifecycle', function () {
         it('listens on 127.0.0.1 over HTTPS with the fixture certificate; GET / is the web client outside /rest', async function () {
@@ -86,25 +74,14 @@ describe('Oracle SDM simulator', function () {
 
         it('stop() closes keep-alive sockets and pending delayed logins at once', async function () {
             await startSim({ loginDelayMs: 60000 });
-            const agent = new https.Agent({ keepAlive: true, ca: TEST_CA });
+            const agent = await idleKeepAlive(`${sim.origin}/`);
             try {
-                await new Promise((resolve, reject) => {
-                    https
-                        .get(`${sim.origin}/`, { agent }, (res) => {
-                            res.resume();
-                            res.on('end', resolve);
-                        })
-                        .on('error', reject);
-                });
-                assert.strictEqual(Object.keys(agent.freeSockets).length, 1);
                 const pending = loginJson(sim.origin).then(
                     () => 'answered',
                     () => 'closed',
                 );
                 while (sim.stats.loginAttempts === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-                const started = Date.now();
-                await sim.stop();
-                assert.ok(Date.now() - started < 1000, 'stop() took too long');
+                await stopsAtOnce(sim);
                 assert.strictEqual(await pending, 'closed');
             } finally {
                 agent.destroy();
@@ -315,7 +292,7 @@ describe('Oracle SDM simulator', function () {
 
         it('expires sessions after sessionTtlMs and after idleTtlMs without use (Date.now only)', async function () {
             await startSim({ sessionTtlMs: 10 * 60000, idleTtlMs: 4 * 60000 });
-            clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+            clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
             const cookie = await loginCookie(sim.origin);
             for (let i = 0; i < 3; i++) {
                 clock.tick(3 * 60000);

@@ -2,10 +2,9 @@
 // and section 6 conformance cases). Numbers in test names refer to those cases.
 
 import assert from 'node:assert';
-import https from 'node:https';
-import sinon from 'sinon';
 import { SmartServerSimulator, formatWait, passwordPolicyViolation } from './smartserver';
-import { request, TEST_CA } from './http-get';
+import { request } from './http-get';
+import { idleKeepAlive, simulatorFixture, stopsAtOnce } from '../support/simulator-fixture';
 
 const ADMIN = { username: 'admin', password: 'Passw0rd!Passw0rd' };
 const LOCKOUT_PREFIX = 'Too many failed login attempts';
@@ -39,17 +38,7 @@ describe('SmartServer simulator', function () {
     let sim!: SmartServerSimulator; // stop() is a no-op on a stopped simulator
     let clock: any;
 
-    async function startSim(options?: any) {
-        sim = new SmartServerSimulator(options);
-        await sim.start();
-        return sim;
-    }
-
-    afterEach(async function () {
-        if (clock) clock.restore();
-        clock = undefined;
-        if (sim) await sim.stop();
-    });
+    const { start: startSim, fakeClock } = simulatorFixture((options?: any) => (sim = new SmartServerSimulator(options)));
 
     describe('lifecycle', function () {
         it('listens on 127.0.0.1 over HTTPS with the fixture certificate and reports its URLs', async function () {
@@ -73,20 +62,9 @@ describe('SmartServer simulator', function () {
 
         it('stop() closes idle keep-alive connections and resolves fast', async function () {
             await startSim();
-            const agent = new https.Agent({ keepAlive: true, ca: TEST_CA });
+            const agent = await idleKeepAlive(`${sim.origin}/iap/devs`);
             try {
-                await new Promise((resolve, reject) => {
-                    https
-                        .get(`${sim.origin}/iap/devs`, { agent }, (res) => {
-                            res.resume();
-                            res.on('end', resolve);
-                        })
-                        .on('error', reject);
-                });
-                assert.strictEqual(Object.keys(agent.freeSockets).length, 1, 'the connection should be kept alive');
-                const started = Date.now();
-                await sim.stop();
-                assert.ok(Date.now() - started < 1000, 'stop() took too long');
+                await stopsAtOnce(sim);
             } finally {
                 agent.destroy();
             }
@@ -248,7 +226,7 @@ describe('SmartServer simulator', function () {
 
     describe('lockout and throttling', function () {
         it('(4) locks after the threshold: 401 up to it, then 429 with the remaining time, even with the right password', async function () {
-            clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+            clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
             await startSim({ lockoutThreshold: 3, lockoutDurationMs: 600000 });
             const wrong = { username: 'admin', password: 'wrong' };
             for (let i = 1; i <= 3; i++) {
@@ -271,7 +249,7 @@ describe('SmartServer simulator', function () {
         });
 
         it('ends the lockout after lockoutDurationMs and starts counting failures afresh', async function () {
-            clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+            clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
             await startSim({ lockoutThreshold: 2, lockoutDurationMs: 60000 });
             const wrong = { username: 'admin', password: 'wrong' };
             await login(sim.origin, wrong);
@@ -374,7 +352,7 @@ describe('SmartServer simulator', function () {
         });
 
         it('ends a session after sessionTtlMs (absolute, even when used)', async function () {
-            clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+            clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
             await startSim({ sessionTtlMs: 60000 });
             const cookie = await loginCookie(sim.origin);
             clock.tick(59000);
@@ -384,7 +362,7 @@ describe('SmartServer simulator', function () {
         });
 
         it('ends an unused session after idleTtlMs; use keeps it alive', async function () {
-            clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+            clock = fakeClock({ now: Date.now(), toFake: ['Date'] });
             await startSim({ idleTtlMs: 10000 });
             const cookie = await loginCookie(sim.origin);
             clock.tick(9000);
@@ -547,9 +525,7 @@ describe('SmartServer simulator', function () {
             );
             // Both hung requests stay unanswered (status null); wait until the second one has arrived.
             await waitFor(() => sim.stats.requests.filter((r: any) => r.path === '/iap/devs' && r.status === null).length >= 2);
-            const started = Date.now();
-            await sim.stop();
-            assert.ok(Date.now() - started < 1000, 'stop() took too long');
+            await stopsAtOnce(sim);
             assert.strictEqual(await outcome, 'ECONNRESET');
         });
 

@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 
+import { type SimulatorFixture, type Startable, simulatorFixture } from './simulator-fixture';
 import { waitFor, quietPeriod } from './wait';
 
 /** A msg as tests read it: any property, any depth. */
@@ -222,4 +223,14 @@ export const delay = quietPeriod;
 export function logText(): string {
     const spy = helper.log();
     return spy ? spy.args.map((args) => JSON.stringify(args)).join('\n') : '';
+}
+
+/**
+ * A vendor spec's set-up: the Node-RED runtime for the calling `describe`, and per test a
+ * simulator and a fake clock (see simulatorFixture); the flow is unloaded before the simulator stops.
+ */
+export function nodeRedWithSimulator<C extends (options?: any) => Startable>(create: C): SimulatorFixture<ReturnType<C>, Parameters<C>[0]> {
+    before(() => helper.startServer());
+    after(() => helper.stopServer());
+    return simulatorFixture(create, () => helper.unload());
 }
