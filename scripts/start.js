@@ -12,7 +12,9 @@
  * started through a shell that dies on a signal without passing it on, it stops once its parent is gone.
  *
  * Env: PORT (editor port, default 1880), <VENDOR>_PORT (e.g. SMARTSERVER_PORT: a simulator's port;
- * a taken port falls back to a free one), DEMO_DIR (the user dir, default .demo).
+ * a taken port falls back to a free one), DEMO_DIR (the user dir, default .demo), DEMO_RESET=1
+ * (replace flows edited in the editor with the examples; by default they are kept), DEMO_VERBOSE=1
+ * (print every debug msg and simulator request; by default the terminal shows warnings and errors).
  *
  * `require('./scripts/start.js').prepareDemo(...)` writes the user dir without starting anything.
  */
@@ -22,6 +24,7 @@ const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
+const { demoNodeId, writeDemoFlows, withDemoIds } = require('./demo-flows-file');
 const { envPrefix, examplesEnv, simulatorOf } = require('./example-env');
 
 const DEFAULT_EDITOR_PORT = 1880;
@@ -146,10 +149,11 @@ function readExampleFlows(rootDir, { withDashboard = true, quiet = false } = {})
  * files by environment variables (scripts/example-env.js), which the demo sets: they run as shipped.
  * Their credentials (`${NAME_USER}`, `${NAME_PASSWORD}`) go to the credentials file; a server with a
  * literal base URL is pointed at its vendor's simulator. Injects that start a login fire once after
- * deploy and debug nodes also print to the console.
+ * deploy; with `verbose` debug nodes also print to the console. Node ids are the demo's own
+ * (scripts/demo-flows-file.js), so that an example imported into the running demo does not clash.
  * Returns the flow, the credentials to store for it and the environment it needs.
  */
-function demoFlows(nodes, { rootDir, simulators }) {
+function demoFlows(nodes, { rootDir, simulators, verbose = false }) {
     const caPath = path.resolve(rootDir, CA_FILE);
     const credentials = {};
     // Debug nodes fed by a Status node stay in the sidebar: in the terminal they would drown the rest.
@@ -169,19 +173,22 @@ function demoFlows(nodes, { rootDir, simulators }) {
         } else if (node.type === 'inject' && startsLogin(node)) {
             node.once = true;
             node.onceDelay = INJECT_DELAY_S;
-        } else if (node.type === 'debug' && !statusTargets.has(node.id)) {
+        } else if (node.type === 'debug' && verbose && !statusTargets.has(node.id)) {
             node.console = true; // so the terminal shows what the flow did
         }
         return node;
     });
-    return { flows, credentials, env: examplesEnv(simulators, caPath) };
+    const renamed = withDemoIds(flows);
+    const demoCredentials = Object.fromEntries(Object.entries(credentials).map(([id, value]) => [renamed.idOf(id), value]));
+    return { flows: renamed.nodes, credentials: demoCredentials, env: examplesEnv(simulators, caPath) };
 }
 
 /**
  * Writes the Node-RED user dir for the demo: package.json, the package link, settings.js,
- * flows.json and flows_cred.json (plain JSON: settings.js turns credential encryption off).
+ * flows.json and flows_cred.json (plain JSON: settings.js turns credential encryption off). Flows
+ * someone changed are kept unless `reset` (`flows`: 'written', 'updated', 'reset' or 'kept').
  */
-function prepareDemo({ rootDir, demoDir, simulators, port = DEFAULT_EDITOR_PORT }) {
+function prepareDemo({ rootDir, demoDir, simulators, port = DEFAULT_EDITOR_PORT, reset = false, verbose = false }) {
     if (!rootDir || !demoDir || !simulators) {
         throw new Error('prepareDemo needs rootDir, demoDir and simulators ({ vendor: { baseUrl, credentials } })');
     }
@@ -192,14 +199,11 @@ function prepareDemo({ rootDir, demoDir, simulators, port = DEFAULT_EDITOR_PORT 
     if (dashboard) linkModule(demoDir, DASHBOARD_PACKAGE, dashboard);
     const settingsFile = path.join(demoDir, 'settings.js');
     const examples = readExampleFlows(rootDir, { withDashboard: Boolean(dashboard) });
-    const { flows, credentials, env } = demoFlows(examples, { rootDir, simulators });
+    const { flows, credentials, env } = demoFlows(examples, { rootDir, simulators, verbose });
     fs.writeFileSync(settingsFile, settingsSource(port, env));
-    const flowFile = path.join(demoDir, 'flows.json');
-    const credentialsFile = path.join(demoDir, 'flows_cred.json');
-    writeJson(flowFile, flows);
-    writeJson(credentialsFile, credentials);
+    const { outcome, flowFile, credentialsFile } = writeDemoFlows(demoDir, flows, credentials, { reset });
     const hasDashboard = flows.some((n) => n.type === 'ui-base');
-    return { link, settingsFile, flowFile, credentialsFile, servers: Object.keys(credentials), dashboard: hasDashboard };
+    return { link, settingsFile, flowFile, credentialsFile, servers: Object.keys(credentials), dashboard: hasDashboard, flows: outcome };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,6 +354,7 @@ async function main() {
     const rootDir = path.resolve(__dirname, '..');
     const demoDir = process.env.DEMO_DIR ? path.resolve(process.env.DEMO_DIR) : path.join(rootDir, '.demo');
     const port = portFromEnv('PORT', DEFAULT_EDITOR_PORT);
+    const verbose = process.env.DEMO_VERBOSE === '1';
     const started = {};
     const stopLogs = [];
     let child = null; // the build, then Node-RED
@@ -358,6 +363,7 @@ async function main() {
     const finish = async (code) => {
         for (const stopLog of stopLogs) stopLog();
         await stopAll(started);
+        console.log(code === 0 ? 'Demo stopped: Node-RED and the simulators are down.' : `Demo stopped (exit code ${code}): Node-RED and the simulators are down.`);
         process.exit(code);
     };
     const shutdown = async (signal) => {
@@ -405,9 +411,10 @@ async function main() {
     try {
         for (const vendor of vendors) {
             started[vendor] = await startSimulator(rootDir, vendor, ports[vendor]);
-            stopLogs.push(logSimulatorRequests(vendor, started[vendor].simulator));
+            if (verbose) stopLogs.push(logSimulatorRequests(vendor, started[vendor].simulator));
         }
-        prepared = prepareDemo({ rootDir, demoDir, simulators: started, port });
+        prepared = prepareDemo({ rootDir, demoDir, simulators: started, port, reset: process.env.DEMO_RESET === '1', verbose });
+        announceFlows(prepared, demoDir);
         if (stopping) return;
         child = startNodeRed(demoDir, port);
     } catch (err) {
@@ -433,11 +440,25 @@ async function main() {
     if (stopping) return;
     if (!up) console.warn(`Node-RED has not answered on ${editorUrl} after ${EDITOR_WAIT_MS / 1000} s.`);
     console.log(`Node-RED editor: ${editorUrl}`);
-    if (prepared.dashboard) console.log(`Dashboard: ${editorUrl}/dashboard`);
+    if (prepared.dashboard) console.log(`Dashboard: ${editorUrl}/dashboard (polled gauges; live values on ${editorUrl}/dashboard/live)`);
     for (const [vendor, sim] of Object.entries(started)) {
         console.log(`  ${vendor} simulator at ${sim.baseUrl}, user ${sim.credentials.username}`);
     }
+    if (!verbose) console.log('Warnings and errors show here; DEMO_VERBOSE=1 npm start also prints every debug msg and simulator request.');
     console.log('Ctrl+C (SIGINT) or SIGTERM stops the demo.');
+}
+
+/** Says whether the examples were deployed, or the user's own flows kept (and how to reset them). */
+function announceFlows(prepared, demoDir) {
+    const shown = (file) => (path.relative(process.cwd(), file).startsWith('..') ? file : path.relative(process.cwd(), file));
+    const where = shown(prepared.flowFile);
+    if (prepared.flows === 'kept') {
+        console.log(`Keeping the flows you changed in ${where}. DEMO_RESET=1 npm start replaces them with the examples.`);
+    } else if (prepared.flows === 'reset') {
+        console.log(`DEMO_RESET=1: the flows in ${where} were replaced with the examples.`);
+    } else if (prepared.flows === 'written') {
+        console.log(`The examples are deployed from ${shown(demoDir) || '.'}/. Your edits there are kept on the next start.`);
+    }
 }
 
 if (require.main === module) {
@@ -447,4 +468,4 @@ if (require.main === module) {
     });
 }
 
-module.exports = { prepareDemo, demoFlows, readExampleFlows, exampleVendors };
+module.exports = { prepareDemo, demoFlows, readExampleFlows, exampleVendors, demoNodeId };

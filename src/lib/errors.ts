@@ -27,6 +27,16 @@ export interface StatusReason {
     port?: string;
 }
 
+/**
+ * What the login guard holds back after this error, and until when: only these credentials (a
+ * rejected password; another one is tried at once) or every login of the user (a server block, the
+ * failure budget).
+ */
+export interface HeldBack {
+    scope: 'credentials' | 'user';
+    until: number;
+}
+
 export interface SessionErrorDetails {
     /** HTTP status of the reply that caused the error, when there was one. */
     statusCode?: number;
@@ -38,6 +48,10 @@ export interface SessionErrorDetails {
     reason?: StatusReason;
     /** `AUTHORIZATION_REQUIRED` while a device flow waits: where a person goes and what they enter. */
     visit?: { uri: string; userCode: string };
+    /** What the guard holds back after this error, and until when. */
+    heldBack?: HeldBack;
+    /** True when the login was not sent at all (the guard held it back). */
+    notSent?: boolean;
 }
 
 /**
@@ -51,6 +65,8 @@ export class SessionError extends Error {
     transportCode?: string;
     reason?: StatusReason;
     visit?: { uri: string; userCode: string };
+    heldBack?: HeldBack;
+    notSent?: boolean;
 
     constructor(code: ErrorCode, message: string, details: SessionErrorDetails = {}) {
         super(message);
@@ -61,6 +77,8 @@ export class SessionError extends Error {
         if (details.transportCode !== undefined) this.transportCode = details.transportCode;
         if (details.reason !== undefined) this.reason = details.reason;
         if (details.visit !== undefined) this.visit = details.visit;
+        if (details.heldBack !== undefined) this.heldBack = details.heldBack;
+        if (details.notSent !== undefined) this.notSent = details.notSent;
     }
 }
 

@@ -48,6 +48,12 @@ const HEADER_INJECT = 'browser-header-inject';
 /** The config nodes of the OAuth2 examples that a person authorizes. */
 const OAUTH2_CODE_SERVER = '0a2c0de0000000a';
 const OAUTH2_DEVICE_SERVER = '0a2dc0de000000a';
+const EXAMPLE_FILES = fs
+    .readdirSync(path.join(runtime.ROOT, 'examples'))
+    .filter((file) => file.endsWith('.json'))
+    .sort();
+/** One dashboard per Node-RED: an imported dashboard example shares the demo's base and theme. */
+const SHARED_DASHBOARD_TYPES = ['ui-base', 'ui-theme'];
 
 // The demo's own flow preparation (scripts/start.js is plain CommonJS).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -281,7 +287,9 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         await page.waitForSelector('#rest-session-server-test-result[data-result]', { timeout: 40000 });
         const failed = await page.innerText('#rest-session-server-test-result');
         assert.strictEqual(await page.getAttribute('#rest-session-server-test-result', 'data-result'), 'failed', failed);
-        assert.match(failed, /INVALID_CREDENTIALS/);
+        assert.match(failed, /^Login failed: INVALID_CREDENTIALS/);
+        // Only this password is held back (another is sent at once), until a time, in the one duration format.
+        assert.match(failed, /This password is held back until .+ \(\d+m \d+s\); a different password is sent at once\./);
         assert.ok(!failed.includes(WRONG_PASSWORD));
         await page.locator('#rest-session-server-test-result').scrollIntoViewIfNeeded();
         await shot(page, 'config-dialog-test-login-invalid.png');
@@ -359,6 +367,15 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             'ok',
             await page.innerText('#rest-session-server-test-result'),
         );
+
+        // With the stored password, a changed base URL is not tested at all: "not sent", not "failed".
+        await page.fill('#node-config-input-baseUrl', `${sim.baseUrl}/other`);
+        await page.click('#rest-session-server-test-login');
+        await page.waitForSelector('#rest-session-server-test-result[data-result]', { timeout: 40000 });
+        const notSent = await page.innerText('#rest-session-server-test-result');
+        assert.match(notSent, /^Login not sent: CONFIG\n.*base URL differs from the deployed configuration: type the password again/s);
+        await page.locator('#rest-session-server-test-result').scrollIntoViewIfNeeded();
+        await shot(page, 'config-dialog-test-login-not-sent.png');
         await page.click('#node-config-dialog-cancel');
         await page.waitForSelector('#node-config-input-baseUrl', { state: 'detached' });
 
@@ -449,6 +466,131 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             await shot(page, `demo-tab-${tab.label.replace(/[^\w-]+/g, '-').toLowerCase()}.png`);
         }
     });
+
+    it('imports every example through Import > Examples into the running demo; deployed, its injects give green statuses and outputs', async function () {
+        this.timeout(EXAMPLE_FILES.length * 120000);
+        await page.evaluate(() => {
+            const w = window as any;
+            w.__debugFrom = [];
+            w.RED.comms.subscribe('debug', (_topic: string, msg: { id: string }) => w.__debugFrom.push(msg.id));
+        });
+        for (const file of EXAMPLE_FILES) {
+            try {
+                await importAndRun(file);
+            } catch (error) {
+                await shot(page, `imported-failed.png`);
+                throw new Error(`${file}: ${(error as Error).message}`);
+            }
+        }
+    });
+
+    async function importAndRun(file: string): Promise<void> {
+        {
+            const example = JSON.parse(fs.readFileSync(path.join(runtime.ROOT, 'examples', file), 'utf8')) as Array<Record<string, any>>;
+            // Only the dashboard's own config nodes (one per Node-RED) may exist already: the demo's copies have ids of their own.
+            const clashes: string[] = await page.evaluate(
+                (ids) => ids.filter((id) => (window as any).RED.nodes.node(id) || (window as any).RED.nodes.workspace(id)),
+                example.map((n) => n.id),
+            );
+            const clashTypes = [...new Set(clashes.map((id) => example.find((n) => n.id === id)!.type))];
+            assert.ok(
+                clashTypes.every((type) => SHARED_DASHBOARD_TYPES.includes(type)),
+                `${file}: only the dashboard's config nodes clash (${clashTypes})`,
+            );
+            const tabsBefore: string[] = await page.evaluate(() => {
+                const ids: string[] = [];
+                (window as any).RED.nodes.eachWorkspace((ws: { id: string }) => ids.push(ws.id));
+                return ids;
+            });
+            await page.click('#red-ui-header-button-sidemenu');
+            await page.click('#menu-item-import');
+            await page.click('#red-ui-clipboard-dialog-import-tabs a[href="#red-ui-clipboard-dialog-import-tab-examples"]');
+            const library = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+            await library.locator('.red-ui-treeList-label', { hasText: runtime.PACKAGE_NAME }).first().click();
+            await library
+                .locator('.red-ui-treeList-label', { hasText: file.replace(/\.json$/, '') })
+                .first()
+                .click();
+            await page.click('#red-ui-clipboard-dialog-ok');
+            if (clashes.length) {
+                // Node-RED asks about the existing dashboard; "Import copy" reuses it (one dashboard per Node-RED).
+                await page.locator('.red-ui-notification button', { hasText: 'Import copy' }).click();
+            }
+            const tabId: string = await page
+                .waitForFunction(
+                    (before) => {
+                        let added = '';
+                        (window as any).RED.nodes.eachWorkspace((ws: { id: string }) => {
+                            if (!before.includes(ws.id)) added = ws.id;
+                        });
+                        return added;
+                    },
+                    tabsBefore,
+                    { timeout: 20000 },
+                )
+                .then((handle) => handle.jsonValue() as Promise<string>);
+            const exampleTab = example.find((n) => n.type === 'tab')!;
+            if (!clashes.length) assert.strictEqual(tabId, exampleTab.id, `${file}: imported as it is, without Import copy`);
+            const imported: Array<Record<string, any>> = await page.evaluate(
+                // As exported (the editor keeps wires as links): with their wires.
+                (z) =>
+                    (window as any).RED.nodes
+                        .createExportableNodeSet((window as any).RED.nodes.filterNodes({ z }))
+                        .map((n: any) => ({ id: n.id, type: n.type, name: n.name, y: n.y, wires: n.wires })),
+                tabId,
+            );
+            await page.evaluate((id) => (window as any).RED.workspaces.show(id), tabId);
+            await page.waitForFunction(() => !document.querySelector('#red-ui-header-button-deploy')!.classList.contains('disabled'));
+            await page.click('#red-ui-header-button-deploy');
+            await page.waitForFunction(() => document.querySelector('#red-ui-header-button-deploy')!.classList.contains('disabled'), null, {
+                timeout: 30000,
+            });
+
+            const byId = new Map(imported.map((n) => [n.id, n]));
+            const below = (ids: string[]) => {
+                const seen = new Set<string>();
+                const queue = ids.flatMap((id) => (byId.get(id)?.wires || []).flat() as string[]);
+                while (queue.length) {
+                    const id = queue.shift()!;
+                    if (seen.has(id)) continue;
+                    seen.add(id);
+                    queue.push(...((byId.get(id)?.wires || []).flat() as string[]));
+                }
+                return seen;
+            };
+            // A catch's or a status node's debug is no output of the flow; status nodes have no wires-in, catch nodes neither.
+            const errorDebugs = below(imported.filter((n) => n.type === 'catch').map((n) => n.id));
+            const stateDebugs = below(imported.filter((n) => n.type === 'status').map((n) => n.id));
+            const outputs = (ids: Set<string>) =>
+                imported.filter((n) => n.type === 'debug' && ids.has(n.id) && !errorDebugs.has(n.id) && !stateDebugs.has(n.id));
+            const injects = imported.filter((n) => n.type === 'inject').sort((a, b) => a.y - b.y);
+            const logsOut = (n: Record<string, any>) => [...below([n.id])].some((id) => byId.get(id)?.type === 'rest-session-logout');
+            const fire = async (inject: Record<string, any>) => {
+                const expected = outputs(below([inject.id])).map((n) => n.id);
+                const seenBefore: number = await page.evaluate(() => (window as any).__debugFrom.length);
+                await page.locator(`#red-ui-workspace-chart g[id="${inject.id}"] .red-ui-flow-node-button-button`).click();
+                if (expected.length) {
+                    await page.waitForFunction(
+                        ({ ids, from }) => (window as any).__debugFrom.slice(from).some((id: string) => ids.includes(id)),
+                        { ids: expected, from: seenBefore },
+                        { timeout: 30000 },
+                    );
+                }
+            };
+            for (const inject of injects.filter((n) => !logsOut(n))) await fire(inject);
+            await page.locator('#red-ui-workspace-chart .red-ui-flow-node-status-dot-green').first().waitFor({ state: 'attached', timeout: 30000 });
+            await shot(
+                page,
+                `imported-${file
+                    .replace(/\.json$/, '')
+                    .replace(/[^\w-]+/g, '-')
+                    .toLowerCase()}.png`,
+            );
+            for (const inject of injects.filter(logsOut)) await fire(inject);
+            const errors: string[] = await page.evaluate((ids) => (window as any).__debugFrom.filter((id: string) => ids.includes(id)), [...errorDebugs]);
+            assert.deepStrictEqual(errors, [], `${file}: nothing reached its Catch`);
+        }
+    }
 
     it('fills the dashboard gauges with live values at /dashboard', async function () {
         const dashboard = await browser.newPage({ viewport: { width: 1000, height: 600 } });

@@ -27,7 +27,7 @@ import path from 'node:path';
 
 // scripts/ is plain JavaScript.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { prepareDemo } = require('../../scripts/start.js');
+const { prepareDemo, demoNodeId } = require('../../scripts/start.js');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PACKAGE_NAME = '@rest-session/node-red-rest-session';
@@ -148,7 +148,7 @@ function prepareUserDir({ userDir, simulators, port, tarball, args, examples, mi
         examples
             .flatMap((e: any) => e.nodes)
             .filter((n: any) => missingTypes.has(n.type))
-            .map((n: any) => n.id),
+            .map((n: any) => demoNodeId(n)),
     );
     const flows = JSON.parse(fs.readFileSync(flowFile, 'utf8'))
         .filter((node: any) => !dropped.has(node.id))
@@ -311,7 +311,8 @@ function costSince(stats: any, before: any, requestPaths: any) {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function checkExample({ example, deployed, started, port }: any) {
-    const nodes = deployed.filter((n: any) => example.nodes.some((original: any) => original.id === n.id));
+    // The demo gives its copies ids of their own (scripts/demo-flows-file.js).
+    const nodes = deployed.filter((n: any) => example.nodes.some((original: any) => demoNodeId(original) === n.id));
     if (!nodes.length) return { ok: true, skipped: true, line: 'skipped: prepareDemo does not deploy it' };
     const servers = nodes.filter((n: any) => n.type === 'rest-session-server');
     const trigger = triggerOf(nodes);
@@ -407,7 +408,7 @@ async function main() {
 
         const port = await freePort();
         const { version, flows } = prepareUserDir({ userDir, simulators: started, port, tarball, args, examples, missingTypes });
-        const deployedCount = examples.filter((e) => e.nodes.some((n: any) => flows.some((f: any) => f.id === n.id))).length;
+        const deployedCount = examples.filter((e) => e.nodes.some((n: any) => flows.some((f: any) => f.id === demoNodeId(n)))).length;
         say(
             `user dir ${path.relative(ROOT, userDir)}: ${PACKAGE_NAME}@${version} from the tarball, ${deployedCount} of ${examples.length} example(s) deployed`,
         );

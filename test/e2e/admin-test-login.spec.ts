@@ -109,6 +109,7 @@ describe('admin endpoint: test login (real Node-RED, adminAuth on)', function ()
         assert.strictEqual(res.json.user, 'admin');
         assert.strictEqual(res.json.vendor, 'smartserver');
         assert.ok(res.json.expiresAt > Date.now(), 'expiry from /iap/auth/sessionTimeout');
+        assert.match(res.json.expiresIn, /^(\d+d )?(\d+h )?\d+m \d+s$/, `the time left as every text says it: ${res.json.expiresIn}`);
         assert.strictEqual(res.json.loggedOut, true);
         secretFree(res);
         assert.strictEqual(sim.simulator.stats.loginsOk, 1);
@@ -126,6 +127,8 @@ describe('admin endpoint: test login (real Node-RED, adminAuth on)', function ()
         const res = await runtime.request(red.url, 'POST', ENDPOINT, { body: dialog({ password: '__PWRD__', baseUrl: 'https://127.0.0.2:1/cms' }), token });
         assert.strictEqual(res.json.ok, false);
         assert.strictEqual(res.json.code, 'CONFIG');
+        assert.strictEqual(res.json.sent, false, 'answered as "not sent", not as a failed login');
+        assert.match(res.json.message, /base URL differs .* type the password again/);
         assert.strictEqual(sim.simulator.stats.loginAttempts, attempts);
     });
 
@@ -136,11 +139,41 @@ describe('admin endpoint: test login (real Node-RED, adminAuth on)', function ()
         assert.strictEqual(first.json.code, 'INVALID_CREDENTIALS');
         assert.strictEqual(first.json.statusCode, 401);
         assert.ok(!first.text.includes('not-the-Password-1'));
+        assert.strictEqual(first.json.sent, true, 'the login was sent and failed');
+        // Only this password is held back, for the cool-down, said as every text says a duration.
+        assert.strictEqual(first.json.heldBack.scope, 'credentials');
+        assert.ok(first.json.heldBack.until > Date.now());
+        assert.match(first.json.heldBack.left, /^\d+m \d+s$/);
         const attempts = sim.simulator.stats.loginAttempts;
         const second = await runtime.request(red.url, 'POST', ENDPOINT, { body: wrong, token });
         assert.strictEqual(second.json.code, 'INVALID_CREDENTIALS');
         assert.ok(second.json.retryAfter > 0);
+        assert.strictEqual(second.json.sent, false, 'held back: not sent');
+        assert.strictEqual(second.json.heldBack.scope, 'credentials');
+        assert.match(second.json.message, /Login not sent: .* for \d+m \d+s\./);
         assert.strictEqual(sim.simulator.stats.loginAttempts, attempts, 'the same wrong password is not sent again');
+        // The right password is not held back: it is sent at once and works.
+        const logins = sim.simulator.stats.loginsOk;
+        const right = await runtime.request(red.url, 'POST', ENDPOINT, { body: dialog(), token });
+        assert.strictEqual(right.json.ok, true, right.text);
+        assert.strictEqual(sim.simulator.stats.loginsOk, logins + 1);
+    });
+
+    it('after the failure budget is spent, says that every login of the user is held back', async function () {
+        const body = (n: number) => dialog({ username: 'budget-user', password: `wrong-Password-${n}` });
+        const answers = [];
+        for (let n = 1; n <= 3; n++) answers.push((await runtime.request(red.url, 'POST', ENDPOINT, { body: body(n), token })).json);
+        assert.deepStrictEqual(
+            answers.map((a) => a.heldBack?.scope),
+            ['credentials', 'credentials', 'user'],
+            JSON.stringify(answers),
+        );
+        const attempts = sim.simulator.stats.loginAttempts;
+        const fourth = (await runtime.request(red.url, 'POST', ENDPOINT, { body: body(4), token })).json;
+        assert.strictEqual(fourth.sent, false);
+        assert.strictEqual(fourth.heldBack.scope, 'user');
+        assert.match(fourth.heldBack.left, /^\d+m \d+s$/);
+        assert.strictEqual(sim.simulator.stats.loginAttempts, attempts, 'a fourth password is not sent');
     });
 
     it('answers CONFIG for a bad base URL, no username or an over-60-day token lifetime, sending nothing', async function () {

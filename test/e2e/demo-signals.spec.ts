@@ -1,10 +1,13 @@
 /**
  * `npm start` as an IDE, a process manager or a container runs it: a signal goes to the npm PID
  * only. After SIGTERM or SIGINT no process of the demo (npm, the shell, scripts/start.js, Node-RED)
- * is left and every port it listened on is free again. A taken editor port ends the demo before it
- * starts anything. The demo runs on free ports and in a temporary user dir, without the build
+ * is left and every port it listened on is free again, and the demo says it stopped. A taken editor
+ * port ends the demo before it starts anything. A newcomer's edit, deployed in the editor, survives
+ * the next `npm start` (DEMO_RESET=1 replaces it, and says so); the terminal stays quiet unless
+ * DEMO_VERBOSE=1. The demo runs on free ports and in a temporary user dir, without the build
  * (`npm test` has just built), so this runs beside other tests and a developer's own demo.
  */
+import http from 'node:http';
 import assert from 'node:assert';
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -97,9 +100,11 @@ interface Demo {
     demoDir: string;
 }
 
-async function startDemo(): Promise<Demo> {
-    const demoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-session-demo-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, DEMO_DIR: demoDir, DEMO_SKIP_BUILD: '1', PORT: String(await freePort()) };
+async function startDemo({
+    demoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-session-demo-')),
+    extraEnv = { DEMO_VERBOSE: '1' } as Record<string, string>,
+} = {}): Promise<Demo> {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, DEMO_DIR: demoDir, DEMO_SKIP_BUILD: '1', PORT: String(await freePort()) };
     for (const vendor of VENDORS) env[`${vendor}_PORT`] = String(await freePort());
     const ports = [env.PORT, ...VENDORS.map((v) => env[`${v}_PORT`])].map(Number);
     const npm = spawn('npm', ['start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -107,6 +112,29 @@ async function startDemo(): Promise<Demo> {
     npm.stdout!.on('data', (chunk) => (text += chunk));
     npm.stderr!.on('data', (chunk) => (text += chunk));
     return { npm, output: () => text, ports, demoDir };
+}
+
+/** Stops a demo with SIGINT and waits until npm is gone. */
+async function stopDemo(demo: Demo): Promise<void> {
+    const tree = processTree(demo.npm.pid!);
+    demo.npm.kill('SIGINT');
+    await waitUntil(() => tree.every((pid) => !alive(pid)), 30000, `the demo to stop:\n${demo.output()}`);
+}
+
+/** The Node-RED admin API of a running demo (JSON in and out). */
+function admin(demo: Demo, method: string, urlPath: string, body?: unknown): Promise<{ status: number; json: any }> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { 'Node-RED-API-Version': 'v1', 'Node-RED-Deployment-Type': 'full' };
+    if (payload) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) });
+    return new Promise((resolve, reject) => {
+        const req = http.request({ host: HOST, port: demo.ports[0], method, path: urlPath, headers }, (res) => {
+            let text = '';
+            res.on('data', (chunk) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
+        });
+        req.on('error', reject);
+        req.end(payload);
+    });
 }
 
 describe('npm start and signals', function () {
@@ -143,8 +171,57 @@ describe('npm start and signals', function () {
             // Node-RED stopped cleanly: its sessions were logged out before the simulators went.
             assert.match(demo.output(), /Stopped flows/);
             assert.match(demo.output(), /POST \/rest\/v1\.3\/admin\/logout 204/);
+            assert.match(demo.output(), /Demo stopped: Node-RED and the simulators are down\.\n$/);
         });
     }
+
+    it('keeps an edit deployed in the editor over the next npm start, says so, and DEMO_RESET=1 replaces it', async function () {
+        this.timeout(240000);
+        const demoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-session-demo-'));
+        const run = async (extraEnv: Record<string, string>, whileUp: (demo: Demo) => Promise<void>): Promise<string> => {
+            const demo = await startDemo({ demoDir, extraEnv });
+            demos.push(demo);
+            await waitUntil(() => READY.test(demo.output()), 60000, `the demo to start:\n${demo.output()}`);
+            await whileUp(demo);
+            await stopDemo(demo);
+            return demo.output();
+        };
+        const tabLabels = async (demo: Demo): Promise<string[]> =>
+            (await admin(demo, 'GET', '/flows')).json.filter((n: { type: string }) => n.type === 'tab').map((n: { label: string }) => n.label);
+        let original: string[] = [];
+
+        // 1. A fresh user dir gets the examples; the terminal stays quiet.
+        const first = await run({}, async (demo) => {
+            original = await tabLabels(demo);
+            assert.ok(original.length >= 6, `the examples' tabs (${original})`);
+        });
+        assert.match(first, /The examples are deployed from/);
+        assert.doesNotMatch(first, /simulator\] (GET|POST)/, 'no simulator request lines without DEMO_VERBOSE');
+        assert.doesNotMatch(first, /\[debug:/, 'no debug msgs without DEMO_VERBOSE');
+        assert.match(first, /DEMO_VERBOSE=1/);
+        assert.match(first, /Demo stopped/);
+
+        // 2. Unchanged flows are the demo's own: no "keeping" message. Then the newcomer edits a tab and deploys.
+        const second = await run({}, async (demo) => {
+            const flows = (await admin(demo, 'GET', '/flows')).json;
+            const tab = flows.find((n: { type: string }) => n.type === 'tab');
+            tab.label = 'my own tab';
+            assert.strictEqual((await admin(demo, 'POST', '/flows', flows)).status, 204);
+        });
+        assert.doesNotMatch(second, /Keeping the flows/);
+
+        // 3. The next start keeps the edit and says how to reset.
+        const third = await run({}, async (demo) => {
+            assert.ok((await tabLabels(demo)).includes('my own tab'), 'the edit survived');
+        });
+        assert.match(third, /Keeping the flows you changed in .*flows\.json\. DEMO_RESET=1 npm start replaces them/);
+
+        // 4. DEMO_RESET=1 brings the examples back and says so.
+        const fourth = await run({ DEMO_RESET: '1' }, async (demo) => {
+            assert.deepStrictEqual(await tabLabels(demo), original);
+        });
+        assert.match(fourth, /DEMO_RESET=1: the flows in .*flows\.json were replaced with the examples/);
+    });
 
     it('ends with a clear message and a non-zero code, starting nothing, when the editor port is taken', async function () {
         const blocker = net.createServer();

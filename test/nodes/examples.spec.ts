@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { waitFor } from '../support/wait';
 import { helper, NODES_DIR, ALL_NODES, CA_FILE, Recorder, type FlowNode } from '../support/harness';
+import { waitFor } from '../support/wait';
 
 const EXAMPLES_DIR = path.join(__dirname, '..', '..', 'examples');
 const coreNodes = ['common/20-inject.js', 'common/90-comment.js', 'function/10-switch.js', 'function/15-change.js'].map((file) =>
@@ -115,9 +116,10 @@ describe('example flows', function () {
                     running.push(started);
                     restoreEnv.push(setEnv(exampleEnv.simulatorEnv(name, started, CA_FILE)));
                 }
-                // Debug nodes become helper nodes so the test can read what they would show.
-                const debugIds = flow.filter((n: any) => n.type === 'debug').map((n: any) => n.id);
-                for (const node of flow) if (node.type === 'debug') Object.assign(node, { type: 'helper' });
+                // Debug nodes, and the nodes that show a Status node's msgs, become helper nodes so the test can read what they would show.
+                const statusFed = new Set(flow.filter((n: any) => n.type === 'status').flatMap((n: any) => (n.wires || []).flat()));
+                const debugIds = flow.filter((n: any) => n.type === 'debug' || statusFed.has(n.id)).map((n: any) => n.id);
+                for (const node of flow) if (debugIds.includes(node.id)) Object.assign(node, { type: 'helper' });
                 await helper.load([...ALL_NODES, ...coreNodes], flow, credentials);
                 const seen = Object.fromEntries([...debugIds, ...widgets].map((id) => [id, new Recorder(id)]));
                 // A grant that needs a person (OAuth2): the simulator plays the person once, as a user would after importing.
@@ -174,4 +176,42 @@ describe('example flows', function () {
             }
         });
     }
+
+    it('"Error handling" names each error\'s code once, and its session state node shows the status in colour', async function () {
+        const file = 'Error handling (lockout, invalid credentials).json';
+        const flow = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8'));
+        const credentials: Record<string, unknown> = {};
+        for (const node of flow) {
+            if (node.credentials) credentials[node.id] = node.credentials;
+            delete node.credentials;
+        }
+        // A SmartServer that is gone: every read fails with NETWORK, which the "other error" branch describes.
+        const started = await simulatorFor('smartserver').startForFlows();
+        const restore = setEnv(exampleEnv.simulatorEnv('smartserver', started, CA_FILE));
+        await started.stop();
+        try {
+            const other = flow.find((n: FlowNode) => n.type === 'debug' && n.name === 'other error');
+            const state = flow.find((n: FlowNode) => n.type === 'function' && n.name === 'session state');
+            for (const node of flow) if (node.type === 'debug') Object.assign(node, { type: 'helper' });
+            await helper.load([...ALL_NODES, ...coreNodes, require(path.join(NODES_DIR, 'core', 'function', '10-function.js'))], flow, credentials);
+            const described = new Recorder(other.id);
+            const shown: Array<{ fill?: string; text?: string }> = [];
+            helper.getNode(state.id).on('call:status', (call: { args: Array<{ fill?: string; text?: string }> }) => shown.push(call.args[0]));
+            const read = flow.find((n: FlowNode) => n.type === 'inject' && /read/.test(n.name));
+            helper.getNode(read.id).receive({});
+            await described.waitFor(1);
+            const text = String(described.messages[0].payload);
+            assert.match(text, /^NETWORK: /);
+            assert.strictEqual(text.split('NETWORK').length - 1, 1, `the code once: ${text}`);
+            await waitFor(() => shown.some((status) => status.fill === 'red'), { message: 'a red session state' });
+            // Every status it shows has a text, or is cleared: never a grey "undefined".
+            assert.ok(
+                shown.every((status) => (status.fill === undefined ? status.text === undefined : typeof status.text === 'string')),
+                JSON.stringify(shown),
+            );
+        } finally {
+            await helper.unload();
+            restore();
+        }
+    });
 });

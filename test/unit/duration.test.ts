@@ -13,6 +13,11 @@ describe('duration', function () {
             assert.strictEqual(formatDuration(3600000), '1h 0m 0s');
         });
 
+        it('formats days, for lifetimes of a day or more', function () {
+            assert.strictEqual(formatDuration(86400000), '1d 0h 0m 0s');
+            assert.strictEqual(formatDuration(30 * 86400000 + 5000), '30d 0h 0m 5s');
+        });
+
         it('formats seconds alone', function () {
             assert.strictEqual(formatDuration(5000), '5s');
             assert.strictEqual(formatDuration(60000), '1m 0s');

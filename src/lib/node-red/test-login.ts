@@ -1,6 +1,7 @@
 import type { NodeAPI } from 'node-red';
 
-import { ErrorCode, SessionError } from '../errors';
+import { formatDuration } from '../duration';
+import { ErrorCode, HeldBack, SessionError } from '../errors';
 import type { HttpClientOptions } from '../http/http-client';
 import { LoginGuard } from '../session/login-guard';
 import { vendorAdapter } from '../vendors';
@@ -28,8 +29,31 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 export type TestLoginBody = Record<string, unknown>;
 
 export type TestLoginResult =
-    | { ok: true; vendor: string; user: string; loggedInAt: number | null; expiresAt: number | null; loggedOut: boolean; found?: LoginResult['found'] }
-    | { ok: false; code: ErrorCode; message: string; statusCode?: number; retryAfter?: number };
+    | {
+          ok: true;
+          vendor: string;
+          user: string;
+          loggedInAt: number | null;
+          expiresAt: number | null;
+          /** The session's lifetime left, as every text says a duration ("23h 59m 59s"). */
+          expiresIn?: string;
+          loggedOut: boolean;
+          found?: LoginResult['found'];
+      }
+    | {
+          ok: false;
+          code: ErrorCode;
+          message: string;
+          /** False when nothing was sent: the dialog's values or the login guard stopped it first. */
+          sent: boolean;
+          statusCode?: number;
+          retryAfter?: number;
+          /** What the login guard holds back now, until when, and how long that is from now. */
+          heldBack?: { scope: HeldBack['scope']; until: number; left: string };
+      };
+
+/** Codes raised before anything is sent (unless a socket code says a close cut the login off). */
+const NOT_SENT_CODES: ReadonlySet<ErrorCode> = new Set(['CONFIG', 'INVALID_INPUT', 'PASSWORD_POLICY']);
 
 /**
  * Registers `POST /rest-session-server/test-login` (permission `rest-session-server.write`): logs in
@@ -95,7 +119,8 @@ async function loginAndLogout(
             () => true,
             () => false,
         );
-        return { ok: true, vendor, user, loggedInAt, expiresAt, loggedOut, ...(found ? { found } : {}) };
+        const expiresIn = expiresAt === null ? {} : { expiresIn: formatDuration(expiresAt - Date.now()) };
+        return { ok: true, vendor, user, loggedInAt, expiresAt, ...expiresIn, loggedOut, ...(found ? { found } : {}) };
     } catch (error) {
         // The answer goes to the editor: only the status and the vendor's message field, without any secret.
         throw asSessionError(error, manager.scrubber);
@@ -196,9 +221,13 @@ function connectionOptions(RED: NodeAPI, tlsId: string, proxyId: string): Pick<H
 }
 
 function failure(error: SessionError): TestLoginResult {
-    const result: TestLoginResult = { ok: false, code: error.code, message: error.message };
+    const notSent = error.notSent === true || (NOT_SENT_CODES.has(error.code) && error.transportCode === undefined);
+    const result: TestLoginResult = { ok: false, code: error.code, message: error.message, sent: !notSent };
     if (error.statusCode !== undefined) result.statusCode = error.statusCode;
     if (error.retryAfter !== undefined) result.retryAfter = error.retryAfter;
+    if (error.heldBack && error.heldBack.until > Date.now()) {
+        result.heldBack = { ...error.heldBack, left: formatDuration(error.heldBack.until - Date.now()) };
+    }
     return result;
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import { formatDuration, secondsUntil } from '../duration';
-import { ErrorCode, SessionError, isSessionError } from '../errors';
+import { ErrorCode, HeldBack, SessionError, isSessionError } from '../errors';
 import { neverReachedServer } from '../http/transport-errors';
 import { ChargeTicket, GuardPolicy, GuardStore, Hold, MAX_BLOCK_MS, Outcome, Settled } from '../store/guard-store';
 import { LedgerStore } from '../store/ledger-store';
@@ -144,7 +144,8 @@ export class LoginGuard {
     /** Settles a failed attempt by what it tells; sets `error.retryAfter` to the wait it caused. */
     private async settleFailure(key: string, ticket: ChargeTicket, error: unknown): Promise<void> {
         const outcome = outcomeOf(error);
-        const { waitMs } = await this.settle(key, ticket, outcome);
+        const { waitMs, hold } = await this.settle(key, ticket, outcome);
+        if (hold && isSessionError(error)) error.heldBack = heldBackOf(hold);
         if (waitMs === undefined || !isSessionError(error)) return;
         error.retryAfter = outcome.kind === 'blocked' ? Math.max(1, Math.ceil(waitMs / 1000)) : Math.ceil(waitMs / 1000);
     }
@@ -162,7 +163,7 @@ export class LoginGuard {
 
     private heldError(hold: Hold, user: string): SessionError {
         const wait = formatDuration(hold.waitMs);
-        const details = { retryAfter: secondsUntil(Date.now() + hold.waitMs), statusCode: hold.statusCode };
+        const details = { retryAfter: secondsUntil(Date.now() + hold.waitMs), statusCode: hold.statusCode, heldBack: heldBackOf(hold), notSent: true };
         switch (hold.reason) {
             case 'block':
                 return new SessionError(hold.code, `Login not sent: the server blocked logins as "${user}" (${hold.code}) for ${wait} more.`, details);
@@ -192,6 +193,19 @@ export class LoginGuard {
                 );
         }
     }
+}
+
+/** Whom a hold keeps out: only these credentials (another password is sent), or every login of the user. */
+const HOLD_SCOPES: Readonly<Record<Hold['reason'], HeldBack['scope']>> = {
+    block: 'user',
+    coolDown: 'credentials',
+    inDoubt: 'credentials',
+    budget: 'user',
+    unreadable: 'user',
+};
+
+function heldBackOf(hold: Hold): HeldBack {
+    return { scope: HOLD_SCOPES[hold.reason], until: Date.now() + hold.waitMs };
 }
 
 /** What a failed attempt tells the guard: never sent, rejected, blocked by the server, or unknown. */
