@@ -122,7 +122,10 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
         for (const vendor of VENDORS) {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            simulators[vendor] = await (require(`../simulators/${vendor}`) as { startForFlows(): Promise<FlowSimulator<any>> }).startForFlows();
+            // As in the demo: the SmartServer's Meter 2 changes every 1.5 s (the live dashboard draws it).
+            simulators[vendor] = await (require(`../simulators/${vendor}`) as { startForFlows(options: object): Promise<FlowSimulator<any>> }).startForFlows({
+                demo: true,
+            });
         }
         // The dialog's own SmartServer: its login counts are not mixed with the demo's polls.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -599,6 +602,28 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             await dashboard.waitForFunction(() => /230\.1/.test(document.body.innerText), null, { timeout: 40000 });
             await dashboard.waitForTimeout(1000); // let the needle animation settle for the picture
             await shot(dashboard, 'dashboard-gauges.png');
+        } finally {
+            await dashboard.close();
+        }
+    });
+
+    it('draws the live dashboard: gauges, and a chart per unit with its own axis and a readable legend', async function () {
+        const dashboard = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+        try {
+            await dashboard.goto(`${red.url}/dashboard/live`, { waitUntil: 'domcontentloaded' });
+            await dashboard.waitForFunction(() => document.querySelectorAll('canvas').length >= 2, null, { timeout: 40000 });
+            // The simulator changes Meter 2 every 1.5 s: wait until the voltage gauge has shown three values.
+            await dashboard.waitForFunction(
+                () => {
+                    const w = window as any;
+                    w.voltages = w.voltages || new Set();
+                    for (const value of document.body.innerText.match(/\b2[0-9]{2}(\.[0-9]+)?\b/g) || []) w.voltages.add(value);
+                    return w.voltages.size >= 3;
+                },
+                null,
+                { timeout: 40000, polling: 250 },
+            );
+            await shot(dashboard, 'dashboard-live-charts.png');
         } finally {
             await dashboard.close();
         }

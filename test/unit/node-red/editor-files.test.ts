@@ -99,7 +99,21 @@ describe('editor files', function () {
         const problems = [...html.matchAll(/'(errors\.\w+)'/g)].map((m) => m[1]);
         assert.ok(problems.length >= 3);
         for (const key of problems) assert.strictEqual(typeof lookup(catalog, `rest-session-server.${key}`), 'string', key);
-        for (const key of ['button', 'running', 'ok', 'expires', 'noExpiry', 'loggedOut', 'notLoggedOut', 'failed', 'retryAfter', 'denied', 'unreachable']) {
+        for (const key of [
+            'button',
+            'running',
+            'ok',
+            'expires',
+            'noExpiry',
+            'loggedOut',
+            'notLoggedOut',
+            'failed',
+            'notSent',
+            'heldCredentials',
+            'heldUser',
+            'denied',
+            'unreachable',
+        ]) {
             assert.strictEqual(typeof lookup(catalog, `rest-session-server.testLogin.${key}`), 'string', key);
         }
     });
