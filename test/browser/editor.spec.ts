@@ -290,7 +290,7 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         await page.waitForSelector('#rest-session-server-test-result[data-result]', { timeout: 40000 });
         const failed = await page.innerText('#rest-session-server-test-result');
         assert.strictEqual(await page.getAttribute('#rest-session-server-test-result', 'data-result'), 'failed', failed);
-        assert.match(failed, /^Login failed: INVALID_CREDENTIALS/);
+        assert.match(failed, /^\s*Login failed: INVALID_CREDENTIALS/);
         // Only this password is held back (another is sent at once), until a time, in the one duration format.
         assert.match(failed, /This password is held back until .+ \(\d+m \d+s\); a different password is sent at once\./);
         assert.ok(!failed.includes(WRONG_PASSWORD));
@@ -376,7 +376,7 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         await page.click('#rest-session-server-test-login');
         await page.waitForSelector('#rest-session-server-test-result[data-result]', { timeout: 40000 });
         const notSent = await page.innerText('#rest-session-server-test-result');
-        assert.match(notSent, /^Login not sent: CONFIG\n.*base URL differs from the deployed configuration: type the password again/s);
+        assert.match(notSent, /^\s*Login not sent: CONFIG\n.*base URL differs from the deployed configuration: type the password again/s);
         await page.locator('#rest-session-server-test-result').scrollIntoViewIfNeeded();
         await shot(page, 'config-dialog-test-login-not-sent.png');
         await page.click('#node-config-dialog-cancel');
