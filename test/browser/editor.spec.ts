@@ -470,6 +470,91 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         }
     });
 
+    it('fills the dashboard gauges with live values at /dashboard', async function () {
+        const dashboard = await browser.newPage({ viewport: { width: 1000, height: 600 } });
+        try {
+            await dashboard.goto(`${red.url}/dashboard/smartserver`, { waitUntil: 'domcontentloaded' });
+            await dashboard.waitForFunction(() => /230\.1/.test(document.body.innerText), null, { timeout: 40000 });
+            await dashboard.waitForTimeout(1000); // let the needle animation settle for the picture
+            await shot(dashboard, 'dashboard-gauges.png');
+        } finally {
+            await dashboard.close();
+        }
+    });
+
+    it('draws the live dashboard: gauges, and a chart per unit with its own axis and a readable legend', async function () {
+        const dashboard = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+        try {
+            await dashboard.goto(`${red.url}/dashboard/live`, { waitUntil: 'domcontentloaded' });
+            await dashboard.waitForFunction(() => document.querySelectorAll('canvas').length >= 2, null, { timeout: 40000 });
+            // The simulator changes Meter 2 every 1.5 s: wait until the voltage gauge has shown three values.
+            await dashboard.waitForFunction(
+                () => {
+                    const w = window as any;
+                    w.voltages = w.voltages || new Set();
+                    for (const value of document.body.innerText.match(/\b2[0-9]{2}(\.[0-9]+)?\b/g) || []) w.voltages.add(value);
+                    return w.voltages.size >= 3;
+                },
+                null,
+                { timeout: 40000, polling: 250 },
+            );
+            await shot(dashboard, 'dashboard-live-charts.png');
+        } finally {
+            await dashboard.close();
+        }
+    });
+
+    for (const locale of ['en-US', 'de-DE'] as const) {
+        it(`shows the help of every node within the default sidebar width (${locale})`, async function () {
+            // A tall window, so that one screenshot holds the whole help.
+            const editor = await openEditor(browser, red.url, locale, { width: 1400, height: 3200 });
+            try {
+                for (const type of HELP_TYPES) {
+                    await editor.page.evaluate((t) => (window as any).RED.sidebar.help.show(t), type);
+                    const help = editor.page.locator('.red-ui-help .rest-session-help');
+                    await help.waitFor({ state: 'visible', timeout: 10000 });
+                    const heading = squash(await help.locator('h3').first().textContent());
+                    assert.match(heading, HELP_HEADING[locale], `${type}: ${heading}`);
+                    const overflow = await help.evaluate((root) => {
+                        const panel = root.closest('.red-ui-sidebar-content, #red-ui-sidebar') as HTMLElement;
+                        const limit = panel.getBoundingClientRect().right;
+                        const wide = Array.from(root.querySelectorAll('*'))
+                            .filter((el) => el.getBoundingClientRect().right > limit + 1)
+                            .map((el) => `<${el.tagName.toLowerCase()}> ${String(el.textContent).slice(0, 60)}`);
+                        // The help and every box around it up to the sidebar: none scrolls sideways.
+                        const scrollers: HTMLElement[] = [];
+                        for (let el: HTMLElement | null = root as HTMLElement; el && el !== panel.parentElement; el = el.parentElement) scrollers.push(el);
+                        const scrolls = scrollers.filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.className);
+                        return { width: panel.clientWidth, wide, scrolls };
+                    });
+                    assert.ok(overflow.width > 200 && overflow.width < 600, `the default sidebar width (${overflow.width} px)`);
+                    assert.deepStrictEqual(overflow.wide, [], `${type} (${locale}): elements wider than the ${overflow.width} px sidebar`);
+                    assert.deepStrictEqual(overflow.scrolls, [], `${type} (${locale}): a horizontal scrollbar`);
+                    await editor.page.locator('#red-ui-sidebar').screenshot({ path: path.join(ARTIFACTS, `help-${type}-${locale}.png`) });
+                }
+            } finally {
+                await editor.close();
+            }
+        });
+    }
+
+    it('speaks German with a German browser', async function () {
+        const editor = await openEditor(browser, red.url, 'de-DE');
+        try {
+            const german = editor.page;
+            const request = german.locator('.red-ui-palette-node[data-palette-type="rest-session-request"] .red-ui-palette-label');
+            await request.waitFor({ state: 'attached', timeout: 60000 });
+            assert.strictEqual(squash(await request.textContent()), 'autorisierte Anfrage');
+            await german.evaluate((id) => (window as any).RED.editor.editConfig('', 'rest-session-server', id, 'node-config-input'), serverId);
+            await german.waitForSelector('#rest-session-server-test-login', { state: 'visible' });
+            assert.strictEqual((await german.innerText('#rest-session-server-test-login')).trim(), 'Anmeldung testen');
+            await shot(german, 'config-dialog-de.png');
+        } finally {
+            await editor.close();
+        }
+    });
+
+    // Last: an imported dashboard example adds pages beside the demo's own (same paths), which the dashboard checks above must not meet.
     it('imports every example through Import > Examples into the running demo; deployed, its injects give green statuses and outputs', async function () {
         this.timeout(EXAMPLE_FILES.length * 120000);
         await page.evaluate(() => {
@@ -594,90 +679,6 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             assert.deepStrictEqual(errors, [], `${file}: nothing reached its Catch`);
         }
     }
-
-    it('fills the dashboard gauges with live values at /dashboard', async function () {
-        const dashboard = await browser.newPage({ viewport: { width: 1000, height: 600 } });
-        try {
-            await dashboard.goto(`${red.url}/dashboard/smartserver`, { waitUntil: 'domcontentloaded' });
-            await dashboard.waitForFunction(() => /230\.1/.test(document.body.innerText), null, { timeout: 40000 });
-            await dashboard.waitForTimeout(1000); // let the needle animation settle for the picture
-            await shot(dashboard, 'dashboard-gauges.png');
-        } finally {
-            await dashboard.close();
-        }
-    });
-
-    it('draws the live dashboard: gauges, and a chart per unit with its own axis and a readable legend', async function () {
-        const dashboard = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-        try {
-            await dashboard.goto(`${red.url}/dashboard/live`, { waitUntil: 'domcontentloaded' });
-            await dashboard.waitForFunction(() => document.querySelectorAll('canvas').length >= 2, null, { timeout: 40000 });
-            // The simulator changes Meter 2 every 1.5 s: wait until the voltage gauge has shown three values.
-            await dashboard.waitForFunction(
-                () => {
-                    const w = window as any;
-                    w.voltages = w.voltages || new Set();
-                    for (const value of document.body.innerText.match(/\b2[0-9]{2}(\.[0-9]+)?\b/g) || []) w.voltages.add(value);
-                    return w.voltages.size >= 3;
-                },
-                null,
-                { timeout: 40000, polling: 250 },
-            );
-            await shot(dashboard, 'dashboard-live-charts.png');
-        } finally {
-            await dashboard.close();
-        }
-    });
-
-    for (const locale of ['en-US', 'de-DE'] as const) {
-        it(`shows the help of every node within the default sidebar width (${locale})`, async function () {
-            // A tall window, so that one screenshot holds the whole help.
-            const editor = await openEditor(browser, red.url, locale, { width: 1400, height: 3200 });
-            try {
-                for (const type of HELP_TYPES) {
-                    await editor.page.evaluate((t) => (window as any).RED.sidebar.help.show(t), type);
-                    const help = editor.page.locator('.red-ui-help .rest-session-help');
-                    await help.waitFor({ state: 'visible', timeout: 10000 });
-                    const heading = squash(await help.locator('h3').first().textContent());
-                    assert.match(heading, HELP_HEADING[locale], `${type}: ${heading}`);
-                    const overflow = await help.evaluate((root) => {
-                        const panel = root.closest('.red-ui-sidebar-content, #red-ui-sidebar') as HTMLElement;
-                        const limit = panel.getBoundingClientRect().right;
-                        const wide = Array.from(root.querySelectorAll('*'))
-                            .filter((el) => el.getBoundingClientRect().right > limit + 1)
-                            .map((el) => `<${el.tagName.toLowerCase()}> ${String(el.textContent).slice(0, 60)}`);
-                        // The help and every box around it up to the sidebar: none scrolls sideways.
-                        const scrollers: HTMLElement[] = [];
-                        for (let el: HTMLElement | null = root as HTMLElement; el && el !== panel.parentElement; el = el.parentElement) scrollers.push(el);
-                        const scrolls = scrollers.filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.className);
-                        return { width: panel.clientWidth, wide, scrolls };
-                    });
-                    assert.ok(overflow.width > 200 && overflow.width < 600, `the default sidebar width (${overflow.width} px)`);
-                    assert.deepStrictEqual(overflow.wide, [], `${type} (${locale}): elements wider than the ${overflow.width} px sidebar`);
-                    assert.deepStrictEqual(overflow.scrolls, [], `${type} (${locale}): a horizontal scrollbar`);
-                    await editor.page.locator('#red-ui-sidebar').screenshot({ path: path.join(ARTIFACTS, `help-${type}-${locale}.png`) });
-                }
-            } finally {
-                await editor.close();
-            }
-        });
-    }
-
-    it('speaks German with a German browser', async function () {
-        const editor = await openEditor(browser, red.url, 'de-DE');
-        try {
-            const german = editor.page;
-            const request = german.locator('.red-ui-palette-node[data-palette-type="rest-session-request"] .red-ui-palette-label');
-            await request.waitFor({ state: 'attached', timeout: 60000 });
-            assert.strictEqual(squash(await request.textContent()), 'autorisierte Anfrage');
-            await german.evaluate((id) => (window as any).RED.editor.editConfig('', 'rest-session-server', id, 'node-config-input'), serverId);
-            await german.waitForSelector('#rest-session-server-test-login', { state: 'visible' });
-            assert.strictEqual((await german.innerText('#rest-session-server-test-login')).trim(), 'Anmeldung testen');
-            await shot(german, 'config-dialog-de.png');
-        } finally {
-            await editor.close();
-        }
-    });
 
     it('fills the custom vendor from the UniFi OS preset, flags a bad rejectedBody as you type, and Test login names the CSRF token', async function () {
         const unifi = simulators['unifi-os'];
