@@ -8,7 +8,6 @@ import path from 'node:path';
 
 import { waitFor } from '../support/wait';
 import { helper, NODES_DIR, ALL_NODES, CA_FILE, Recorder, type FlowNode } from '../support/harness';
-import { waitFor } from '../support/wait';
 
 const EXAMPLES_DIR = path.join(__dirname, '..', '..', 'examples');
 const coreNodes = ['common/20-inject.js', 'common/90-comment.js', 'function/10-switch.js', 'function/15-change.js'].map((file) =>
