@@ -36,7 +36,7 @@ export class FileStore extends LedgerStore {
         let broken: Error | undefined;
         let keyIsNew = false;
         try {
-            ({ key, created: keyIsNew } = readOrCreateKey(keyFile));
+            ({ key, created: keyIsNew } = readOrCreateKey(keyFile, onWarning));
         } catch (error) {
             broken = error as Error;
         }
@@ -86,11 +86,15 @@ export function keyFileOf(file: string): string {
     return path.join(path.dirname(file), `${path.basename(file).replace(/\.json$/, '')}.key`);
 }
 
-function readOrCreateKey(keyFile: string): { key: StoreKey; created: boolean } {
+function readOrCreateKey(keyFile: string, onWarning: (message: string) => void): { key: StoreKey; created: boolean } {
     try {
         const bytes = fs.readFileSync(keyFile);
-        if (bytes.length === STORE_KEY_BYTES) return { key: new StoreKey(bytes), created: false };
-        throw Object.assign(new Error(`${keyFile} is not a ${STORE_KEY_BYTES}-byte key`), { code: 'EBADKEY' });
+        if (bytes.length === STORE_KEY_BYTES) {
+            makePrivate(keyFile);
+            return { key: new StoreKey(bytes), created: false };
+        }
+        // A crash while it was first written leaves it short: a lost key, not a store lost for good.
+        setAside(keyFile, `it is not a ${STORE_KEY_BYTES}-byte key`, onWarning, 'A new key is made.');
     } catch (error) {
         if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
     }
@@ -109,6 +113,7 @@ function readState(file: string, onWarning: (message: string) => void): { state:
     let text: string;
     try {
         text = fs.readFileSync(file, 'utf8');
+        makePrivate(file);
     } catch (error) {
         if ((error as { code?: unknown }).code === 'ENOENT') return { state: emptyLedger(), setAside: false };
         setAside(file, `it cannot be read (${String((error as { code?: unknown }).code)})`, onWarning);
@@ -137,7 +142,12 @@ function parseState(text: string): LedgerState | undefined {
 }
 
 /** Renames the file to `<file>.bad-<time>` and says so; the guard then fails closed for one window. */
-function setAside(file: string, why: string, onWarning: (message: string) => void): void {
+function setAside(
+    file: string,
+    why: string,
+    onWarning: (message: string) => void,
+    consequence = 'Every account waits out one failure window before it logs in, since the attempts it recorded are unknown.',
+): void {
     const aside = `${file}.bad-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     let moved = true;
     try {
@@ -145,10 +155,17 @@ function setAside(file: string, why: string, onWarning: (message: string) => voi
     } catch {
         moved = false;
     }
-    onWarning(
-        `The login guard's file ${file} was set aside${moved ? ` as ${path.basename(aside)}` : ''}: ${why}. ` +
-            'Every account waits out one failure window before it logs in, since the attempts it recorded are unknown.',
-    );
+    onWarning(`The login guard's file ${file} was set aside${moved ? ` as ${path.basename(aside)}` : ''}: ${why}. ${consequence}`);
+}
+
+/** Takes back what others may read of a file restored or copied with loose permissions (a key readable by others unmasks the fingerprints). */
+function makePrivate(file: string): void {
+    try {
+        const stats = fs.lstatSync(file);
+        if (stats.isFile() && (stats.mode & 0o077) !== 0) fs.chmodSync(file, PRIVATE_MODE);
+    } catch {
+        // a file we cannot chmod is not ours to fix; reading it worked
+    }
 }
 
 /** Temporary files of writes that a crash cut short: never the state, always safe to remove. */

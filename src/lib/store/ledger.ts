@@ -143,6 +143,7 @@ function longestHold(state: LedgerState, record: AccountRecord, policy: GuardPol
 /** The account's record with what no longer holds dropped (a fresh one if it has none). */
 function prunedAccount(state: LedgerState, account: string, policy: GuardPolicy, now: number): AccountRecord {
     const record = state.accounts[account] ?? { charges: [], coolDowns: {} };
+    clampToClock(state, record, policy, now);
     const windowStart = now - policy.failureWindowMs;
     record.charges = record.charges.filter((entry) => entry.at > windowStart);
     if (record.block && record.block.until <= now) record.block = undefined;
@@ -151,6 +152,20 @@ function prunedAccount(state: LedgerState, account: string, policy: GuardPolicy,
         if (coolDown.until + MAX_BLOCK_MS <= now) delete record.coolDowns[credential];
     }
     return record;
+}
+
+/**
+ * A clock set back (a device without a real-time clock starts before NTP corrects it) would put
+ * recorded times in the future and hold an account for as long as the clock is off: years. What
+ * lies ahead of `now` is taken as happening now, so every wait lasts at most its own length.
+ */
+function clampToClock(state: LedgerState, record: AccountRecord, policy: GuardPolicy, now: number): void {
+    if (state.unreadableSince !== undefined && state.unreadableSince > now) state.unreadableSince = now;
+    for (const charge of record.charges) charge.at = Math.min(charge.at, now);
+    if (record.block) record.block.until = Math.min(record.block.until, now + MAX_BLOCK_MS);
+    for (const coolDown of Object.values(record.coolDowns)) {
+        coolDown.until = Math.min(coolDown.until, now + Math.min(MAX_BLOCK_MS, policy.coolDownMs * 2 ** (coolDown.rejections - 1)));
+    }
 }
 
 /** Keeps the record, or drops the account when it has nothing left to remember. */

@@ -10,10 +10,11 @@ import { SessionError } from '../../../src/lib/errors';
 import { LoginGuard } from '../../../src/lib/session/login-guard';
 import { writeAtomic } from '../../../src/lib/store/atomic-file';
 import { FileStore, GUARD_FILE_NAME, keyFileOf } from '../../../src/lib/store/file-store';
-import type { ChargeResult, ChargeTicket, GuardPolicy, Hold } from '../../../src/lib/store/guard-store';
+import { ChargeResult, ChargeTicket, GuardPolicy, Hold, MAX_BLOCK_MS } from '../../../src/lib/store/guard-store';
 import { makeReadOnly, makeWritable } from '../../support/read-only-dir';
 
 const MINUTE = 60_000;
+const YEAR = 365 * 24 * 60 * MINUTE;
 const POLICY: GuardPolicy = { coolDownMs: 5 * MINUTE, maxFailedLogins: 3, failureWindowMs: 30 * MINUTE, leaseMs: 2 * MINUTE };
 const START = Date.parse('2026-12-01T10:00:00Z');
 
@@ -225,6 +226,68 @@ describe('store: the embedded file store', function () {
             assert.ok(!bytes.includes(secret), `the store holds "${secret}"`);
             assert.ok(!bytes.includes(Buffer.from(secret).toString('base64')), `the store holds "${secret}" in base64`);
         }
+    });
+
+    it('holds an account no longer than its own waits after a restart with the clock set back a year (a device without RTC before NTP)', async function () {
+        const before = open();
+        await before.settle(granted(await before.charge('acct', 'a', POLICY)), { kind: 'rejected', code: 'INVALID_CREDENTIALS', statusCode: 401 });
+        await before.settle(granted(await before.charge('acct', 'b', POLICY)), { kind: 'unknown', code: 'TIMEOUT' });
+        await before.settle(granted(await before.charge('acct', 'c', POLICY)), { kind: 'unknown', code: 'TIMEOUT' });
+        await before.settle(granted(await before.charge('blocked', 'x', POLICY)), {
+            kind: 'blocked',
+            code: 'LOCKED_OUT',
+            statusCode: 429,
+            waitMs: 10 * MINUTE,
+        });
+        await before.close();
+
+        clock.setSystemTime(START - YEAR);
+        const after = open();
+        // still held (fail closed), but for the waits the store recorded, not for the year the clock lost
+        const coolDown = held(await after.charge('acct', 'a', POLICY));
+        assert.strictEqual(coolDown.reason, 'coolDown');
+        assert.ok(coolDown.waitMs <= POLICY.coolDownMs, `cool-down ${coolDown.waitMs} ms`);
+        const budget = held(await after.charge('acct', 'd', POLICY));
+        assert.strictEqual(budget.reason, 'budget');
+        assert.ok(budget.waitMs <= POLICY.failureWindowMs, `budget ${budget.waitMs} ms`);
+        const block = held(await after.charge('blocked', 'x', POLICY));
+        assert.strictEqual(block.reason, 'block');
+        assert.ok(block.waitMs <= MAX_BLOCK_MS, `block ${block.waitMs} ms`);
+        // and once those waits are over, a login goes out
+        clock.tick(POLICY.failureWindowMs);
+        granted(await after.charge('acct', 'd', POLICY));
+    });
+
+    it('sets aside a key file a crash left empty, makes a new key, and fails closed for one window (not GUARD_UNAVAILABLE for ever)', async function () {
+        const first = open();
+        granted(await first.charge('acct', 'p', POLICY));
+        await first.close();
+        fs.writeFileSync(keyFileOf(file), '');
+
+        const store = open();
+        const hold = held(await store.charge('acct', 'p', POLICY));
+        assert.strictEqual(hold.reason, 'unreadable');
+        assert.match(warnings.join('\n'), /\.rest-session-guard\.key/);
+        assert.strictEqual(fs.readFileSync(keyFileOf(file)).length, 32);
+        clock.tick(POLICY.failureWindowMs);
+        granted(await store.charge('acct', 'p', POLICY));
+    });
+
+    it('takes an empty key file with no guard file as a fresh start', async function () {
+        fs.writeFileSync(keyFileOf(file), '');
+        granted(await open().charge('acct', 'p', POLICY));
+        assert.strictEqual(fs.readFileSync(keyFileOf(file)).length, 32);
+    });
+
+    it('makes a key and a guard file that others can read private again when it opens them', async function () {
+        const first = open();
+        granted(await first.charge('acct', 'p', POLICY));
+        await first.close();
+        fs.chmodSync(keyFileOf(file), 0o644);
+        fs.chmodSync(file, 0o644);
+        open();
+        const modes = [keyFileOf(file), file].map((name) => fs.statSync(name).mode & 0o777);
+        assert.deepStrictEqual(modes, process.platform === 'win32' ? modes : [0o600, 0o600]);
     });
 
     describe('atomic write', function () {
