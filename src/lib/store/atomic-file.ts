@@ -11,11 +11,13 @@ export function temporaryPrefix(file: string): string {
 }
 
 /**
- * Replaces `file` with `data` so that a crash at any moment leaves either the old or the new
+ * Replaces `link` (or the file it links to) with `data` so that a crash at any moment leaves either the old or the new
  * content, never a mix: writes a temporary file beside it, flushes it, renames it over the file,
  * then flushes the directory so the rename itself is durable.
  */
-export async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
+export async function writeAtomic(link: string, data: string | Buffer): Promise<void> {
+    // A file that is a symlink (to a volume that outlives the container) is replaced where it points.
+    const file = await fsp.realpath(link).catch(() => link);
     const temporary = path.join(path.dirname(file), `${temporaryPrefix(file)}${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
         const handle = await fsp.open(temporary, 'w', PRIVATE_MODE);

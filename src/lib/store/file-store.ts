@@ -169,7 +169,13 @@ function makePrivate(file: string): void {
 }
 
 /** Temporary files of writes that a crash cut short: never the state, always safe to remove. */
-function removeTemporaries(file: string): void {
+function removeTemporaries(link: string): void {
+    let file = link;
+    try {
+        file = fs.realpathSync(link);
+    } catch {
+        // no file yet: its temporaries would be beside the link
+    }
     const prefix = temporaryPrefix(file);
     try {
         for (const name of fs.readdirSync(path.dirname(file))) {

@@ -213,6 +213,32 @@ describe('store: the embedded file store', function () {
         assert.strictEqual(await again.readGrant('server-1/client-a'), undefined);
     });
 
+    it('writes through a guard file that is a symlink (userDir files linked to a volume), so a recreated container resumes', async function () {
+        const volume = fs.mkdtempSync(path.join(os.tmpdir(), 'guard-volume-'));
+        try {
+            const link = (): void => {
+                fs.mkdirSync(dir, { recursive: true });
+                fs.symlinkSync(path.join(volume, GUARD_FILE_NAME), file);
+                fs.symlinkSync(path.join(volume, path.basename(keyFileOf(file))), keyFileOf(file));
+            };
+            fs.writeFileSync(path.join(volume, GUARD_FILE_NAME), JSON.stringify({ version: 1, accounts: {}, grants: {} }));
+            fs.writeFileSync(path.join(volume, path.basename(keyFileOf(file))), Buffer.alloc(32, 7));
+            link();
+            const before = open();
+            for (const credential of ['a', 'b', 'c'])
+                await before.settle(granted(await before.charge('acct', credential, POLICY)), { kind: 'unknown', code: 'TIMEOUT' });
+            await before.close();
+            assert.ok(fs.lstatSync(file).isSymbolicLink(), 'the guard file is still the link');
+
+            // the container is recreated: a fresh user directory, the same links
+            fs.rmSync(dir, { recursive: true, force: true });
+            link();
+            assert.strictEqual(held(await open().charge('acct', 'd', POLICY)).reason, 'budget');
+        } finally {
+            fs.rmSync(volume, { recursive: true, force: true });
+        }
+    });
+
     it('holds no password, user name, host or token in clear (raw bytes of both files)', async function () {
         const store = open();
         const guard = new LoginGuard({}, store);
