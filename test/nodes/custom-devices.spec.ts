@@ -398,3 +398,31 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
         });
     });
 });
+
+describe('custom vendor: a hostile login reply for a token sent as a cookie', function () {
+    let backend: RecordingServer;
+
+    before(() => helper.startServer());
+    after(() => helper.stopServer());
+    afterEach(async () => {
+        await helper.unload();
+        await backend.stop();
+    });
+
+    for (const ticket of ['PVE:root@pam:1::abc; admin=1', 'PVE:root@pam:1::abc,admin=1', 'PVE:root@pam:1::"abc"']) {
+        it(`refuses a ticket that would not stay one cookie (${JSON.stringify(ticket.slice(15))}): SERVER_ERROR, no request sent with it`, async function () {
+            backend = await new RecordingServer((r: Received) => {
+                if (r.path === '/api2/json/access/ticket') return json(200, { data: { ticket, CSRFPreventionToken: 'csrf-1234567890', username: 'root@pam' } });
+                return json(200, { data: [] });
+            }).start();
+            const server = { vendor: 'custom', ...PRESETS.proxmoxTicket, tls: '' };
+            const flow = standardFlow(backend.origin, { server, request: { url: '/api2/json/nodes' } });
+            const rec = await load(flow, { server: { username: 'root@pam', password: 'Passw0rd!Passw0rd' } });
+            helper.getNode('r1').receive({});
+            await answeredOnce(rec, 1);
+            const cookies = backend.requestsTo('/api2/json/nodes').map((r) => String(r.headers.cookie));
+            assert.deepStrictEqual(cookies, [], `sent with a cookie header ${JSON.stringify(cookies)}`);
+            assert.strictEqual(rec.caught.messages[0]?.errorCode, 'SERVER_ERROR');
+        });
+    }
+});

@@ -23,6 +23,8 @@ const LABEL = 'The API';
 /** RFC 6749 §5.2: these errors mean the client's credentials were refused. */
 const OAUTH_REJECTIONS = new Set(['invalid_client', 'invalid_grant', 'unauthorized_client']);
 const CONTENT_TYPE = { json: 'application/json', form: 'application/x-www-form-urlencoded' } as const;
+/** RFC 6265 cookie-octets: a token sent as a cookie must not add cookies (`;`) or split the header. */
+const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+$/;
 
 /** A credential found in a login reply, and where (for Test login: never the value itself). */
 interface Found {
@@ -142,7 +144,7 @@ function findCredential(settings: ServerSettings<Settings>, response: HttpRespon
         return { where: `cookie ${named.map((cookie) => `"${cookie.key}"`).join(', ')}` };
     }
     const token = usableCredential(settings.tokenFrom === 'header' ? headerValue(response, settings.tokenName) : atPath(reply, settings.tokenName));
-    if (token === undefined) return undefined;
+    if (token === undefined || (settings.tokenAs === 'cookie' && !COOKIE_VALUE.test(token))) return undefined;
     const where = settings.tokenFrom === 'header' ? `header "${settings.tokenName}"` : `reply field "${settings.tokenName}"`;
     return { token, where: settings.tokenAs === 'cookie' ? `${where}, sent as cookie "${settings.tokenCookie}"` : where };
 }
