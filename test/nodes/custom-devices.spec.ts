@@ -426,3 +426,67 @@ describe('custom vendor: a hostile login reply for a token sent as a cookie', fu
         });
     }
 });
+
+describe('custom vendor: rejectedBody on large replies', function () {
+    let backend: RecordingServer;
+
+    before(() => helper.startServer());
+    after(() => helper.stopServer());
+    afterEach(async () => {
+        await helper.unload();
+        await backend.stop();
+    });
+
+    it('reads only the head of a reply: a plain-looking .*LoginRequired.* does not stall Node-RED on a 64 KB one-line JSON reply', async function () {
+        // Unanchored, `.*X.*` costs the square of the text read: about 40 s for 64 KB, well past the test's timeout.
+        const big = JSON.stringify({ items: 'x'.repeat(64 * 1024) });
+        backend = await new RecordingServer((r: Received) => {
+            if (r.path === '/login') return json(200, { ok: true }, { 'Set-Cookie': 'sid=s3ss10n-value; Path=/' });
+            if (r.path === '/items') return { status: 200, headers: { 'Content-Type': 'application/json' }, body: big };
+            return undefined;
+        }).start();
+        const login = { loginPath: '/login', loginBody: 'json', loginTemplate: '{"username":"{{username}}","password":"{{password}}"}' };
+        const server = { vendor: 'custom', ...PRESETS.formCookie, ...login, tokenName: 'sid', logoutPath: '', rejectedBody: '.*LoginRequired.*', tls: '' };
+        const rec = await load(standardFlow(backend.origin, { server, request: { url: '/items' } }), {
+            server: { username: 'u', password: 'Passw0rd!Passw0rd' },
+        });
+        helper.getNode('r1').receive({});
+        helper.getNode('r1').receive({});
+        await answeredOnce(rec, 2);
+        assert.deepStrictEqual(
+            rec.out.messages.map((m: Msg) => [m.statusCode, m.payload.items.length]),
+            [
+                [200, 64 * 1024],
+                [200, 64 * 1024],
+            ],
+        );
+        assert.strictEqual(backend.requestsTo('/login').length, 1);
+    });
+
+    it('still finds "session ended" at the start of a large reply: one re-login and one replay', async function () {
+        backend = await new RecordingServer((r: Received) => {
+            if (r.path === '/login') return json(200, { ok: true }, { 'Set-Cookie': 'sid=s3ss10n-value; Path=/' });
+            if (r.path !== '/items') return undefined;
+            // Until a second login, the session has ended: said at the start of a long reply.
+            if (backend.requestsTo('/login').length > 1) return json(200, { data: [] });
+            return json(200, { meta: { msg: 'api.err.LoginRequired' }, data: 'x'.repeat(64 * 1024) });
+        }).start();
+        const login = { loginPath: '/login', loginBody: 'json', loginTemplate: '{"username":"{{username}}","password":"{{password}}"}' };
+        const server = {
+            vendor: 'custom',
+            ...PRESETS.formCookie,
+            ...login,
+            tokenName: 'sid',
+            logoutPath: '',
+            rejectedBody: 'api\\.err\\.LoginRequired',
+            tls: '',
+        };
+        const rec = await load(standardFlow(backend.origin, { server, request: { url: '/items' } }), {
+            server: { username: 'u', password: 'Passw0rd!Passw0rd' },
+        });
+        helper.getNode('r1').receive({});
+        await answeredOnce(rec, 1);
+        assert.deepStrictEqual(rec.out.messages[0].payload, { data: [] });
+        assert.deepStrictEqual([backend.requestsTo('/login').length, backend.requestsTo('/items').length], [2, 2]);
+    });
+});

@@ -7,8 +7,11 @@ import { compiledPattern } from './signal-settings';
 
 type Settings = SettingsOf<typeof customSettings>;
 
-/** How much of a reply `rejectedBody` reads: a "logged out" answer says so near its start. */
-const MAX_BODY_SCANNED = 64 * 1024;
+/**
+ * How much of a reply `rejectedBody` reads: a "logged out" answer says so near its start. Small,
+ * because every reply is read and an unanchored `.*X.*` costs the square of the text (64 KB: ~40 s).
+ */
+const MAX_BODY_SCANNED = 4 * 1024;
 /** Replies read as text: text, JSON and XML (and a reply that does not say). */
 const TEXT_TYPE = /^\s*(text\/|application\/([\w.+-]*\+)?(json|xml)|application\/javascript|$)/i;
 
