@@ -14,7 +14,7 @@ import { ProxmoxSimulator } from '../simulators/proxmox';
 import { SapGatewaySimulator } from '../simulators/sap-gateway';
 import { SessionEndSimulator } from '../simulators/session-end';
 import { UnifiOsSimulator } from '../simulators/unifi-os';
-import { RecordingServer, type Received, echoOf, json } from '../support/recording-server';
+import { RecordingServer, type Received, type Reply, echoOf, json } from '../support/recording-server';
 import { type FlowNode, type Msg, type Recorders, answeredOnce, helper, load, logText, standardFlow } from '../support/harness';
 
 const PRESETS = vendorAdapter('custom').presets ?? {};
@@ -397,96 +397,73 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
             assertNoSecret(rec, [SESSION, CSRF, RENEWED]);
         });
     });
-});
 
-describe('custom vendor: a hostile login reply for a token sent as a cookie', function () {
-    let backend: RecordingServer;
+    describe('hostile or large replies (a recording server)', function () {
+        let backend: RecordingServer;
 
-    before(() => helper.startServer());
-    after(() => helper.stopServer());
-    afterEach(async () => {
-        await helper.unload();
-        await backend.stop();
-    });
+        beforeEach(async () => {
+            sim = new SessionEndSimulator(); // unused here: keeps the shared afterEach simple
+            await sim.start();
+        });
+        afterEach(() => backend.stop());
 
-    for (const ticket of ['PVE:root@pam:1::abc; admin=1', 'PVE:root@pam:1::abc,admin=1', 'PVE:root@pam:1::"abc"']) {
-        it(`refuses a ticket that would not stay one cookie (${JSON.stringify(ticket.slice(15))}): SERVER_ERROR, no request sent with it`, async function () {
+        for (const ticket of ['PVE:root@pam:1::abc; admin=1', 'PVE:root@pam:1::abc,admin=1', 'PVE:root@pam:1::"abc"']) {
+            it(`refuses a ticket that would not stay one cookie (${JSON.stringify(ticket.slice(15))}): SERVER_ERROR, no request sent with it`, async function () {
+                backend = await new RecordingServer((r: Received) => {
+                    if (r.path === '/api2/json/access/ticket')
+                        return json(200, { data: { ticket, CSRFPreventionToken: 'csrf-1234567890', username: 'root@pam' } });
+                    return json(200, { data: [] });
+                }).start();
+                const server = { vendor: 'custom', ...PRESETS.proxmoxTicket, tls: '' };
+                const flow = standardFlow(backend.origin, { server, request: { url: '/api2/json/nodes' } });
+                const rec = await load(flow, { server: { username: 'root@pam', password: 'Passw0rd!Passw0rd' } });
+                helper.getNode('r1').receive({});
+                await answeredOnce(rec, 1);
+                const cookies = backend.requestsTo('/api2/json/nodes').map((r) => String(r.headers.cookie));
+                assert.deepStrictEqual(cookies, [], `sent with a cookie header ${JSON.stringify(cookies)}`);
+                assert.strictEqual(rec.caught.messages[0]?.errorCode, 'SERVER_ERROR');
+            });
+        }
+
+        /** A cookie-login API whose /items answers `items()`, behind a config node with `rejectedBody`. */
+        async function itemsApi(items: () => Reply, rejectedBody: string): Promise<Recorders> {
             backend = await new RecordingServer((r: Received) => {
-                if (r.path === '/api2/json/access/ticket') return json(200, { data: { ticket, CSRFPreventionToken: 'csrf-1234567890', username: 'root@pam' } });
-                return json(200, { data: [] });
+                if (r.path === '/login') return json(200, { ok: true }, { 'Set-Cookie': 'sid=s3ss10n-value; Path=/' });
+                return r.path === '/items' ? items() : undefined;
             }).start();
-            const server = { vendor: 'custom', ...PRESETS.proxmoxTicket, tls: '' };
-            const flow = standardFlow(backend.origin, { server, request: { url: '/api2/json/nodes' } });
-            const rec = await load(flow, { server: { username: 'root@pam', password: 'Passw0rd!Passw0rd' } });
+            const server = sessionEndServer({ rejectedBody, tls: '' });
+            return load(standardFlow(backend.origin, { server, request: { url: '/items' } }), { server: { username: 'u', password: 'Passw0rd!Passw0rd' } });
+        }
+
+        it('reads only the head of a reply: a plain-looking .*LoginRequired.* does not stall Node-RED on a 64 KB one-line JSON reply', async function () {
+            // Unanchored, `.*X.*` costs the square of the text read: about 40 s for 64 KB, well past the test's timeout.
+            const rec = await itemsApi(() => json(200, { items: 'x'.repeat(64 * 1024) }), '.*LoginRequired.*');
+            helper.getNode('r1').receive({});
+            helper.getNode('r1').receive({});
+            await answeredOnce(rec, 2);
+            assert.deepStrictEqual(
+                rec.out.messages.map((m: Msg) => [m.statusCode, m.payload.items.length]),
+                [
+                    [200, 64 * 1024],
+                    [200, 64 * 1024],
+                ],
+            );
+            assert.strictEqual(backend.requestsTo('/login').length, 1);
+        });
+
+        it('still finds "session ended" at the start of a large reply: one re-login and one replay', async function () {
+            // Until a second login, the session has ended: said at the start of a long reply.
+            const rec = await itemsApi(
+                () =>
+                    backend.requestsTo('/login').length > 1
+                        ? json(200, { data: [] })
+                        : json(200, { meta: { msg: 'api.err.LoginRequired' }, data: 'x'.repeat(64 * 1024) }),
+                'api\\.err\\.LoginRequired',
+            );
             helper.getNode('r1').receive({});
             await answeredOnce(rec, 1);
-            const cookies = backend.requestsTo('/api2/json/nodes').map((r) => String(r.headers.cookie));
-            assert.deepStrictEqual(cookies, [], `sent with a cookie header ${JSON.stringify(cookies)}`);
-            assert.strictEqual(rec.caught.messages[0]?.errorCode, 'SERVER_ERROR');
+            assert.deepStrictEqual(rec.out.messages[0].payload, { data: [] });
+            assert.deepStrictEqual([backend.requestsTo('/login').length, backend.requestsTo('/items').length], [2, 2]);
         });
-    }
-});
-
-describe('custom vendor: rejectedBody on large replies', function () {
-    let backend: RecordingServer;
-
-    before(() => helper.startServer());
-    after(() => helper.stopServer());
-    afterEach(async () => {
-        await helper.unload();
-        await backend.stop();
-    });
-
-    it('reads only the head of a reply: a plain-looking .*LoginRequired.* does not stall Node-RED on a 64 KB one-line JSON reply', async function () {
-        // Unanchored, `.*X.*` costs the square of the text read: about 40 s for 64 KB, well past the test's timeout.
-        const big = JSON.stringify({ items: 'x'.repeat(64 * 1024) });
-        backend = await new RecordingServer((r: Received) => {
-            if (r.path === '/login') return json(200, { ok: true }, { 'Set-Cookie': 'sid=s3ss10n-value; Path=/' });
-            if (r.path === '/items') return { status: 200, headers: { 'Content-Type': 'application/json' }, body: big };
-            return undefined;
-        }).start();
-        const login = { loginPath: '/login', loginBody: 'json', loginTemplate: '{"username":"{{username}}","password":"{{password}}"}' };
-        const server = { vendor: 'custom', ...PRESETS.formCookie, ...login, tokenName: 'sid', logoutPath: '', rejectedBody: '.*LoginRequired.*', tls: '' };
-        const rec = await load(standardFlow(backend.origin, { server, request: { url: '/items' } }), {
-            server: { username: 'u', password: 'Passw0rd!Passw0rd' },
-        });
-        helper.getNode('r1').receive({});
-        helper.getNode('r1').receive({});
-        await answeredOnce(rec, 2);
-        assert.deepStrictEqual(
-            rec.out.messages.map((m: Msg) => [m.statusCode, m.payload.items.length]),
-            [
-                [200, 64 * 1024],
-                [200, 64 * 1024],
-            ],
-        );
-        assert.strictEqual(backend.requestsTo('/login').length, 1);
-    });
-
-    it('still finds "session ended" at the start of a large reply: one re-login and one replay', async function () {
-        backend = await new RecordingServer((r: Received) => {
-            if (r.path === '/login') return json(200, { ok: true }, { 'Set-Cookie': 'sid=s3ss10n-value; Path=/' });
-            if (r.path !== '/items') return undefined;
-            // Until a second login, the session has ended: said at the start of a long reply.
-            if (backend.requestsTo('/login').length > 1) return json(200, { data: [] });
-            return json(200, { meta: { msg: 'api.err.LoginRequired' }, data: 'x'.repeat(64 * 1024) });
-        }).start();
-        const login = { loginPath: '/login', loginBody: 'json', loginTemplate: '{"username":"{{username}}","password":"{{password}}"}' };
-        const server = {
-            vendor: 'custom',
-            ...PRESETS.formCookie,
-            ...login,
-            tokenName: 'sid',
-            logoutPath: '',
-            rejectedBody: 'api\\.err\\.LoginRequired',
-            tls: '',
-        };
-        const rec = await load(standardFlow(backend.origin, { server, request: { url: '/items' } }), {
-            server: { username: 'u', password: 'Passw0rd!Passw0rd' },
-        });
-        helper.getNode('r1').receive({});
-        await answeredOnce(rec, 1);
-        assert.deepStrictEqual(rec.out.messages[0].payload, { data: [] });
-        assert.deepStrictEqual([backend.requestsTo('/login').length, backend.requestsTo('/items').length], [2, 2]);
     });
 });
