@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+
+import { SessionError } from '../../errors';
+import type { ErrorCode } from '../../errors';
+import type { ChargeResult, ChargeTicket, GuardPolicy, GuardStore, Hold, Outcome, Settled } from '../guard-store';
+import { MAX_BLOCK_MS } from '../guard-store';
+import { FleetKeys } from './fleet-keys';
+import { CHARGE_AND_LEASE, HEARTBEAT, INVALIDATE_IF_SAME, LEAVE, PUBLISH_SESSION, RELEASE, SETTLE } from './scripts';
+import type { RedisConnection } from './redis-connection';
+
+/** A shared session as the store hands it out: the fence of the login that made it, and its value. */
+export interface SharedSessionRecord {
+    fence: number;
+    /** The credential as its issuer serialised it (decrypted). */
+    value: string;
+}
+
+/** A charge that may instead find a newer shared session to use (`share: session`). */
+export type ChargeOrAdopt = ChargeResult | { session: SharedSessionRecord };
+
+/** What the last instance to leave must do: log the session out (holding the lease), or nothing. */
+export type LeaveVerdict = { logout: true; release(): Promise<void> } | { logout: false };
+
+/**
+ * The guard's store in Redis or Valkey, shared by every Node-RED instance that names it: the budget,
+ * the cool-downs, the server blocks and one login at a time per account (a lease that is never
+ * extended), and with `share: session` the live credential. Every decision is one atomic script
+ * (scripts.ts) timed by the Redis server's clock; all keys of an account share one hash tag; key
+ * names are keyed fingerprints and values are sealed (AES-256-GCM), both under keys derived from the
+ * fleet's `sharedKey`. Any failure to reach Redis is `GUARD_UNAVAILABLE`: nothing is sent then.
+ */
+export class RedisStore implements GuardStore {
+    /** This process among the fleet (lease holder, heartbeat member). */
+    readonly instanceId = randomUUID();
+
+    constructor(
+        private readonly connection: RedisConnection,
+        private readonly keys: FleetKeys,
+        private readonly keyPrefix: string,
+    ) {}
+
+    get location(): string {
+        return this.connection.location;
+    }
+
+    fingerprint(parts: readonly string[]): string {
+        return this.keys.fingerprint(parts);
+    }
+
+    charge(account: string, credential: string, policy: GuardPolicy): Promise<ChargeResult> {
+        return this.chargeOrAdopt(account, credential, policy) as Promise<ChargeResult>;
+    }
+
+    /**
+     * Charge-and-lease; with `knownFence` (share: session) a stored session newer than the one this
+     * instance holds is handed out instead, and nothing is charged.
+     */
+    async chargeOrAdopt(account: string, credential: string, policy: GuardPolicy, knownFence?: number): Promise<ChargeOrAdopt> {
+        const attemptId = randomUUID();
+        const k = this.accountKeys(account);
+        const reply = await this.connection.run(
+            CHARGE_AND_LEASE,
+            [k.lease, k.fence, k.fail, k.failInfo, k.coolDowns, k.block, k.session],
+            [
+                this.instanceId,
+                attemptId,
+                String(Math.max(1, Math.round(policy.leaseMs))),
+                String(policy.failureWindowMs),
+                String(policy.maxFailedLogins),
+                String(knownFence ?? 0),
+                knownFence === undefined ? '0' : '1',
+                this.keys.name(credential),
+            ],
+        );
+        const [verdict, ...rest] = reply;
+        switch (verdict) {
+            case 'granted':
+                return { granted: { account, credential, policy, id: `${rest[0]}.${attemptId}` } };
+            case 'busy':
+                return { busy: { waitMs: Number(rest[0]) } };
+            case 'session': {
+                const value = this.keys.open(k.session, rest[1]);
+                // A value this fleet's key cannot open is no session: log in (the lease decides who).
+                if (value === undefined) return this.chargeOrAdopt(account, credential, policy);
+                return { session: { fence: Number(rest[0]), value } };
+            }
+            default:
+                return { held: hold(verdict, rest) };
+        }
+    }
+
+    async settle(ticket: ChargeTicket, outcome: Outcome): Promise<Settled> {
+        const { fence, attemptId } = parseTicket(ticket);
+        const k = this.accountKeys(ticket.account);
+        const code = 'code' in outcome ? outcome.code : '';
+        const statusCode = 'statusCode' in outcome && outcome.statusCode !== undefined ? String(outcome.statusCode) : '';
+        const reply = await this.connection.run(
+            SETTLE,
+            [k.lease, k.fail, k.failInfo, k.coolDowns, k.block],
+            [
+                `${this.instanceId}:${fence}`,
+                attemptId,
+                outcome.kind,
+                code,
+                statusCode,
+                String(outcome.kind === 'blocked' ? Math.round(outcome.waitMs) : 0),
+                String(ticket.policy.coolDownMs),
+                String(MAX_BLOCK_MS),
+                this.keys.name(ticket.credential),
+                String(ticket.policy.failureWindowMs),
+                String(ticket.policy.maxFailedLogins),
+            ],
+        );
+        const [caused, reason, holdCode, holdStatus, holdWait, failures] = reply;
+        const settled: Settled = {};
+        if (caused) settled.waitMs = Number(caused);
+        if (reason) settled.hold = hold(reason === 'coolDown' ? 'cooldown' : reason, [holdWait, holdCode, holdStatus, failures]);
+        return settled;
+    }
+
+    /** The fence of a granted charge: the shared session it publishes carries it. */
+    fenceOf(ticket: ChargeTicket): number {
+        return parseTicket(ticket).fence;
+    }
+
+    /** Publishes the credential of a granted login for the fleet; false when a newer one is there. */
+    async publishSession(ticket: ChargeTicket, value: string, ttlMs: number): Promise<boolean> {
+        const k = this.accountKeys(ticket.account);
+        const { fence } = parseTicket(ticket);
+        const reply = await this.connection.run(
+            PUBLISH_SESSION,
+            [k.session],
+            [String(fence), this.keys.seal(k.session, value), String(Math.max(1, Math.round(ttlMs)))],
+        );
+        return Number(reply[0]) === 1;
+    }
+
+    /** A refusal of the shared credential `fence`: the fleet stops using it, unless a newer one replaced it. */
+    async invalidateSession(account: string, fence: number): Promise<boolean> {
+        const reply = await this.connection.run(INVALIDATE_IF_SAME, [this.accountKeys(account).session], [String(fence)]);
+        return Number(reply[0]) === 1;
+    }
+
+    /** This instance uses the account's shared session for `ttlMs` more. */
+    async heartbeat(account: string, ttlMs: number): Promise<void> {
+        await this.connection.run(HEARTBEAT, [this.accountKeys(account).users], [this.instanceId, String(Math.round(ttlMs))]);
+    }
+
+    /**
+     * This instance stops using the account's shared session. The last one to leave takes the lease
+     * and must log the session out, then release it; the others leave it to the fleet.
+     */
+    async leave(account: string, leaseMs: number): Promise<LeaveVerdict> {
+        const k = this.accountKeys(account);
+        const leaseValue = `${this.instanceId}:logout`;
+        const [verdict] = await this.connection.run(LEAVE, [k.users, k.lease, k.session], [this.instanceId, leaseValue, String(Math.round(leaseMs))]);
+        if (verdict !== 'logout') return { logout: false };
+        return {
+            logout: true,
+            release: async () => {
+                await this.connection.run(RELEASE, [k.lease], [leaseValue]);
+            },
+        };
+    }
+
+    async readGrant(key: string): Promise<string | undefined> {
+        const name = this.grantKey(key);
+        const sealed = await this.connection.call('get', [name]);
+        return typeof sealed === 'string' ? this.keys.open(name, sealed) : undefined;
+    }
+
+    async writeGrant(key: string, value: string | undefined): Promise<void> {
+        const name = this.grantKey(key);
+        if (value === undefined) await this.connection.call('del', [name]);
+        else await this.connection.call('set', [name, this.keys.seal(name, value)]);
+    }
+
+    async close(): Promise<void> {
+        await this.connection.close();
+    }
+
+    /** Every key of one account, under one hash tag: the account's fingerprint, never a name or host. */
+    private accountKeys(account: string): Record<'lease' | 'fence' | 'fail' | 'failInfo' | 'coolDowns' | 'block' | 'session' | 'users', string> {
+        const base = `${this.keyPrefix}:{${this.keys.name(account)}}:`;
+        return {
+            lease: `${base}lease`,
+            fence: `${base}fence`,
+            fail: `${base}fail`,
+            failInfo: `${base}failinfo`,
+            coolDowns: `${base}cd`,
+            block: `${base}wait`,
+            session: `${base}sess`,
+            users: `${base}users`,
+        };
+    }
+
+    private grantKey(key: string): string {
+        return `${this.keyPrefix}:grant:${this.keys.name(key)}`;
+    }
+}
+
+/** The ticket's id holds the lease's fence and the attempt's id. */
+function parseTicket(ticket: ChargeTicket): { fence: number; attemptId: string } {
+    const dot = ticket.id.indexOf('.');
+    return { fence: Number(ticket.id.slice(0, dot)), attemptId: ticket.id.slice(dot + 1) };
+}
+
+const HOLD_REASONS: Record<string, Hold['reason']> = { block: 'block', cooldown: 'coolDown', budget: 'budget' };
+
+/** A script's refusal as a {@link Hold}: [waitMs, code, status, failures?]. */
+function hold(verdict: string, [waitMs, code, status, failures]: string[]): Hold {
+    const reason = HOLD_REASONS[verdict];
+    if (!reason) throw new SessionError('GUARD_UNAVAILABLE', `The shared login guard answered something unexpected ("${verdict}").`);
+    const found: Hold = { reason, code: code as ErrorCode, waitMs: Math.max(0, Number(waitMs)) };
+    if (status) found.statusCode = Number(status);
+    if (failures) found.failures = Number(failures);
+    return found;
+}

@@ -1,0 +1,141 @@
+/**
+ * A real `redis-server` (Debian's package) for the shared store's tests: started as a child process
+ * on a free port with no persistence (or with an append-only file when a test restarts it and expects
+ * its data back), stopped by its pid. Helpers kill it, pause it (SIGSTOP) and start it again on the
+ * same port. Never the system service.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ChildProcess, spawn } from 'node:child_process';
+
+import { waitFor } from './wait';
+
+export interface RedisServerOptions {
+    /** Keep the data across a restart (`--appendonly yes`, fsync always). */
+    persist?: boolean;
+    /** Extra `--name value` settings, e.g. `{ 'maxmemory-policy': 'allkeys-lru' }`. */
+    settings?: Record<string, string>;
+}
+
+/** A free TCP port on 127.0.0.1 (redis-server has no `--port 0`). */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+/** Sends one inline command and resolves with the raw reply (enough for PING and INFO). */
+function command(port: number, line: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let reply = '';
+        const timer = setTimeout(() => socket.destroy(new Error('no reply')), 2000);
+        socket.on('connect', () => socket.write(`${line}\r\n`));
+        socket.on('data', (chunk) => {
+            reply += chunk.toString('latin1');
+            if (/^[+\-:]/.test(reply) ? reply.endsWith('\r\n') : bulkComplete(reply)) {
+                clearTimeout(timer);
+                socket.end();
+                resolve(reply);
+            }
+        });
+        socket.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+    });
+}
+
+function bulkComplete(reply: string): boolean {
+    const match = /^\$(-?\d+)\r\n/.exec(reply);
+    if (!match) return false;
+    const length = Number(match[1]);
+    return length < 0 || Buffer.byteLength(reply, 'latin1') >= match[0].length + length + 2;
+}
+
+export class RedisServer {
+    private child: ChildProcess | undefined;
+    private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-session-redis-'));
+    log = '';
+
+    private constructor(
+        readonly port: number,
+        private readonly options: RedisServerOptions,
+    ) {}
+
+    /** Starts a fresh redis-server on a free port and waits until it answers PING. */
+    static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+        const server = new RedisServer(await freePort(), options);
+        await server.restart();
+        return server;
+    }
+
+    get url(): string {
+        return `redis://127.0.0.1:${this.port}`;
+    }
+
+    get pid(): number | undefined {
+        return this.child?.pid;
+    }
+
+    /** Starts it (again) on the same port and directory; resolves once it answers PING. */
+    async restart(): Promise<void> {
+        const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, '--daemonize', 'no'];
+        args.push('--appendonly', this.options.persist ? 'yes' : 'no');
+        if (this.options.persist) args.push('--appendfsync', 'always');
+        for (const [name, value] of Object.entries(this.options.settings ?? {})) args.push(`--${name}`, value);
+        const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
+        child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
+        this.child = child;
+        await waitFor(async () => (await command(this.port, 'PING')).startsWith('+PONG'), {
+            timeoutMs: 15000,
+            intervalMs: 50,
+            message: () => `redis-server on port ${this.port} to answer PING (${this.log.slice(-400)})`,
+        });
+    }
+
+    /** One command's raw reply (inline protocol), e.g. `info('memory')`. */
+    send(line: string): Promise<string> {
+        return command(this.port, line);
+    }
+
+    /** SIGKILL: gone at once, like a crash. */
+    async kill(): Promise<void> {
+        await this.signalAndWait('SIGKILL');
+    }
+
+    /** SIGSTOP: still listening, answering nothing (a hung server). */
+    pause(): void {
+        this.child?.kill('SIGSTOP');
+    }
+
+    resume(): void {
+        this.child?.kill('SIGCONT');
+    }
+
+    /** Stops it (resuming a paused one first) and removes its directory. */
+    async stop(): Promise<void> {
+        this.resume();
+        await this.signalAndWait('SIGTERM');
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+
+    private async signalAndWait(signal: NodeJS.Signals): Promise<void> {
+        const child = this.child;
+        this.child = undefined;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill(signal);
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(killer);
+    }
+}

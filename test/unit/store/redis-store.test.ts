@@ -1,0 +1,304 @@
+/**
+ * The Redis store's scripts against a real redis-server (test/support/redis-server.ts): charge and
+ * lease, settle, the shared session's publish / invalidate-if-same / leave, fail closed when Redis is
+ * gone or paused, the eviction check, and no plaintext in any key or value.
+ */
+import assert from 'node:assert';
+
+import { Redis } from 'ioredis';
+
+import { SessionError } from '../../../src/lib/errors';
+import type { ChargeTicket, GuardPolicy } from '../../../src/lib/store/guard-store';
+import { createRedisStore, RedisStore } from '../../../src/lib/store/redis';
+import { RedisServer } from '../../support/redis-server';
+import { waitFor } from '../../support/wait';
+
+const SHARED_KEY = 'a-fleet-key-of-at-least-32-characters!';
+const POLICY: GuardPolicy = { coolDownMs: 300_000, maxFailedLogins: 3, failureWindowMs: 1_800_000, leaseMs: 10_000 };
+const ORIGIN = 'https://device.example:8443';
+const USER = 'admin-user';
+const PASSWORD = 'Secret-Passw0rd-Value';
+
+function storeOn(redis: RedisServer, options: { commandTimeoutMs?: number; keyPrefix?: string } = {}): RedisStore {
+    return createRedisStore({
+        url: redis.url,
+        sharedKey: SHARED_KEY,
+        keyPrefix: options.keyPrefix ?? 'rest-session',
+        commandTimeoutMs: options.commandTimeoutMs,
+    });
+}
+
+function names(store: RedisStore, password = PASSWORD): { account: string; credential: string } {
+    return { account: store.fingerprint([ORIGIN, USER]), credential: store.fingerprint([ORIGIN, USER, password]) };
+}
+
+async function granted(store: RedisStore, password = PASSWORD, policy = POLICY): Promise<ChargeTicket> {
+    const { account, credential } = names(store, password);
+    const result = await store.charge(account, credential, policy);
+    assert.ok('granted' in result, `expected a grant, got ${JSON.stringify(result)}`);
+    return result.granted;
+}
+
+async function rejects(promise: Promise<unknown>, code: string): Promise<SessionError> {
+    try {
+        await promise;
+    } catch (error) {
+        assert.ok(error instanceof SessionError, String(error));
+        assert.strictEqual(error.code, code, error.message);
+        return error;
+    }
+    assert.fail(`expected ${code}`);
+}
+
+describe('Redis store (real redis-server)', function () {
+    this.timeout(30000);
+    let redis: RedisServer;
+    let stores: RedisStore[] = [];
+    const open = (options?: { commandTimeoutMs?: number; keyPrefix?: string }): RedisStore => {
+        const store = storeOn(redis, options);
+        stores.push(store);
+        return store;
+    };
+
+    before(async () => {
+        redis = await RedisServer.start();
+    });
+    after(async () => {
+        await redis.stop();
+    });
+    afterEach(async () => {
+        await Promise.all(stores.map((store) => store.close()));
+        stores = [];
+        await redis.send('FLUSHALL');
+    });
+
+    it('grants one lease per account across instances, charges it, and a rejection cools the credential down for all', async () => {
+        const a = open();
+        const b = open();
+        const ticket = await granted(a);
+        const { account, credential } = names(b);
+        const busy = await b.charge(account, credential, POLICY);
+        assert.ok('busy' in busy && busy.busy.waitMs > 0 && busy.busy.waitMs <= POLICY.leaseMs, JSON.stringify(busy));
+        const settled = await a.settle(ticket, { kind: 'rejected', code: 'INVALID_CREDENTIALS', statusCode: 401 });
+        assert.strictEqual(settled.waitMs, POLICY.coolDownMs);
+        assert.strictEqual(settled.hold?.reason, 'coolDown');
+        const held = await b.charge(account, credential, POLICY);
+        assert.ok('held' in held, JSON.stringify(held));
+        assert.deepStrictEqual({ ...held.held, waitMs: 0 }, { reason: 'coolDown', code: 'INVALID_CREDENTIALS', statusCode: 401, waitMs: 0 });
+        assert.ok(held.held.waitMs > POLICY.coolDownMs - 5000 && held.held.waitMs <= POLICY.coolDownMs);
+        // Another password is not cooled down, but the charge stays in the budget.
+        const other = await granted(b, 'Another-Passw0rd');
+        const again = await b.settle(other, { kind: 'rejected', code: 'INVALID_CREDENTIALS', statusCode: 401 });
+        assert.strictEqual(again.waitMs, POLICY.coolDownMs);
+        assert.strictEqual(await redis.send(`ZCARD ${await failKey()}`), ':2\r\n');
+    });
+
+    it('doubles the cool-down of a credential rejected again after it ended', async () => {
+        const a = open();
+        const policy = { ...POLICY, coolDownMs: 50 };
+        const first = await granted(a, PASSWORD, policy);
+        assert.strictEqual((await a.settle(first, { kind: 'rejected', code: 'INVALID_CREDENTIALS' })).waitMs, 50);
+        const second = await waitFor(async () => {
+            const { account, credential } = names(a);
+            const result = await a.charge(account, credential, policy);
+            return 'granted' in result ? result.granted : undefined;
+        });
+        assert.strictEqual((await a.settle(second, { kind: 'rejected', code: 'INVALID_CREDENTIALS' })).waitMs, 100);
+    });
+
+    it('holds every login once the budget is spent, with the code of the last counted failure; a success clears it', async () => {
+        const a = open();
+        const b = open();
+        for (const code of ['TIMEOUT', 'SERVER_ERROR', 'TIMEOUT'] as const) {
+            const ticket = await granted(code === 'SERVER_ERROR' ? b : a, `pw-${code}-${Math.random()}`);
+            await (code === 'SERVER_ERROR' ? b : a).settle(ticket, { kind: 'unknown', code, statusCode: code === 'SERVER_ERROR' ? 503 : undefined });
+            // An unknown outcome leaves the lease to run out: the server may still be reading that login.
+            await redis.send(`DEL ${await leaseKey()}`);
+        }
+        const { account, credential } = names(b, 'a-fresh-password');
+        const held = await b.charge(account, credential, POLICY);
+        assert.ok('held' in held && held.held.reason === 'budget', JSON.stringify(held));
+        assert.strictEqual(held.held.failures, 3);
+        assert.ok(held.held.waitMs > POLICY.failureWindowMs - 5000);
+        // Refunds: a login that never left the process costs nothing.
+        const fail = await failKey();
+        await withClient(redis, (client) => client.zpopmax(fail));
+        const ticket = await granted(a, 'x');
+        await a.settle(ticket, { kind: 'notSent' });
+        const next = await granted(a, 'y');
+        const cleared = await a.settle(next, { kind: 'success' });
+        assert.deepStrictEqual(cleared, {});
+        assert.strictEqual(await redis.send(`EXISTS ${await failKey()}`), ':0\r\n');
+    });
+
+    it('a server block holds every credential of the account, for the time the server gave (capped)', async () => {
+        const a = open();
+        const ticket = await granted(a);
+        const settled = await a.settle(ticket, { kind: 'blocked', code: 'RATE_LIMITED', statusCode: 429, waitMs: 120_000 });
+        assert.strictEqual(settled.waitMs, 120_000);
+        const { account, credential } = names(a, 'any-other-password');
+        const held = await a.charge(account, credential, POLICY);
+        assert.ok('held' in held && held.held.reason === 'block' && held.held.code === 'RATE_LIMITED' && held.held.statusCode === 429, JSON.stringify(held));
+        await redis.send('FLUSHALL');
+        const next = await granted(a);
+        const capped = await a.settle(next, { kind: 'blocked', code: 'LOCKED_OUT', statusCode: 429, waitMs: 10 * 365 * 86_400_000 });
+        assert.strictEqual(capped.waitMs, 24 * 3600_000);
+    });
+
+    it('the lease runs out by the Redis clock and is never extended', async () => {
+        const a = open();
+        const b = open();
+        const short = { ...POLICY, leaseMs: 200 };
+        await granted(a, PASSWORD, short);
+        const { account, credential } = names(b);
+        const after = await waitFor(async () => {
+            const result = await b.charge(account, credential, short);
+            return 'granted' in result ? result.granted : undefined;
+        });
+        assert.ok(b.fenceOf(after) > 0);
+    });
+
+    it('share session: publishes the credential for the fleet, hands the newer one out, and invalidates only the same one', async () => {
+        const a = open();
+        const b = open();
+        const ticket = await granted(a);
+        assert.strictEqual(await a.publishSession(ticket, JSON.stringify({ cookie: 'cmsSID=abc' }), 60_000), true);
+        await a.settle(ticket, { kind: 'success' });
+        const { account, credential } = names(b);
+        const adopted = await b.chargeOrAdopt(account, credential, POLICY, 0);
+        assert.ok('session' in adopted, JSON.stringify(adopted));
+        assert.strictEqual(adopted.session.value, JSON.stringify({ cookie: 'cmsSID=abc' }));
+        assert.strictEqual(adopted.session.fence, a.fenceOf(ticket));
+        // Holding that one already: nothing newer, so a login is granted (after a refusal, say).
+        assert.strictEqual(await b.invalidateSession(account, adopted.session.fence - 1), false);
+        assert.strictEqual(await b.invalidateSession(account, adopted.session.fence), true);
+        const relogin = await b.chargeOrAdopt(account, credential, POLICY, adopted.session.fence);
+        assert.ok('granted' in relogin, JSON.stringify(relogin));
+        // A late publish of an older login is superseded.
+        assert.strictEqual(await b.publishSession(relogin.granted, 'new', 60_000), true);
+        assert.strictEqual(await a.publishSession(ticket, 'old', 60_000), false);
+    });
+
+    it('only the last instance that leaves logs the shared session out', async () => {
+        const [a, b, c] = [open(), open(), open()];
+        const ticket = await granted(a);
+        await a.publishSession(ticket, 'credential', 60_000);
+        await a.settle(ticket, { kind: 'success' });
+        const { account } = names(a);
+        for (const store of [a, b, c]) await store.heartbeat(account, 30_000);
+        assert.strictEqual((await a.leave(account, 5000)).logout, false);
+        assert.strictEqual((await b.leave(account, 5000)).logout, false);
+        const last = await c.leave(account, 5000);
+        assert.strictEqual(last.logout, true);
+        assert.strictEqual(await redis.send(`EXISTS ${await sessionKey()}`), ':0\r\n');
+        // It holds the lease while it logs out: nobody logs in meanwhile.
+        const { credential } = names(a);
+        assert.ok('busy' in (await a.charge(account, credential, POLICY)));
+        if (last.logout) await last.release();
+        assert.ok('granted' in (await a.charge(account, credential, POLICY)));
+    });
+
+    it('keeps grant records encrypted', async () => {
+        const a = open();
+        const b = open();
+        await a.writeGrant('grant-of-admin', JSON.stringify({ refreshToken: 'refresh-token-value-123' }));
+        assert.strictEqual(await b.readGrant('grant-of-admin'), JSON.stringify({ refreshToken: 'refresh-token-value-123' }));
+        await b.writeGrant('grant-of-admin', undefined);
+        assert.strictEqual(await a.readGrant('grant-of-admin'), undefined);
+    });
+
+    it('no key or value holds a user, host, password, cookie or token in clear', async () => {
+        const a = open();
+        const ticket = await granted(a);
+        await a.publishSession(ticket, JSON.stringify({ cookie: 'cmsSID=cookie-value-42', user: USER, host: ORIGIN }), 60_000);
+        await a.settle(ticket, { kind: 'success' });
+        const rejected = await granted(a, 'Other-Secret-Passw0rd');
+        await a.settle(rejected, { kind: 'rejected', code: 'INVALID_CREDENTIALS' });
+        await a.heartbeat(names(a).account, 30_000);
+        await a.writeGrant(`${ORIGIN} ${USER}`, JSON.stringify({ accessToken: 'access-token-value-77' }));
+        const dump = await dumpAll(redis);
+        assert.ok(dump.length > 200, dump);
+        for (const secret of [USER, 'device.example', PASSWORD, 'Other-Secret', 'cookie-value-42', 'cmsSID', 'access-token-value-77']) {
+            assert.ok(!dump.includes(secret), `"${secret}" found in Redis`);
+        }
+    });
+
+    it('fails closed with GUARD_UNAVAILABLE, fast, when Redis is gone or hangs, and works again once it is back', async () => {
+        const a = open({ commandTimeoutMs: 500 });
+        await granted(a);
+        await redis.send('FLUSHALL');
+        redis.pause();
+        try {
+            const started = Date.now();
+            const { account, credential } = names(a);
+            const error = await rejects(a.charge(account, credential, POLICY), 'GUARD_UNAVAILABLE');
+            assert.match(error.message, /redis:\/\/127\.0\.0\.1:\d+ is unreachable: not logging in/);
+            assert.ok(Date.now() - started < 5000);
+        } finally {
+            redis.resume();
+        }
+        await redis.kill();
+        const { account, credential } = names(a);
+        await rejects(a.charge(account, credential, POLICY), 'GUARD_UNAVAILABLE');
+        await redis.restart();
+        await waitFor(async () => 'granted' in (await a.charge(account, credential, POLICY).catch(() => ({}))), { timeoutMs: 15000, intervalMs: 100 });
+    });
+
+    it('refuses a Redis whose maxmemory-policy evicts keys (CONFIG, naming the setting)', async () => {
+        await redis.send('CONFIG SET maxmemory-policy allkeys-lru');
+        try {
+            const a = open();
+            const { account, credential } = names(a);
+            const error = await rejects(a.charge(account, credential, POLICY), 'CONFIG');
+            assert.match(error.message, /maxmemory-policy allkeys-lru/);
+        } finally {
+            await redis.send('CONFIG SET maxmemory-policy noeviction');
+        }
+    });
+
+    it('a short shared key is CONFIG', () => {
+        assert.throws(() => createRedisStore({ url: redis.url, sharedKey: 'short', keyPrefix: 'p' }), /at least 32 characters/);
+    });
+
+    async function keyEnding(suffix: string): Promise<string> {
+        const keys = await withClient(redis, (client) => client.keys(`*${suffix}`));
+        return keys[0] ?? `none-${suffix}`;
+    }
+    const failKey = (): Promise<string> => keyEnding(':fail');
+    const leaseKey = (): Promise<string> => keyEnding(':lease');
+    const sessionKey = (): Promise<string> => keyEnding(':sess');
+});
+
+async function withClient<T>(redis: RedisServer, use: (client: Redis) => Promise<T>): Promise<T> {
+    const client = new Redis(redis.url);
+    try {
+        return await use(client);
+    } finally {
+        client.disconnect();
+    }
+}
+
+/** Every key and every value in the server (SCAN, then each by its type), as one text. */
+export function dumpAll(redis: RedisServer): Promise<string> {
+    return withClient(redis, async (client) => {
+        let text = '';
+        let cursor = '0';
+        do {
+            const [next, keys] = await client.scan(cursor, 'COUNT', 100);
+            cursor = next;
+            for (const key of keys) {
+                const type = await client.type(key);
+                const value =
+                    type === 'string'
+                        ? await client.get(key)
+                        : type === 'hash'
+                          ? await client.hgetall(key)
+                          : type === 'zset'
+                            ? await client.zrange(key, 0, -1, 'WITHSCORES')
+                            : type;
+                text += `${key} ${JSON.stringify(value)}\n`;
+            }
+        } while (cursor !== '0');
+        return text;
+    });
+}
