@@ -1,6 +1,7 @@
 import type { Node, NodeDef, NodeMessageInFlow } from 'node-red';
 
 import type { SessionManager } from '../session/session-manager';
+import type { RedisStore } from '../store/redis';
 import type { UpdatesHub } from '../updates/updates-hub';
 
 /** The `rest-session-server` config node as flow nodes see it. */
@@ -44,4 +45,22 @@ export type Msg = NodeMessageInFlow & Record<string, unknown>;
 /** The core `tls-config` node's API. */
 export interface TlsConfigNode extends Node {
     addTLSOptions(options: Record<string, unknown>): void;
+}
+
+/** The `rest-session-store` config node as server nodes see it. */
+export interface StoreNode extends Node {
+    /** `guard`: share the login guard; `session`: also the live credential. */
+    share: 'guard' | 'session';
+    /** The shared store, created on first use; throws a `CONFIG` SessionError if the config is unusable. */
+    sharedStore(): RedisStore;
+    /** Keeps the store open until `until` settles (at most a few seconds), for a server still leaving. */
+    holdOpen(until: Promise<unknown>): void;
+}
+
+export interface StoreNodeDef extends NodeDef {
+    engine?: string;
+    url?: string;
+    tls?: string;
+    keyPrefix?: string;
+    share?: string;
 }

@@ -46,12 +46,13 @@ function params(text: any) {
 describe('editor files', function () {
     const entries = Object.entries(pkg['node-red'].nodes);
 
-    it('declares the five node types of the contract', function () {
+    it('declares the six node types of the contract', function () {
         assert.deepStrictEqual(entries.map(([type]) => type).sort(), [
             'rest-session-login',
             'rest-session-logout',
             'rest-session-request',
             'rest-session-server',
+            'rest-session-store',
             'rest-session-updates',
         ]);
     });
@@ -82,7 +83,7 @@ describe('editor files', function () {
             it('has help in the core style and its icon', function () {
                 const help = fs.readFileSync(path.join(LOCALES, `${type}.html`), 'utf8');
                 assert.match(help, new RegExp(`data-help-name="${type}"`));
-                if (type !== 'rest-session-server') {
+                if (type !== 'rest-session-server' && type !== 'rest-session-store') {
                     for (const heading of ['Inputs', 'Outputs', 'Details']) assert.match(help, new RegExp(`<h3>${heading}</h3>`));
                     // The codes this node can produce (one source: NODE_ERROR_CODES); live updates names CONFIG.
                     for (const code of NODE_ERROR_CODES[type] ?? ['CONFIG']) assert.ok(help.includes(code), code);

@@ -64,6 +64,11 @@ export class RedisConnection {
         }
     }
 
+    /** Connected and checked, or the error a command would get. */
+    async check(): Promise<void> {
+        await this.ready();
+    }
+
     async close(): Promise<void> {
         this.closed = true;
         const client = this.client;

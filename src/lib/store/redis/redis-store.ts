@@ -43,6 +43,11 @@ export class RedisStore implements GuardStore {
         return this.connection.location;
     }
 
+    /** Connects and checks the server (eviction policy) now: `CONFIG` or `GUARD_UNAVAILABLE` when it cannot serve. */
+    async check(): Promise<void> {
+        await this.connection.check();
+    }
+
     fingerprint(parts: readonly string[]): string {
         return this.keys.fingerprint(parts);
     }
