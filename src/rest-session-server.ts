@@ -4,7 +4,7 @@ import { SessionError } from './lib/errors';
 import { proxySettings, tlsOptions } from './lib/node-red/connection-options';
 import { withEnv } from './lib/node-red/env';
 import { embeddedStore } from './lib/node-red/guard-file';
-import { DEFAULT_MAX_RESPONSE_BYTES, numberSetting } from './lib/node-red/runtime-settings';
+import { DEFAULT_MAX_RESPONSE_BYTES, guardPolicy, numberSetting } from './lib/node-red/runtime-settings';
 import { flag, readServerSettings } from './lib/node-red/server-settings';
 import { createSessionManager, readMaxConnections } from './lib/node-red/session-factory';
 import { asSessionError } from './lib/node-red/report-error';
@@ -13,7 +13,8 @@ import { registerAuthorizeRoutes } from './lib/node-red/oauth2-routes';
 import { createGrantRuntime, grantVault } from './lib/node-red/grant-runtime';
 import { identitySettingNames } from './lib/vendors/settings';
 import { VENDOR_TABLE_SETTING, editorVendors, registerSettingsCheck, serverCredentials } from './lib/node-red/vendor-table';
-import type { ServerCredentials, ServerNode, ServerNodeDef } from './lib/node-red/types';
+import type { ServerCredentials, ServerNode, ServerNodeDef, StoreNode } from './lib/node-red/types';
+import type { SharedStoreLink } from './lib/session/shared-account';
 import type { SessionManager } from './lib/session/session-manager';
 import { UpdatesHub } from './lib/updates/updates-hub';
 import { vendorAdapter } from './lib/vendors';
@@ -61,6 +62,7 @@ export = function register(RED: NodeAPI): void {
                     maxConnections: readMaxConnections(def.maxConnections),
                     credentials,
                     onWarning: (message) => node.warn(message),
+                    shared: sharedStore(def.store),
                 });
             }
             return manager;
@@ -93,11 +95,27 @@ export = function register(RED: NodeAPI): void {
             const closing = manager;
             manager = undefined;
             if (!closing) return done();
-            closing
+            const closed = closing
                 .close(flag(def.logoutOnClose, true), CLOSE_LOGOUT_TIMEOUT_MS)
                 .catch((error: unknown) => node.warn(asSessionError(error, closing.scrubber).message))
                 .finally(done);
+            // Leaving the fleet's session needs the store: it stays open until then.
+            storeNode(def.store)?.holdOpen(closed);
         });
+    }
+
+    function storeNode(id: unknown): StoreNode | undefined {
+        if (typeof id !== 'string' || !id) return undefined;
+        const found = RED.nodes.getNode(id) as StoreNode | null;
+        if (!found || typeof found.sharedStore !== 'function') throw new SessionError('CONFIG', 'The selected session store was not found.');
+        return found;
+    }
+
+    /** The fleet's store this server names, with the guard's numbers; none without a `store`. */
+    function sharedStore(id: unknown): SharedStoreLink | undefined {
+        const found = storeNode(id);
+        if (!found) return undefined;
+        return { store: found.sharedStore(), share: found.share, policy: guardPolicy(RED) };
     }
 
     function ownCredentials(node: ServerNode): LoginCredentials | undefined {

@@ -21,11 +21,14 @@ export = function register(RED: NodeAPI): void {
         const users = new Set<Promise<void>>();
         let settings: ReturnType<typeof readStoreSettings> | undefined;
         try {
-            settings = readStoreSettings({ ...def, url: withEnv(RED, node, def.url) }, {
-                username: withEnv(RED, node, stored.username),
-                password: withEnv(RED, node, stored.password),
-                sharedKey: withEnv(RED, node, stored.sharedKey),
-            });
+            settings = readStoreSettings(
+                { ...def, url: withEnv(RED, node, def.url) },
+                {
+                    username: withEnv(RED, node, stored.username),
+                    password: withEnv(RED, node, stored.password),
+                    sharedKey: withEnv(RED, node, stored.sharedKey),
+                },
+            );
         } catch (error) {
             problem = asSessionError(error);
             node.error(problem.message);
@@ -68,7 +71,9 @@ export = function register(RED: NodeAPI): void {
             const deadline = new Promise((resolve) => {
                 timer = setTimeout(resolve, CLOSE_WAIT_MS);
             });
-            Promise.race([Promise.allSettled([...users]), deadline])
+            // Servers closing in the same deploy register what they still need first (same tick).
+            new Promise((resolve) => setImmediate(resolve))
+                .then(() => Promise.race([Promise.allSettled([...users]), deadline]))
                 .then(() => closing?.close())
                 .catch(() => undefined)
                 .finally(() => {

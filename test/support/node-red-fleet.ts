@@ -27,7 +27,11 @@ export function httpCall(url: string, method = 'GET', body?: unknown, headers: R
         const data = body === undefined ? undefined : JSON.stringify(body);
         const req = http.request(
             url,
-            { method, agent: false, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(data)), ...headers } : headers },
+            {
+                method,
+                agent: false,
+                headers: data ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(data)), ...headers } : headers,
+            },
             (res) => {
                 let text = '';
                 res.setEncoding('utf8');

@@ -4,6 +4,7 @@ import { HttpClient, HttpClientOptions } from '../http/http-client';
 import { SessionError } from '../errors';
 import { DEFAULT_MAX_CONNECTIONS, ServerTransport } from '../session/server-transport';
 import { SessionManager } from '../session/session-manager';
+import type { SharedStoreLink } from '../session/shared-account';
 import { configuredAdapter } from '../vendors';
 import type { GrantRuntime, LoginCredentials, ServerSettings, VendorAdapter } from '../vendors/adapter';
 import { processGuard } from './guard-file';
@@ -23,6 +24,8 @@ export interface ServerSessionsOptions {
     onWarning?: (message: string) => void;
     /** The deployed config node's grant memory (OAuth2 grants that renew themselves). */
     grant?: GrantRuntime;
+    /** The fleet's store, when the server names a `rest-session-store`. */
+    shared?: SharedStoreLink;
 }
 
 const MAX_CONNECTIONS_LIMIT = 256;
@@ -64,5 +67,6 @@ export function createSessionManager(RED: NodeAPI, options: ServerSessionsOption
         guard: processGuard(RED),
         credentials: options.credentials,
         onWarning: options.onWarning,
+        shared: options.shared,
     });
 }

@@ -24,6 +24,8 @@ export interface ServerNodeDef extends NodeDef {
     maxConnections?: number | string;
     logoutOnClose?: boolean | string;
     exposeCredential?: boolean | string;
+    /** Id of a `rest-session-store` config node: share the guard (and maybe the session) with a fleet. */
+    store?: string;
     /** The vendor's own settings (its settings table names them). */
     [setting: string]: unknown;
 }

@@ -134,7 +134,7 @@ export class LoginGuard {
             if ('granted' in result) return result.granted;
             if ('held' in result) {
                 this.remember(key, result.held);
-                throw this.heldError(result.held, user);
+                throw heldBack(this.heldError(result.held, user));
             }
             // Another instance's login of this account is on the wire: its outcome decides ours.
             await new Promise((resolve) => setTimeout(resolve, Math.min(BUSY_POLL_MS, Math.max(1, result.busy.waitMs))));
@@ -208,8 +208,21 @@ function heldBackOf(hold: Hold): HeldBack {
     return { scope: HOLD_SCOPES[hold.reason], until: Date.now() + hold.waitMs };
 }
 
+/** Errors a guard raised instead of sending a login (see {@link heldBack}). */
+const HELD_BACK = new WeakSet<Error>();
+
+/**
+ * Marks `error` as raised before the login could be sent (a hold, an unreachable store, a session
+ * another instance already holds): a guard around this one refunds its charge instead of counting it.
+ */
+export function heldBack<E extends Error>(error: E): E {
+    HELD_BACK.add(error);
+    return error;
+}
+
 /** What a failed attempt tells the guard: never sent, rejected, blocked by the server, or unknown. */
 function outcomeOf(error: unknown): Outcome {
+    if (error instanceof Error && HELD_BACK.has(error)) return { kind: 'notSent' };
     if (!isSessionError(error)) return { kind: 'unknown', code: 'SERVER_ERROR' };
     // A CONFIG with a socket code is a login cut off on the wire by a close: its outcome is unknown.
     if ((NOT_SENT.has(error.code) && error.transportCode === undefined) || neverReachedServer(error)) return { kind: 'notSent' };

@@ -4,6 +4,7 @@ import type { HttpResponse } from '../http/http-client';
 import { BlockInfo, LoginGuard } from './login-guard';
 import type { AuthorizedRequest, ServerTransport } from './server-transport';
 import { CredentialLease, LiveCredential, Session, SessionState, expiryOf } from './session';
+import { SharedAccount, SharedStoreLink } from './shared-account';
 import { unusableCredential } from './usable-credential';
 import { sessionCookieString } from './session-cookies';
 import { answeredFrom, isWrite, withoutHeaders } from './write-token';
@@ -18,6 +19,8 @@ export interface SessionManagerOptions {
     guard: LoginGuard;
     /** The config node's own user; absent when the config has no credentials. */
     credentials?: LoginCredentials;
+    /** The fleet's store (the server's `store` property), if any. */
+    shared?: SharedStoreLink;
     /** Something the user should know that no msg carries (a failed logout of a replaced session). */
     onWarning?: (message: string) => void;
 }
@@ -334,6 +337,8 @@ export class SessionManager {
                 adapter: this.loginAdapter,
                 context: this.options.transport.context,
                 guard: this.options.guard,
+                // A login's exchanges (SmartServer: the login and its sessionTimeout) each within the timeout.
+                shared: this.options.shared && new SharedAccount(this.options.shared, 2 * this.requestTimeoutMs),
                 origin: this.origin,
                 scrubber: this.scrubber,
                 drainTimeoutMs: this.requestTimeoutMs,

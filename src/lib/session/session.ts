@@ -5,7 +5,10 @@ import { CookieJar } from 'tough-cookie';
 import { SessionError, isSessionError } from '../errors';
 import { KnownSecrets, SecretScrubber } from '../secret-scrubber';
 import { LoginGuard, loginContext } from './login-guard';
+import { SharedAccount, SharedSessionFound } from './shared-account';
+import { shareCredential, sharedCredential } from './shared-credential';
 import { SingleFlight } from './single-flight';
+import type { SharedSessionRecord } from '../store/redis';
 import { identitySettingNames } from '../vendors/settings';
 import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../vendors/adapter';
 import { withLoginHint } from '../vendors/login-hint';
@@ -26,6 +29,10 @@ export interface LiveCredential extends SessionCredential {
     readonly logoutsBefore?: number;
     /** The server accepted a request sent with it: a refusal now means the session ended, not that it never worked. */
     served?: boolean;
+    /** With a store that shares the session: the fence of the fleet's credential this is (0: not shared). */
+    readonly sharedFence?: number;
+    /** Another instance of the fleet logged in with it: that one logs it out, not this one. */
+    readonly adopted?: boolean;
 }
 
 /** A credential lent to one request as it is written; `finished` with its reply once it arrived (none: it failed). */
@@ -43,6 +50,8 @@ export interface SessionDeps {
     origin: string;
     /** Takes this session's secrets out of every text it reports; remembers them once they are retired. */
     scrubber?: SecretScrubber;
+    /** The fleet's store (`rest-session-store`), when the server names one: a login must pass it too. */
+    shared?: SharedAccount;
     onState(session: Session, state: SessionState, error?: SessionError): void;
     onReplacedLogoutError(session: Session, error: unknown): void;
     /** Something the user should know that no msg carries (a lifetime too short to trust). */
@@ -89,6 +98,8 @@ export class Session {
     private reloginAt = -Infinity;
     /** Logouts of this session so far: a credential from before the last one was ended by it. */
     private logouts = 0;
+    /** The fleet's credential the server refused: the next login invalidates it for every instance first. */
+    private refusedFence = 0;
     /** Logouts of replaced credentials still in flight: closing waits for them. */
     private readonly retiring = new Set<Promise<void>>();
     /** Requests written with each credential and not yet answered: its logout waits for them. */
@@ -203,6 +214,7 @@ export class Session {
             }
             this.reloginAt = now;
         }
+        if (dead.sharedFence) this.refusedFence = dead.sharedFence;
         if (live === dead) {
             this.live = undefined;
             this.retire(dead);
@@ -250,6 +262,7 @@ export class Session {
     end(): void {
         this.ended = true;
         for (const waits of [...this.draining.values()]) for (const stopWaiting of [...waits]) stopWaiting();
+        this.deps.shared?.stopHeartbeat();
     }
 
     /** Registers a handover run after each renewal, before the old credential is logged out; returns its removal. */
@@ -270,7 +283,11 @@ export class Session {
             live.endedBy = 'logout';
             // A logout error may echo the cookie or token: it must still be known once the session forgot it.
             this.scrubber.remember(credentialSecrets(live, this.user));
-            await this.deps.adapter.logout(this.deps.context, live);
+            const shared = this.deps.shared;
+            const logout = (): Promise<void> => this.deps.adapter.logout(this.deps.context, live);
+            // The fleet's session is logged out only by the last instance that leaves it.
+            if (shared && live.sharedFence) await shared.leave(logout);
+            else await logout();
         }
     }
 
@@ -281,27 +298,46 @@ export class Session {
 
     /** `replacing`: the credential this login takes over from (due, forced out or refused), for the adapter. */
     private async login(previous: LiveCredential | undefined, replacing: LiveCredential | undefined = previous): Promise<LiveCredential> {
-        const { adapter, context, guard } = this.deps;
+        const { adapter, context, guard, shared } = this.deps;
         const credentials = this.credentials;
         const credential: SessionCredential = { jar: new CookieJar() };
         let result: LoginResult;
-        try {
-            result = await guard.attempt(this.guardKey, credentialFingerprint(adapter, context, credentials), credentials.username, () => {
-                // Its turn may come after its config node began closing (it waited for another login of the account).
-                if (this.ended) return Promise.reject(stopped());
-                this.setState('loggingIn');
-                return adapter.login(loginContext(context), credentials, credential, replacing).catch((error: unknown) => {
-                    this.scrubber.remember(credentialSecrets(credential, credentials.username));
-                    throw withLoginHint(
-                        isSessionError(error)
-                            ? this.scrubber.scrubError(error)
-                            : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`),
-                        adapter,
-                        context.settings,
-                    );
-                });
+        let sharedFence = 0;
+        if (shared && this.refusedFence) {
+            await shared.invalidate(this.refusedFence);
+            this.refusedFence = 0;
+        }
+        const send = async (): Promise<LoginResult> => {
+            // Its turn may come after its config node began closing (it waited for another login of the account).
+            if (this.ended) throw stopped();
+            shared?.assertTurn();
+            this.setState('loggingIn');
+            const sent = await adapter.login(loginContext(context), credentials, credential, replacing).catch((error: unknown) => {
+                this.scrubber.remember(credentialSecrets(credential, credentials.username));
+                throw withLoginHint(
+                    isSessionError(error) ? this.scrubber.scrubError(error) : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`),
+                    adapter,
+                    context.settings,
+                );
             });
+            // The fleet gets the credential while this instance still holds the lease.
+            if (shared?.sharesSession) {
+                const { value, ttlMs } = shareCredential(credential, sent, Date.now());
+                sharedFence = await shared.publish(value, ttlMs);
+            }
+            return sent;
+        };
+        const fingerprint = credentialFingerprint(adapter, context, credentials);
+        try {
+            // A login must pass this instance's guard and, with a store, the fleet's.
+            result = await guard.attempt(
+                this.guardKey,
+                fingerprint,
+                credentials.username,
+                shared ? () => shared.guard.attempt(this.guardKey, fingerprint, credentials.username, send) : send,
+            );
         } catch (error) {
+            if (error instanceof SharedSessionFound) return this.adopt(error.record, previous);
             this.fail(error as SessionError);
             throw error;
         }
@@ -333,6 +369,7 @@ export class Session {
             idleTimeoutMs: lifetime.idleTimeoutMs,
             result,
             logoutsBefore: this.logouts,
+            sharedFence,
         };
         this.live = live;
         this.lastError = undefined;
@@ -341,9 +378,40 @@ export class Session {
         return live;
     }
 
+    /** Uses the fleet's credential that another instance logged in with: nothing is sent. */
+    private adopt(record: SharedSessionRecord, previous: LiveCredential | undefined): LiveCredential {
+        const found = sharedCredential(record.value);
+        if (!found) {
+            const error = new SessionError('SERVER_ERROR', 'The shared session in the session store could not be read.');
+            this.fail(error);
+            throw error;
+        }
+        const now = Date.now();
+        const { result } = found;
+        const live: LiveCredential = {
+            ...found.credential,
+            loggedInAt: found.loggedInAt,
+            lastUsedAt: now,
+            expiresAt: result.expiresAt,
+            idleTimeoutMs: result.idleTimeoutMs,
+            result,
+            logoutsBefore: this.logouts,
+            sharedFence: record.fence,
+            adopted: true,
+        };
+        this.scrubber.remember(credentialSecrets(live, this.user));
+        this.live = live;
+        this.lastError = undefined;
+        this.deps.shared?.held(record.fence);
+        this.setState('loggedIn');
+        if (previous) this.retire(previous, live);
+        return live;
+    }
+
     /**
      * Logs out a credential that a re-login replaced (once), without holding anyone up; a failure is
-     * reported. After a renewal the handovers move what rides it onto `fresh` first.
+     * reported. After a renewal the handovers move what rides it onto `fresh` first. A credential
+     * another instance of the fleet logged in with is left to it.
      */
     private retire(previous: LiveCredential, fresh?: LiveCredential): void {
         if (previous.endedBy) return;
@@ -351,7 +419,7 @@ export class Session {
         this.scrubber.remember(credentialSecrets(previous, this.user));
         const moves = fresh ? [...this.handovers].map((handover) => handover(fresh, previous)) : [];
         const logout = Promise.allSettled([...moves, this.drained(previous)])
-            .then(() => this.deps.adapter.logout(this.deps.context, previous))
+            .then(() => (previous.adopted ? undefined : this.deps.adapter.logout(this.deps.context, previous)))
             .catch((error: unknown) => {
                 this.deps.onReplacedLogoutError(this, error);
             });
