@@ -28,10 +28,18 @@ export = function register(RED: NodeAPI): void {
         RED.nodes.createNode(this, def);
         const node = this as ServerNode;
         let manager: SessionManager | undefined;
+        /** The store node the manager uses: closing keeps it open until the sessions left the fleet. */
+        let store: StoreNode | undefined;
         let updates: UpdatesHub | undefined;
         let grant: ReturnType<typeof createGrantRuntime> | undefined;
         node.exposeCredential = flag(def.exposeCredential, false);
         node.tlsConfigured = Boolean(def.tls);
+
+        /** The fleet's store this server names, with the guard's numbers; none without a `store`. */
+        const sharedLink = (): SharedStoreLink | undefined => {
+            store = storeNode(def.store);
+            return store && { store: store.sharedStore(), share: store.share, policy: guardPolicy(RED) };
+        };
 
         // Created on first use, so the tls-config node it reads exists whatever the start order.
         node.sessionManager = () => {
@@ -62,7 +70,7 @@ export = function register(RED: NodeAPI): void {
                     maxConnections: readMaxConnections(def.maxConnections),
                     credentials,
                     onWarning: (message) => node.warn(message),
-                    shared: sharedStore(def.store),
+                    shared: sharedLink(),
                 });
             }
             return manager;
@@ -100,22 +108,16 @@ export = function register(RED: NodeAPI): void {
                 .catch((error: unknown) => node.warn(asSessionError(error, closing.scrubber).message))
                 .finally(done);
             // Leaving the fleet's session needs the store: it stays open until then.
-            storeNode(def.store)?.holdOpen(closed);
+            store?.holdOpen(closed);
         });
     }
 
+    /** The store node `id` names; `CONFIG` when it is missing. */
     function storeNode(id: unknown): StoreNode | undefined {
         if (typeof id !== 'string' || !id) return undefined;
         const found = RED.nodes.getNode(id) as StoreNode | null;
         if (!found || typeof found.sharedStore !== 'function') throw new SessionError('CONFIG', 'The selected session store was not found.');
         return found;
-    }
-
-    /** The fleet's store this server names, with the guard's numbers; none without a `store`. */
-    function sharedStore(id: unknown): SharedStoreLink | undefined {
-        const found = storeNode(id);
-        if (!found) return undefined;
-        return { store: found.sharedStore(), share: found.share, policy: guardPolicy(RED) };
     }
 
     function ownCredentials(node: ServerNode): LoginCredentials | undefined {

@@ -15,6 +15,8 @@ import { waitFor } from './wait';
 const ROOT = path.join(__dirname, '..', '..');
 const PACKAGE = ['@rest-session', 'node-red-rest-session'];
 
+const HTTP_TIMEOUT_MS = 45000;
+
 export interface HttpReply {
     status: number;
     text: string;
@@ -39,6 +41,8 @@ export function httpCall(url: string, method = 'GET', body?: unknown, headers: R
                 res.on('end', () => resolve({ status: res.statusCode ?? 0, text, json: () => JSON.parse(text) }));
             },
         );
+        // A flow that never answers fails the test with what was asked, instead of hanging it.
+        req.setTimeout(HTTP_TIMEOUT_MS, () => req.destroy(new Error(`no answer to ${method} ${url} within ${HTTP_TIMEOUT_MS} ms`)));
         req.on('error', reject);
         req.end(data);
     });

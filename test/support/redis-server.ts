@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ChildProcess, spawn } from 'node:child_process';
 
+import { Redis } from 'ioredis';
+
 import { waitFor } from './wait';
 
 export interface RedisServerOptions {
@@ -138,4 +140,39 @@ export class RedisServer {
         await exited;
         clearTimeout(killer);
     }
+}
+
+/** Runs `use` with a client of its own (for tests that read what the store wrote). */
+export async function withClient<T>(redis: RedisServer, use: (client: Redis) => Promise<T>): Promise<T> {
+    const client = new Redis(redis.url);
+    try {
+        return await use(client);
+    } finally {
+        client.disconnect();
+    }
+}
+
+/** Every key and every value in the server (SCAN, then each by its type), as one text. */
+export function dumpAll(redis: RedisServer): Promise<string> {
+    return withClient(redis, async (client) => {
+        let text = '';
+        let cursor = '0';
+        do {
+            const [next, keys] = await client.scan(cursor, 'COUNT', 100);
+            cursor = next;
+            for (const key of keys) {
+                const type = await client.type(key);
+                const value =
+                    type === 'string'
+                        ? await client.get(key)
+                        : type === 'hash'
+                          ? await client.hgetall(key)
+                          : type === 'zset'
+                            ? await client.zrange(key, 0, -1, 'WITHSCORES')
+                            : type;
+                text += `${key} ${JSON.stringify(value)}\n`;
+            }
+        } while (cursor !== '0');
+        return text;
+    });
 }

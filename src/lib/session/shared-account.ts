@@ -19,6 +19,8 @@ export interface SharedStoreLink {
 /** An instance using the shared session says so this often, and counts as gone this long after its last word. */
 export const HEARTBEAT_MS = 10_000;
 export const HEARTBEAT_TTL_MS = 30_000;
+/** After a failed heartbeat (the store was gone), the next one comes this soon. */
+const RETRY_BEAT_MS = 1000;
 /** A holder must start sending within this long of its grant; the lease covers that plus the login's exchanges. */
 export const SEND_WITHIN_MS = 5_000;
 
@@ -50,6 +52,7 @@ export class SharedAccount implements GuardStore {
     /** performance.now() by which the granted login must have started (a lease is never extended). */
     private sendBy = 0;
     private heartbeat: NodeJS.Timeout | undefined;
+    private beating = false;
     /** A credential whose publish failed (Redis was gone): published again on the next heartbeat. */
     private unpublished: { ticket: ChargeTicket; value: string; ttlMs: number } | undefined;
 
@@ -138,9 +141,8 @@ export class SharedAccount implements GuardStore {
     /** This session now uses the fleet's credential `fence`. */
     held(fence: number): void {
         this.heldFence = fence;
-        if (!this.sharesSession || this.heartbeat || !this.account) return;
-        this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
-        this.heartbeat.unref();
+        if (!this.sharesSession || this.beating || !this.account) return;
+        this.beating = true;
         void this.beat();
     }
 
@@ -169,13 +171,16 @@ export class SharedAccount implements GuardStore {
     }
 
     stopHeartbeat(): void {
-        clearInterval(this.heartbeat);
+        this.beating = false;
+        clearTimeout(this.heartbeat);
         this.heartbeat = undefined;
     }
 
+    /** One heartbeat (and a publish that failed before); the next one soon after a failure, else in {@link HEARTBEAT_MS}. */
     private async beat(): Promise<void> {
         const account = this.account;
-        if (!account) return;
+        if (!account || !this.beating) return;
+        let ok = true;
         try {
             await this.link.store.heartbeat(account, HEARTBEAT_TTL_MS);
             const pending = this.unpublished;
@@ -184,7 +189,10 @@ export class SharedAccount implements GuardStore {
                 if (this.unpublished === pending) this.unpublished = undefined;
             }
         } catch {
-            // The store is gone for now: the next beat tries again.
+            ok = false;
         }
+        if (!this.beating) return;
+        this.heartbeat = setTimeout(() => void this.beat(), ok ? HEARTBEAT_MS : RETRY_BEAT_MS);
+        this.heartbeat.unref();
     }
 }

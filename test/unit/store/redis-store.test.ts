@@ -5,12 +5,10 @@
  */
 import assert from 'node:assert';
 
-import { Redis } from 'ioredis';
-
 import { SessionError } from '../../../src/lib/errors';
 import type { ChargeTicket, GuardPolicy } from '../../../src/lib/store/guard-store';
 import { createRedisStore, RedisStore } from '../../../src/lib/store/redis';
-import { RedisServer } from '../../support/redis-server';
+import { RedisServer, dumpAll, withClient } from '../../support/redis-server';
 import { waitFor } from '../../support/wait';
 
 const SHARED_KEY = 'a-fleet-key-of-at-least-32-characters!';
@@ -268,37 +266,3 @@ describe('Redis store (real redis-server)', function () {
     const leaseKey = (): Promise<string> => keyEnding(':lease');
     const sessionKey = (): Promise<string> => keyEnding(':sess');
 });
-
-async function withClient<T>(redis: RedisServer, use: (client: Redis) => Promise<T>): Promise<T> {
-    const client = new Redis(redis.url);
-    try {
-        return await use(client);
-    } finally {
-        client.disconnect();
-    }
-}
-
-/** Every key and every value in the server (SCAN, then each by its type), as one text. */
-export function dumpAll(redis: RedisServer): Promise<string> {
-    return withClient(redis, async (client) => {
-        let text = '';
-        let cursor = '0';
-        do {
-            const [next, keys] = await client.scan(cursor, 'COUNT', 100);
-            cursor = next;
-            for (const key of keys) {
-                const type = await client.type(key);
-                const value =
-                    type === 'string'
-                        ? await client.get(key)
-                        : type === 'hash'
-                          ? await client.hgetall(key)
-                          : type === 'zset'
-                            ? await client.zrange(key, 0, -1, 'WITHSCORES')
-                            : type;
-                text += `${key} ${JSON.stringify(value)}\n`;
-            }
-        } while (cursor !== '0');
-        return text;
-    });
-}

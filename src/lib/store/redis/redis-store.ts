@@ -32,6 +32,8 @@ export type LeaveVerdict = { logout: true; release(): Promise<void> } | { logout
 export class RedisStore implements GuardStore {
     /** This process among the fleet (lease holder, heartbeat member). */
     readonly instanceId = randomUUID();
+    /** Charges whose reply was lost (Redis timed out or went away): maybe recorded, surely not sent; refunded once Redis answers. */
+    private readonly lostCharges: ChargeTicket[] = [];
 
     constructor(
         private readonly connection: RedisConnection,
@@ -61,22 +63,29 @@ export class RedisStore implements GuardStore {
      * instance holds is handed out instead, and nothing is charged.
      */
     async chargeOrAdopt(account: string, credential: string, policy: GuardPolicy, knownFence?: number): Promise<ChargeOrAdopt> {
+        await this.refundLostCharges();
         const attemptId = randomUUID();
         const k = this.accountKeys(account);
-        const reply = await this.connection.run(
-            CHARGE_AND_LEASE,
-            [k.lease, k.fence, k.fail, k.failInfo, k.coolDowns, k.block, k.session],
-            [
-                this.instanceId,
-                attemptId,
-                String(Math.max(1, Math.round(policy.leaseMs))),
-                String(policy.failureWindowMs),
-                String(policy.maxFailedLogins),
-                String(knownFence ?? 0),
-                knownFence === undefined ? '0' : '1',
-                this.keys.name(credential),
-            ],
-        );
+        const reply = await this.connection
+            .run(
+                CHARGE_AND_LEASE,
+                [k.lease, k.fence, k.fail, k.failInfo, k.coolDowns, k.block, k.session],
+                [
+                    `${this.instanceId}:${attemptId}`,
+                    attemptId,
+                    String(Math.max(1, Math.round(policy.leaseMs))),
+                    String(policy.failureWindowMs),
+                    String(policy.maxFailedLogins),
+                    String(knownFence ?? 0),
+                    knownFence === undefined ? '0' : '1',
+                    this.keys.name(credential),
+                ],
+            )
+            .catch((error: unknown) => {
+                // No login follows a lost reply, so the charge (if Redis made it) is refunded later.
+                if (this.lostCharges.length < MAX_LOST_CHARGES) this.lostCharges.push({ account, credential, policy, id: `0.${attemptId}` });
+                throw error;
+            });
         const [verdict, ...rest] = reply;
         switch (verdict) {
             case 'granted':
@@ -95,7 +104,7 @@ export class RedisStore implements GuardStore {
     }
 
     async settle(ticket: ChargeTicket, outcome: Outcome): Promise<Settled> {
-        const { fence, attemptId } = parseTicket(ticket);
+        const { attemptId } = parseTicket(ticket);
         const k = this.accountKeys(ticket.account);
         const code = 'code' in outcome ? outcome.code : '';
         const statusCode = 'statusCode' in outcome && outcome.statusCode !== undefined ? String(outcome.statusCode) : '';
@@ -103,7 +112,7 @@ export class RedisStore implements GuardStore {
             SETTLE,
             [k.lease, k.fail, k.failInfo, k.coolDowns, k.block],
             [
-                `${this.instanceId}:${fence}`,
+                `${this.instanceId}:${attemptId}`,
                 attemptId,
                 outcome.kind,
                 code,
@@ -121,6 +130,14 @@ export class RedisStore implements GuardStore {
         if (caused) settled.waitMs = Number(caused);
         if (reason) settled.hold = hold(reason === 'coolDown' ? 'cooldown' : reason, [holdWait, holdCode, holdStatus, failures]);
         return settled;
+    }
+
+    /** Refunds the charges whose reply was lost, oldest first, while Redis answers. */
+    private async refundLostCharges(): Promise<void> {
+        while (this.lostCharges.length) {
+            await this.settle(this.lostCharges[0], { kind: 'notSent' });
+            this.lostCharges.shift();
+        }
     }
 
     /** The fence of a granted charge: the shared session it publishes carries it. */
@@ -203,6 +220,9 @@ export class RedisStore implements GuardStore {
         return `${this.keyPrefix}:grant:${this.keys.name(key)}`;
     }
 }
+
+/** Lost charges remembered for a refund at most (a long outage with many msgs must not grow memory). */
+const MAX_LOST_CHARGES = 100;
 
 /** The ticket's id holds the lease's fence and the attempt's id. */
 function parseTicket(ticket: ChargeTicket): { fence: number; attemptId: string } {

@@ -27,7 +27,7 @@ end
 
 /**
  * Charge-and-lease. KEYS: lease, fence, fail (zset attempt → time), failinfo (attempt → code|status),
- * cd (credential → until|n|code|status), wait (server block), sess. ARGV: holder, attemptId, leaseMs,
+ * cd (credential → until|n|code|status), wait (server block), sess. ARGV: leaseValue (holder:attempt), attemptId, leaseMs,
  * windowMs, maxFailed, knownFence, wantSession, credentialTag.
  * A server block or the credential's cool-down refuses; a newer shared session is handed out; a lease
  * held by another says busy; a spent budget refuses; otherwise the attempt is charged and the lease
@@ -51,7 +51,7 @@ local budget = budget_hold(KEYS[3], KEYS[4], tonumber(ARGV[4]), tonumber(ARGV[5]
 if budget then return {'budget', budget[1], budget[2], budget[3], budget[4]} end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ms(now)) end
 local fence = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. fence, 'PX', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 redis.call('ZADD', KEYS[3], ms(now), ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], 'TIMEOUT|')
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
