@@ -258,6 +258,40 @@ describe('a fleet of three Node-RED processes on one account, through Redis', fu
         }
     });
 
+    it('a holder paused (SIGSTOP) past its lease does not send when it resumes; the others log in once meanwhile', async function () {
+        const user = newUser();
+        const loadsBefore = await redis.commandCalls('script|load');
+        await deployAll({ user, password: PASSWORD, share: 'session' });
+        // Every instance connected and loaded its 7 scripts: what Redis holds next from A is its charge.
+        await waitFor(async () => (await redis.commandCalls('script|load')) >= loadsBefore + 3 * 7, { message: 'the stores to connect' });
+        // Redis holds instance A's charge unanswered; A is frozen before the grant reaches it.
+        redis.pause();
+        let pending: Promise<HttpReply> | undefined;
+        try {
+            pending = fleet[0].call('/req');
+            await waitFor(() => redis.bufferedBytes() > 0, { intervalMs: 20, message: "A's charge to reach Redis" });
+            fleet[0].pause();
+        } finally {
+            redis.resume();
+        }
+        try {
+            // A's lease is granted and runs out while A sleeps; B logs in meanwhile (once), after the lease.
+            await waitFor(async () => (await redis.keysMatching('*:lease')).length === 1, { message: "A's lease" });
+            const other = await fleet[1].call('/req');
+            assert.strictEqual(other.status, 200, other.text);
+            assert.strictEqual(await redis.keysMatching('*:lease').then((keys) => keys.length), 0, "A's lease ran out");
+        } finally {
+            fleet[0].resume();
+        }
+        const late = await pending;
+        assert.strictEqual(failure(late).errorCode, 'GUARD_UNAVAILABLE', late.text);
+        await quietPeriod(500);
+        assert.strictEqual(loginsOf(user).length, 1, 'the paused holder sent nothing when it resumed');
+        // Its next msg uses the fleet's session.
+        assert.strictEqual((await fleet[0].call('/req')).status, 200);
+        assert.strictEqual(loginsOf(user).length, 1);
+    });
+
     it('refuses a Redis whose maxmemory-policy evicts keys (allkeys-lru): CONFIG naming the setting, nothing sent', async function () {
         const user = newUser();
         await redis.send('CONFIG SET maxmemory-policy allkeys-lru');

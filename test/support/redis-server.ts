@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 
 import { Redis } from 'ioredis';
 
@@ -107,6 +107,27 @@ export class RedisServer {
     /** One command's raw reply (inline protocol), e.g. `info('memory')`. */
     send(line: string): Promise<string> {
         return command(this.port, line);
+    }
+
+    /** Bytes clients sent that the server has not read yet (it is paused): `ss` on its port. */
+    bufferedBytes(): number {
+        const table = execFileSync('ss', ['-tnH', 'state', 'established', `( sport = :${this.port} )`], { encoding: 'utf8' });
+        return table
+            .split('\n')
+            .filter(Boolean)
+            .reduce((sum, line) => sum + Number(line.trim().split(/\s+/)[0] || 0), 0);
+    }
+
+    /** How often the server ran `command` (`get`, `script|load`) since it started (INFO commandstats). */
+    async commandCalls(command: string): Promise<number> {
+        const info = await withClient(this, (client) => client.info('commandstats'));
+        const line = info.split('\n').find((entry) => entry.startsWith(`cmdstat_${command}:`));
+        return Number(/calls=(\d+)/.exec(line ?? '')?.[1] ?? 0);
+    }
+
+    /** The keys matching `pattern` (KEYS: a test server holds few). */
+    keysMatching(pattern: string): Promise<string[]> {
+        return withClient(this, (client) => client.keys(pattern));
     }
 
     /** SIGKILL: gone at once, like a crash. */

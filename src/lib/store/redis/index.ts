@@ -3,6 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { FleetKeys } from './fleet-keys';
 import { RedisConnection } from './redis-connection';
 import { RedisStore } from './redis-store';
+import { ALL_SCRIPTS } from './scripts';
 
 export interface RedisStoreConfig {
     url: string;
@@ -23,6 +24,7 @@ export function createRedisStore(config: RedisStoreConfig): RedisStore {
         password: config.password,
         tls: config.tls,
         commandTimeoutMs: config.commandTimeoutMs,
+        scripts: ALL_SCRIPTS,
     });
     return new RedisStore(connection, keys, config.keyPrefix);
 }

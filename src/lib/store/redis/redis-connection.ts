@@ -18,6 +18,8 @@ export interface RedisConnectionOptions {
     /** TLS options (from a tls-config node) for `rediss://`. */
     tls?: ConnectionOptions;
     commandTimeoutMs?: number;
+    /** Scripts loaded on every (re)connection, so a command is one round trip (EVALSHA) from the start. */
+    scripts?: readonly string[];
 }
 
 /**
@@ -137,11 +139,15 @@ export class RedisConnection {
         });
     }
 
-    /** A server that evicts keys could silently drop a charge or a cool-down: refused with `CONFIG`. */
+    /**
+     * A server that evicts keys could silently drop a charge or a cool-down: refused with `CONFIG`.
+     * Then the scripts are loaded (a restarted server has none).
+     */
     private async checkEviction(client: Redis): Promise<void> {
         let info: string;
         try {
             info = await client.info('memory');
+            await Promise.all((this.options.scripts ?? []).map((script) => client.script('LOAD', script)));
         } catch (error) {
             throw this.unavailable(error);
         }

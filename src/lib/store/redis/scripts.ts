@@ -171,3 +171,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 `;
+
+/** Every script, loaded once per connection. */
+export const ALL_SCRIPTS: readonly string[] = [CHARGE_AND_LEASE, SETTLE, PUBLISH_SESSION, INVALIDATE_IF_SAME, HEARTBEAT, LEAVE, RELEASE];
