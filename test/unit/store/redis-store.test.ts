@@ -148,12 +148,32 @@ describe('Redis store (real redis-server)', function () {
         const b = open();
         const short = { ...POLICY, leaseMs: 200 };
         await granted(a, PASSWORD, short);
-        const { account, credential } = names(b);
+        // Another credential: the unsettled attempt holds only its own (in doubt).
+        const { account, credential } = names(b, 'Another-Passw0rd');
         const after = await waitFor(async () => {
             const result = await b.charge(account, credential, short);
             return 'granted' in result ? result.granted : undefined;
         });
         assert.ok(b.fenceOf(after) > 0);
+    });
+
+    it('an attempt nobody settled (its holder died) holds its credential for one cool-down once the lease ran out', async () => {
+        const a = open();
+        const b = open();
+        const short = { ...POLICY, leaseMs: 100 };
+        await granted(a, PASSWORD, short);
+        const { account, credential } = names(b);
+        const held = await waitFor(async () => {
+            const result = await b.charge(account, credential, short);
+            return 'held' in result ? result.held : undefined;
+        });
+        assert.strictEqual(held.reason, 'inDoubt');
+        assert.strictEqual(held.code, 'TIMEOUT');
+        assert.ok(held.waitMs > POLICY.coolDownMs - 5000 && held.waitMs <= POLICY.coolDownMs);
+        // Another password is not in doubt; the unsettled attempt still counts in the budget.
+        const other = await granted(b, 'Another-Passw0rd', short);
+        assert.ok(other);
+        assert.strictEqual(await withClient(redis, async (client) => client.zcard(await failKey())), 2);
     });
 
     it('share session: publishes the credential for the fleet, hands the newer one out, and invalidates only the same one', async () => {

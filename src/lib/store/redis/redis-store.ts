@@ -34,6 +34,8 @@ export class RedisStore implements GuardStore {
     readonly instanceId = randomUUID();
     /** Charges whose reply was lost (Redis timed out or went away): maybe recorded, surely not sent; refunded once Redis answers. */
     private readonly lostCharges: ChargeTicket[] = [];
+    private refundTimer: NodeJS.Timeout | undefined;
+    private closed = false;
 
     constructor(
         private readonly connection: RedisConnection,
@@ -79,11 +81,13 @@ export class RedisStore implements GuardStore {
                     String(knownFence ?? 0),
                     knownFence === undefined ? '0' : '1',
                     this.keys.name(credential),
+                    String(policy.coolDownMs),
                 ],
             )
             .catch((error: unknown) => {
                 // No login follows a lost reply, so the charge (if Redis made it) is refunded later.
                 if (this.lostCharges.length < MAX_LOST_CHARGES) this.lostCharges.push({ account, credential, policy, id: `0.${attemptId}` });
+                this.scheduleRefunds();
                 throw error;
             });
         const [verdict, ...rest] = reply;
@@ -138,6 +142,19 @@ export class RedisStore implements GuardStore {
             await this.settle(this.lostCharges[0], { kind: 'notSent' });
             this.lostCharges.shift();
         }
+    }
+
+    /**
+     * Until they are refunded, lost charges hold the fleet's logins with their credential (in doubt):
+     * the refund is tried every second in the background, not only before this instance's next login.
+     */
+    private scheduleRefunds(): void {
+        if (this.refundTimer || this.closed) return;
+        this.refundTimer = setTimeout(() => {
+            this.refundTimer = undefined;
+            this.refundLostCharges().catch(() => this.scheduleRefunds());
+        }, REFUND_RETRY_MS);
+        this.refundTimer.unref();
     }
 
     /** The fence of a granted charge: the shared session it publishes carries it. */
@@ -198,6 +215,8 @@ export class RedisStore implements GuardStore {
     }
 
     async close(): Promise<void> {
+        this.closed = true;
+        clearTimeout(this.refundTimer);
         await this.connection.close();
     }
 
@@ -223,6 +242,7 @@ export class RedisStore implements GuardStore {
 
 /** Lost charges remembered for a refund at most (a long outage with many msgs must not grow memory). */
 const MAX_LOST_CHARGES = 100;
+const REFUND_RETRY_MS = 1000;
 
 /** The ticket's id holds the lease's fence and the attempt's id. */
 function parseTicket(ticket: ChargeTicket): { fence: number; attemptId: string } {
@@ -230,7 +250,7 @@ function parseTicket(ticket: ChargeTicket): { fence: number; attemptId: string }
     return { fence: Number(ticket.id.slice(0, dot)), attemptId: ticket.id.slice(dot + 1) };
 }
 
-const HOLD_REASONS: Record<string, Hold['reason']> = { block: 'block', cooldown: 'coolDown', budget: 'budget' };
+const HOLD_REASONS: Record<string, Hold['reason']> = { block: 'block', cooldown: 'coolDown', inDoubt: 'inDoubt', budget: 'budget' };
 
 /** A script's refusal as a {@link Hold}: [waitMs, code, status, failures?]. */
 function hold(verdict: string, [waitMs, code, status, failures]: string[]): Hold {

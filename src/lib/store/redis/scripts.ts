@@ -19,19 +19,23 @@ local function budget_hold(failKey, infoKey, window, max)
   local code, status = 'TIMEOUT', ''
   for _, id in ipairs(redis.call('ZREVRANGE', failKey, 0, -1)) do
     local info = redis.call('HGET', infoKey, id)
-    if info and info ~= 'TIMEOUT|' then code, status = string.match(info, '^([%u_]+)|(%d*)$') break end
+    local settledCode, settledStatus = string.match(info or '', '^([%u_]+)|(%d*)$')
+    if settledCode then code, status = settledCode, settledStatus break end
   end
   return {ms(tonumber(oldest[2]) + window - now), code, status, count}
 end
 `;
 
 /**
- * Charge-and-lease. KEYS: lease, fence, fail (zset attempt → time), failinfo (attempt → code|status),
- * cd (credential → until|n|code|status), wait (server block), sess. ARGV: leaseValue (holder:attempt), attemptId, leaseMs,
- * windowMs, maxFailed, knownFence, wantSession, credentialTag.
+ * Charge-and-lease. KEYS: lease, fence, fail (zset attempt → time), failinfo (attempt → code|status
+ * once settled, ?|credential before), cd (credential → until|n|code|status), wait (server block),
+ * sess. ARGV: leaseValue (holder:attempt), attemptId, leaseMs, windowMs, maxFailed, knownFence,
+ * wantSession, credentialTag, coolDownMs.
  * A server block or the credential's cool-down refuses; a newer shared session is handed out; a lease
- * held by another says busy; a spent budget refuses; otherwise the attempt is charged and the lease
- * (never extended) granted with a fresh fence.
+ * held by another says busy; an attempt with this credential that nobody settled (its process died,
+ * or its holder's lease ran out) refuses for one cool-down, as if it had been rejected; a spent
+ * budget refuses; otherwise the attempt is charged and the lease (never extended) granted with a
+ * fresh fence.
  */
 export const CHARGE_AND_LEASE = `${NOW}
 local wait = redis.call('HMGET', KEYS[6], 'until', 'code', 'status')
@@ -47,13 +51,20 @@ if ARGV[7] == '1' then
 end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then return {'busy', ms(ttl)} end
+local doubtUntil = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], ms(now - tonumber(ARGV[9])), '+inf')) do
+  if redis.call('HGET', KEYS[4], id) == '?|' .. ARGV[8] then
+    doubtUntil = math.max(doubtUntil, tonumber(redis.call('ZSCORE', KEYS[3], id)) + tonumber(ARGV[9]))
+  end
+end
+if doubtUntil > now then return {'inDoubt', ms(doubtUntil - now), 'TIMEOUT', ''} end
 local budget = budget_hold(KEYS[3], KEYS[4], tonumber(ARGV[4]), tonumber(ARGV[5]))
 if budget then return {'budget', budget[1], budget[2], budget[3], budget[4]} end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SET', KEYS[2], ms(now)) end
 local fence = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 redis.call('ZADD', KEYS[3], ms(now), ARGV[2])
-redis.call('HSET', KEYS[4], ARGV[2], 'TIMEOUT|')
+redis.call('HSET', KEYS[4], ARGV[2], '?|' .. ARGV[8])
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[4], ARGV[4])
 return {'granted', tostring(fence)}
