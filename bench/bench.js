@@ -7,6 +7,9 @@
  * concurrency, the stacks interleaved within each round (their order rotated from round to round):
  *   ours   the `rest-session-request` node in a real Node-RED runtime (node-red-node-test-helper),
  *          logging in on demand and carrying the cmsSID cookie itself;
+ *   store  ours with a `rest-session-store` (share: guard) on a redis-server child process: the
+ *          shared guard must cost nothing per request (bench/store.js; also Redis commands per
+ *          10 000 requests at steady state);
  *   core   Node-RED's core `http request` node (keep-alive on), the cookie supplied in msg.headers;
  *   floor  a minimal Node-RED node in the same runtime: a raw node:http GET on a keep-alive agent
  *          (as many sockets as ours may open) and JSON.parse: the least any node can cost;
@@ -42,6 +45,7 @@ const path = require('node:path');
 const { renderSvg } = require('./chart');
 const { guardWrites } = require('./guard-writes');
 const { removeTestSpies } = require('./test-spies');
+const { startRedis, storeNode, storeCredentials, storeRatios } = require('./store');
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -68,7 +72,7 @@ const N = intEnv('BENCH_N', 10000);
 const ROUNDS = intEnv('BENCH_ROUNDS', 5);
 const WARMUP = intEnv('BENCH_WARMUP', 500);
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY || '1,32').split(',').map(Number);
-const STACKS = (process.env.BENCH_STACKS || 'ours,core,floor,raw').split(',');
+const STACKS = (process.env.BENCH_STACKS || 'ours,store,core,floor,raw').split(',');
 const HEAP_FIRST = 1000;
 const HEAP_TOTAL = intEnv('BENCH_HEAP_TOTAL', 100000);
 const BURST = intEnv('BENCH_BURST', 1000);
@@ -83,7 +87,7 @@ const CHECK_TIMEOUT_MS = process.env.BENCH_CALLGRIND === '1' ? 3600000 : 120000;
 
 const USER = { username: 'admin', password: 'Passw0rd!Passw0rd' };
 const DATA_PATH = '/iap/devs/17q2d9x.5/if/block/1/Volts_1/value';
-const NODE_FILES = ['server', 'login', 'request', 'logout'].map((name) => path.join(ROOT, 'nodes', `rest-session-${name}.js`));
+const NODE_FILES = ['server', 'login', 'request', 'logout', 'store'].map((name) => path.join(ROOT, 'nodes', `rest-session-${name}.js`));
 const NODES_DIR = path.dirname(require.resolve('@node-red/nodes/package.json'));
 
 const ourNodes = NODE_FILES.map((file) => require(file));
@@ -241,7 +245,7 @@ function nodeRedStack(nodes, flowNodes, credentials, makeMsg) {
         async setup() {
             const flow = [
                 { id: 'tab', type: 'tab', label: 'bench' },
-                ...flowNodes().map((node) => (node.type === 'rest-session-server' ? node : { z: 'tab', ...node })),
+                ...flowNodes().map((node) => (node.type === 'rest-session-server' || node.type === 'rest-session-store' ? node : { z: 'tab', ...node })),
                 { id: 'h1', z: 'tab', type: 'helper' },
                 { id: 'catcher', z: 'tab', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
                 { id: 'caught', z: 'tab', type: 'helper' },
@@ -279,6 +283,8 @@ function nodeRedStack(nodes, flowNodes, credentials, makeMsg) {
 }
 
 let cookie;
+/** The redis-server of the `store` stack (started only when it runs). */
+let redis;
 
 const stacks = {
     ours: {
@@ -293,6 +299,22 @@ const stacks = {
                 { id: 'n1', type: 'rest-session-request', server: 'server', method: 'GET', url: DATA_PATH, ret: 'obj', paytoqs: 'ignore', errorOnStatus: false, wires: [['h1']] },
             ],
             () => ({ server: { ...USER } }),
+            (seq) => ({ seq, payload: '' }),
+        ),
+    },
+    store: {
+        label: 'authorized request (ours) with a share: guard store',
+        ...nodeRedStack(
+            ourNodes,
+            () => [
+                storeNode(redis.url),
+                {
+                    id: 'server', type: 'rest-session-server', name: '', vendor: 'smartserver', baseUrl: `${base}/cms`, store: 'store',
+                    tls: '', proxy: '', requestTimeout: 30000, maxConnections: MAX_CONNECTIONS, logoutOnClose: true, exposeCredential: false,
+                },
+                { id: 'n1', type: 'rest-session-request', server: 'server', method: 'GET', url: DATA_PATH, ret: 'obj', paytoqs: 'ignore', errorOnStatus: false, wires: [['h1']] },
+            ],
+            () => ({ server: { ...USER }, ...storeCredentials() }),
             (seq) => ({ seq, payload: '' }),
         ),
     },
@@ -439,6 +461,20 @@ function summarise(rows) {
         }
     }
     return cells;
+}
+
+/** Redis commands while the `store` stack serves 10 000 requests at C=32 after its login (steady state). */
+async function redisCommandsPer10k() {
+    const ctx = await stacks.store.setup();
+    try {
+        await closedLoop(32, WARMUP, ctx.issue, false);
+        const before = await redis.commandCount();
+        await closedLoop(32, 10000, ctx.issue, false);
+        // The INFO that reads the count is one command itself.
+        return (await redis.commandCount()) - before - 1;
+    } finally {
+        await stacks.store.teardown();
+    }
 }
 
 /** 1 000 messages at once into a flow that has never logged in: how many logins reach the server. */
@@ -767,6 +803,7 @@ async function main() {
 
     await startBackend();
     await new Promise((resolve) => helper.startServer(resolve));
+    if (STACKS.includes('store')) redis = await startRedis();
     try {
         cookie = await loginCookie();
         const rows = [];
@@ -782,6 +819,11 @@ async function main() {
                         + `${row.non200 || row.errors || row.served !== row.n ? `  PROBLEMS: ${row.non200} non-200, ${row.errors} errors, ${row.served} served (${row.firstProblem})` : ''}`);
                 }
             }
+        }
+        let store;
+        if (redis) {
+            store = { versusOurs: storeRatios(rows, ROUNDS, CONCURRENCIES), redisCommandsPer10k: await redisCommandsPer10k() };
+            console.log(`  store: ${JSON.stringify(store)}`);
         }
         let extras;
         if (EXTRAS) {
@@ -823,6 +865,7 @@ async function main() {
             goals: [],
             moduleLoad,
             ...extras,
+            store,
             rows,
             seconds: Math.round((Date.now() - started) / 1000),
         };
@@ -838,6 +881,7 @@ async function main() {
         return results.goals.every((goal) => goal.met);
     } finally {
         await new Promise((resolve) => helper.stopServer(resolve));
+        if (redis) await redis.stop();
         backend.disconnect();
         fs.rmSync(GUARD_DIR, { recursive: true, force: true });
     }
