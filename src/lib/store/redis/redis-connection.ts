@@ -97,6 +97,7 @@ export class RedisConnection {
 
     private connect(): Redis {
         // Loaded here: a flow without a session store never loads ioredis.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { Redis: RedisClient } = require('ioredis') as typeof import('ioredis');
         const timeout = this.options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
         const options: RedisOptions = {
