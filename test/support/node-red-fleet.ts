@@ -6,14 +6,11 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { ChildProcess, spawn } from 'node:child_process';
 
+import { linkPackage, tempDir, writeProjectPackage, writeSettings } from '../browser/support/runtime';
 import { waitFor } from './wait';
-
-const ROOT = path.join(__dirname, '..', '..');
-const PACKAGE = ['@rest-session', 'node-red-rest-session'];
 
 const HTTP_TIMEOUT_MS = 45000;
 
@@ -56,22 +53,11 @@ export class NodeRedProcess {
     private constructor(readonly dir: string) {}
 
     /** A fresh user dir with this package linked in, and Node-RED started on a free port. */
-    static async start(name: string, settings: Record<string, unknown> = {}): Promise<NodeRedProcess> {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rest-session-fleet-${name}-`));
-        const link = path.join(dir, 'node_modules', ...PACKAGE);
-        fs.mkdirSync(path.dirname(link), { recursive: true });
-        fs.symlinkSync(ROOT, link, 'dir');
-        fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `fleet-${name}`, private: true, dependencies: { [PACKAGE.join('/')]: '*' } }));
-        const all = {
-            uiHost: '127.0.0.1',
-            flowFile: 'flows.json',
-            credentialSecret: 'fleet-credential-key',
-            editorTheme: { tours: false, palette: { catalogues: [] } },
-            telemetry: { enabled: false },
-            logging: { console: { level: 'info', metrics: false, audit: false } },
-            ...settings,
-        };
-        fs.writeFileSync(path.join(dir, 'settings.js'), `module.exports = ${JSON.stringify(all, null, 2)};\n`);
+    static async start(name: string): Promise<NodeRedProcess> {
+        const dir = tempDir(`rest-session-fleet-${name}-`);
+        linkPackage(dir);
+        writeProjectPackage(dir);
+        writeSettings(dir);
         const instance = new NodeRedProcess(dir);
         await instance.launch();
         return instance;

@@ -12,6 +12,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 
 import { Redis } from 'ioredis';
 
+import { freePort } from '../browser/support/runtime';
 import { waitFor } from './wait';
 
 export interface RedisServerOptions {
@@ -19,18 +20,6 @@ export interface RedisServerOptions {
     persist?: boolean;
     /** Extra `--name value` settings, e.g. `{ 'maxmemory-policy': 'allkeys-lru' }`. */
     settings?: Record<string, string>;
-}
-
-/** A free TCP port on 127.0.0.1 (redis-server has no `--port 0`). */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
 }
 
 /** Sends one inline command and resolves with the raw reply (enough for PING and INFO). */
