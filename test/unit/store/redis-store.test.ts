@@ -7,6 +7,7 @@ import assert from 'node:assert';
 
 import { SessionError } from '../../../src/lib/errors';
 import type { ChargeTicket, GuardPolicy } from '../../../src/lib/store/guard-store';
+import { SharedAccount } from '../../../src/lib/session/shared-account';
 import { createRedisStore, RedisStore } from '../../../src/lib/store/redis';
 import { RedisServer, dumpAll, withClient } from '../../support/redis-server';
 import { waitFor } from '../../support/wait';
@@ -272,6 +273,17 @@ describe('Redis store (real redis-server)', function () {
         } finally {
             await redis.send('CONFIG SET maxmemory-policy noeviction');
         }
+    });
+
+    it("a session's view of the store keeps grant records there too, and names the store", async () => {
+        const store = createRedisStore({ url: redis.url, sharedKey: SHARED_KEY, keyPrefix: 'view' });
+        stores.push(store);
+        const view = new SharedAccount({ store, share: 'session', policy: POLICY }, 1000);
+        assert.strictEqual(view.location, redis.url);
+        assert.strictEqual(view.fingerprint(['a']), store.fingerprint(['a']));
+        await view.writeGrant('grant', 'tokens');
+        assert.strictEqual(await view.readGrant('grant'), 'tokens');
+        await view.close();
     });
 
     it('a short shared key is CONFIG', () => {
