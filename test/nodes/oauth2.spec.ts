@@ -223,6 +223,31 @@ describe('custom vendor: OAuth2 grants that need a person', function () {
         assert.strictEqual(sim.stats.requests.filter((r) => r.path === '/device_authorization').length, 1);
     });
 
+    it('a refresh token the provider echoes in an error message never reaches the msg, the status or the log', async function () {
+        const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+        const rec = await loadFlow({ grant: 'refresh_token' }, { refreshToken: sim.issueRefreshToken(CLIENT.id) });
+        await send(rec, 1);
+        assert.strictEqual(rec.out.messages.length, 1);
+        const [rotated] = sim.liveRefreshTokens();
+        sim.echoNextRefreshFailure();
+        clock.tick(3600_000);
+        await send(rec, 1);
+        assert.strictEqual(sim.stats.oauth.refreshTokensSeen.filter((t) => t === rotated).length, 1, 'the echoing refresh was sent');
+        assert.strictEqual(rec.caught.messages.length, 1);
+        const seen = JSON.stringify([rec.caught.messages, rec.statuses.messages, helper.log()?.args]);
+        assert.ok(!seen.includes(rotated), `the stored refresh token leaked: ${JSON.stringify(rec.caught.messages[0].error)}`);
+    });
+
+    it('device flow: an interval beyond what a timer can hold is not a poll loop', async function () {
+        sim.options.deviceIntervalS = 3_000_000; // 34 days: more than setTimeout's 2^31-1 ms
+        const rec = await loadFlow({ grant: 'device_code' });
+        await send(rec, 1);
+        assert.strictEqual(sim.pendingUserCodes().length, 1, 'a device flow started');
+        // A marker request after the flow started: if the poll timer overflowed, polls arrive at once and keep coming.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        assert.strictEqual(sim.stats.requests.filter((r) => r.path === '/token').length, 0, 'no poll before the interval');
+    });
+
     it('device flow denied: AUTHORIZATION_REQUIRED and no new flow until Authorize is pressed', async function () {
         const rec = await loadFlow({ grant: 'device_code' });
         await send(rec, 1);

@@ -152,6 +152,7 @@ export class OAuthProviderSimulator extends Simulator<OAuthRecord, OAuthStats> {
     private readonly consents = new Map<string, URLSearchParams>();
     private approveOnce = 0;
     private loseReplies = 0;
+    private echoFailures = 0;
     /** Requests to leave unanswered (the client dies meanwhile), and who waits for them. */
     private readonly holds: Record<'rotation' | 'resource', Array<() => void>> = { rotation: [], resource: [] };
 
@@ -217,6 +218,11 @@ export class OAuthProviderSimulator extends Simulator<OAuthRecord, OAuthStats> {
     /** The next token reply is computed (a refresh rotates) but the connection drops before it is sent. */
     loseNextTokenReply(): void {
         this.loseReplies++;
+    }
+
+    /** The next refresh fails with a 503 whose `message` echoes the refresh token presented (as careless providers do). */
+    echoNextRefreshFailure(): void {
+        this.echoFailures++;
     }
 
     /**
@@ -381,6 +387,10 @@ export class OAuthProviderSimulator extends Simulator<OAuthRecord, OAuthStats> {
     private refreshGrant(ctx: Ctx, client: OAuthClient, form: URLSearchParams): void {
         const presented = form.get('refresh_token') ?? '';
         this._stats.oauth.refreshTokensSeen.push(presented);
+        if (this.echoFailures > 0) {
+            this.echoFailures--;
+            return this._sendJson(ctx, 503, { message: `refresh_token ${presented} could not be used now` });
+        }
         const grant = this.refreshTokens.get(presented);
         if (!grant || grant.clientId !== client.id || grant.diesAt <= Date.now()) {
             if (grant) this._stats.oauth.deadRefreshUses++;

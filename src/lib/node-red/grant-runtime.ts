@@ -19,6 +19,9 @@ export interface GrantRuntimeOptions {
     onChanged(): void;
 }
 
+/** The longest delay setTimeout keeps (2^31-1 ms, 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Refreshes of one grant in this process go one at a time (the guard's lease spans a fleet). */
 const turns = new Map<string, Promise<unknown>>();
 
@@ -58,10 +61,14 @@ export function createGrantRuntime(options: GrantRuntimeOptions): GrantRuntime &
         state: new Map(),
         later(ms, task) {
             if (closed) return;
-            const timer = setTimeout(() => {
-                timers.delete(timer);
-                if (!closed) task();
-            }, ms);
+            const timer = setTimeout(
+                () => {
+                    timers.delete(timer);
+                    if (!closed) task();
+                },
+                // Node fires a longer timer at once (a provider's huge interval would be a poll loop).
+                Math.min(ms, MAX_TIMER_MS),
+            );
             timers.add(timer);
         },
         changed: () => {

@@ -4,6 +4,7 @@ import { SessionError } from '../../../errors';
 import type { HttpResponse } from '../../../http/http-client';
 import type { LoginCredentials, ServerSettings, VendorContext, VendorExchange } from '../../adapter';
 import { loginFailure } from '../../login-failure';
+import { SecretScrubber } from '../../../secret-scrubber';
 import type { SettingsOf } from '../../settings';
 import { atPath, expiryFromValue, replyJson, usableCredential } from '../reply';
 import type { customSettings } from '../settings';
@@ -60,7 +61,19 @@ export async function requestTokens(context: VendorContext, credentials: LoginCr
     const settings = context.settings as OAuthSettings;
     // A fresh jar: no session cookie of the API ever goes to the provider.
     const response = await context.send(clientExchange(settings, credentials, settings.tokenPath, form), { jar: new CookieJar() });
-    return tokenReply(response, credentials.username, Date.now());
+    try {
+        return tokenReply(response, credentials.username, Date.now());
+    } catch (error) {
+        // A provider may echo the grant's own secrets (a stored refresh token the session does not know, a code) in its message.
+        throw error instanceof Error ? new SecretScrubber().addSource(() => ({ tokens: grantSecrets(form) })).scrubError(error) : error;
+    }
+}
+
+/** The form values that are secrets: everything but the grant type, the redirect URI and the scope. */
+function grantSecrets(form: Record<string, string>): string[] {
+    return Object.entries(form)
+        .filter(([name]) => name !== 'grant_type' && name !== 'redirect_uri' && name !== 'scope')
+        .map(([, value]) => value);
 }
 
 /** The tokens in a §5.1 reply, or the §5.2 error it holds. */
