@@ -159,6 +159,16 @@ describe('custom vendor: OAuth2 grants that need a person', function () {
         assert.ok(rec.caught.messages.every((m: Msg) => m.retryAfter === undefined));
     });
 
+    for (const expiresIn of ['-5', -5, 1_000_000_000, 'soon']) {
+        it(`an expires_in of ${JSON.stringify(expiresIn)} is no lifetime: 5 msgs make one refresh, not one each`, async function () {
+            sim.options.expiresIn = expiresIn;
+            const rec = await loadFlow({ grant: 'refresh_token' }, { refreshToken: sim.issueRefreshToken(CLIENT.id) });
+            for (let i = 0; i < 5; i++) await send(rec, 1);
+            assert.strictEqual(rec.out.messages.length, 5, JSON.stringify(rec.caught.messages.map((m: Msg) => m.error)));
+            assert.strictEqual(sim.stats.oauth.refreshes, 1);
+        });
+    }
+
     it('keeps the old refresh token when the reply has none (no rotation)', async function () {
         sim.options.rotate = false;
         const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });

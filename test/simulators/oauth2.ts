@@ -50,6 +50,8 @@ export interface OAuthOptions extends ListenOptions {
     deviceTtlS: number;
     /** Delay of every token endpoint reply. */
     tokenDelayMs: number;
+    /** The `expires_in` a token reply says, when a test wants a bad one ("-5", 1e9); else the access token's lifetime. */
+    expiresIn?: unknown;
 }
 
 export const DEMO_CLIENT: OAuthClient = { id: 'node-red-demo', secret: 'demo client secret/+&', redirectUris: [] };
@@ -405,7 +407,11 @@ export class OAuthProviderSimulator extends Simulator<OAuthRecord, OAuthStats> {
     private issue(ctx: Ctx, clientId: string, scope: string, keepRefresh = false): void {
         const accessToken = this.newToken('at');
         this.accessTokens.set(accessToken, Date.now() + this._options.accessTtlMs);
-        const reply: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', expires_in: Math.round(this._options.accessTtlMs / 1000) };
+        const reply: Record<string, unknown> = {
+            access_token: accessToken,
+            token_type: 'Bearer',
+            expires_in: this._options.expiresIn ?? Math.round(this._options.accessTtlMs / 1000),
+        };
         if (!keepRefresh) {
             const refreshToken = this.newToken('rt');
             this.refreshTokens.set(refreshToken, { clientId, scope, diesAt: Infinity });
