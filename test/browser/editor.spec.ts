@@ -596,15 +596,26 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             await page.click('#menu-item-import');
             await page.click('#red-ui-clipboard-dialog-import-tabs a[href="#red-ui-clipboard-dialog-import-tab-examples"]');
             const library = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
-            await library.locator('.red-ui-treeList-label', { hasText: runtime.PACKAGE_NAME }).first().click();
-            await library
-                .locator('.red-ui-treeList-label', { hasText: file.replace(/\.json$/, '') })
-                .first()
-                .click();
+            // The package's folder stays open between imports: open it only when the example is not shown.
+            const exampleName = file.replace(/\.json$/, '');
+            const item = library.locator('.red-ui-treeList-label', { hasText: exampleName });
+            await library.locator('.red-ui-treeList-label', { hasText: runtime.PACKAGE_NAME }).first().waitFor({ state: 'visible', timeout: 20000 });
+            if (!(await item.first().isVisible())) await library.locator('.red-ui-treeList-label', { hasText: runtime.PACKAGE_NAME }).first().click();
+            await item.first().click();
+            await page.waitForSelector('#red-ui-clipboard-dialog-ok:not([disabled])', { timeout: 20000 });
             await page.click('#red-ui-clipboard-dialog-ok');
             if (clashes.length) {
                 // Node-RED asks about the existing dashboard; "Import copy" reuses it (one dashboard per Node-RED).
-                await page.locator('.red-ui-notification button', { hasText: 'Import copy' }).click();
+                // The notification slides in: click its button once it is there, until the notification has gone.
+                const importCopy = page.locator('.red-ui-notification button:visible', { hasText: 'Import copy' }).last();
+                await importCopy.waitFor({ state: 'visible', timeout: 20000 });
+                await waitFor(
+                    async () => {
+                        if (await importCopy.isVisible()) await importCopy.click({ timeout: 2000 }).catch(() => undefined);
+                        return !(await importCopy.isVisible());
+                    },
+                    { timeoutMs: 20000, intervalMs: 500, message: 'the "Import copy" notification to be taken' },
+                );
             }
             const tabId: string = await page
                 .waitForFunction(
