@@ -200,6 +200,28 @@ describe('custom vendor: OAuth2 grants that need a person', function () {
         assert.ok(rec.caught.messages.every((m: Msg) => m.errorCode === 'AUTHORIZATION_REQUIRED'));
     });
 
+    it('a refresh whose reply is lost after the close began is not tried again: nothing reaches the provider after the close', async function () {
+        const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+        const rec = await loadFlow({ grant: 'refresh_token' }, { refreshToken: sim.issueRefreshToken(CLIENT.id) });
+        await send(rec, 1);
+        clock.tick(3600_000);
+        const refreshes = (): number => sim.stats.requests.filter((r) => r.path === '/token').length;
+        const before = refreshes();
+        const release = sim.holdWhere((ctx) => ctx.pathname === '/token');
+        helper.getNode('r1').receive({ payload: 'at expiry' });
+        await waitFor(() => refreshes() === before + 1, { message: 'the refresh on the wire' });
+        const seenBefore = sim.stats.requests.length;
+        const closing = (helper.getNode('server') as unknown as { close(removed: boolean): Promise<void> }).close(false);
+        release('drop');
+        await closing;
+        await rec.caught.waitFor(1);
+        assert.deepStrictEqual(
+            sim.stats.requests.slice(seenBefore).map((r) => `${r.method} ${r.path}`),
+            [],
+            'no second refresh (nor anything else) after the close began',
+        );
+    });
+
     it("a lost token reply within the provider's grace period: the retry with the old token keeps the chain", async function () {
         sim.options.refreshGraceMs = 60_000;
         const rec = await lostReplyAtExpiry();

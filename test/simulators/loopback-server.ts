@@ -504,6 +504,27 @@ export abstract class Simulator<R extends RequestRecord, S extends SimulatorStat
         this._stats = this._emptyStats();
     }
 
+    private readonly _holds: Array<{ match: (ctx: Exchange<R>) => boolean; held: Exchange<R>[]; open: boolean }> = [];
+
+    /**
+     * From now on, requests that `match` are logged (the server saw them) but answered only when the
+     * returned function is called (then, and from then on, at once): a request on the wire that stays
+     * there. `release('drop')` cuts their connections instead: a reply lost on the way.
+     */
+    holdWhere(match: (ctx: Exchange<R>) => boolean): (how?: 'answer' | 'drop') => void {
+        const hold = { match, held: [] as Exchange<R>[], open: true };
+        this._holds.push(hold);
+        return (how = 'answer') => {
+            if (!hold.open) return;
+            hold.open = false;
+            this._holds.splice(this._holds.indexOf(hold), 1);
+            for (const ctx of hold.held) {
+                if (how === 'drop') ctx.req.socket.destroy();
+                else if (!ctx.res.destroyed) this._dispatch(ctx);
+            }
+        };
+    }
+
     // ---- for subclasses -------------------------------------------------------------------
 
     protected abstract _dispatch(ctx: Exchange<R>): void;
@@ -524,7 +545,9 @@ export abstract class Simulator<R extends RequestRecord, S extends SimulatorStat
         readBody(req, MAX_BODY_BYTES, (body) => {
             if (body === null) return this._tooLarge(ctx);
             ctx.body = body;
-            this._dispatch(ctx);
+            const hold = this._holds.find((candidate) => candidate.match(ctx));
+            if (hold) hold.held.push(ctx);
+            else this._dispatch(ctx);
         });
     }
 

@@ -39,6 +39,8 @@ export interface HttpRequest {
     cookies?: HopCookies;
     /** Written on a connection of its own, never a reused one (a login: it must never meet a keep-alive race). */
     newConnection?: boolean;
+    /** Checked before every write after the first (a redirect's hop, a rewrite on a new connection): an error ends the exchange there. */
+    halted?: () => Error | undefined;
 }
 
 /** Cookies hop by hop: what to send to a hop's URL, and what a hop's reply set. */
@@ -157,7 +159,9 @@ export class HttpClient {
                     if (cookie) hop.headers.Cookie = cookie;
                     else delete hop.headers.Cookie;
                 }
-                const response = await this.exchange(hop, deadline, request.newConnection);
+                const halt = redirects.length ? request.halted?.() : undefined;
+                if (halt) throw halt;
+                const response = await this.exchange(hop, deadline, request.newConnection, request.halted);
                 const refused = proxyRefusalOf(response.status, response.request);
                 if (refused) throw refused;
                 const setCookie = toArray(response.headers['set-cookie'] as string | string[] | undefined);
@@ -189,13 +193,15 @@ export class HttpClient {
      * One cut on a reused connection before any reply byte (the server had closed it) is written once
      * more on a new connection, whatever its method: the server never read it.
      */
-    private async exchange(hop: Hop, signal: Deadline, newConnection = false): Promise<AxiosResponse<Buffer>> {
+    private async exchange(hop: Hop, signal: Deadline, newConnection = false, halted?: () => Error | undefined): Promise<AxiosResponse<Buffer>> {
         const config = { method: hop.method, url: hop.url, headers: hop.headers, data: hop.body, signal };
         if (newConnection) return this.axios.request<Buffer>({ ...config, ...this.newConnection });
         try {
             return await this.axios.request<Buffer>(config);
         } catch (error) {
             if (signal.aborted || this.destroyed || !failedOnStaleConnection(error)) throw error;
+            const halt = halted?.();
+            if (halt) throw halt;
             return this.axios.request<Buffer>({ ...config, ...this.newConnection });
         }
     }

@@ -47,12 +47,14 @@ export const DEFAULT_MAX_CONNECTIONS = 8;
  * One server's authorized transport: sends an exchange with a session's cookies and token, the
  * vendor's default headers, and retries on transient faults. Knows nothing of sessions: the adapters
  * use it through {@link context} to log in and out, the session manager for the flow's requests.
- * Holds the server's connection cap; once closing, it sends no more flow requests (they fail with
- * `CONFIG`, also those waiting for a connection or a retry) while logouts still go out.
+ * Holds the server's connection cap; once closing, it writes nothing but logouts: flow requests and
+ * the adapters' other exchanges fail with `CONFIG`, also those waiting for a connection or a retry.
  */
 export class ServerTransport {
-    /** What the adapters are lent: the settings and a way to send their exchanges. */
+    /** What the adapters are lent: the settings and a way to send their exchanges (none once closing began). */
     readonly context: VendorContext;
+    /** The same for logouts: the only exchanges still written once the config node began closing. */
+    readonly logoutContext: VendorContext;
     /** The vendor's default headers, with their lower-case names (compared once per request). */
     private readonly defaultHeaders: ReadonlyArray<{ name: string; lower: string; value: string }>;
     private readonly slots: ConnectionSlots;
@@ -75,6 +77,9 @@ export class ServerTransport {
             this.waits.add(stop);
         });
 
+    /** A redirect's hop or a rewrite after the node began closing is not written (one function for every request). */
+    private readonly halted = (): SessionError | undefined => (this.closing ? stopped() : undefined);
+
     /** Scheme, host and port of the server: the only origin session cookies are stored from and sent to. */
     private readonly origin: string;
 
@@ -87,20 +92,26 @@ export class ServerTransport {
             value,
         }));
         this.context = { settings: options.settings, send: (exchange, credential) => this.sendExchange(exchange, credential), grant: options.grant };
+        this.logoutContext = { ...this.context, send: (exchange, credential) => this.sendExchange(exchange, credential, true) };
     }
 
     get settings(): ServerSettings {
         return this.options.settings;
     }
 
-    /** An adapter's exchange (login, expiry probe, logout): retried on transient faults as far as its `retry` allows. */
-    sendExchange(exchange: VendorExchange, credential: SessionCredential): Promise<HttpResponse> {
+    /**
+     * An adapter's exchange (login, expiry probe, token fetch, logout): retried on transient faults as
+     * far as its `retry` allows. Once closing began only a `logout` is still written: anything else
+     * fails with `CONFIG`, also when it was waiting for a connection or a retry.
+     */
+    sendExchange(exchange: VendorExchange, credential: SessionCredential, logout = false): Promise<HttpResponse> {
+        if (this.closing && !logout) return Promise.reject(stopped());
         const url = exchange.url ?? this.options.settings.baseUrl + exchange.path;
         const headers = { ...exchange.headers };
         // A login (its credentials may be resent only if never sent) goes on a connection of its own.
         const newConnection = exchange.retry === 'unsent';
         return sendWithRetry(
-            () => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body, undefined, newConnection),
+            () => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body, undefined, newConnection, logout),
             exchange.retry ?? true,
             DEFAULT_RETRY_POLICY,
             this.sleep,
@@ -166,6 +177,7 @@ export class ServerTransport {
         body: Buffer | string | undefined,
         request?: AuthorizedRequest,
         newConnection = false,
+        logout = false,
     ): Promise<HttpResponse> {
         // A queued request waits for a connection inside its own timeout.
         let timeoutMs = request?.timeoutMs ?? this.options.settings.requestTimeoutMs;
@@ -189,7 +201,8 @@ export class ServerTransport {
         let response: HttpResponse | undefined;
         let finished: (response?: HttpResponse) => void = () => undefined;
         try {
-            if (request && this.closing) throw stopped();
+            // Its wait for a connection may have outlasted the node: only a logout still goes.
+            if (this.closing && !logout) throw stopped();
             let credential: SessionCredential;
             if (typeof credentialAtWrite === 'function') {
                 // A failed login is the msg's answer as it is: the retry loop must not log in again.
@@ -198,6 +211,8 @@ export class ServerTransport {
                 });
                 ({ credential, finished } = lent);
             } else credential = credentialAtWrite;
+            // The login it waited for may have ended after the node began closing.
+            if (this.closing && !logout) throw stopped();
             // The credential and write token as they are when the request is written.
             const headers = { ...requestHeaders };
             if (credential.header) setHeader(headers, credential.header.name, credential.header.value);
@@ -212,6 +227,7 @@ export class ServerTransport {
                 timeoutMs,
                 followRedirects: request?.followRedirects ?? false,
                 newConnection,
+                halted: logout ? undefined : this.halted,
                 // Dropped on a redirect to another origin: the session's header and its write token.
                 credentialHeaders: [credential.header?.name, credential.writeToken?.name].filter((name): name is string => name !== undefined),
                 cookies: hopCookies({

@@ -336,6 +336,7 @@ export class SessionManager {
             {
                 adapter: this.loginAdapter,
                 context: this.options.transport.context,
+                logoutContext: this.options.transport.logoutContext,
                 guard: this.options.guard,
                 // A login's exchanges (SmartServer: the login and its sessionTimeout) each within the timeout.
                 shared: this.options.shared && new SharedAccount(this.options.shared, 2 * this.requestTimeoutMs),

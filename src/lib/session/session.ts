@@ -46,6 +46,8 @@ export type SessionState = 'idle' | 'loggingIn' | 'loggedIn' | 'failed' | 'logge
 export interface SessionDeps {
     adapter: VendorAdapter;
     context: VendorContext;
+    /** What logouts are sent through: unlike `context`, it still sends once the config node began closing. */
+    logoutContext?: VendorContext;
     guard: LoginGuard;
     origin: string;
     /** Takes this session's secrets out of every text it reports; remembers them once they are retired. */
@@ -284,7 +286,7 @@ export class Session {
             // A logout error may echo the cookie or token: it must still be known once the session forgot it.
             this.scrubber.remember(credentialSecrets(live, this.user));
             const shared = this.deps.shared;
-            const logout = (): Promise<void> => this.deps.adapter.logout(this.deps.context, live);
+            const logout = (): Promise<void> => this.deps.adapter.logout(this.deps.logoutContext ?? this.deps.context, live);
             // The fleet's session is logged out only by the last instance that leaves it.
             if (shared && live.sharedFence) await shared.leave(logout);
             else await logout();
@@ -419,7 +421,7 @@ export class Session {
         this.scrubber.remember(credentialSecrets(previous, this.user));
         const moves = fresh ? [...this.handovers].map((handover) => handover(fresh, previous)) : [];
         const logout = Promise.allSettled([...moves, this.drained(previous)])
-            .then(() => (previous.adopted ? undefined : this.deps.adapter.logout(this.deps.context, previous)))
+            .then(() => (previous.adopted ? undefined : this.deps.adapter.logout(this.deps.logoutContext ?? this.deps.context, previous)))
             .catch((error: unknown) => {
                 this.deps.onReplacedLogoutError(this, error);
             });

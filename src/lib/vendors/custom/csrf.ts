@@ -27,8 +27,8 @@ function fetchHeader(settings: ServerSettings<Settings>): string {
 
 /**
  * The CSRF token of a fresh session: from the login reply's header or body, or fetched with the new
- * session's cookies (`csrfHeader: Fetch`). A missing one is a warning, not a failed login: writes are
- * then refused and the token fetched again.
+ * session's cookies (`csrfHeader: Fetch`). A missing one (or a failed fetch) is a warning, not a failed
+ * login: writes are then refused and the token fetched again.
  */
 export async function loginWriteToken(
     context: VendorContext<Settings>,
@@ -47,7 +47,9 @@ export async function loginWriteToken(
         value = usableCredential(atPath(reply, settings.csrfName));
         where = `login reply field "${settings.csrfName}"`;
     } else {
-        value = (await fetchWriteToken(context, credential))?.value;
+        // An optional step, as a token that is missing: the session stands (and is logged out when no
+        // longer used), whether the fetch failed or the node began closing before it could go.
+        value = (await fetchWriteToken(context, credential).catch(() => undefined))?.value;
         where = `reply header "${fetchHeader(settings)}" of GET ${settings.csrfFetchPath}`;
     }
     if (value === undefined) {
