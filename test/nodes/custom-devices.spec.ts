@@ -354,6 +354,22 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
         assert.strictEqual(sim.stats.requests.length, 0);
     });
 
+    it('a rejectedBody that could hang Node-RED ((a+)+$, exponential on "aaa…b") is CONFIG at deploy: nothing sent, no reply ever matched against it', async function () {
+        sim = new SessionEndSimulator();
+        await sim.start();
+        const server = { vendor: 'custom', ...PRESETS.jsonToken, rejectedBody: '(a+)+$' };
+        const rec = await load(standardFlow(sim.baseUrl, { server, request: { url: '/items' } }), { server: sim.user });
+        helper.getNode('r1').receive({});
+        helper.getNode('l1').receive({});
+        await answeredOnce(rec, 2);
+        assert.deepStrictEqual(
+            rec.caught.messages.map((m: Msg) => m.errorCode),
+            ['CONFIG', 'CONFIG'],
+        );
+        assert.match(rec.caught.messages[0].error.message, /could take too long on a reply/);
+        assert.strictEqual(sim.stats.requests.length, 0);
+    });
+
     describe('a server that echoes the CSRF token back (the recording-server capture)', function () {
         const SESSION = 'TOKEN-c0ffee-session-value';
         const CSRF = 'csrf-5ecret-9f8e7d6c5b4a';

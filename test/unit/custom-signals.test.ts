@@ -6,6 +6,7 @@ import { checkVendorSettings } from '../../src/lib/node-red/vendor-table';
 import { vendorAdapter } from '../../src/lib/vendors';
 import type { ServerSettings, VendorAdapter } from '../../src/lib/vendors/adapter';
 import { parseSettings, readVendorSettings } from '../../src/lib/vendors/settings';
+import { patternRisk } from '../../src/lib/vendors/custom/pattern-cost';
 import { plainBasicAuthorization } from '../../src/lib/vendors/custom/template';
 
 const custom = vendorAdapter('custom');
@@ -54,6 +55,59 @@ describe('custom vendor: device settings and "session ended" signals', function 
             () => readVendorSettings(custom.settings, { rejectedBody: '[' }),
             (error: Error & { code?: string }) => error.code === 'CONFIG' && /not a valid regular expression/.test(error.message),
         );
+    });
+
+    describe('a rejectedBody that could hang Node-RED on a reply is CONFIG (ReDoS)', function () {
+        const SAFE = [
+            'api\\.err\\.LoginRequired',
+            '"errorCode":"602"',
+            '"errorCode"\\s?:\\s?"602"',
+            '.*LoginRequired',
+            'login(Required|Needed)',
+            '(?:ab)+c',
+            '[a-z]+Required',
+            '^\\{"error":"(expired|invalid)_session"',
+            'x{2}y{1,3}',
+            '.*LoginRequired.*',
+            '"errorCode"\\s*:\\s*"602"',
+            '"msg":"[^"]*LoginRequired',
+            'a{3,}b+',
+            '.*?expired$',
+        ];
+        const RISKY: Array<[string, string]> = [
+            ['(a+)+$', 'nested'],
+            ['(a|aa)*b', 'nested'],
+            ['(.*a){10}', 'nested'],
+            ['(\\w+\\s?)+$', 'nested'],
+            ['^(([a-z])+.)+[A-Z]([a-z])+$', 'nested'],
+            ['(?<word>x+y?)*z', 'nested'],
+            ['.*.*X', 'unbounded'],
+            ['a.*a.*X', 'unbounded'],
+            ['\\s*\\s*:', 'unbounded'],
+            ['\\w+\\s?\\w+X', 'unbounded'],
+            ['[a-z]+[0-9a-z]*!', 'unbounded'],
+            ['"msg":"[^"]*LoginRequired[^"]*"', 'unbounded'],
+            ['(a)\\1', 'backreference'],
+            ['(?<q>a)\\k<q>', 'backreference'],
+            ['a{0,100}b', 'ways'],
+            ['a?b?c?d?e?f?g?', 'ways'],
+        ];
+        for (const pattern of SAFE) {
+            it(`accepts ${pattern}`, function () {
+                assert.strictEqual(patternRisk(pattern), undefined);
+                assert.deepStrictEqual(checkVendorSettings('custom', { rejectedBody: pattern }), {});
+            });
+        }
+        for (const [pattern, risk] of RISKY) {
+            it(`refuses ${pattern} (${risk}) with CONFIG, as you type and at deploy`, function () {
+                assert.strictEqual(patternRisk(pattern), risk);
+                assert.deepStrictEqual(checkVendorSettings('custom', { rejectedBody: pattern }), { rejectedBody: 'rejectedBodySlow' });
+                assert.throws(
+                    () => readVendorSettings(custom.settings, { rejectedBody: pattern }),
+                    (error: Error & { code?: string }) => error.code === 'CONFIG' && /could take too long on a reply/.test(error.message),
+                );
+            });
+        }
     });
 
     it('takes a status, a text or JSON body of any status, or a redirect to the configured path as "session ended"', function () {

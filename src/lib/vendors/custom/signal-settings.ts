@@ -1,4 +1,5 @@
 import { SettingProblem, choiceSetting, textSetting } from '../settings';
+import { MAX_WAYS, PatternRisk, patternRisk } from './pattern-cost';
 
 /** A dotted JSON path: `token`, `data.access_token`. */
 export const JSON_PATH = /^[^.\s]+(\.[^.\s]+)*$/;
@@ -16,6 +17,26 @@ export function compiledPattern(source: string): RegExp | undefined {
     } catch {
         return undefined;
     }
+}
+
+/** Why a pattern could hang Node-RED on a reply, in the user's terms. */
+const RISKS: Record<PatternRisk, string> = {
+    nested: 'a repeat of a group that holds a repeat or alternatives, such as (a+)+ or (a|b)*',
+    backreference: 'a back-reference such as \\1',
+    unbounded: 'more than one unbounded repeat (*, + or {n,})',
+    ways: `repeats and alternatives that allow more than ${MAX_WAYS} ways to match`,
+};
+
+/** An invalid pattern, or one too costly to run on every reply (it could hang Node-RED): `CONFIG`. */
+function patternProblem(value: string): SettingProblem | undefined {
+    if (!value) return undefined;
+    if (!compiledPattern(value)) return problem('rejectedBody', `"${value}" is not a valid regular expression (for example api\\.err\\.LoginRequired).`);
+    const risk = patternRisk(value);
+    if (!risk) return undefined;
+    return problem(
+        'rejectedBodySlow',
+        `The regular expression "${value}" could take too long on a reply: it has ${RISKS[risk]}. Match the marker text itself, e.g. api\\.err\\.LoginRequired.`,
+    );
 }
 
 const headerName = (value: string): SettingProblem | undefined =>
@@ -76,16 +97,7 @@ export const csrfSettings = {
 
 /** "Session ended" said by a reply body or a redirect, beside `rejectedStatus`. */
 export const sessionEndSettings = {
-    rejectedBody: textSetting(
-        '',
-        { input: 'text', icon: 'fa-file-text-o', placeholder: true, tip: true, group: 'logout' },
-        {
-            problem: (value) =>
-                value && !compiledPattern(value)
-                    ? problem('rejectedBody', `"${value}" is not a valid regular expression (for example api\\.err\\.LoginRequired).`)
-                    : undefined,
-        },
-    ),
+    rejectedBody: textSetting('', { input: 'text', icon: 'fa-file-text-o', placeholder: true, tip: true, group: 'logout' }, { problem: patternProblem }),
     rejectedRedirect: textSetting(
         '',
         { input: 'text', icon: 'fa-share-square-o', placeholder: true, tip: true, group: 'logout' },
