@@ -338,37 +338,27 @@ describe('custom vendor: device APIs (CSRF tokens, session ended in a body or a 
         assert.deepStrictEqual([sim.stats.loginsOk, sim.requestsTo('GET', '/items').length], [2, 2]);
     });
 
-    it('an invalid rejectedBody is CONFIG at deploy: a red status, and every msg fails with CONFIG, nothing sent', async function () {
-        sim = new SessionEndSimulator();
-        await sim.start();
-        const server = { vendor: 'custom', ...PRESETS.jsonToken, rejectedBody: '("errorCode"' };
-        const rec = await load(standardFlow(sim.baseUrl, { server, request: { url: '/items' } }), { server: sim.user });
-        helper.getNode('r1').receive({});
-        helper.getNode('l1').receive({});
-        await answeredOnce(rec, 2);
-        assert.deepStrictEqual(
-            rec.caught.messages.map((m: Msg) => m.errorCode),
-            ['CONFIG', 'CONFIG'],
-        );
-        assert.match(rec.caught.messages[0].error.message, /regular expression/);
-        assert.strictEqual(sim.stats.requests.length, 0);
-    });
-
-    it('a rejectedBody that could hang Node-RED ((a+)+$, exponential on "aaa…b") is CONFIG at deploy: nothing sent, no reply ever matched against it', async function () {
-        sim = new SessionEndSimulator();
-        await sim.start();
-        const server = { vendor: 'custom', ...PRESETS.jsonToken, rejectedBody: '(a+)+$' };
-        const rec = await load(standardFlow(sim.baseUrl, { server, request: { url: '/items' } }), { server: sim.user });
-        helper.getNode('r1').receive({});
-        helper.getNode('l1').receive({});
-        await answeredOnce(rec, 2);
-        assert.deepStrictEqual(
-            rec.caught.messages.map((m: Msg) => m.errorCode),
-            ['CONFIG', 'CONFIG'],
-        );
-        assert.match(rec.caught.messages[0].error.message, /could take too long on a reply/);
-        assert.strictEqual(sim.stats.requests.length, 0);
-    });
+    const BAD_PATTERNS: Array<[string, string, RegExp]> = [
+        ['an invalid rejectedBody', '("errorCode"', /regular expression/],
+        ['a rejectedBody that could hang Node-RED ((a+)+$, exponential on "aaa…b")', '(a+)+$', /could take too long on a reply/],
+    ];
+    for (const [name, rejectedBody, message] of BAD_PATTERNS) {
+        it(`${name} is CONFIG at deploy: a red status, and every msg fails with CONFIG, nothing sent`, async function () {
+            sim = new SessionEndSimulator();
+            await sim.start();
+            const server = { vendor: 'custom', ...PRESETS.jsonToken, rejectedBody };
+            const rec = await load(standardFlow(sim.baseUrl, { server, request: { url: '/items' } }), { server: sim.user });
+            helper.getNode('r1').receive({});
+            helper.getNode('l1').receive({});
+            await answeredOnce(rec, 2);
+            assert.deepStrictEqual(
+                rec.caught.messages.map((m: Msg) => m.errorCode),
+                ['CONFIG', 'CONFIG'],
+            );
+            assert.match(rec.caught.messages[0].error.message, message);
+            assert.strictEqual(sim.stats.requests.length, 0);
+        });
+    }
 
     describe('a server that echoes the CSRF token back (the recording-server capture)', function () {
         const SESSION = 'TOKEN-c0ffee-session-value';
