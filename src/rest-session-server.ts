@@ -40,6 +40,11 @@ export = function register(RED: NodeAPI): void {
             store = storeNode(def.store);
             return store && { store: store.sharedStore(), share: store.share, policy: guardPolicy(RED) };
         };
+        // Test login counts like any login of this server: through the fleet's guard too, never in its session.
+        node.fleetGuard = () => {
+            const named = storeNode(def.store);
+            return named && { store: named.sharedStore(), share: 'guard', policy: guardPolicy(RED) };
+        };
 
         // Created on first use, so the tls-config node it reads exists whatever the start order.
         node.sessionManager = () => {

@@ -8,7 +8,7 @@
 import assert from 'node:assert';
 
 import { SmartServerSimulator } from '../simulators/smartserver';
-import { NodeRedProcess, HttpReply } from '../support/node-red-fleet';
+import { NodeRedProcess, HttpReply, httpCall } from '../support/node-red-fleet';
 import { RedisServer, dumpAll } from '../support/redis-server';
 import { quietPeriod, waitFor } from '../support/wait';
 
@@ -154,6 +154,73 @@ describe('a fleet of three Node-RED processes on one account, through Redis', fu
         const after = await burst(30);
         for (const reply of [...second, ...after]) assert.strictEqual(reply.status, 200, reply.text);
         assert.strictEqual(loginsOf(user).length, 2, 'exactly one re-login for the fleet');
+    });
+
+    it('share session is keyed by the credential: an instance with another password logs in itself and reports INVALID_CREDENTIALS, the others keep the one session', async function () {
+        const user = newUser();
+        const [a, b, c] = fleet;
+        const flows = (password: string) => fleetFlows({ origin: sim.origin, redisUrl: redis.url, user, password, share: 'session' });
+        await Promise.all([a.deploy(flows(PASSWORD)), b.deploy(flows(PASSWORD)), c.deploy(flows('Other-Passw0rd!x'))]);
+        for (const instance of [a, b]) assert.strictEqual((await instance.call('/req')).status, 200);
+        assert.strictEqual(loginsOf(user).length, 1, 'one login for the instances with the same credential');
+        // C's password is not the fleet's: it sends its own login (not masked by the fleet's session) and is refused.
+        const { errorCode } = failure(await c.call('/req'));
+        assert.strictEqual(errorCode, 'INVALID_CREDENTIALS');
+        assert.strictEqual(failedLoginsOf(user).length, 1, "C's own login, refused");
+        assert.strictEqual(loginsOf(user).length, 2);
+        // The fleet's session is untouched: A and B still use it, nothing more is sent.
+        const more = await Promise.all([a.call('/req'), b.call('/req'), a.call('/req'), b.call('/req')]);
+        for (const reply of more) assert.strictEqual(reply.status, 200, reply.text);
+        assert.strictEqual(loginsOf(user).length, 2);
+        assert.strictEqual(sim.liveSessions(), 1);
+    });
+
+    it("Test login goes through the fleet's guard: a cool-down or spent budget of the fleet holds it back (nothing sent), and its failures count for the fleet", async function () {
+        const user = newUser();
+        const [a, b] = fleet;
+        const testLogin = async (password: string) => {
+            const reply = await httpCall(`${a.url}/rest-session-server/test-login`, 'POST', {
+                id: 'srv',
+                vendor: 'smartserver',
+                baseUrl: sim.origin,
+                requestTimeout: String(REQUEST_TIMEOUT_MS),
+                username: user,
+                password,
+            });
+            assert.strictEqual(reply.status, 200, reply.text);
+            return reply.json() as { ok: boolean; code?: string; sent?: boolean; message?: string };
+        };
+        const flows = (password: string) => fleetFlows({ origin: sim.origin, redisUrl: redis.url, user, password, share: 'guard' });
+        // A names the store (and has never seen a wrong password); B's deployed flow spends the fleet's budget.
+        await Promise.all([a.deploy(flows(PASSWORD)), b.deploy(flows('Wrong-One-Passw0rd'))]);
+        assert.strictEqual(failure(await b.call('/login')).errorCode, 'INVALID_CREDENTIALS');
+        assert.strictEqual(failedLoginsOf(user).length, 1);
+        // That credential's cool-down is the fleet's: Test login on A is held back, nothing sent.
+        const held = await testLogin('Wrong-One-Passw0rd');
+        assert.deepStrictEqual([held.ok, held.code, held.sent], [false, 'INVALID_CREDENTIALS', false], JSON.stringify(held));
+        assert.strictEqual(loginsOf(user).length, 1, 'nothing sent by the held Test login');
+        // A Test login's failure counts for the fleet: B, deployed with that password, is held back by it.
+        const tested = await testLogin('Wrong-Two-Passw0rd');
+        assert.deepStrictEqual([tested.ok, tested.code, tested.sent], [false, 'INVALID_CREDENTIALS', true], JSON.stringify(tested));
+        assert.strictEqual(failedLoginsOf(user).length, 2);
+        await b.deploy(flows('Wrong-Two-Passw0rd'));
+        const heldB = failure(await b.call('/req'));
+        assert.strictEqual(heldB.errorCode, 'INVALID_CREDENTIALS', JSON.stringify(heldB));
+        assert.match(heldB.message!, /not retrying the same credentials/);
+        assert.strictEqual(loginsOf(user).length, 2, "B sent nothing: A's Test login cooled that password down for the fleet");
+        // A third failure by Test login spends the fleet's budget (3): even the right password waits, on every instance.
+        assert.strictEqual((await testLogin('Wrong-Three-Passw0rd')).sent, true);
+        assert.strictEqual(failedLoginsOf(user).length, 3);
+        await b.deploy(flows(PASSWORD));
+        const spent = failure(await b.call('/req'));
+        assert.strictEqual(spent.errorCode, 'INVALID_CREDENTIALS', JSON.stringify(spent));
+        const right = await testLogin(PASSWORD);
+        assert.deepStrictEqual([right.ok, right.sent], [false, false], JSON.stringify(right));
+        assert.strictEqual(loginsOf(user).length, 3, 'the spent budget held the right password back on both, nothing sent');
+        assert.deepStrictEqual(
+            sim.locks.filter((lock) => lock.username === user),
+            [],
+        );
     });
 
     it('a 429 "wait" seen by one instance keeps the others silent', async function () {

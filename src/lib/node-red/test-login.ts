@@ -4,6 +4,7 @@ import { formatDuration } from '../duration';
 import { ErrorCode, HeldBack, SessionError } from '../errors';
 import type { HttpClientOptions } from '../http/http-client';
 import { LoginGuard } from '../session/login-guard';
+import type { SharedStoreLink } from '../session/shared-account';
 import { vendorAdapter } from '../vendors';
 import { identitySettingNames, propertyNames } from '../vendors/settings';
 import type { LoginCredentials, LoginResult, ServerSettings, VendorAdapter } from '../vendors/adapter';
@@ -58,7 +59,8 @@ const NOT_SENT_CODES: ReadonlySet<ErrorCode> = new Set(['CONFIG', 'INVALID_INPUT
 /**
  * Registers `POST /rest-session-server/test-login` (permission `rest-session-server.write`): logs in
  * with the dialog's values through the same core as a deployed node (vendor adapter, TLS of the
- * deployed tls-config node, the shared login guard), reports the user and expiry or the error code,
+ * deployed tls-config node, the shared login guard, and the fleet's when the deployed node names a
+ * session store), reports the user and expiry or the error code,
  * logs out and destroys its client. The answer never holds a password, cookie or token.
  */
 export function registerTestLogin(RED: NodeAPI): void {
@@ -90,7 +92,8 @@ async function testLogin(RED: NodeAPI, body: TestLoginBody, running: Map<string,
     const key = LoginGuard.fingerprint([JSON.stringify(settings), text(body.tls), text(body.proxy), credentials.username, credentials.password]);
     const shared = running.get(key);
     if (shared) return shared;
-    const attempt = loginAndLogout(RED, settings, adapter, credentials, connection);
+    // A deployed server with a session store: the test passes the fleet's guard as well (its budget, cool-downs, blocks).
+    const attempt = loginAndLogout(RED, settings, adapter, credentials, connection, deployed?.fleetGuard());
     const bounded = within(attempt, TEST_LIMIT_MS, () => new SessionError('TIMEOUT', `The test login got no answer within ${TEST_LIMIT_MS / 1000} s.`));
     running.set(key, bounded);
     try {
@@ -108,9 +111,18 @@ async function loginAndLogout(
     adapter: VendorAdapter,
     credentials: LoginCredentials,
     connection: Pick<HttpClientOptions, 'tls' | 'proxy'>,
+    shared: SharedStoreLink | undefined,
 ): Promise<TestLoginResult> {
     const vendor = adapter.id;
-    const manager = createSessionManager(RED, { serverId: 'test-login', settings, adapter, connection, maxResponseBytes: MAX_RESPONSE_BYTES, credentials });
+    const manager = createSessionManager(RED, {
+        serverId: 'test-login',
+        settings,
+        adapter,
+        connection,
+        maxResponseBytes: MAX_RESPONSE_BYTES,
+        credentials,
+        shared,
+    });
     try {
         const session = manager.ownSession();
         const { found } = (await manager.login(session, true)).result;

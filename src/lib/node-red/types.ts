@@ -1,6 +1,7 @@
 import type { Node, NodeDef, NodeMessageInFlow } from 'node-red';
 
 import type { SessionManager } from '../session/session-manager';
+import type { SharedStoreLink } from '../session/shared-account';
 import type { RedisStore } from '../store/redis';
 import type { UpdatesHub } from '../updates/updates-hub';
 
@@ -13,6 +14,12 @@ export interface ServerNode extends Node {
     exposeCredential: boolean;
     /** A tls-config node is selected: a request URL without a scheme gets `https://`, as in the core node. */
     tlsConfigured: boolean;
+    /**
+     * The fleet's login guard this server names (its `store`, sharing the guard only), for a login
+     * that is no part of the fleet's session (Test login); none without a store. Throws `CONFIG`
+     * when the store is unusable.
+     */
+    fleetGuard(): SharedStoreLink | undefined;
 }
 
 export interface ServerNodeDef extends NodeDef {

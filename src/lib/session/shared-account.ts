@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 
 import { SessionError } from '../errors';
 import type { ChargeResult, ChargeTicket, GuardPolicy, GuardStore, Outcome, Settled } from '../store/guard-store';
-import type { RedisStore, SharedSessionRecord } from '../store/redis';
+import type { RedisStore, SharedSessionKey, SharedSessionRecord } from '../store/redis';
 import { LoginGuard, heldBack } from './login-guard';
 
 /** `guard`: the fleet shares the login guard; `session`: also the live credential. */
@@ -47,7 +47,8 @@ export class SharedAccount implements GuardStore {
     readonly guard: LoginGuard;
     /** The fence of the shared credential this session holds (0: none). */
     private heldFence = 0;
-    private account: string | undefined;
+    /** The account and credential of this session's last charge: its shared session is theirs. */
+    private key: SharedSessionKey | undefined;
     private ticket: ChargeTicket | undefined;
     /** performance.now() by which the granted login must have started (a lease is never extended). */
     private sendBy = 0;
@@ -77,7 +78,7 @@ export class SharedAccount implements GuardStore {
     }
 
     async charge(account: string, credential: string, policy: GuardPolicy): Promise<ChargeResult> {
-        this.account = account;
+        this.key = { account, credential };
         const started = performance.now();
         const leaseMs = SEND_WITHIN_MS + this.loginMs;
         let result;
@@ -141,15 +142,15 @@ export class SharedAccount implements GuardStore {
     /** This session now uses the fleet's credential `fence`. */
     held(fence: number): void {
         this.heldFence = fence;
-        if (!this.sharesSession || this.beating || !this.account) return;
+        if (!this.sharesSession || this.beating || !this.key) return;
         this.beating = true;
         void this.beat();
     }
 
     /** The server refused the fleet's credential `fence`: no instance uses it again (unless a newer one replaced it). */
     async invalidate(fence: number): Promise<void> {
-        if (!this.account || !this.sharesSession || !fence) return;
-        await this.link.store.invalidateSession(this.account, fence).catch(() => undefined);
+        if (!this.key || !this.sharesSession || !fence) return;
+        await this.link.store.invalidateSession(this.key, fence).catch(() => undefined);
     }
 
     /**
@@ -158,10 +159,10 @@ export class SharedAccount implements GuardStore {
      */
     async leave(logout: () => Promise<void>): Promise<void> {
         this.stopHeartbeat();
-        const account = this.account;
+        const key = this.key;
         this.heldFence = 0;
-        if (!account) return;
-        const verdict = await this.link.store.leave(account, SEND_WITHIN_MS + this.loginMs);
+        if (!key) return;
+        const verdict = await this.link.store.leave(key, SEND_WITHIN_MS + this.loginMs);
         if (!verdict.logout) return;
         try {
             await logout();
@@ -178,11 +179,11 @@ export class SharedAccount implements GuardStore {
 
     /** One heartbeat (and a publish that failed before); the next one soon after a failure, else in {@link HEARTBEAT_MS}. */
     private async beat(): Promise<void> {
-        const account = this.account;
-        if (!account || !this.beating) return;
+        const key = this.key;
+        if (!key || !this.beating) return;
         let ok = true;
         try {
-            await this.link.store.heartbeat(account, HEARTBEAT_TTL_MS);
+            await this.link.store.heartbeat(key, HEARTBEAT_TTL_MS);
             const pending = this.unpublished;
             if (pending) {
                 await this.link.store.publishSession(pending.ticket, pending.value, pending.ttlMs);

@@ -189,8 +189,8 @@ describe('Redis store (real redis-server)', function () {
         assert.strictEqual(adopted.session.value, JSON.stringify({ cookie: 'cmsSID=abc' }));
         assert.strictEqual(adopted.session.fence, a.fenceOf(ticket));
         // Holding that one already: nothing newer, so a login is granted (after a refusal, say).
-        assert.strictEqual(await b.invalidateSession(account, adopted.session.fence - 1), false);
-        assert.strictEqual(await b.invalidateSession(account, adopted.session.fence), true);
+        assert.strictEqual(await b.invalidateSession({ account, credential }, adopted.session.fence - 1), false);
+        assert.strictEqual(await b.invalidateSession({ account, credential }, adopted.session.fence), true);
         const relogin = await b.chargeOrAdopt(account, credential, POLICY, adopted.session.fence);
         assert.ok('granted' in relogin, JSON.stringify(relogin));
         // A late publish of an older login is superseded.
@@ -198,20 +198,40 @@ describe('Redis store (real redis-server)', function () {
         assert.strictEqual(await a.publishSession(ticket, 'old', 60_000), false);
     });
 
+    it('share session: a shared session is used only with the credential that made it; another password is charged, and logs in itself', async () => {
+        const a = open();
+        const b = open();
+        const ticket = await granted(a);
+        await a.publishSession(ticket, 'the-fleet-credential', 60_000);
+        await a.settle(ticket, { kind: 'success' });
+        const other = names(b, 'Another-Passw0rd');
+        const charged = await b.chargeOrAdopt(other.account, other.credential, POLICY, 0);
+        assert.ok('granted' in charged, `another password gets no session, it is charged: ${JSON.stringify(charged)}`);
+        await b.settle(charged.granted, { kind: 'rejected', code: 'INVALID_CREDENTIALS' });
+        // The fleet's session is still there for its own credential, and the refusal of the other one did not end it.
+        const same = names(b);
+        const adopted = await b.chargeOrAdopt(same.account, same.credential, POLICY, 0);
+        assert.ok('session' in adopted && adopted.session.value === 'the-fleet-credential', JSON.stringify(adopted));
+        // A refusal seen with the other credential's session leaves the fleet's alone.
+        assert.strictEqual(await b.invalidateSession(other, a.fenceOf(ticket)), false);
+        assert.ok('session' in (await b.chargeOrAdopt(same.account, same.credential, POLICY, 0)));
+    });
+
     it('only the last instance that leaves logs the shared session out', async () => {
         const [a, b, c] = [open(), open(), open()];
         const ticket = await granted(a);
         await a.publishSession(ticket, 'credential', 60_000);
         await a.settle(ticket, { kind: 'success' });
-        const { account } = names(a);
-        for (const store of [a, b, c]) await store.heartbeat(account, 30_000);
-        assert.strictEqual((await a.leave(account, 5000)).logout, false);
-        assert.strictEqual((await b.leave(account, 5000)).logout, false);
-        const last = await c.leave(account, 5000);
+        const key = names(a);
+        const { account, credential } = key;
+        for (const store of [a, b]) await store.heartbeat(key, 30_000);
+        // An instance with another password uses a session of its own: its heartbeat keeps none of this one.
+        await c.heartbeat(names(c, 'Another-Passw0rd'), 30_000);
+        assert.strictEqual((await a.leave(key, 5000)).logout, false);
+        const last = await b.leave(key, 5000);
         assert.strictEqual(last.logout, true);
         assert.strictEqual(await redis.send(`EXISTS ${await sessionKey()}`), ':0\r\n');
         // It holds the lease while it logs out: nobody logs in meanwhile.
-        const { credential } = names(a);
         assert.ok('busy' in (await a.charge(account, credential, POLICY)));
         if (last.logout) await last.release();
         assert.ok('granted' in (await a.charge(account, credential, POLICY)));
@@ -233,7 +253,7 @@ describe('Redis store (real redis-server)', function () {
         await a.settle(ticket, { kind: 'success' });
         const rejected = await granted(a, 'Other-Secret-Passw0rd');
         await a.settle(rejected, { kind: 'rejected', code: 'INVALID_CREDENTIALS' });
-        await a.heartbeat(names(a).account, 30_000);
+        await a.heartbeat(names(a), 30_000);
         await a.writeGrant(`${ORIGIN} ${USER}`, JSON.stringify({ accessToken: 'access-token-value-77' }));
         const dump = await dumpAll(redis);
         assert.ok(dump.length > 200, dump);

@@ -30,4 +30,4 @@ export function createRedisStore(config: RedisStoreConfig): RedisStore {
 }
 
 export { RedisStore } from './redis-store';
-export type { ChargeOrAdopt, LeaveVerdict, SharedSessionRecord } from './redis-store';
+export type { ChargeOrAdopt, LeaveVerdict, SharedSessionKey, SharedSessionRecord } from './redis-store';

@@ -15,6 +15,16 @@ export interface SharedSessionRecord {
     value: string;
 }
 
+/**
+ * Which shared session: one per account and credential (its keyed fingerprint), so an instance
+ * configured with another password for the same user never uses the fleet's session: it logs in
+ * itself, through the guard, and sees that password's own answer.
+ */
+export interface SharedSessionKey {
+    account: string;
+    credential: string;
+}
+
 /** A charge that may instead find a newer shared session to use (`share: session`). */
 export type ChargeOrAdopt = ChargeResult | { session: SharedSessionRecord };
 
@@ -68,10 +78,11 @@ export class RedisStore implements GuardStore {
         await this.refundLostCharges();
         const attemptId = randomUUID();
         const k = this.accountKeys(account);
+        const sessionKey = this.sessionKeys({ account, credential }).session;
         const reply = await this.connection
             .run(
                 CHARGE_AND_LEASE,
-                [k.lease, k.fence, k.fail, k.failInfo, k.coolDowns, k.block, k.session],
+                [k.lease, k.fence, k.fail, k.failInfo, k.coolDowns, k.block, sessionKey],
                 [
                     `${this.instanceId}:${attemptId}`,
                     attemptId,
@@ -97,7 +108,7 @@ export class RedisStore implements GuardStore {
             case 'busy':
                 return { busy: { waitMs: Number(rest[0]) } };
             case 'session': {
-                const value = this.keys.open(k.session, rest[1]);
+                const value = this.keys.open(sessionKey, rest[1]);
                 // A value this fleet's key cannot open is no session: log in (the lease decides who).
                 if (value === undefined) return this.chargeOrAdopt(account, credential, policy);
                 return { session: { fence: Number(rest[0]), value } };
@@ -162,42 +173,43 @@ export class RedisStore implements GuardStore {
         return parseTicket(ticket).fence;
     }
 
-    /** Publishes the credential of a granted login for the fleet; false when a newer one is there. */
+    /** Publishes the credential of a granted login for the fleet (under its credential's fingerprint); false when a newer one is there. */
     async publishSession(ticket: ChargeTicket, value: string, ttlMs: number): Promise<boolean> {
-        const k = this.accountKeys(ticket.account);
+        const { session } = this.sessionKeys(ticket);
         const { fence } = parseTicket(ticket);
         const reply = await this.connection.run(
             PUBLISH_SESSION,
-            [k.session],
-            [String(fence), this.keys.seal(k.session, value), String(Math.max(1, Math.round(ttlMs)))],
+            [session],
+            [String(fence), this.keys.seal(session, value), String(Math.max(1, Math.round(ttlMs)))],
         );
         return Number(reply[0]) === 1;
     }
 
     /** A refusal of the shared credential `fence`: the fleet stops using it, unless a newer one replaced it. */
-    async invalidateSession(account: string, fence: number): Promise<boolean> {
-        const reply = await this.connection.run(INVALIDATE_IF_SAME, [this.accountKeys(account).session], [String(fence)]);
+    async invalidateSession(key: SharedSessionKey, fence: number): Promise<boolean> {
+        const reply = await this.connection.run(INVALIDATE_IF_SAME, [this.sessionKeys(key).session], [String(fence)]);
         return Number(reply[0]) === 1;
     }
 
-    /** This instance uses the account's shared session for `ttlMs` more. */
-    async heartbeat(account: string, ttlMs: number): Promise<void> {
-        await this.connection.run(HEARTBEAT, [this.accountKeys(account).users], [this.instanceId, String(Math.round(ttlMs))]);
+    /** This instance uses the shared session for `ttlMs` more. */
+    async heartbeat(key: SharedSessionKey, ttlMs: number): Promise<void> {
+        await this.connection.run(HEARTBEAT, [this.sessionKeys(key).users], [this.instanceId, String(Math.round(ttlMs))]);
     }
 
     /**
-     * This instance stops using the account's shared session. The last one to leave takes the lease
+     * This instance stops using the shared session. The last one to leave takes the account's lease
      * and must log the session out, then release it; the others leave it to the fleet.
      */
-    async leave(account: string, leaseMs: number): Promise<LeaveVerdict> {
-        const k = this.accountKeys(account);
+    async leave(key: SharedSessionKey, leaseMs: number): Promise<LeaveVerdict> {
+        const { lease } = this.accountKeys(key.account);
+        const { users, session } = this.sessionKeys(key);
         const leaseValue = `${this.instanceId}:logout`;
-        const [verdict] = await this.connection.run(LEAVE, [k.users, k.lease, k.session], [this.instanceId, leaseValue, String(Math.round(leaseMs))]);
+        const [verdict] = await this.connection.run(LEAVE, [users, lease, session], [this.instanceId, leaseValue, String(Math.round(leaseMs))]);
         if (verdict !== 'logout') return { logout: false };
         return {
             logout: true,
             release: async () => {
-                await this.connection.run(RELEASE, [k.lease], [leaseValue]);
+                await this.connection.run(RELEASE, [lease], [leaseValue]);
             },
         };
     }
@@ -221,8 +233,8 @@ export class RedisStore implements GuardStore {
     }
 
     /** Every key of one account, under one hash tag: the account's fingerprint, never a name or host. */
-    private accountKeys(account: string): Record<'lease' | 'fence' | 'fail' | 'failInfo' | 'coolDowns' | 'block' | 'session' | 'users', string> {
-        const base = `${this.keyPrefix}:{${this.keys.name(account)}}:`;
+    private accountKeys(account: string): Record<'lease' | 'fence' | 'fail' | 'failInfo' | 'coolDowns' | 'block', string> {
+        const base = this.accountBase(account);
         return {
             lease: `${base}lease`,
             fence: `${base}fence`,
@@ -230,9 +242,17 @@ export class RedisStore implements GuardStore {
             failInfo: `${base}failinfo`,
             coolDowns: `${base}cd`,
             block: `${base}wait`,
-            session: `${base}sess`,
-            users: `${base}users`,
         };
+    }
+
+    /** The shared session of one credential and the instances using it: under the account's hash tag, named by the credential's keyed fingerprint. */
+    private sessionKeys({ account, credential }: SharedSessionKey): Record<'session' | 'users', string> {
+        const base = `${this.accountBase(account)}${this.keys.name(credential)}:`;
+        return { session: `${base}sess`, users: `${base}users` };
+    }
+
+    private accountBase(account: string): string {
+        return `${this.keyPrefix}:{${this.keys.name(account)}}:`;
     }
 
     private grantKey(key: string): string {

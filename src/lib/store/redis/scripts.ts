@@ -29,7 +29,7 @@ end
 /**
  * Charge-and-lease. KEYS: lease, fence, fail (zset attempt → time), failinfo (attempt → code|status
  * once settled, ?|credential before), cd (credential → until|n|code|status), wait (server block),
- * sess. ARGV: leaseValue (holder:attempt), attemptId, leaseMs, windowMs, maxFailed, knownFence,
+ * sess (the shared session of this credential). ARGV: leaseValue (holder:attempt), attemptId, leaseMs, windowMs, maxFailed, knownFence,
  * wantSession, credentialTag, coolDownMs.
  * A server block or the credential's cool-down refuses; a newer shared session is handed out; a lease
  * held by another says busy; an attempt with this credential that nobody settled (its process died,
