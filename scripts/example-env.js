@@ -6,6 +6,9 @@
  * demo, upper-cased (test/simulators/<name>.ts, `-` as `_`): SMARTSERVER, CMWELL, SDM, COMMVAULT,
  * CUSTOM. The demo sets these variables to its simulators; a simulator whose `startForFlows` result
  * has `env` adds those variables too (e.g. a second user).
+ *
+ * An example with a session store (`rest-session-store`) reads the Redis URL from
+ * `${REST_SESSION_REDIS_URL}` and the fleet's shared key from `${REST_SESSION_SHARED_KEY}`.
  */
 
 /** `${SMARTSERVER_URL}` → `smartserver`: the simulator an example's base URL asks for. */
@@ -38,4 +41,17 @@ function examplesEnv(simulators, caFile) {
     return Object.assign({}, ...Object.entries(simulators).map(([name, started]) => simulatorEnv(name, started, caFile)));
 }
 
-module.exports = { envPrefix, simulatorOf, simulatorEnv, examplesEnv };
+/** The demo's fleet key (DEMO ONLY, like the simulators' passwords): at least 32 characters. */
+const DEMO_SHARED_KEY = 'demo-only-fleet-key-not-for-real-use-0123456789';
+
+/** Whether an example's nodes include a session store: it runs only where a Redis is. */
+function needsStore(nodes) {
+    return nodes.some((node) => node.type === 'rest-session-store');
+}
+
+/** The variables of a session store example, for a Redis at `redisUrl`. */
+function storeEnv(redisUrl) {
+    return { REST_SESSION_REDIS_URL: redisUrl, REST_SESSION_SHARED_KEY: DEMO_SHARED_KEY };
+}
+
+module.exports = { envPrefix, simulatorOf, simulatorEnv, examplesEnv, needsStore, storeEnv };

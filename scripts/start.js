@@ -5,7 +5,9 @@
  * module test/simulators/<vendor>.ts exports `startForFlows` and its `DEMO_PORT`), prepares a Node-RED user
  * dir in `.demo/` with this package and FlowFuse Dashboard 2 linked in and the example flows
  * deployed against the simulators, then runs the repo's own Node-RED (the dev dependency) on
- * http://127.0.0.1:1880, the dashboard on /dashboard.
+ * http://127.0.0.1:1880, the dashboard on /dashboard. When redis-server is installed, a Redis child
+ * on a free port serves the example with a session store (scripts/demo-redis.js); without it that
+ * example is left out, and the demo says so in one line.
  *
  * SIGINT or SIGTERM to this process stops everything: the build, Node-RED (which logs its sessions
  * out) and then the simulators. `npm start` execs this script, so a signal to npm's PID reaches it;
@@ -25,7 +27,8 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 
 const { demoNodeId, writeDemoFlows, withDemoIds } = require('./demo-flows-file');
-const { envPrefix, examplesEnv, simulatorOf } = require('./example-env');
+const { envPrefix, examplesEnv, needsStore, simulatorOf, storeEnv } = require('./example-env');
+const { startDemoRedis } = require('./demo-redis');
 
 const DEFAULT_EDITOR_PORT = 1880;
 const HOST = '127.0.0.1';
@@ -118,9 +121,10 @@ const skippedExamples = new Set();
 
 /**
  * Every `examples/*.json`, in name order, as one array; a node id used twice must be identical.
- * Without FlowFuse Dashboard 2 (`withDashboard` false) the examples that need it are left out.
+ * Without FlowFuse Dashboard 2 (`withDashboard` false) the examples that need it are left out, and
+ * without a Redis (`withRedis` false) those with a session store.
  */
-function readExampleFlows(rootDir, { withDashboard = true, quiet = false } = {}) {
+function readExampleFlows(rootDir, { withDashboard = true, withRedis = true, quiet = false } = {}) {
     const dir = path.join(rootDir, 'examples');
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
     const byId = new Map();
@@ -130,6 +134,11 @@ function readExampleFlows(rootDir, { withDashboard = true, quiet = false } = {})
         // Node-RED starts no flow while a node type is missing: leave out what needs the dashboard.
         if (!withDashboard && nodes.some((n) => String(n.type).startsWith('ui-'))) {
             if (!quiet && !skippedExamples.has(file)) console.warn(`Skipping examples/${file} in the demo: it needs ${DASHBOARD_PACKAGE} (npm install).`);
+            skippedExamples.add(file);
+            continue;
+        }
+        if (!withRedis && needsStore(nodes)) {
+            if (!quiet && !skippedExamples.has(file)) console.warn(`Skipping examples/${file} in the demo: it needs Redis (install redis-server, e.g. apt-get install redis-server).`);
             skippedExamples.add(file);
             continue;
         }
@@ -151,9 +160,10 @@ function readExampleFlows(rootDir, { withDashboard = true, quiet = false } = {})
  * literal base URL is pointed at its vendor's simulator. Injects that start a login fire once after
  * deploy; with `verbose` debug nodes also print to the console. Node ids are the demo's own
  * (scripts/demo-flows-file.js), so that an example imported into the running demo does not clash.
- * Returns the flow, the credentials to store for it and the environment it needs.
+ * A session store reads the demo's Redis (`redisUrl`). Returns the flow, the credentials to store
+ * for it and the environment it needs.
  */
-function demoFlows(nodes, { rootDir, simulators, verbose = false }) {
+function demoFlows(nodes, { rootDir, simulators, verbose = false, redisUrl }) {
     const caPath = path.resolve(rootDir, CA_FILE);
     const credentials = {};
     // Debug nodes fed by a Status node stay in the sidebar: in the terminal they would drown the rest.
@@ -180,15 +190,17 @@ function demoFlows(nodes, { rootDir, simulators, verbose = false }) {
     });
     const renamed = withDemoIds(flows);
     const demoCredentials = Object.fromEntries(Object.entries(credentials).map(([id, value]) => [renamed.idOf(id), value]));
-    return { flows: renamed.nodes, credentials: demoCredentials, env: examplesEnv(simulators, caPath) };
+    const env = { ...examplesEnv(simulators, caPath), ...(redisUrl ? storeEnv(redisUrl) : {}) };
+    return { flows: renamed.nodes, credentials: demoCredentials, env };
 }
 
 /**
  * Writes the Node-RED user dir for the demo: package.json, the package link, settings.js,
  * flows.json and flows_cred.json (plain JSON: settings.js turns credential encryption off). Flows
  * someone changed are kept unless `reset` (`flows`: 'written', 'updated', 'reset' or 'kept').
+ * `redisUrl`: the demo's Redis; without it the examples with a session store are left out.
  */
-function prepareDemo({ rootDir, demoDir, simulators, port = DEFAULT_EDITOR_PORT, reset = false, verbose = false }) {
+function prepareDemo({ rootDir, demoDir, simulators, port = DEFAULT_EDITOR_PORT, reset = false, verbose = false, redisUrl }) {
     if (!rootDir || !demoDir || !simulators) {
         throw new Error('prepareDemo needs rootDir, demoDir and simulators ({ vendor: { baseUrl, credentials } })');
     }
@@ -198,8 +210,8 @@ function prepareDemo({ rootDir, demoDir, simulators, port = DEFAULT_EDITOR_PORT,
     const dashboard = dashboardDir(rootDir);
     if (dashboard) linkModule(demoDir, DASHBOARD_PACKAGE, dashboard);
     const settingsFile = path.join(demoDir, 'settings.js');
-    const examples = readExampleFlows(rootDir, { withDashboard: Boolean(dashboard) });
-    const { flows, credentials, env } = demoFlows(examples, { rootDir, simulators, verbose });
+    const examples = readExampleFlows(rootDir, { withDashboard: Boolean(dashboard), withRedis: Boolean(redisUrl) });
+    const { flows, credentials, env } = demoFlows(examples, { rootDir, simulators, verbose, redisUrl });
     fs.writeFileSync(settingsFile, settingsSource(port, env));
     const { outcome, flowFile, credentialsFile } = writeDemoFlows(demoDir, flows, credentials, { reset });
     const hasDashboard = flows.some((n) => n.type === 'ui-base');
@@ -356,6 +368,7 @@ async function main() {
     const port = portFromEnv('PORT', DEFAULT_EDITOR_PORT);
     const verbose = process.env.DEMO_VERBOSE === '1';
     const started = {};
+    let redis = null;
     const stopLogs = [];
     let child = null; // the build, then Node-RED
     let stopping = false;
@@ -363,6 +376,7 @@ async function main() {
     const finish = async (code) => {
         for (const stopLog of stopLogs) stopLog();
         await stopAll(started);
+        if (redis) await redis.stop();
         console.log(code === 0 ? 'Demo stopped: Node-RED and the simulators are down.' : `Demo stopped (exit code ${code}): Node-RED and the simulators are down.`);
         process.exit(code);
     };
@@ -413,12 +427,22 @@ async function main() {
             started[vendor] = await startSimulator(rootDir, vendor, ports[vendor]);
             if (verbose) stopLogs.push(logSimulatorRequests(vendor, started[vendor].simulator));
         }
-        prepared = prepareDemo({ rootDir, demoDir, simulators: started, port, reset: process.env.DEMO_RESET === '1', verbose });
+        redis = await startDemoRedis({ host: HOST });
+        prepared = prepareDemo({
+            rootDir,
+            demoDir,
+            simulators: started,
+            port,
+            reset: process.env.DEMO_RESET === '1',
+            verbose,
+            redisUrl: redis && redis.url,
+        });
         announceFlows(prepared, demoDir);
         if (stopping) return;
         child = startNodeRed(demoDir, port);
     } catch (err) {
         await stopAll(started);
+        if (redis) await redis.stop();
         throw err;
     }
 
@@ -444,6 +468,7 @@ async function main() {
     for (const [vendor, sim] of Object.entries(started)) {
         console.log(`  ${vendor} simulator at ${sim.baseUrl}, user ${sim.credentials.username}`);
     }
+    if (redis) console.log(`  Redis (session store example) at ${redis.url}`);
     if (!verbose) console.log('Warnings and errors show here; DEMO_VERBOSE=1 npm start also prints every debug msg and simulator request.');
     console.log('Ctrl+C (SIGINT) or SIGTERM stops the demo.');
 }

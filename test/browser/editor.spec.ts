@@ -10,7 +10,10 @@
  * the dashboard live values, that the help of every node fits the sidebar in English and German,
  * and that a German browser gets German texts. Screenshots go to test/artifacts/.
  *
- * Needs nodes/ built (`npm run build`) and /usr/bin/chromium (or CHROMIUM_PATH). Not part of `npm test`.
+ * The session store example gets a real redis-server (test/support/redis-server.ts), as the demo
+ * gives it one when redis-server is installed.
+ *
+ * Needs nodes/ built (`npm run build`), /usr/bin/chromium (or CHROMIUM_PATH) and redis-server. Not part of `npm test`.
  */
 import assert from 'node:assert';
 import fs from 'node:fs';
@@ -19,6 +22,7 @@ import path from 'node:path';
 import { Browser, Page, chromium } from 'playwright-core';
 
 import type { FlowSimulator } from '../simulators/loopback-server';
+import { RedisServer } from '../support/redis-server';
 import { waitFor } from '../support/wait';
 import * as runtime from './support/runtime';
 import { DEMO_CLIENT } from '../simulators/oauth2';
@@ -60,7 +64,7 @@ const demo = require(path.join(runtime.ROOT, 'scripts', 'start.js')) as {
     demoNodeId(node: { id: string; type: string }): string;
     demoFlows(
         nodes: Array<Record<string, any>>,
-        options: { rootDir: string; simulators: Record<string, FlowSimulator<unknown>> },
+        options: { rootDir: string; simulators: Record<string, FlowSimulator<unknown>>; redisUrl?: string },
     ): { flows: Array<Record<string, any>>; credentials: Record<string, unknown>; env: Record<string, string> };
 };
 
@@ -72,8 +76,11 @@ const OAUTH2_DEVICE_SERVER = demo.demoNodeId({ id: '0a2dc0de000000a', type: 'res
 const VENDORS = demo.exampleVendors(runtime.ROOT);
 
 /** The flows `npm start` deploys, each server node carrying its credentials, and their environment. */
+/** The Redis of the session store example (the demo starts one when redis-server is installed). */
+let redis: RedisServer | undefined;
+
 function demoSetup(simulators: Record<string, FlowSimulator<unknown>>): { flows: Array<Record<string, any>>; env: Record<string, string> } {
-    const { flows, credentials, env } = demo.demoFlows(demo.readExampleFlows(runtime.ROOT), { rootDir: runtime.ROOT, simulators });
+    const { flows, credentials, env } = demo.demoFlows(demo.readExampleFlows(runtime.ROOT), { rootDir: runtime.ROOT, simulators, redisUrl: redis?.url });
     return { flows: flows.map((node) => (credentials[node.id] ? { ...node, credentials: credentials[node.id] } : node)), env };
 }
 
@@ -132,6 +139,7 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         // The dialog's own SmartServer: its login counts are not mixed with the demo's polls.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         sim = await (require('../simulators/smartserver') as { startForFlows(): Promise<FlowSimulator<any>> }).startForFlows();
+        redis = await RedisServer.start();
         userDir = runtime.tempDir('rest-session-browser-');
         runtime.writeProjectPackage(userDir);
         packedFiles = runtime.installPackedPackage(userDir, [DASHBOARD_PACKAGE]);
@@ -152,6 +160,7 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         if (browser) await browser.close();
         if (red) await red.stop();
         for (const started of [...Object.values(simulators), sim]) if (started) await started.stop();
+        await redis?.stop();
         if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
     });
 

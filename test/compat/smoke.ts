@@ -29,7 +29,7 @@ import path from 'node:path';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { prepareDemo, demoNodeId } = require('../../scripts/start.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { simulatorOf } = require('../../scripts/example-env.js');
+const { needsStore, simulatorOf } = require('../../scripts/example-env.js');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PACKAGE_NAME = '@rest-session/node-red-rest-session';
@@ -99,7 +99,7 @@ function availableTypes(nodeRedPrefix: any) {
     const nodesPackage = require.resolve('@node-red/nodes/package.json', {
         paths: [path.dirname(require.resolve('node-red/package.json', { paths: [nodeRedPrefix] }))],
     });
-    const ours = ['server', 'login', 'request', 'logout'].map((name) => path.join(ROOT, 'nodes', `rest-session-${name}.js`));
+    const ours = ['server', 'login', 'request', 'logout', 'store'].map((name) => path.join(ROOT, 'nodes', `rest-session-${name}.js`));
     return registeredTypes([...jsFiles(path.join(path.dirname(nodesPackage), 'core')), ...ours]);
 }
 
@@ -439,7 +439,13 @@ async function main() {
             say(
                 `left out: ${elsewhere.length} example(s) served by another simulator (run by test/nodes/examples.spec.ts): ${elsewhere.map((e: any) => e.file).join(', ')}`,
             );
-        for (const example of examples.filter((e: any) => !servedElsewhere(e))) {
+        // A session store needs a Redis, which this leg does not start (prepareDemo leaves such examples out without one).
+        const withStore = examples.filter((e: any) => !servedElsewhere(e) && needsStore(e.nodes));
+        if (withStore.length)
+            say(
+                `left out: ${withStore.length} example(s) with a session store, no Redis on this leg (run by test/nodes/examples.spec.ts, the fleet by test/e2e/fleet.spec.ts): ${withStore.map((e: any) => e.file).join(', ')}`,
+            );
+        for (const example of examples.filter((e: any) => !servedElsewhere(e) && !needsStore(e.nodes))) {
             const result = await checkExample({ example, deployed: flows, started, port });
             if (!result.ok) failed++;
             say(`${result.skipped ? 'skip' : result.ok ? 'ok  ' : 'FAIL'} ${example.file}: ${result.line}`);

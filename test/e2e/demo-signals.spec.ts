@@ -161,13 +161,17 @@ describe('npm start and signals', function () {
             await waitUntil(() => READY.test(demo.output()), 40000, `the demo to start:\n${demo.output()}`);
             // The flows have logged in (the SDM tab's first poll answered), so there is something to log out.
             await waitUntil(() => SDM_POLLED.test(demo.output()), 20000, `the first SDM poll:\n${demo.output()}`);
-            for (const port of demo.ports) assert.strictEqual(await portIsFree(port), false, `port ${port} is in use while the demo runs`);
+            // With redis-server installed (as here and in CI) the demo runs one for the session store example, and stops it too.
+            const redisPort = Number(/Redis \(session store example\) at redis:\/\/127\.0\.0\.1:(\d+)/.exec(demo.output())?.[1]);
+            assert.ok(redisPort > 0, `the demo's Redis is announced:\n${demo.output()}`);
+            const ports = [...demo.ports, redisPort];
+            for (const port of ports) assert.strictEqual(await portIsFree(port), false, `port ${port} is in use while the demo runs`);
             const tree = processTree(demo.npm.pid!);
-            assert.ok(tree.length >= 3, `npm, the demo and Node-RED are running (${tree})`);
+            assert.ok(tree.length >= 4, `npm, the demo, Node-RED and redis-server are running (${tree})`);
 
             demo.npm.kill(signal);
             await waitUntil(() => tree.every((pid) => !alive(pid)), 20000, `processes ${tree.filter(alive)} to end:\n${demo.output()}`);
-            for (const port of demo.ports) assert.strictEqual(await portIsFree(port), true, `port ${port} is free again`);
+            for (const port of ports) assert.strictEqual(await portIsFree(port), true, `port ${port} is free again`);
             // Node-RED stopped cleanly: its sessions were logged out before the simulators went.
             assert.match(demo.output(), /Stopped flows/);
             assert.match(demo.output(), /POST \/rest\/v1\.3\/admin\/logout 204/);

@@ -1,11 +1,13 @@
 /**
  * Every flow in examples/ is loaded into a real runtime, pointed at its vendor's simulator, and run:
- * what a user gets from Import > Examples must work as shipped.
+ * what a user gets from Import > Examples must work as shipped. An example with a session store
+ * gets a real redis-server (test/support/redis-server.ts), named by its environment variable.
  */
 import assert from 'node:assert';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { RedisServer } from '../support/redis-server';
 import { waitFor } from '../support/wait';
 import { helper, NODES_DIR, ALL_NODES, CA_FILE, Recorder, type FlowNode } from '../support/harness';
 
@@ -19,6 +21,8 @@ const coreNodes = ['common/20-inject.js', 'common/90-comment.js', 'function/10-s
 const exampleEnv = require('../../scripts/example-env.js') as {
     simulatorOf(server: FlowNode): string;
     simulatorEnv(simulator: string, started: unknown, caFile: string): Record<string, string>;
+    needsStore(nodes: FlowNode[]): boolean;
+    storeEnv(redisUrl: string): Record<string, string>;
 };
 
 /** Each simulator module (test/simulators/<name>.ts) starts one for the example flows. */
@@ -66,11 +70,13 @@ function downstream(flow: any, ids: any) {
 const examples = fs.readdirSync(EXAMPLES_DIR).filter((file) => file.endsWith('.json'));
 
 describe('example flows', function () {
+    let redis: RedisServer | undefined;
     before(async () => {
         await helper.startServer();
     });
     after(async () => {
         await helper.stopServer();
+        await redis?.stop();
     });
     afterEach(async () => {
         await helper.unload();
@@ -99,6 +105,10 @@ describe('example flows', function () {
             for (const tls of shipped.filter((n: FlowNode) => n.type === 'tls-config')) {
                 assert.match(tls.ca, ENV_REFERENCE, `${tls.name}: the CA file is an environment variable`);
             }
+            for (const store of shipped.filter((n: FlowNode) => n.type === 'rest-session-store')) {
+                assert.match(store.url, ENV_REFERENCE, `${store.name}: the Redis URL is an environment variable`);
+                assert.match(store.credentials?.sharedKey ?? '', ENV_REFERENCE, `${store.name}: the shared key is an environment variable`);
+            }
             const { nodes: flow, widgets } = withoutDashboard(shipped);
             const running = [];
             const restoreEnv: Array<() => void> = [];
@@ -109,6 +119,10 @@ describe('example flows', function () {
                 delete node.credentials;
             }
             try {
+                if (exampleEnv.needsStore(shipped)) {
+                    redis ??= await RedisServer.start();
+                    restoreEnv.push(setEnv(exampleEnv.storeEnv(redis.url)));
+                }
                 for (const server of servers) {
                     const name = exampleEnv.simulatorOf(server);
                     const started = await simulatorFor(name).startForFlows();
@@ -168,6 +182,8 @@ describe('example flows', function () {
                     assert.strictEqual(simulator.stats.loginsOk, 1, 'one login');
                     if (simulator.stats.logouts !== undefined) assert.strictEqual(simulator.stats.logouts, logsOut ? 1 : 0, 'logouts');
                 }
+                // The session store's example shares its session through Redis: the fleet's session is there.
+                if (redis && exampleEnv.needsStore(shipped)) assert.ok((await redis.keysMatching('*:sess')).length > 0, 'the shared session is in Redis');
             } finally {
                 await helper.unload();
                 for (const started of running) await started.stop();

@@ -66,7 +66,7 @@ export const NODES_DIR = path.dirname(
 export type NodeModule = (...args: unknown[]) => unknown;
 
 const load_ = (file: string): NodeModule => require(file) as NodeModule; // eslint-disable-line @typescript-eslint/no-require-imports
-const ourNodes = ['server', 'login', 'request', 'logout', 'updates'].map((name) => load_(path.join(ROOT, 'nodes', `rest-session-${name}.js`)));
+const ourNodes = ['server', 'login', 'request', 'logout', 'updates', 'store'].map((name) => load_(path.join(ROOT, 'nodes', `rest-session-${name}.js`)));
 const tlsConfigNode = load_(path.join(NODES_DIR, 'core', 'network', '05-tls.js'));
 export const ALL_NODES: NodeModule[] = [...ourNodes, tlsConfigNode];
 
