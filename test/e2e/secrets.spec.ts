@@ -1,9 +1,12 @@
 /**
  * Secrets in a real Node-RED (node_modules/node-red/red.js with this package linked into a fresh
- * user dir): passwords (server, proxy), the proxy's authorization and every session cookie the
- * backend issued must appear nowhere a user or an attacker can read: GET /flows (what the editor
- * exports), the credentials the editor may read, the files on disk, the msgs, statuses and errors
- * the flows produce (printed by debug nodes), and the log. One test captures them all.
+ * user dir): passwords (server, proxy, Redis ACL), the proxy's authorization, the session store's
+ * shared key, every session cookie the backend issued, and an OAuth2 grant's client secret, refresh
+ * tokens and access tokens must appear nowhere a user or an attacker can read: GET /flows (what the
+ * editor exports), the credentials the editor may read, the files in the user dir (flows, the
+ * guard's file), the msgs, statuses and errors the flows produce (printed by debug nodes), the log,
+ * and every key and value in the session store's Redis (a real redis-server). No URL the OAuth2
+ * provider saw may hold one either. One test captures them all.
  */
 import assert from 'node:assert';
 import fs from 'node:fs';
@@ -12,7 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 
+import { OAuthProviderSimulator, serverSettings } from '../simulators/oauth2';
 import { ParityServer, TestProxy, USERS } from '../support/parity-server';
+import { RedisServer, dumpAll } from '../support/redis-server';
+import { waitFor } from '../support/wait';
 
 const ROOT = path.join(__dirname, '..', '..');
 const PACKAGE = ['@rest-session', 'node-red-rest-session'];
@@ -20,6 +26,10 @@ const PASSWORD = USERS.admin;
 const WRONG_PASSWORD = 'Wrong-Secret-Pw-42';
 const PROXY_USER = 'proxy-user';
 const PROXY_PASSWORD = 'Proxy-Secret-Pw-7';
+const REDIS_USER = 'fleet-user';
+const REDIS_PASSWORD = 'Redis-Acl-Secret-Pw-3';
+const SHARED_KEY = 'Fleet-Shared-Key-Secret-0123456789-abcdef';
+const OAUTH_CLIENT = { id: 'secrets-client', secret: 'Client-Secret-Pw-55/+&', redirectUris: [] };
 
 /** A user dir with this package linked in (as scripts/start.js does) and credential encryption on. */
 function userDir() {
@@ -106,8 +116,12 @@ function admin(base: string, method: string, route: string, body?: unknown): Pro
     });
 }
 
-/** Injects fire once after deploy; debug nodes print complete msgs to the log. */
-function flows(backend: any, proxy: any) {
+/**
+ * Injects fire once after deploy; debug nodes print complete msgs to the log. The SmartServer
+ * servers share a session store (share: session, a Redis ACL user); the OAuth2 server renews its
+ * refresh token grant in the embedded store.
+ */
+function flows(backend: any, proxy: any, redis: RedisServer, provider: OAuthProviderSimulator, refreshToken: string) {
     const inTab = (node: any) => ({ z: 'tab', ...node });
     const inject = (id: any, props: any, wires: any) => inTab({ id, type: 'inject', props, repeat: '', once: true, onceDelay: 0.2, topic: '', wires: [wires] });
     const debug = (id: any) => inTab({ id, type: 'debug', active: true, tosidebar: true, console: true, complete: 'true', wires: [] });
@@ -120,16 +134,36 @@ function flows(backend: any, proxy: any) {
             vendor: 'smartserver',
             baseUrl: backend.origin,
             proxy: 'prx',
+            store: 'store',
             requestTimeout: 5000,
             logoutOnClose: true,
             exposeCredential: false,
             credentials: { username: 'admin', password: PASSWORD },
         },
         {
+            id: 'store',
+            type: 'rest-session-store',
+            engine: 'redis',
+            url: redis.url,
+            keyPrefix: 'secrets',
+            share: 'session',
+            credentials: { username: REDIS_USER, password: REDIS_PASSWORD, sharedKey: SHARED_KEY },
+        },
+        {
+            id: 'oauth',
+            type: 'rest-session-server',
+            baseUrl: provider.origin,
+            ...serverSettings(provider.origin, { grant: 'refresh_token', scope: 'read' }),
+            requestTimeout: 5000,
+            logoutOnClose: true,
+            credentials: { username: OAUTH_CLIENT.id, password: OAUTH_CLIENT.secret, refreshToken },
+        },
+        {
             id: 'bad',
             type: 'rest-session-server',
             vendor: 'smartserver',
             baseUrl: backend.origin,
+            store: 'store',
             requestTimeout: 5000,
             logoutOnClose: true,
             credentials: { username: 'admin', password: WRONG_PASSWORD },
@@ -143,9 +177,21 @@ function flows(backend: any, proxy: any) {
         inTab({ id: 'any', type: 'rest-session-request', server: 'srv', method: 'GET', url: '', ret: 'txt', paytoqs: 'ignore', wires: [['out']] }),
         inject('wrong', [{ p: 'payload' }], ['badlogin']),
         inTab({ id: 'badlogin', type: 'rest-session-login', server: 'bad', wires: [['out']] }),
+        inject('things', [{ p: 'payload' }], ['oauthread']),
+        inTab({
+            id: 'oauthread',
+            type: 'rest-session-request',
+            server: 'oauth',
+            method: 'GET',
+            url: '/api/things',
+            ret: 'obj',
+            paytoqs: 'ignore',
+            wires: [['oauthout']],
+        }),
         inTab({ id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['errors']] }),
         inTab({ id: 'watcher', type: 'status', scope: null, wires: [['statuses']] }),
         debug('out'),
+        debug('oauthout'),
         debug('errors'),
         debug('statuses'),
     ];
@@ -157,23 +203,34 @@ describe('secrets in a real Node-RED: /flows, credentials, files, msgs, statuses
     let proxy: any;
     let dir: any;
     let nodeRed: any;
+    let redis: RedisServer;
+    let provider: OAuthProviderSimulator;
+    let refreshToken: string;
 
     before(async () => {
         backend = await new ParityServer().start();
         proxy = await new TestProxy({ username: PROXY_USER, password: PROXY_PASSWORD }).start();
+        redis = await RedisServer.start();
+        // The store logs in as an ACL user of its own.
+        assert.strictEqual(await redis.send(`ACL SETUSER ${REDIS_USER} on >${REDIS_PASSWORD} ~* &* +@all`), '+OK\r\n');
+        provider = new OAuthProviderSimulator({ tls: false, clients: [OAUTH_CLIENT] });
+        await provider.start();
+        refreshToken = provider.issueRefreshToken(OAUTH_CLIENT.id, 'read');
         dir = userDir();
     });
     after(async () => {
         if (nodeRed) await stop(nodeRed.child);
         await backend.stop();
         await proxy.stop();
+        await provider.stop();
+        await redis.stop();
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it('never shows a password, the proxy authorization or a session cookie anywhere', async function () {
+    it('never shows a password, the proxy authorization, a session cookie, the shared key or an OAuth2 secret anywhere', async function () {
         nodeRed = await startNodeRed(dir);
         const { url, output } = nodeRed;
-        const deployed = await admin(url, 'POST', '/flows', flows(backend, proxy));
+        const deployed = await admin(url, 'POST', '/flows', flows(backend, proxy, redis, provider, refreshToken));
         assert.strictEqual((deployed as any).status, 204, (deployed as any).text);
 
         // Wait until the flows did what the test reads: a 200, the two refusals, a status.
@@ -186,10 +243,17 @@ describe('secrets in a real Node-RED: /flows, credentials, files, msgs, statuses
         await new Promise((r) => setTimeout(r, 300));
         assert.deepStrictEqual([count('out'), count('errors')], [3, 2]);
         assert.ok(backend.requestsTo('/set-cookie').length === 1 && proxy.seen.length > 0, 'the flows ran through the proxy');
+        await waitFor(() => count('oauthout') === 1, { timeoutMs: 20000, intervalMs: 50, message: 'the OAuth2 request' });
+        assert.ok((await redis.keysMatching('secrets:*')).length > 0, 'the store holds the fleet state');
 
+        // The access token dies: the redeployed flow renews the grant with its rotated refresh token.
+        provider.expireAccessTokens();
         // A redeploy logs the session out (close), then read everything the editor can read.
-        assert.strictEqual((await admin(url, 'POST', '/flows', flows(backend, proxy))).status, 204);
+        assert.strictEqual((await admin(url, 'POST', '/flows', flows(backend, proxy, redis, provider, refreshToken))).status, 204);
         for (let i = 0; i < 100 && !backend.stats.requests.some((r: any) => r.path === '/iap/auth/logout'); i++) await new Promise((r) => setTimeout(r, 50));
+        await waitFor(() => count('oauthout') === 2, { timeoutMs: 20000, intervalMs: 50, message: 'the OAuth2 request after the redeploy' });
+        assert.ok(provider.stats.oauth.refreshes >= 2, `the grant was renewed with a rotated refresh token (${provider.stats.oauth.refreshes})`);
+        const redisDump = await dumpAll(redis);
         const exported = await admin(url, 'GET', '/flows');
         assert.strictEqual((exported as any).status, 200);
         assert.match((exported as any).text, /rest-session-server/);
@@ -197,21 +261,43 @@ describe('secrets in a real Node-RED: /flows, credentials, files, msgs, statuses
         assert.deepStrictEqual(JSON.parse(creds[0].text), { username: 'admin', has_password: true, has_newPassword: false, has_refreshToken: false });
         assert.deepStrictEqual(JSON.parse(creds[1].text), { username: PROXY_USER, has_password: true });
         await stop(nodeRed.child);
-        const files = fs
-            .readdirSync(dir)
-            .filter((file) => file.startsWith('flows'))
-            .map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
-        assert.ok(files.length >= 2, 'flows.json and flows_cred.json');
+        const fileNames = fs.readdirSync(dir).filter((file) => fs.statSync(path.join(dir, file)).isFile());
+        assert.ok(fileNames.includes('flows.json') && fileNames.includes('flows_cred.json'), `flows.json and flows_cred.json (${fileNames})`);
+        assert.ok(fileNames.includes('.rest-session-guard.json'), `the guard's file, which holds the grant (${fileNames})`);
+        const files = fileNames.map((file) => fs.readFileSync(path.join(dir, file), 'utf8'));
 
         const cookies = [...backend.issued];
         assert.ok(cookies.length >= 1, 'the backend did issue a session cookie');
-        const secrets = [PASSWORD, WRONG_PASSWORD, PROXY_PASSWORD, Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString('base64'), ...cookies];
+        // Every OAuth2 token on the wire: refresh tokens presented or still alive, access tokens the resource got.
+        const accessTokens = provider.stats.requests.map((r) => /^Bearer (\S+)$/.exec(r.authorization)?.[1]).filter((token): token is string => Boolean(token));
+        const refreshTokens = [...new Set([refreshToken, ...provider.stats.oauth.refreshTokensSeen, ...provider.liveRefreshTokens()])];
+        assert.ok(accessTokens.length >= 2 && refreshTokens.length >= 3, `tokens were issued and used (${accessTokens.length}, ${refreshTokens.length})`);
+        const oauthSecrets = [
+            OAUTH_CLIENT.secret,
+            encodeURIComponent(OAUTH_CLIENT.secret),
+            Buffer.from(`${OAUTH_CLIENT.id}:${OAUTH_CLIENT.secret}`).toString('base64'),
+            ...refreshTokens,
+            ...accessTokens,
+        ];
+        const secrets = [
+            PASSWORD,
+            WRONG_PASSWORD,
+            PROXY_PASSWORD,
+            Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString('base64'),
+            REDIS_PASSWORD,
+            SHARED_KEY,
+            ...cookies,
+            ...oauthSecrets,
+        ];
         const places = {
             '/flows': (exported as any).text,
             credentials: creds.map((c) => (c as any).text).join('\n'),
             files: files.join('\n'),
             'msgs, statuses, errors and log': output.text,
+            'Redis keys and values': redisDump,
+            'URLs the OAuth2 provider saw': provider.stats.requests.map((r) => r.url).join('\n'),
         };
+        assert.ok(provider.stats.requests.length >= 4, 'the provider saw the token and resource requests');
         for (const [place, text] of Object.entries(places)) {
             for (const secret of secrets) assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 3)}...) is in ${place}`);
         }
