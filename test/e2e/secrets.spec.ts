@@ -211,8 +211,13 @@ describe('secrets in a real Node-RED: /flows, credentials, files, msgs, statuses
         backend = await new ParityServer().start();
         proxy = await new TestProxy({ username: PROXY_USER, password: PROXY_PASSWORD }).start();
         redis = await RedisServer.start();
-        // The store logs in as an ACL user of its own.
-        assert.strictEqual(await redis.send(`ACL SETUSER ${REDIS_USER} on >${REDIS_PASSWORD} ~* &* +@all`), '+OK\r\n');
+        // The store logs in as the least-privileged ACL user the README gives (its key prefix, no dangerous commands).
+        assert.strictEqual(
+            await redis.send(
+                `ACL SETUSER ${REDIS_USER} on >${REDIS_PASSWORD} ~secrets:* resetchannels -@all +@read +@write +@scripting -@dangerous +info +time`,
+            ),
+            '+OK\r\n',
+        );
         provider = new OAuthProviderSimulator({ tls: false, clients: [OAUTH_CLIENT] });
         await provider.start();
         refreshToken = provider.issueRefreshToken(OAUTH_CLIENT.id, 'read');
