@@ -7,7 +7,7 @@ import assert from 'node:assert';
 
 import { SessionError } from '../../../src/lib/errors';
 import type { ChargeTicket, GuardPolicy } from '../../../src/lib/store/guard-store';
-import { SharedAccount } from '../../../src/lib/session/shared-account';
+import { HEARTBEAT_TTL_MS, SEND_WITHIN_MS, SharedAccount, SharedSessionFound } from '../../../src/lib/session/shared-account';
 import { createRedisStore, RedisStore } from '../../../src/lib/store/redis';
 import { RedisServer, dumpAll, withClient } from '../../support/redis-server';
 import { waitFor } from '../../support/wait';
@@ -304,6 +304,41 @@ describe('Redis store (real redis-server)', function () {
         await view.writeGrant('grant', 'tokens');
         assert.strictEqual(await view.readGrant('grant'), 'tokens');
         await view.close();
+    });
+
+    it("share session through a session's view: published under its lease, found by the others, kept by heartbeats, invalidated by its fence only, logged out by the last to leave", async () => {
+        const link = (store: RedisStore) => ({ store, share: 'session' as const, policy: POLICY });
+        const [storeA, storeB] = [open(), open()];
+        await storeA.check();
+        const a = new SharedAccount(link(storeA), 1000);
+        const b = new SharedAccount(link(storeB), 1000);
+        const { account, credential } = names(storeA);
+        const charged = await a.charge(account, credential, { ...POLICY, leaseMs: SEND_WITHIN_MS });
+        assert.ok('granted' in charged, JSON.stringify(charged));
+        a.assertTurn();
+        const fence = await a.publish('the-credential', 60_000);
+        assert.strictEqual(fence, storeA.fenceOf(charged.granted));
+        await a.settle(charged.granted, { kind: 'success' });
+        // B sends nothing: it finds the fleet's session instead of a charge.
+        const found = await b.charge(account, credential, POLICY).then(
+            () => undefined,
+            (error: unknown) => error,
+        );
+        assert.ok(found instanceof SharedSessionFound && found.record.value === 'the-credential' && found.record.fence === fence, String(found));
+        b.held(found.record.fence);
+        const usersKey = await keyEnding(':users');
+        await waitFor(async () => (await withClient(redis, (client) => client.zcard(usersKey))) === 2, { message: 'both heartbeats' });
+        assert.ok(Number(await withClient(redis, (client) => client.pttl(usersKey))) <= HEARTBEAT_TTL_MS);
+        // A refusal of an older credential leaves this one alone; the last instance to leave logs it out.
+        await b.invalidate(fence - 1);
+        assert.strictEqual(await redis.send(`EXISTS ${await sessionKey()}`), ':1\r\n');
+        const logouts: string[] = [];
+        await a.leave(async () => void logouts.push('a'));
+        assert.deepStrictEqual(logouts, [], 'B still uses it');
+        await b.leave(async () => void logouts.push('b'));
+        assert.deepStrictEqual(logouts, ['b']);
+        assert.strictEqual(await redis.send(`EXISTS ${await sessionKey()}`), ':0\r\n');
+        for (const view of [a, b]) await view.close();
     });
 
     it('a short shared key is CONFIG', () => {
