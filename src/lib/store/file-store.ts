@@ -5,7 +5,7 @@ import path from 'node:path';
 import { SessionError } from '../errors';
 import type { GuardPolicy } from './guard-store';
 import { PRIVATE_MODE, temporaryPrefix, writeAtomic } from './atomic-file';
-import { LedgerState, emptyLedger } from './ledger';
+import { LedgerState, MAX_ACCOUNTS, emptyLedger } from './ledger';
 import { LedgerStore } from './ledger-store';
 import { STORE_KEY_BYTES, StoreKey } from './store-key';
 
@@ -27,9 +27,14 @@ export class FileStore extends LedgerStore {
     /** Writes go one at a time, each with the state as it is when it starts. */
     private writing: Promise<void> = Promise.resolve();
 
+    /** The over-cap warning was given (once per store). */
+    private warnedOverCap = false;
+
     constructor(
         readonly file: string,
-        onWarning: (message: string) => void = () => undefined,
+        private readonly onWarning: (message: string) => void = () => undefined,
+        /** Accounts kept before those with nothing in force are forgotten (tests use fewer). */
+        private readonly accountCap = MAX_ACCOUNTS,
     ) {
         const keyFile = keyFileOf(file);
         let key: StoreKey | undefined;
@@ -62,6 +67,18 @@ export class FileStore extends LedgerStore {
         const write = this.writing.then(() => writeAtomic(this.file, JSON.stringify({ version: FORMAT_VERSION, ...this.state })));
         this.writing = write.catch(() => undefined);
         await write;
+    }
+
+    protected override get maxAccounts(): number {
+        return this.accountCap;
+    }
+
+    protected override keptOverCap(count: number): void {
+        if (this.warnedOverCap) return;
+        this.warnedOverCap = true;
+        this.onWarning(
+            `The login guard's file ${this.file} remembers more than ${this.accountCap} accounts (${count} beyond it), each with a hold in force: none is forgotten, so the file grows until their holds end.`,
+        );
     }
 
     protected override assertUsable(): void {

@@ -1,5 +1,5 @@
 import { ChargeResult, ChargeTicket, GuardPolicy, GuardStore, Outcome, Settled } from './guard-store';
-import { LedgerState, chargeAccount, emptyLedger, pruneLedger, settleCharge } from './ledger';
+import { LedgerState, MAX_ACCOUNTS, chargeAccount, emptyLedger, pruneLedger, settleCharge } from './ledger';
 import { StoreKey } from './store-key';
 
 /**
@@ -66,8 +66,18 @@ export class LedgerStore implements GuardStore {
 
     /** Makes the state durable (the file store); drops what no longer matters first. */
     protected async persist(policy?: GuardPolicy): Promise<void> {
-        if (policy) pruneLedger(this.state, policy, Date.now());
+        if (!policy) return;
+        const kept = pruneLedger(this.state, policy, Date.now(), this.maxAccounts);
+        if (kept > 0) this.keptOverCap(kept);
     }
+
+    /** Accounts kept before those with nothing in force are forgotten ({@link MAX_ACCOUNTS}). */
+    protected get maxAccounts(): number {
+        return MAX_ACCOUNTS;
+    }
+
+    /** More than {@link maxAccounts} accounts are kept, `count` of them beyond it, because each has a hold in force. */
+    protected keptOverCap(_count: number): void {}
 
     /** Throws when the store cannot record anything at all (the file store without its key). */
     protected assertUsable(): void {}

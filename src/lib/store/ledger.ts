@@ -98,10 +98,42 @@ export function settleCharge(state: LedgerState, ticket: ChargeTicket, outcome: 
     return { waitMs, hold: longestHold(state, record, policy, now) };
 }
 
-/** Sets aside what can no longer matter, so the state stays small. */
-export function pruneLedger(state: LedgerState, policy: GuardPolicy, now: number): void {
+/**
+ * Accounts the state keeps at most while some of them hold nothing in force. Beyond it, the accounts
+ * whose holds have all ended (what they still keep is an ended cool-down, remembered so that a
+ * further rejection doubles it) are forgotten, the longest ended first. An account with anything in
+ * force (a charge in the window, a cool-down or a block) is never forgotten: the guard is not
+ * weakened to keep the file small.
+ */
+export const MAX_ACCOUNTS = 1000;
+
+/**
+ * Sets aside what can no longer matter, so the state stays small (see {@link MAX_ACCOUNTS}); answers
+ * how many accounts beyond `maxAccounts` are kept because each has a hold in force.
+ */
+export function pruneLedger(state: LedgerState, policy: GuardPolicy, now: number, maxAccounts = MAX_ACCOUNTS): number {
     for (const account of Object.keys(state.accounts)) store(state, account, prunedAccount(state, account, policy, now));
     if (state.unreadableSince !== undefined && state.unreadableSince + policy.failureWindowMs <= now) delete state.unreadableSince;
+    const accounts = Object.keys(state.accounts);
+    const over = accounts.length - maxAccounts;
+    if (over <= 0) return 0;
+    const ended = accounts
+        .map((account) => ({ account, endedAt: endedAt(state.accounts[account], now) }))
+        .filter((entry): entry is { account: string; endedAt: number } => entry.endedAt !== undefined)
+        .sort((a, b) => a.endedAt - b.endedAt);
+    for (const { account } of ended.slice(0, over)) delete state.accounts[account];
+    return Math.max(0, over - ended.length);
+}
+
+/** When the last hold of a pruned account ended; undefined while anything of it is in force. */
+function endedAt(record: AccountRecord, now: number): number | undefined {
+    if (record.block || record.charges.length) return undefined;
+    let last = -Infinity;
+    for (const coolDown of Object.values(record.coolDowns)) {
+        if (coolDown.until > now) return undefined;
+        last = Math.max(last, coolDown.until);
+    }
+    return last;
 }
 
 /** What holds a login with `credential` now: a block, its cool-down, or the spent budget. */

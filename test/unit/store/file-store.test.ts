@@ -11,6 +11,7 @@ import { LoginGuard } from '../../../src/lib/session/login-guard';
 import { writeAtomic } from '../../../src/lib/store/atomic-file';
 import { FileStore, GUARD_FILE_NAME, keyFileOf } from '../../../src/lib/store/file-store';
 import { ChargeResult, ChargeTicket, GuardPolicy, Hold, MAX_BLOCK_MS } from '../../../src/lib/store/guard-store';
+import { MAX_ACCOUNTS, emptyLedger, pruneLedger } from '../../../src/lib/store/ledger';
 import { makeReadOnly, makeWritable } from '../../support/read-only-dir';
 
 const MINUTE = 60_000;
@@ -136,6 +137,63 @@ describe('store: the embedded file store', function () {
         clock.tick(POLICY.failureWindowMs + 1);
         await store.settle(granted(await store.charge('last', 'p', POLICY)), { kind: 'success' });
         assert.ok(fs.statSync(file).size < full / 10, `${fs.statSync(file).size} bytes left of ${full}`);
+    });
+
+    describe('a cap on the accounts it remembers (many distinct failing msg.credentials users)', function () {
+        const CAP = 50;
+        const accountsOnDisk = (): string[] => Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')).accounts as object);
+
+        it('forgets the accounts whose holds ended longest ago beyond the cap; the file stops growing', async function () {
+            const store = new FileStore(file, (message) => warnings.push(message), CAP);
+            opened.push(store);
+            const sizes: number[] = [];
+            // One new wrong user a minute for 4 hours: each keeps its charge for 30 min and its ended cool-down for 24 h.
+            for (let i = 0; i < 240; i++) {
+                await store.settle(granted(await store.charge(`user${i}`, 'wrong', POLICY)), { kind: 'rejected', code: 'INVALID_CREDENTIALS' });
+                const onDisk = accountsOnDisk();
+                assert.ok(onDisk.length <= CAP, `${onDisk.length} accounts on disk after ${i + 1} users`);
+                sizes.push(fs.statSync(file).size);
+                clock.tick(MINUTE);
+            }
+            // The file grew to the cap, then stayed there.
+            assert.ok(Math.max(...sizes.slice(CAP)) <= Math.max(...sizes.slice(0, CAP)) * 1.1, `sizes ${sizes[CAP - 1]} → ${Math.max(...sizes)}`);
+            const onDisk = accountsOnDisk();
+            assert.ok(!onDisk.includes('user0') && onDisk.includes('user239'), 'the longest ended went first, the newest stay');
+            // The newest 30 (charges still in the window) are live: none was forgotten, each still held.
+            for (let i = 210; i < 240; i++) assert.ok(onDisk.includes(`user${i}`), `user${i} kept`);
+            assert.strictEqual(held(await store.charge('user239', 'wrong', POLICY)).reason, 'coolDown');
+            assert.deepStrictEqual(warnings, []);
+        });
+
+        it('never forgets an account with a hold in force: 80 live accounts over a cap of 50 are all kept, each still held, and it warns once', async function () {
+            const store = new FileStore(file, (message) => warnings.push(message), CAP);
+            opened.push(store);
+            for (let i = 0; i < 80; i++) {
+                await store.settle(granted(await store.charge(`user${i}`, 'wrong', POLICY)), { kind: 'rejected', code: 'INVALID_CREDENTIALS' });
+            }
+            assert.strictEqual(accountsOnDisk().length, 80);
+            for (let i = 0; i < 80; i++) assert.strictEqual(held(await store.charge(`user${i}`, 'wrong', POLICY)).reason, 'coolDown');
+            assert.strictEqual(warnings.length, 1, warnings.join('\n'));
+            assert.match(warnings[0], /more than 50 accounts \(\d+ beyond it\), each with a hold in force: none is forgotten/);
+            // Once their holds have ended, the cap applies again.
+            clock.tick(POLICY.failureWindowMs + 1);
+            await store.settle(granted(await store.charge('late', 'p', POLICY)), { kind: 'success' });
+            // Room was made for "late" (its charge), whose success then cleared it.
+            assert.strictEqual(accountsOnDisk().length, CAP - 1);
+        });
+
+        it(`keeps at most ${MAX_ACCOUNTS} accounts by default when the others' holds have ended`, function () {
+            const state = emptyLedger();
+            for (let i = 0; i < MAX_ACCOUNTS + 500; i++) {
+                state.accounts[`a${i}`] = {
+                    charges: [],
+                    coolDowns: { c: { code: 'INVALID_CREDENTIALS', until: START - MAX_ACCOUNTS - 500 + i, rejections: 1 } },
+                };
+            }
+            assert.strictEqual(pruneLedger(state, POLICY, START), 0);
+            assert.strictEqual(Object.keys(state.accounts).length, MAX_ACCOUNTS);
+            assert.ok(!('a499' in state.accounts) && 'a500' in state.accounts, 'the longest ended went first');
+        });
     });
 
     it('sets a corrupt or truncated file aside, warns, and holds every account for one window, across restarts', async function () {
