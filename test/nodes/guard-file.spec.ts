@@ -9,9 +9,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import sinon from 'sinon';
+
+import { DEFAULT_LEASE_MS } from '../../src/lib/session/login-guard';
 import { SmartServerSimulator } from '../simulators/smartserver';
 import { ALL_NODES, FlowNode, Msg, helper } from '../support/harness';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
 
 const USER = 'file-operator';
 const RIGHT = 'Right-Passw0rd!file';
@@ -20,8 +23,8 @@ const WRONG = 'Wrong-Passw0rd!file';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const guardFiles = require('../../nodes/lib/node-red/guard-file.js') as { closeEmbeddedStores(): Promise<void> };
 
-function flow(baseUrl: string): FlowNode[] {
-    const server = (id: string): FlowNode => ({ id, type: 'rest-session-server', name: '', vendor: 'smartserver', baseUrl, tls: '', requestTimeout: 2000 });
+function flow(baseUrl: string, requestTimeout = 2000): FlowNode[] {
+    const server = (id: string): FlowNode => ({ id, type: 'rest-session-server', name: '', vendor: 'smartserver', baseUrl, tls: '', requestTimeout });
     const inTab = (node: FlowNode): FlowNode => ({ z: 'tab', ...node });
     return [
         { id: 'tab', type: 'tab', label: 'guard file' },
@@ -93,6 +96,31 @@ describe('login guard file in a runtime', function () {
         const after = fs.statSync(file);
         assert.strictEqual(logins(), 1);
         assert.deepStrictEqual([after.ino, after.mtimeMs], [before.ino, before.mtimeMs], 'no write, no rename');
+    });
+
+    it('has no lease that could run out: a login held past the 2-min shared-store default (requestTimeout 3 min) keeps every other login of the account waiting', async function () {
+        helper.settings({ restSessionServerGuardFile: file });
+        await helper.load(ALL_NODES, flow(sim.origin, 3 * 60_000), { s1: { username: USER, password: RIGHT }, s2: { username: USER, password: RIGHT } });
+        const loginArrivals = (): number => sim.stats.requests.filter((r) => r.path === '/iap/auth/login').length;
+        const release = sim.holdWhere((ctx) => ctx.pathname === '/iap/auth/login');
+        const clock = sinon.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+        try {
+            const answers: Msg[] = [];
+            helper.getNode('out').on('input', (msg: Msg) => answers.push(msg));
+            helper.getNode('r1').receive({ topic: 's1' });
+            await waitFor(() => loginArrivals() === 1, { message: "s1's login on the wire" });
+            clock.tick(DEFAULT_LEASE_MS + 60_000);
+            // s2 (same origin and user, so the same guard): its login waits for s1's to end, however long that takes.
+            helper.getNode('r2').receive({ topic: 's2' });
+            await quietPeriod(500);
+            assert.strictEqual(loginArrivals(), 1, 'no second login of the account while the first is on the wire');
+            release();
+            await waitFor(() => answers.length === 2, { message: 'both answered' });
+            assert.deepStrictEqual(answers.map((m) => `${m.topic} ${m.statusCode}`).sort(), ['s1 200', 's2 200']);
+            assert.strictEqual(loginArrivals(), 2, "s2 logged in once s1's login had ended");
+        } finally {
+            clock.restore();
+        }
     });
 
     it('keeps the guard in memory with a warning at start when restSessionServerGuardFile is false', async function () {
