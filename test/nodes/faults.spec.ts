@@ -155,15 +155,17 @@ describe('authorized request: fault survival', function () {
         }).start();
         const proxy = await new TestProxy().start();
         try {
-            // The server's timeout (200 ms) also bounds the CONNECT; a msg may allow a request longer.
-            const flow = flowFor(secure.origin, { url: '/slow?ms=400' }, { proxy: 'proxy', tls: 'tls', requestTimeout: 200 });
+            // The server's timeout (1.5 s: the login's CONNECT, TLS handshake and exchanges each fit in it on a
+            // loaded machine) also bounds the CONNECT; a msg may allow a request longer (the 2 s reply).
+            const flow = flowFor(secure.origin, { url: '/slow?ms=2000' }, { proxy: 'proxy', tls: 'tls', requestTimeout: 1500 });
             flow.push({ id: 'proxy', type: 'http proxy', url: proxy.url, noproxy: [] });
             await helper.load([...ALL_NODES, coreProxyNode], flow, { server: ADMIN });
             const rec = { out: new Recorder('out'), caught: new Recorder('caught') };
-            helper.getNode('r1').receive({ requestTimeout: 3000 });
+            helper.getNode('r1').receive({ requestTimeout: 10_000 });
             await rec.out.waitFor(1);
-            await delay(400);
-            helper.getNode('r1').receive({ requestTimeout: 3000 });
+            // Idle past the set-up time, well within the 4 s an idle keep-alive socket is kept.
+            await delay(1800);
+            helper.getNode('r1').receive({ requestTimeout: 10_000 });
             const [first, second] = await rec.out.waitFor(2);
             assert.deepStrictEqual([first.payload, second.payload], [{ slow: true }, { slow: true }]);
             // The login goes on a connection (a tunnel) of its own; the rest share one kept alive.

@@ -51,6 +51,13 @@ function bulkComplete(reply: string): boolean {
     return length < 0 || Buffer.byteLength(reply, 'latin1') >= match[0].length + length + 2;
 }
 
+/** The port was taken by another process before redis-server could bind it. */
+class PortTaken extends Error {
+    constructor(port: number, why: string) {
+        super(`redis-server could not have port ${port}: ${why}`);
+    }
+}
+
 export class RedisServer {
     private child: ChildProcess | undefined;
     private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-session-redis-'));
@@ -63,9 +70,17 @@ export class RedisServer {
 
     /** Starts a fresh redis-server on a free port and waits until it answers PING. */
     static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
-        const server = new RedisServer(await freePort(), options);
-        await server.restart();
-        return server;
+        // redis-server cannot bind port 0 and report it: a port found free here may be taken before it
+        // binds (another test on a busy machine), so a start that lost the port tries another.
+        for (let attempt = 1; ; attempt++) {
+            const server = new RedisServer(await freePort(), options);
+            try {
+                await server.restart();
+                return server;
+            } catch (error) {
+                if (!(error instanceof PortTaken) || attempt >= 5) throw error;
+            }
+        }
     }
 
     get url(): string {
@@ -86,11 +101,24 @@ export class RedisServer {
         child.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
         child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
         this.child = child;
-        await waitFor(async () => (await command(this.port, 'PING')).startsWith('+PONG'), {
-            timeoutMs: 15000,
-            intervalMs: 50,
-            message: () => `redis-server on port ${this.port} to answer PING (${this.log.slice(-400)})`,
-        });
+        const state = await waitFor(
+            async () => {
+                if (child.exitCode !== null || child.signalCode !== null) return 'exited';
+                return (await command(this.port, 'PING')).startsWith('+PONG') && 'ready';
+            },
+            {
+                timeoutMs: 15000,
+                intervalMs: 50,
+                message: () => `redis-server on port ${this.port} to answer PING (${this.log.slice(-400)})`,
+            },
+        );
+        if (state === 'exited') throw new PortTaken(this.port, this.log.slice(-400));
+        // The answer must come from this child, not from another server that took the port first.
+        const info = await command(this.port, 'INFO server');
+        if (!info.includes(`process_id:${child.pid}`)) {
+            child.kill('SIGKILL');
+            throw new PortTaken(this.port, 'another process answers on it');
+        }
     }
 
     /** One command's raw reply (inline protocol), e.g. `info('memory')`. */

@@ -91,13 +91,14 @@ export interface RunningNodeRed {
 }
 
 /**
- * Starts `node node_modules/node-red/red.js -u <userDir> -p <port>` and resolves once the admin API
- * answers. The process log is kept in `log()`.
+ * Starts `node node_modules/node-red/red.js -u <userDir> -p 0` and resolves once it listens, with the
+ * port it bound. The process log is kept in `log()`.
  */
 export async function startNodeRed(userDir: string, env: Record<string, string> = {}): Promise<RunningNodeRed> {
-    const port = await freePort();
     const redJs = require.resolve('node-red/red.js', { paths: [ROOT] });
-    const child = spawn(process.execPath, [redJs, '-u', userDir, '-p', String(port)], {
+    // Port 0: the system picks a free port as Node-RED binds it, and its log names it (a port picked
+    // here and bound later could be taken in between by another test on a busy machine).
+    const child = spawn(process.execPath, [redJs, '-u', userDir, '-p', '0'], {
         cwd: userDir,
         env: { ...process.env, ...env, NODE_RED_DISABLE_TELEMETRY: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -105,9 +106,9 @@ export async function startNodeRed(userDir: string, env: Record<string, string> 
     let output = '';
     child.stdout!.on('data', (chunk) => (output += chunk));
     child.stderr!.on('data', (chunk) => (output += chunk));
-    const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!/Server now running/.test(output)) {
+    let running: RegExpExecArray | null;
+    while (!(running = /Server now running at http:\/\/127\.0\.0\.1:(\d+)\//.exec(output))) {
         if (child.exitCode !== null) throw new Error(`Node-RED exited with ${child.exitCode}:\n${output}`);
         if (Date.now() > deadline) {
             child.kill('SIGKILL');
@@ -115,7 +116,8 @@ export async function startNodeRed(userDir: string, env: Record<string, string> 
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    return { url, port, child, log: () => output, stop: () => stopChild(child) };
+    const port = Number(running[1]);
+    return { url: `http://127.0.0.1:${port}`, port, child, log: () => output, stop: () => stopChild(child) };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
