@@ -8,7 +8,7 @@ import assert from 'node:assert';
 
 import { SmartServerSimulator } from '../simulators/smartserver';
 import { helper, ADMIN, ALL_NODES, Recorder, tlsNode, serverNode, logText, type FlowNode } from '../support/harness';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
 
 const VOLTS = '17q2d9x/lon/5/block/1/Volts_1';
 const AMPS = '17q2d9x/lon/5/block/1/Amps_1';
@@ -270,6 +270,24 @@ describe('live updates (rest-session-updates) over IAP/WS', function () {
             assert.deepStrictEqual(valuesOf(rec.out1, VOLTS), [230.1], 'an unchanged value is not sent again');
         });
     }
+
+    it('a reconnect waiting for its backoff when the config node begins closing is never made: only the logout reaches the server', async function () {
+        await startSim();
+        const rec = await loadFlow(updatesFlow(sim.baseUrl('cms'), { u2: null }));
+        await waitUntil('live', () => rec.out1.messages.length === 2);
+        const upgrades = sim.ws.stats.upgrades;
+        sim.ws.closeSockets(1006);
+        await waitUntil('waiting to reconnect', () => /^red:retrying/.test(statusTexts(rec.statuses, 'u1').slice(-1)[0] ?? ''));
+        const seenBefore = sim.stats.requests.length;
+        await (helper.getNode('server') as unknown as { close(removed: boolean): Promise<void> }).close(false);
+        await quietPeriod(2500); // past the first backoff (at most 1 s): a reconnect would have come by now
+        assert.strictEqual(sim.ws.stats.upgrades + sim.ws.stats.refusedUpgrades, upgrades, 'no socket after the close began');
+        assert.deepStrictEqual(
+            sim.stats.requests.slice(seenBefore).map((r) => `${r.method} ${r.path}`),
+            ['PUT /cms/iap/auth/logout'],
+            'nothing but the logout after the close began',
+        );
+    });
 
     it('holds back a rejected password: no reconnect storm, the guard counts one attempt', async function () {
         await startSim();
