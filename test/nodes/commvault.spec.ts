@@ -158,7 +158,7 @@ describe('Commvault in a Node-RED runtime', function () {
         const [locked] = await rec.caught.waitFor(1);
         assert.strictEqual(locked.errorCode, 'LOCKED_OUT');
         assert.strictEqual(locked.retryAfter, 5400);
-        assert.match(locked.error.message, /locked for 1 hour\(s\) 30 minute\(s\)/);
+        assert.match(locked.error.message, /locked for 1h 30m 0s/);
         assert.ok(
             statusTexts(rec).some((t: any) => t.startsWith(`red/ring/${STATUS_KEY('lockedOut')}`)),
             statusTexts(rec).join(),

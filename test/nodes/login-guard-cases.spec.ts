@@ -132,7 +132,7 @@ describe('login guard: the five lockout paths of issue 10', function () {
         for (const password of ['w4', 'w5']) answers.push((await send('l1', { credentials: { username: USER, password } })).caught?.errorCode);
         assert.deepStrictEqual(answers, Array(5).fill('INVALID_CREDENTIALS'));
         const held = await send('l1', { credentials: { username: USER, password: 'w6' } });
-        assert.match(held.caught!.error.message, /3 failed logins as "operator" within 30 min: held back to avoid a lockout/);
+        assert.match(held.caught!.error.message, /3 failed logins as "operator" within 30m 0s: held back to avoid a lockout/);
         assert.ok(held.caught!.retryAfter > 0);
         assert.strictEqual(logins().length, 3);
         assert.deepStrictEqual(sim.locks, []);

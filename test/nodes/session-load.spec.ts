@@ -127,7 +127,7 @@ describe('the session under load (README "Guarantees under load")', function () 
         await answeredOnce(rec, 20);
         assert.ok(server.stats.loginsOk <= 2, `${server.stats.loginsOk} logins`);
         assert.strictEqual(server.stats.logouts, 0);
-        assert.match(logText(), /lifetime of \d+ ms .*not trusted/);
+        assert.match(logText(), /lifetime under \d+s \(\d+ ms\) for .*not trusted/);
     });
 
     it('a session that really lives 1 ms costs at most 2 logins for 20 msgs', async function () {

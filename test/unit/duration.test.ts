@@ -1,4 +1,6 @@
 import assert from 'node:assert';
+import fs from 'node:fs';
+import path from 'node:path';
 import sinon from 'sinon';
 import { formatDuration, secondsUntil } from '../../src/lib/duration';
 
@@ -60,3 +62,34 @@ describe('duration', function () {
         });
     });
 });
+
+describe('duration texts', function () {
+    /** A template that states a duration by hand: "${…} s", "${…} min", "${ms / 1000} s", "hour(s)". */
+    const HAND_MADE = /\$\{[^}]*\}\s?(?:s|sec|min|h|seconds?|minutes?|hours?)\b|\b(?:second|minute|hour)\(s\)/;
+
+    it('every message in src/ says a duration with formatDuration (milliseconds of a setting aside)', function () {
+        const root = path.join(__dirname, '..', '..', 'src');
+        const offending: string[] = [];
+        for (const file of sourceFiles(root).filter((name) => name !== path.join(root, 'lib', 'duration.ts'))) {
+            fs.readFileSync(file, 'utf8')
+                .split('\n')
+                .forEach((line, index) => {
+                    if (HAND_MADE.test(line) && !/^\s*(\*|\/\/)/.test(line)) offending.push(`${path.relative(root, file)}:${index + 1}: ${line.trim()}`);
+                });
+        }
+        assert.deepStrictEqual(offending, []);
+    });
+
+    it('the scan finds a hand-made duration', function () {
+        assert.ok(HAND_MADE.test('within ${ms / 60_000} min'));
+        assert.ok(HAND_MADE.test('held for ${seconds} s'));
+        assert.ok(!HAND_MADE.test('within ${timeoutMs} ms'));
+    });
+});
+
+function sourceFiles(dir: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+        const full = path.join(dir, entry.name);
+        return entry.isDirectory() ? sourceFiles(full) : entry.name.endsWith('.ts') ? [full] : [];
+    });
+}

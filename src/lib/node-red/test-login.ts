@@ -94,7 +94,7 @@ async function testLogin(RED: NodeAPI, body: TestLoginBody, running: Map<string,
     if (shared) return shared;
     // A deployed server with a session store: the test passes the fleet's guard as well (its budget, cool-downs, blocks).
     const attempt = loginAndLogout(RED, settings, adapter, credentials, connection, deployed?.fleetGuard());
-    const bounded = within(attempt, TEST_LIMIT_MS, () => new SessionError('TIMEOUT', `The test login got no answer within ${TEST_LIMIT_MS / 1000} s.`));
+    const bounded = within(attempt, TEST_LIMIT_MS, () => new SessionError('TIMEOUT', `The test login got no answer within ${formatDuration(TEST_LIMIT_MS)}.`));
     running.set(key, bounded);
     try {
         return await bounded;

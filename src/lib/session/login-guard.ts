@@ -182,7 +182,7 @@ export class LoginGuard {
             case 'budget':
                 return new SessionError(
                     hold.code,
-                    `Login not sent: ${hold.failures ?? this.policy.maxFailedLogins} failed logins as "${user}" within ${windowText(this.policy.failureWindowMs)}: held back to avoid a lockout (next try in ${wait}).`,
+                    `Login not sent: ${hold.failures ?? this.policy.maxFailedLogins} failed logins as "${user}" within ${formatDuration(this.policy.failureWindowMs)}: held back to avoid a lockout (next try in ${wait}).`,
                     details,
                 );
             case 'unreadable':
@@ -238,11 +238,6 @@ function outcomeOf(error: unknown): Outcome {
 }
 
 /** "30 min", "2 h", "45 s": the window as the hold message says it. */
-function windowText(ms: number): string {
-    if (ms % 3600_000 === 0) return `${ms / 3600_000} h`;
-    if (ms % 60_000 === 0) return `${ms / 60_000} min`;
-    return `${Math.ceil(ms / 1000)} s`;
-}
 
 /**
  * The context a login's adapter gets: its exchanges carry credentials, so they are resent only when

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { CookieJar } from 'tough-cookie';
 
+import { formatDuration } from '../duration';
 import { SessionError, isSessionError } from '../errors';
 import { KnownSecrets, SecretScrubber } from '../secret-scrubber';
 import { LoginGuard, loginContext } from './login-guard';
@@ -210,7 +211,7 @@ export class Session {
                 return Promise.reject(
                     new SessionError(
                         'SESSION_REJECTED',
-                        `${this.deps.adapter.label} refused the request right after a fresh login of "${this.user}": not logging in again within ${RELOGIN_INTERVAL_MS / 1000} s.`,
+                        `${this.deps.adapter.label} refused the request right after a fresh login of "${this.user}": not logging in again within ${formatDuration(RELOGIN_INTERVAL_MS)}.`,
                     ),
                 );
             }
@@ -357,7 +358,7 @@ export class Session {
         if (lifetime.distrusted !== undefined) {
             this.deps.onWarning?.(
                 this,
-                `${adapter.label} reported a session lifetime of ${lifetime.distrusted} ms for "${credentials.username}": under ${MIN_TRUSTED_LIFETIME_MS / 1000} s is not trusted, the session's end is found out by a refused request.`,
+                `${adapter.label} reported a session lifetime under ${formatDuration(MIN_TRUSTED_LIFETIME_MS)} (${lifetime.distrusted} ms) for "${credentials.username}": not trusted, the session's end is found out by a refused request.`,
             );
         }
         const live: LiveCredential = {

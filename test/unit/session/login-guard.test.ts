@@ -127,7 +127,7 @@ describe('login-guard', function () {
             const error = await held(guard, key, fpD);
             assert.strictEqual(error?.code, 'SERVER_ERROR');
             assert.strictEqual(error?.statusCode, 503);
-            assert.match(error!.message, /3 failed logins as "admin" within 30 min: held back to avoid a lockout/);
+            assert.match(error!.message, /3 failed logins as "admin" within 30m 0s: held back to avoid a lockout/);
             // until the oldest counted attempt leaves the window
             assert.strictEqual(error?.retryAfter, 28 * 60);
             assert.deepStrictEqual(guard.blockOf(key), { code: 'SERVER_ERROR', until: START + 30 * MINUTE });
@@ -171,7 +171,7 @@ describe('login-guard', function () {
             const strict = new LoginGuard({ maxFailedLogins: 1, failureWindowMs: HOUR });
             await fail(strict, key, fpA, timeout());
             const error = await held(strict, key, fpB);
-            assert.match(error!.message, /1 failed logins as "admin" within 1 h/);
+            assert.match(error!.message, /1 failed logins as "admin" within 1h 0m 0s/);
             assert.strictEqual(error?.code, 'TIMEOUT');
         });
     });

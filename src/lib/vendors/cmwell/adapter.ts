@@ -1,3 +1,4 @@
+import { formatDuration } from '../../duration';
 import { SessionError } from '../../errors';
 import type { HttpResponse } from '../../http/http-client';
 import type { LoginCredentials, LoginResult, SessionCredential, VendorAdapter, VendorContext } from '../adapter';
@@ -39,7 +40,7 @@ export const cmwell: VendorAdapter<Settings> = {
 
     loginHint: (error, settings) =>
         error.code === 'TIMEOUT' && settings.requestTimeoutMs < LOGIN_HOLD_MS + LOGIN_HOLD_MARGIN_MS
-            ? `CM-Well holds every login reply about ${LOGIN_HOLD_MS / 1000} s against password guessing: set the request timeout well above that (the default is 30000 ms).`
+            ? `CM-Well holds every login reply about ${formatDuration(LOGIN_HOLD_MS)} against password guessing: set the request timeout well above that (the default is 30000 ms, ${formatDuration(30_000)}).`
             : undefined,
 
     async login(context, credentials, credential) {

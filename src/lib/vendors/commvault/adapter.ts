@@ -1,7 +1,8 @@
+import { formatDuration } from '../../duration';
 import { SessionError } from '../../errors';
 import type { HttpResponse } from '../../http/http-client';
 import type { LoginCredentials, LoginResult, ServerSettings, VendorAdapter } from '../adapter';
-import { LoginReply, lockDuration, loginBody, mediaType, parseLoginReply, withoutToken } from './reply';
+import { LoginReply, loginBody, mediaType, parseLoginReply, withoutToken } from './reply';
 import { loginFailure, logoutFailure } from '../login-failure';
 import { clipQuote } from '../../secret-scrubber';
 import type { SettingsOf } from '../settings';
@@ -87,7 +88,7 @@ function refusal(reply: LoginReply, response: HttpResponse, user: string): Sessi
     const said = reply.errorMessage ? `: ${clipQuote(reply.errorMessage)}` : '';
     if (reply.locked) {
         const seconds = reply.remainingLockTime;
-        const wait = seconds ? ` for ${lockDuration(seconds)}` : '';
+        const wait = seconds ? ` for ${formatDuration(seconds * 1000)}` : '';
         return new SessionError('LOCKED_OUT', `Commvault account "${user}" is locked${wait}${said}.`, {
             statusCode,
             retryAfter: seconds,

@@ -107,11 +107,3 @@ export function withoutToken(fields: Record<string, unknown>): Record<string, un
     }
     return copy;
 }
-
-/** The lock time as Commvault's own SDK words it: "1 hour(s) 30 minute(s)". */
-export function lockDuration(seconds: number): string {
-    const hours = Math.floor(seconds / 3600);
-    const minutes = Math.floor((seconds % 3600) / 60);
-    if (hours === 0 && minutes === 0) return `${seconds} second(s)`;
-    return `${hours} hour(s) ${minutes} minute(s)`;
-}
