@@ -5,37 +5,45 @@
  *   flows, or over flows the demo wrote itself and nobody changed since (their hash is kept in
  *   `.demo-flows.sha256`). `DEMO_RESET=1` writes them afresh, and says so.
  * - Importing an example into the running demo does not clash: the demo's copies get node ids of
- *   their own (`demoId`). The dashboard's base and theme keep theirs: one dashboard per Node-RED,
- *   which an imported dashboard example shares.
+ *   their own (`demoId`), the dashboard's config nodes too. Each dashboard example brings its own
+ *   `ui-base`; one Node-RED serves one dashboard, so the demo keeps the first and points every page
+ *   at it (the Dashboard's editor does the same with a `ui-base` imported beside an existing one).
  */
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const STAMP_FILE = '.demo-flows.sha256';
-/** Config nodes of which one Node-RED has one: the demo and an imported example share them. */
-const SHARED_TYPES = new Set(['ui-base', 'ui-theme']);
 
 /** The id the demo gives its copy of an example node: stable across starts, never the example's. */
 function demoId(id) {
     return crypto.createHash('sha256').update(`rest-session-demo:${id}`).digest('hex').slice(0, 16);
 }
 
-/** The id of the demo's copy of an example node (a shared dashboard config node keeps its own). */
+/** The id of the demo's copy of an example node. */
 function demoNodeId(node) {
-    return SHARED_TYPES.has(node.type) ? node.id : demoId(node.id);
+    return demoId(node.id);
+}
+
+/** The nodes with one `ui-base` (the first): the others are left out, what named them names it. */
+function withOneDashboard(nodes) {
+    const bases = nodes.filter((n) => n.type === 'ui-base');
+    if (bases.length < 2) return nodes;
+    const dropped = new Set(bases.slice(1).map((n) => n.id));
+    return nodes.filter((n) => !dropped.has(n.id)).map((n) => (dropped.has(n.ui) ? { ...n, ui: bases[0].id } : n));
 }
 
 /** The nodes with demo ids, every reference (z, wires, server, tls, scope, group, ...) following. */
 function withDemoIds(nodes) {
-    const ids = new Map(nodes.map((n) => [n.id, demoNodeId(n)]));
+    const kept = withOneDashboard(nodes);
+    const ids = new Map(kept.map((n) => [n.id, demoNodeId(n)]));
     const remap = (value) => {
         if (typeof value === 'string') return ids.get(value) ?? value;
         if (Array.isArray(value)) return value.map(remap);
         if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, remap(v)]));
         return value;
     };
-    return { nodes: nodes.map(remap), idOf: (id) => ids.get(id) ?? id };
+    return { nodes: kept.map(remap), idOf: (id) => ids.get(id) ?? id };
 }
 
 function sha256(text) {

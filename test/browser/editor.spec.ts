@@ -54,7 +54,6 @@ const EXAMPLE_FILES = fs
     .filter((file) => file.endsWith('.json'))
     .sort();
 /** One dashboard per Node-RED: an imported dashboard example shares the demo's base and theme. */
-const SHARED_DASHBOARD_TYPES = ['ui-base', 'ui-theme'];
 
 // The demo's own flow preparation (scripts/start.js is plain CommonJS).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -586,16 +585,12 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
     async function importAndRun(file: string): Promise<void> {
         {
             const example = JSON.parse(fs.readFileSync(path.join(runtime.ROOT, 'examples', file), 'utf8')) as Array<Record<string, any>>;
-            // Only the dashboard's own config nodes (one per Node-RED) may exist already: the demo's copies have ids of their own.
+            // No id may exist already: the demo's copies have ids of their own, each dashboard example its own ui-base and ui-theme.
             const clashes: string[] = await page.evaluate(
                 (ids) => ids.filter((id) => (window as any).RED.nodes.node(id) || (window as any).RED.nodes.workspace(id)),
                 example.map((n) => n.id),
             );
-            const clashTypes = [...new Set(clashes.map((id) => example.find((n) => n.id === id)!.type))];
-            assert.ok(
-                clashTypes.every((type) => SHARED_DASHBOARD_TYPES.includes(type)),
-                `${file}: only the dashboard's config nodes clash (${clashTypes})`,
-            );
+            assert.deepStrictEqual(clashes, [], `${file}: no node id of the example exists in the running demo`);
             const tabsBefore: string[] = await page.evaluate(() => {
                 const ids: string[] = [];
                 (window as any).RED.nodes.eachWorkspace((ws: { id: string }) => ids.push(ws.id));
@@ -613,19 +608,6 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             await item.first().click();
             await page.waitForSelector('#red-ui-clipboard-dialog-ok:not([disabled])', { timeout: 20000 });
             await page.click('#red-ui-clipboard-dialog-ok');
-            if (clashes.length) {
-                // Node-RED asks about the existing dashboard; "Import copy" reuses it (one dashboard per Node-RED).
-                // The notification slides in: click its button once it is there, until the notification has gone.
-                const importCopy = page.locator('.red-ui-notification button:visible', { hasText: 'Import copy' }).last();
-                await importCopy.waitFor({ state: 'visible', timeout: 20000 });
-                await waitFor(
-                    async () => {
-                        if (await importCopy.isVisible()) await importCopy.click({ timeout: 2000 }).catch(() => undefined);
-                        return !(await importCopy.isVisible());
-                    },
-                    { timeoutMs: 20000, intervalMs: 500, message: 'the "Import copy" notification to be taken' },
-                );
-            }
             const tabId: string = await page
                 .waitForFunction(
                     (before) => {
@@ -640,7 +622,20 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
                 )
                 .then((handle) => handle.jsonValue() as Promise<string>);
             const exampleTab = example.find((n) => n.type === 'tab')!;
-            if (!clashes.length) assert.strictEqual(tabId, exampleTab.id, `${file}: imported as it is, without Import copy`);
+            assert.strictEqual(tabId, exampleTab.id, `${file}: imported as it is, without Import copy`);
+            assert.strictEqual(
+                await page.locator('.red-ui-notification button:visible', { hasText: 'Import copy' }).count(),
+                0,
+                `${file}: Node-RED asked for no "Import copy"`,
+            );
+            // One Node-RED serves one dashboard: the Dashboard's editor folds an imported ui-base into the demo's.
+            if (example.some((n) => n.type === 'ui-base')) {
+                await page.waitForFunction(() => {
+                    let bases = 0;
+                    (window as any).RED.nodes.eachConfig((n: { type: string }) => void (n.type === 'ui-base' && bases++));
+                    return bases === 1;
+                });
+            }
             const imported: Array<Record<string, any>> = await page.evaluate(
                 // As exported (the editor keeps wires as links): with their wires.
                 (z) =>
