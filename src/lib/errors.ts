@@ -1,3 +1,5 @@
+import { Text, english } from './texts';
+
 /** The error codes of the public contract (README, "Errors"). Flows match on these strings. */
 export type ErrorCode =
     | 'INVALID_CREDENTIALS'
@@ -52,6 +54,8 @@ export interface SessionErrorDetails {
     heldBack?: HeldBack;
     /** True when the login was not sent at all (the guard held it back). */
     notSent?: boolean;
+    /** The message as a catalog text, for the editor to show in its language (Test login). */
+    text?: Text;
 }
 
 /**
@@ -67,6 +71,7 @@ export class SessionError extends Error {
     visit?: { uri: string; userCode: string };
     heldBack?: HeldBack;
     notSent?: boolean;
+    text?: Text;
 
     constructor(code: ErrorCode, message: string, details: SessionErrorDetails = {}) {
         super(message);
@@ -79,7 +84,13 @@ export class SessionError extends Error {
         if (details.visit !== undefined) this.visit = details.visit;
         if (details.heldBack !== undefined) this.heldBack = details.heldBack;
         if (details.notSent !== undefined) this.notSent = details.notSent;
+        if (details.text !== undefined) this.text = details.text;
     }
+}
+
+/** An error whose message is a catalog text: English in the runtime, the editor's language in Test login. */
+export function textError(code: ErrorCode, message: Text, details: Omit<SessionErrorDetails, 'text'> = {}): SessionError {
+    return new SessionError(code, english(message), { ...details, text: message });
 }
 
 export function isSessionError(value: unknown): value is SessionError {

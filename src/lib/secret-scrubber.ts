@@ -1,5 +1,7 @@
 import { escape as formEscape } from 'node:querystring';
 
+import { Text, mapTextStrings } from './texts';
+
 /** What takes a secret's place in a text. */
 export const REDACTED = '***';
 /** The mark a quoted server text ends with when it was cut short (see `clipQuote`). */
@@ -75,6 +77,8 @@ export class SecretScrubber {
     scrubError<E extends Error>(error: E): E {
         const clean = this.scrub(error.message);
         if (clean !== error.message) error.message = clean;
+        const text = (error as { text?: Text }).text;
+        if (text) (error as { text?: Text }).text = mapTextStrings(text, (s) => this.scrub(s));
         error.stack = `${error.name}: ${error.message}`;
         return error;
     }

@@ -564,6 +564,54 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
         }
     });
 
+    it('keeps every German label of the config dialog on one line beside its icon, and Test login answers in German', async function () {
+        const editor = await openEditor(browser, red.url, 'de-DE');
+        try {
+            const german = editor.page;
+            await german.locator('.red-ui-palette-node[data-palette-type="rest-session-request"]').waitFor({ state: 'attached', timeout: 60000 });
+            // A SmartServer of the demo: its dialog has the most rows (new password, and the rest).
+            const id: string = await german.evaluate(() => {
+                let found = '';
+                (window as any).RED.nodes.eachConfig((n: { type: string; vendor: string; id: string }) => {
+                    if (!found && n.type === 'rest-session-server' && n.vendor === 'smartserver') found = n.id;
+                });
+                return found;
+            });
+            await german.evaluate((server) => (window as any).RED.editor.editConfig('', 'rest-session-server', server, 'node-config-input'), id);
+            await german.waitForSelector('#node-config-input-newPassword', { state: 'visible' });
+            const wrapped: string[] = await german.evaluate(() =>
+                Array.from(document.querySelectorAll<HTMLLabelElement>('.form-row > label[for^="node-config-input-"]'))
+                    .filter((label) => label.offsetParent !== null && label.querySelector('i.fa'))
+                    .filter((label) => {
+                        const icon = label.querySelector('i.fa')!.getBoundingClientRect();
+                        const text = label.querySelector('span')!.getBoundingClientRect();
+                        const input = document.getElementById(label.htmlFor)?.getBoundingClientRect();
+                        // The text's box starts on the icon's line and is one line high; the input starts beside it.
+                        const oneLine = text.height < icon.height * 1.8 && Math.abs(text.top - icon.top) < icon.height;
+                        return !oneLine || (input !== undefined && input.height > 0 && input.top >= label.getBoundingClientRect().bottom);
+                    })
+                    .map((label) => label.textContent!.trim()),
+            );
+            assert.deepStrictEqual(wrapped, []);
+            await german.locator('#node-config-input-newPassword').scrollIntoViewIfNeeded();
+            await shot(german, 'config-dialog-de-labels.png');
+
+            // Test login answers in the editor's language: the stored password does not go to another base URL.
+            await german.fill('#node-config-input-baseUrl', 'https://127.0.0.2:1/cms');
+            await german.click('#rest-session-server-test-login');
+            const result = german.locator('#rest-session-server-test-result[data-result="failed"]');
+            await result.waitFor({ state: 'visible', timeout: 30000 });
+            const said = squash(await result.innerText());
+            assert.match(said, /Anmeldung nicht gesendet: CONFIG/);
+            assert.match(said, /Die Basis-URL weicht von der deployten Konfiguration ab: Geben Sie das Passwort erneut ein, um sie zu testen\./);
+            assert.doesNotMatch(said, /differs|type the password/);
+            await result.scrollIntoViewIfNeeded();
+            await shot(german, 'config-dialog-de-test-login.png');
+        } finally {
+            await editor.close();
+        }
+    });
+
     // Last: an imported dashboard example adds pages beside the demo's own (same paths), which the dashboard checks above must not meet.
     it('imports every example through Import > Examples into the running demo; deployed, its injects give green statuses and outputs', async function () {
         this.timeout(EXAMPLE_FILES.length * 120000);

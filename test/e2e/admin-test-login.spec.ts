@@ -129,6 +129,8 @@ describe('admin endpoint: test login (real Node-RED, adminAuth on)', function ()
         assert.strictEqual(res.json.code, 'CONFIG');
         assert.strictEqual(res.json.sent, false, 'answered as "not sent", not as a failed login');
         assert.match(res.json.message, /base URL differs .* type the password again/);
+        // The dialog says it in the editor's language: the catalog text, its part a text too.
+        assert.deepStrictEqual(res.json.text, { key: 'testLogin.changed', params: { what: { key: 'testLogin.what.baseUrl' } } });
         assert.strictEqual(sim.simulator.stats.loginAttempts, attempts);
     });
 
@@ -151,6 +153,8 @@ describe('admin endpoint: test login (real Node-RED, adminAuth on)', function ()
         assert.strictEqual(second.json.sent, false, 'held back: not sent');
         assert.strictEqual(second.json.heldBack.scope, 'credentials');
         assert.match(second.json.message, /Login not sent: .* for \d+m \d+s\./);
+        assert.strictEqual(second.json.text.key, 'guard.coolDown');
+        assert.match(second.json.text.params.wait, /^\d+m \d+s$/);
         assert.strictEqual(sim.simulator.stats.loginAttempts, attempts, 'the same wrong password is not sent again');
         // The right password is not held back: it is sent at once and works.
         const logins = sim.simulator.stats.loginsOk;
@@ -173,6 +177,9 @@ describe('admin endpoint: test login (real Node-RED, adminAuth on)', function ()
         assert.strictEqual(fourth.sent, false);
         assert.strictEqual(fourth.heldBack.scope, 'user');
         assert.match(fourth.heldBack.left, /^\d+m \d+s$/);
+        assert.strictEqual(fourth.text.key, 'guard.budget');
+        assert.deepStrictEqual([fourth.text.params.failures, fourth.text.params.window], [3, '30m 0s']);
+        assert.match(fourth.message, /3 failed logins as "budget-user" within 30m 0s: held back to avoid a lockout \(next try in \d+m \d+s\)\./);
         assert.strictEqual(sim.simulator.stats.loginAttempts, attempts, 'a fourth password is not sent');
     });
 

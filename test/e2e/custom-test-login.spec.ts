@@ -7,8 +7,14 @@ import assert from 'node:assert';
 import fs from 'node:fs';
 
 import { customPresets } from '../../src/lib/vendors/custom/presets';
+import { english } from '../../src/lib/texts';
 import { CustomApiSimulator } from '../simulators/custom';
 import { waitFor } from '../support/wait';
+
+/** Where Test login found the credential and expiry, in English (the answer holds catalog texts). */
+function foundIn(found: { credential: any; expiry: any }): { credential: string; expiry: string } {
+    return { credential: english(found.credential), expiry: english(found.expiry) };
+}
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const runtime = require('../browser/support/runtime');
@@ -65,7 +71,7 @@ describe('admin: Test login of a custom API (real Node-RED)', function () {
     it('names where the token and the expiry were found, and logs out', async function () {
         const res = await runtime.request(red.url, 'POST', ENDPOINT, { body: dialog('jsonToken', { loginPath: '/json/login', logoutPath: '/json/logout' }) });
         assert.strictEqual(res.json.ok, true, res.text);
-        assert.deepStrictEqual(res.json.found, { credential: 'reply field "token"', expiry: 'reply field "expires_in"' });
+        assert.deepStrictEqual(foundIn(res.json.found), { credential: 'reply field "token"', expiry: 'reply field "expires_in"' });
         assert.ok(Math.abs(res.json.expiresAt - Date.now() - 3600_000) < 10_000);
         assert.strictEqual(res.json.loggedOut, true);
         assert.strictEqual(sim.stats.apis.json.logouts, 1);
@@ -79,7 +85,7 @@ describe('admin: Test login of a custom API (real Node-RED)', function () {
             body: dialog('formCookie', { loginPath: '/form/login', logoutPath: '/form/logout', tokenName: 'sid' }),
         });
         assert.strictEqual(res.json.ok, true, res.text);
-        assert.deepStrictEqual(res.json.found, { credential: 'cookie "sid"', expiry: 'none' });
+        assert.deepStrictEqual(foundIn(res.json.found), { credential: 'cookie "sid"', expiry: 'none' });
     });
 
     it('refuses a JSON template that is not JSON once filled with CONFIG, sending nothing', async function () {

@@ -1,10 +1,11 @@
 import type { NodeAPI } from 'node-red';
 
 import { formatDuration } from '../duration';
-import { ErrorCode, HeldBack, SessionError } from '../errors';
+import { ErrorCode, HeldBack, SessionError, textError } from '../errors';
 import type { HttpClientOptions } from '../http/http-client';
 import { LoginGuard } from '../session/login-guard';
 import type { SharedStoreLink } from '../session/shared-account';
+import { Text, text as catalogText } from '../texts';
 import { vendorAdapter } from '../vendors';
 import { identitySettingNames, propertyNames } from '../vendors/settings';
 import type { LoginCredentials, LoginResult, ServerSettings, VendorAdapter } from '../vendors/adapter';
@@ -45,6 +46,8 @@ export type TestLoginResult =
           ok: false;
           code: ErrorCode;
           message: string;
+          /** The message as a catalog text, which the dialog shows in the editor's language (absent: English only). */
+          text?: Text;
           /** False when nothing was sent: the dialog's values or the login guard stopped it first. */
           sent: boolean;
           statusCode?: number;
@@ -68,7 +71,7 @@ export function registerTestLogin(RED: NodeAPI): void {
     RED.httpAdmin.post(TEST_LOGIN_PATH, RED.auth.needsPermission('rest-session-server.write'), (req, res) => {
         // The admin app also parses form bodies, which a cross-site form may post without a preflight.
         if (!isJson(req.headers['content-type'])) {
-            res.status(415).json(failure(new SessionError('INVALID_INPUT', 'Test login takes a JSON body (Content-Type: application/json).')));
+            res.status(415).json(failure(textError('INVALID_INPUT', catalogText('testLogin.jsonOnly'))));
             return;
         }
         const body: TestLoginBody = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : {};
@@ -94,7 +97,7 @@ async function testLogin(RED: NodeAPI, body: TestLoginBody, running: Map<string,
     if (shared) return shared;
     // A deployed server with a session store: the test passes the fleet's guard as well (its budget, cool-downs, blocks).
     const attempt = loginAndLogout(RED, settings, adapter, credentials, connection, deployed?.fleetGuard());
-    const bounded = within(attempt, TEST_LIMIT_MS, () => new SessionError('TIMEOUT', `The test login got no answer within ${formatDuration(TEST_LIMIT_MS)}.`));
+    const bounded = within(attempt, TEST_LIMIT_MS, () => textError('TIMEOUT', catalogText('testLogin.noAnswer', { time: formatDuration(TEST_LIMIT_MS) })));
     running.set(key, bounded);
     try {
         return await bounded;
@@ -175,31 +178,31 @@ function dialogCredentials(
     baseUrl: string,
 ): LoginCredentials {
     const username = text(body.username).trim();
-    if (!username) throw new SessionError('CONFIG', 'Enter a username to test the login.');
+    if (!username) throw textError('CONFIG', catalogText('testLogin.noUsername'));
     if (text(body.password) !== PASSWORD_PLACEHOLDER) return { username, password: text(body.password) };
     const stored = (deployed ? RED.nodes.getCredentials(deployed.id) : undefined) as ServerCredentials | undefined;
     if (!deployed || !stored || typeof stored.password !== 'string') {
-        throw new SessionError('CONFIG', 'No stored password: type the password to test the login.');
+        throw textError('CONFIG', catalogText('testLogin.noStoredPassword'));
     }
     const changed = changedSetting(RED, deployed, def, adapter, baseUrl);
     if (changed) {
-        throw new SessionError('CONFIG', `The ${changed} differs from the deployed configuration: type the password again to test it.`);
+        throw textError('CONFIG', catalogText('testLogin.changed', { what: changed }));
     }
     // The deployed node gets Node-RED's own substitution: the test sends what it would send.
     return { username, password: withEnv(RED, deployed, stored.password) ?? '' };
 }
 
 /** The first setting that decides where and how the password travels and differs from the deployed node's. */
-function changedSetting(RED: NodeAPI, deployed: ServerNode, def: ServerNodeDef, adapter: VendorAdapter, baseUrl: string): string | undefined {
+function changedSetting(RED: NodeAPI, deployed: ServerNode, def: ServerNodeDef, adapter: VendorAdapter, baseUrl: string): Text | undefined {
     const config = deployedConfig(RED, deployed.id);
-    if (!config) return 'configuration';
-    if (vendorAdapter(text(config.vendor) || 'smartserver').id !== adapter.id) return 'vendor';
-    if (deployedBaseUrl(deployed) !== baseUrl) return 'base URL';
-    if (text(config.tls) !== text(def.tls)) return 'TLS configuration';
-    if (text(config.proxy) !== text(def.proxy)) return 'proxy';
+    if (!config) return catalogText('testLogin.what.configuration');
+    if (vendorAdapter(text(config.vendor) || 'smartserver').id !== adapter.id) return catalogText('testLogin.what.vendor');
+    if (deployedBaseUrl(deployed) !== baseUrl) return catalogText('testLogin.what.baseUrl');
+    if (text(config.tls) !== text(def.tls)) return catalogText('testLogin.what.tls');
+    if (text(config.proxy) !== text(def.proxy)) return catalogText('testLogin.what.proxy');
     for (const name of identitySettingNames(adapter.settings)) {
         const setting = adapter.settings[name];
-        if (JSON.stringify(setting.parse(config[name])) !== JSON.stringify(setting.parse(def[name]))) return `setting "${name}"`;
+        if (JSON.stringify(setting.parse(config[name])) !== JSON.stringify(setting.parse(def[name]))) return catalogText('testLogin.what.setting', { name });
     }
     return undefined;
 }
@@ -227,14 +230,20 @@ function connectionOptions(RED: NodeAPI, tlsId: string, proxyId: string): Pick<H
         return { tls: tlsOptions(RED, tlsId || undefined), proxy: proxySettings(RED, proxyId || undefined) };
     } catch (error) {
         const failure = asSessionError(error);
-        failure.message += ' Deploy it, then test again.';
-        throw failure;
+        const { statusCode, retryAfter, transportCode, reason } = failure;
+        throw textError(failure.code, catalogText('testLogin.deployFirst', { reason: failure.text ?? failure.message }), {
+            statusCode,
+            retryAfter,
+            transportCode,
+            reason,
+        });
     }
 }
 
 function failure(error: SessionError): TestLoginResult {
     const notSent = error.notSent === true || (NOT_SENT_CODES.has(error.code) && error.transportCode === undefined);
     const result: TestLoginResult = { ok: false, code: error.code, message: error.message, sent: !notSent };
+    if (error.text) result.text = error.text;
     if (error.statusCode !== undefined) result.statusCode = error.statusCode;
     if (error.retryAfter !== undefined) result.retryAfter = error.retryAfter;
     if (error.heldBack && error.heldBack.until > Date.now()) {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 
 import { formatDuration, secondsUntil } from '../duration';
-import { ErrorCode, HeldBack, SessionError, isSessionError } from '../errors';
+import { ErrorCode, HeldBack, SessionError, isSessionError, textError } from '../errors';
 import { neverReachedServer } from '../http/transport-errors';
+import { text } from '../texts';
 import { ChargeTicket, GuardPolicy, GuardStore, Hold, MAX_BLOCK_MS, Outcome, Settled } from '../store/guard-store';
 import { LedgerStore } from '../store/ledger-store';
 import type { VendorContext } from '../vendors/adapter';
@@ -164,33 +165,24 @@ export class LoginGuard {
     private heldError(hold: Hold, user: string): SessionError {
         const wait = formatDuration(hold.waitMs);
         const details = { retryAfter: secondsUntil(Date.now() + hold.waitMs), statusCode: hold.statusCode, heldBack: heldBackOf(hold), notSent: true };
+        const params = { user, code: hold.code, wait };
         switch (hold.reason) {
             case 'block':
-                return new SessionError(hold.code, `Login not sent: the server blocked logins as "${user}" (${hold.code}) for ${wait} more.`, details);
             case 'coolDown':
-                return new SessionError(
-                    hold.code,
-                    `Login not sent: the last login as "${user}" was rejected (${hold.code}); not retrying the same credentials for ${wait}.`,
-                    details,
-                );
             case 'inDoubt':
-                return new SessionError(
-                    hold.code,
-                    `Login not sent: an earlier login as "${user}" with these credentials got no answer before its process stopped; not retrying them for ${wait}.`,
-                    details,
-                );
+                return textError(hold.code, text(`guard.${hold.reason}`, params), details);
             case 'budget':
-                return new SessionError(
+                return textError(
                     hold.code,
-                    `Login not sent: ${hold.failures ?? this.policy.maxFailedLogins} failed logins as "${user}" within ${formatDuration(this.policy.failureWindowMs)}: held back to avoid a lockout (next try in ${wait}).`,
+                    text('guard.budget', {
+                        ...params,
+                        failures: hold.failures ?? this.policy.maxFailedLogins,
+                        window: formatDuration(this.policy.failureWindowMs),
+                    }),
                     details,
                 );
             case 'unreadable':
-                return new SessionError(
-                    hold.code,
-                    `Login not sent: the login guard's file ${this.location} could not be read and was set aside, so earlier attempts as "${user}" are unknown: held back to avoid a lockout (next try in ${wait}).`,
-                    details,
-                );
+                return textError(hold.code, text('guard.unreadable', { ...params, file: this.location }), details);
         }
     }
 }

@@ -1,6 +1,7 @@
 import type { CookieJar } from 'tough-cookie';
 
 import type { SessionError } from '../errors';
+import type { Text } from '../texts';
 import type { HttpResponse } from '../http/http-client';
 import type { VendorSettingsTable } from './settings';
 import type { RetryScope } from '../http/retry-policy';
@@ -131,8 +132,8 @@ export interface LoginResult {
     warning?: string;
     /** A write (CSRF) token that came with the login (or was fetched right after it). */
     writeToken?: WriteToken;
-    /** Where the credential, its expiry and a write token were found (shown by Test login; never the values). */
-    found?: { credential: string; expiry: string; writeToken?: string };
+    /** Where the credential, its expiry and a write token were found, as catalog texts said one after the other (Test login; never the values). */
+    found?: { credential: Text[]; expiry: Text[]; writeToken?: Text[] };
 }
 
 /** One datapoint value pushed by the server (or read once to fill a gap). */

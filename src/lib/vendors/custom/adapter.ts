@@ -1,6 +1,7 @@
 import { Cookie } from 'tough-cookie';
 
 import { SessionError } from '../../errors';
+import { Text, text } from '../../texts';
 import type { HttpResponse } from '../../http/http-client';
 import type { LoginCredentials, LoginResult, ServerSettings, SessionCredential, VendorAdapter, VendorExchange } from '../adapter';
 import { jwtClaims } from '../jwt';
@@ -29,7 +30,7 @@ const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+$/;
 /** A credential found in a login reply, and where (for Test login: never the value itself). */
 interface Found {
     token?: string;
-    where: string;
+    where: Text[];
 }
 
 /**
@@ -141,12 +142,12 @@ function findCredential(settings: ServerSettings<Settings>, response: HttpRespon
         const cookies = credential.jar.getCookiesSync(`${settings.baseUrl}/`);
         const named = settings.tokenName ? cookies.filter((cookie) => cookie.key === settings.tokenName) : cookies;
         if (!named.length) return undefined;
-        return { where: `cookie ${named.map((cookie) => `"${cookie.key}"`).join(', ')}` };
+        return { where: [text('testLogin.place.cookies', { names: named.map((cookie) => `"${cookie.key}"`).join(', ') })] };
     }
     const token = usableCredential(settings.tokenFrom === 'header' ? headerValue(response, settings.tokenName) : atPath(reply, settings.tokenName));
     if (token === undefined || (settings.tokenAs === 'cookie' && !COOKIE_VALUE.test(token))) return undefined;
-    const where = settings.tokenFrom === 'header' ? `header "${settings.tokenName}"` : `reply field "${settings.tokenName}"`;
-    return { token, where: settings.tokenAs === 'cookie' ? `${where}, sent as cookie "${settings.tokenCookie}"` : where };
+    const where = text(settings.tokenFrom === 'header' ? 'testLogin.place.header' : 'testLogin.place.replyField', { name: settings.tokenName });
+    return { token, where: settings.tokenAs === 'cookie' ? [where, text('testLogin.place.sentAsCookie', { name: settings.tokenCookie })] : [where] };
 }
 
 /** The cookie that carries the session: the named login cookie, or the one a token is sent in. */
@@ -171,7 +172,7 @@ function carryToken(settings: ServerSettings<Settings>, token: string, credentia
 interface Expiry {
     expiresAt: number | null;
     idleTimeoutMs?: number;
-    where: string;
+    where: Text[];
     warning?: string;
 }
 
@@ -179,30 +180,36 @@ interface Expiry {
 function readExpiry(settings: ServerSettings<Settings>, reply: unknown, token: string | undefined, now: number): Expiry {
     if (settings.expiry === 'lifetime') {
         const ms = parseDuration(settings.expiryValue) ?? 0;
-        const where = `configured lifetime ${settings.expiryValue}${settings.expiryIdle ? ' of inactivity' : ''}`;
+        const lifetime = text('testLogin.place.lifetime', { value: settings.expiryValue });
+        const where = settings.expiryIdle ? [lifetime, text('testLogin.place.ofInactivity')] : [lifetime];
         return settings.expiryIdle ? { expiresAt: null, idleTimeoutMs: ms, where } : { expiresAt: now + ms, where };
     }
     if (settings.expiry === 'body') {
         const expiresAt = expiryFromValue(atPath(reply, settings.expiryValue), now);
-        if (expiresAt !== null) return withIdle(settings, { expiresAt, where: `reply field "${settings.expiryValue}"` }, now);
+        if (expiresAt !== null) return withIdle(settings, { expiresAt, where: [text('testLogin.place.replyField', { name: settings.expiryValue })] }, now);
         return {
             expiresAt: null,
-            where: 'none',
+            where: [text('testLogin.place.none')],
             warning: `${LABEL}'s login reply has no usable expiry at "${settings.expiryValue}": the session's end is found out by a refused request.`,
         };
     }
     if (settings.expiry === 'jwt') {
         const exp = token === undefined ? undefined : jwtClaims(token)?.exp;
-        if (typeof exp === 'number' && Number.isFinite(exp) && exp > 0) return { expiresAt: Math.round(exp * 1000), where: 'token claim "exp"' };
-        return { expiresAt: null, where: 'none', warning: `${LABEL}'s token carries no JWT "exp" claim: the session's end is found out by a refused request.` };
+        if (typeof exp === 'number' && Number.isFinite(exp) && exp > 0)
+            return { expiresAt: Math.round(exp * 1000), where: [text('testLogin.place.tokenClaim', { name: 'exp' })] };
+        return {
+            expiresAt: null,
+            where: [text('testLogin.place.none')],
+            warning: `${LABEL}'s token carries no JWT "exp" claim: the session's end is found out by a refused request.`,
+        };
     }
-    return { expiresAt: null, where: 'none' };
+    return { expiresAt: null, where: [text('testLogin.place.none')] };
 }
 
 /** An expiry from the reply that counts from the last use: its length becomes an idle timeout. */
 function withIdle(settings: ServerSettings<Settings>, expiry: Expiry, now: number): Expiry {
     if (!settings.expiryIdle || expiry.expiresAt === null) return expiry;
-    return { expiresAt: null, idleTimeoutMs: Math.max(0, expiry.expiresAt - now), where: `${expiry.where}, of inactivity` };
+    return { expiresAt: null, idleTimeoutMs: Math.max(0, expiry.expiresAt - now), where: [...expiry.where, text('testLogin.place.ofInactivity')] };
 }
 
 /** A refused login; an OAuth2 token endpoint's 400 naming the client or grant is a credential rejection. */

@@ -1,3 +1,4 @@
+import { Text, english, text } from '../../texts';
 import type { HttpResponse } from '../../http/http-client';
 import type { ServerSettings, SessionCredential, VendorContext, WriteToken } from '../adapter';
 import { headerValue } from '../login-failure';
@@ -17,7 +18,7 @@ const REQUIRED = /^\s*required\s*$/i;
 /** A write token found at login, and where (for Test login: never the value). */
 export interface FoundWriteToken {
     token?: WriteToken;
-    where?: string;
+    where?: Text[];
     warning?: string;
 }
 
@@ -39,23 +40,23 @@ export async function loginWriteToken(
     const { settings } = context;
     if (settings.csrfFrom === 'none') return {};
     let value: string | undefined;
-    let where: string;
+    let where: Text;
     if (settings.csrfFrom === 'header') {
         value = usableCredential(headerValue(response, settings.csrfName));
-        where = `login reply header "${settings.csrfName}"`;
+        where = text('testLogin.place.loginReplyHeader', { name: settings.csrfName });
     } else if (settings.csrfFrom === 'body') {
         value = usableCredential(atPath(reply, settings.csrfName));
-        where = `login reply field "${settings.csrfName}"`;
+        where = text('testLogin.place.loginReplyField', { name: settings.csrfName });
     } else {
         // An optional step, as a token that is missing: the session stands (and is logged out when no
         // longer used), whether the fetch failed or the node began closing before it could go.
         value = (await fetchWriteToken(context, credential).catch(() => undefined))?.value;
-        where = `reply header "${fetchHeader(settings)}" of GET ${settings.csrfFetchPath}`;
+        where = text('testLogin.place.fetchedHeader', { name: fetchHeader(settings), path: settings.csrfFetchPath });
     }
     if (value === undefined) {
-        return { where: 'none', warning: `The API sent no CSRF token (${where}): writes will be refused until one is found.` };
+        return { where: [text('testLogin.place.none')], warning: `The API sent no CSRF token (${english(where)}): writes will be refused until one is found.` };
     }
-    return { token: { name: settings.csrfHeader, value }, where: `${where}, sent as header "${settings.csrfHeader}" on writes` };
+    return { token: { name: settings.csrfHeader, value }, where: [where, text('testLogin.place.sentAsHeader', { name: settings.csrfHeader })] };
 }
 
 /** A new token for the same session: `GET csrfFetchPath` with `csrfHeader: Fetch`; undefined when the reply has none. */

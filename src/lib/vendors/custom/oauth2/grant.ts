@@ -1,4 +1,5 @@
 import { SessionError, isSessionError } from '../../../errors';
+import { text } from '../../../texts';
 import type { GrantRecord, GrantRuntime, LoginCredentials, LoginResult, SessionCredential, VendorContext } from '../../adapter';
 import { startDeviceFlow, deviceFlowError } from './device-flow';
 import { recordFrom, seedOf } from './record';
@@ -95,7 +96,10 @@ function used(context: VendorContext, record: GrantRecord): LoginResult {
         header: { name: settings.tokenHeader, value: settings.tokenTemplate.split('{{token}}').join(token), token },
         expiresAt: record.expiresAt,
         payload: {},
-        found: { credential: 'OAuth2 access token', expiry: record.expiresAt === null ? 'none' : 'token reply "expires_in"' },
+        found: {
+            credential: [text('testLogin.place.accessToken')],
+            expiry: [record.expiresAt === null ? text('testLogin.place.none') : text('testLogin.place.tokenReply', { name: 'expires_in' })],
+        },
     };
 }
 
