@@ -12,6 +12,8 @@ const LOCALES = path.join(ROOT, 'nodes', 'locales');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
 const TYPES = Object.keys(pkg['node-red'].nodes);
 const OTHER_LOCALES = fs.readdirSync(LOCALES).filter((lang) => lang !== 'en-US');
+/** A newcomer reads a help page in about a minute: the rest waits behind "More". */
+const MAX_VISIBLE_WORDS = 320;
 
 function help(lang: string, type: string): string {
     return fs.readFileSync(path.join(LOCALES, lang, `${type}.html`), 'utf8');
@@ -62,6 +64,42 @@ describe('help files', function () {
             }
         });
     }
+
+    /** The words a reader sees before opening any "More" section (collapsed `<details>`). */
+    function visibleWords(html: string): number {
+        let text = html.replace(/<!--[\s\S]*?-->/g, '');
+        for (let before = ''; before !== text;) {
+            before = text;
+            text = text.replace(/<details\b(?:(?!<details\b)[\s\S])*?<\/details>/g, '');
+        }
+        return text
+            .replace(/<[^>]+>/g, ' ')
+            .split(/\s+/)
+            .filter(Boolean).length;
+    }
+
+    for (const lang of ['en-US', ...OTHER_LOCALES]) {
+        it(`reads in a minute in "${lang}": at most ${MAX_VISIBLE_WORDS} words before "More", every "More" closed and named`, function () {
+            const counts = Object.fromEntries(TYPES.map((type) => [type, visibleWords(help(lang, type))]));
+            for (const [type, words] of Object.entries(counts)) assert.ok(words <= MAX_VISIBLE_WORDS, `${lang} ${type}: ${words} visible words`);
+            for (const type of TYPES) {
+                const html = help(lang, type);
+                assert.strictEqual(count(html, /<details\b/g), count(html, /<\/details>/g), `${lang} ${type}: every <details> closed`);
+                assert.strictEqual(
+                    count(html, /<details\b[^>]*>\s*<summary>[^<]+<\/summary>/g),
+                    count(html, /<details\b/g),
+                    `${lang} ${type}: every <details> named`,
+                );
+            }
+        });
+    }
+
+    it('counts only what is outside "More"', function () {
+        assert.strictEqual(
+            visibleWords('<p>one two</p><details><summary>More</summary>three <details><summary>x</summary>four</details> five</details><p>six</p>'),
+            3,
+        );
+    });
 
     it('is styled to wrap long code spans at the sidebar width', function () {
         const editor = fs.readFileSync(path.join(ROOT, 'nodes', 'rest-session-server.html'), 'utf8');
