@@ -9,7 +9,8 @@ import assert from 'node:assert';
 
 import { SmartServerSimulator } from '../simulators/smartserver';
 import { NodeRedProcess, HttpReply, httpCall } from '../support/node-red-fleet';
-import { RedisServer, dumpAll } from '../support/redis-server';
+import { HEARTBEAT_TTL_MS } from '../../src/lib/session/shared-account';
+import { RedisServer, dumpAll, withClient } from '../support/redis-server';
 import { quietPeriod, waitFor } from '../support/wait';
 
 const SHARED_KEY = 'fleet-shared-key-0123456789-abcdefghij';
@@ -383,5 +384,44 @@ describe('a fleet of three Node-RED processes on one account, through Redis', fu
         } finally {
             await redis.send('CONFIG SET maxmemory-policy noeviction');
         }
+    });
+
+    // Last: it crashes an instance and leaves two with empty flows.
+    it('a crashed instance counts as present until its heartbeat lapses (30 s): the others stopping send no logout; after it lapsed, the last to leave sends exactly one', async function () {
+        const user = newUser();
+        await deployAll({ user, password: PASSWORD, share: 'session' });
+        for (const instance of fleet) assert.strictEqual((await instance.call('/req')).status, 200);
+        assert.strictEqual(loginsOf(user).length, 1);
+        const usersKeys = await redis.keysMatching('fleet-test:*:users');
+        const logoutsBefore = sim.stats.logouts;
+        await fleet[2].kill();
+        await Promise.all(fleet.slice(0, 2).map((instance) => instance.deploy([{ id: 'empty', type: 'tab', label: 'empty' }])));
+        await quietPeriod(300);
+        assert.strictEqual(sim.stats.logouts, logoutsBefore, 'the crashed instance still counts: no logout');
+        assert.strictEqual(sim.liveSessions(), 1);
+        // Its last heartbeat lapses by the Redis clock, at most HEARTBEAT_TTL_MS after it was sent.
+        await waitFor(
+            () =>
+                withClient(redis, async (client) => {
+                    const [seconds, micros] = await client.time();
+                    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+                    const present = await Promise.all(usersKeys.map((key) => client.zcount(key, `(${now}`, '+inf')));
+                    return present.every((count) => count === 0);
+                }),
+            { timeoutMs: HEARTBEAT_TTL_MS + 30000, intervalMs: 500, message: "the crashed instance's heartbeat to lapse" },
+        );
+        // A new instance finds the session (no login), and as the last to leave logs it out once.
+        const mark = fleet[2].output.length;
+        await fleet[2].launch();
+        // It starts the flows it had (the crashed ones) first; deploy once that is done.
+        await waitFor(() => fleet[2].output.slice(mark).includes('Started flows'), { timeoutMs: 30000, intervalMs: 20, message: 'its own flows to start' });
+        await deployAll({ user, password: PASSWORD, share: 'session' }, fleet.slice(2));
+        assert.strictEqual((await fleet[2].call('/req')).status, 200);
+        assert.strictEqual(loginsOf(user).length, 1, 'the restarted instance uses the fleet session');
+        await fleet[2].deploy([{ id: 'empty', type: 'tab', label: 'empty' }]);
+        await waitFor(() => sim.stats.logouts === logoutsBefore + 1, { message: 'the last instance to log out' });
+        await quietPeriod(300);
+        assert.strictEqual(sim.stats.logouts, logoutsBefore + 1);
+        assert.strictEqual(sim.liveSessions(), 0);
     });
 });
