@@ -4,7 +4,11 @@ import assert from 'node:assert';
 import type { HttpResponse } from '../../src/lib/http/http-client';
 import { checkVendorSettings } from '../../src/lib/node-red/vendor-table';
 import { vendorAdapter } from '../../src/lib/vendors';
-import type { ServerSettings, VendorAdapter } from '../../src/lib/vendors/adapter';
+import { CookieJar } from 'tough-cookie';
+
+import { SessionError } from '../../src/lib/errors';
+import type { ServerSettings, VendorAdapter, VendorContext } from '../../src/lib/vendors/adapter';
+import { loginWriteToken } from '../../src/lib/vendors/custom/csrf';
 import { parseSettings, readVendorSettings } from '../../src/lib/vendors/settings';
 import { patternRisk } from '../../src/lib/vendors/custom/pattern-cost';
 import { plainBasicAuthorization } from '../../src/lib/vendors/custom/template';
@@ -55,6 +59,27 @@ describe('custom vendor: device settings and "session ended" signals', function 
             () => readVendorSettings(custom.settings, { rejectedBody: '[' }),
             (error: Error & { code?: string }) => error.code === 'CONFIG' && /not a valid regular expression/.test(error.message),
         );
+    });
+
+    it('a CSRF token fetch at login that fails (here: the node began closing) is a warning, not a failed login', async function () {
+        const settings = {
+            vendor: 'custom',
+            baseUrl: 'https://device.example/app',
+            requestTimeoutMs: 5000,
+            ...parseSettings(custom.settings, { csrfFrom: 'fetch', csrfFetchPath: '/' }),
+        } as ServerSettings;
+        let asked = 0;
+        const context = {
+            settings,
+            send: () => {
+                asked++;
+                return Promise.reject(new SessionError('CONFIG', 'The server configuration was stopped (redeploy or shutdown).'));
+            },
+        } as unknown as VendorContext;
+        const found = await loginWriteToken(context as never, reply(200, '{}'), {}, { jar: new CookieJar() });
+        assert.strictEqual(asked, 1);
+        assert.strictEqual(found.token, undefined);
+        assert.match(found.warning ?? '', /^The CSRF token could not be fetched \(CONFIG; .*\): writes will be refused until one is found\.$/);
     });
 
     describe('a rejectedBody that could hang Node-RED on a reply is CONFIG (ReDoS)', function () {

@@ -1,4 +1,5 @@
 import { Text, english, text } from '../../texts';
+import { isSessionError } from '../../errors';
 import type { HttpResponse } from '../../http/http-client';
 import type { ServerSettings, SessionCredential, VendorContext, WriteToken } from '../adapter';
 import { headerValue } from '../login-failure';
@@ -41,6 +42,8 @@ export async function loginWriteToken(
     if (settings.csrfFrom === 'none') return {};
     let value: string | undefined;
     let where: Text;
+    /** The code a failed fetch ended with (no text: it could quote the reply). */
+    let failed: string | undefined;
     if (settings.csrfFrom === 'header') {
         value = usableCredential(headerValue(response, settings.csrfName));
         where = text('testLogin.place.loginReplyHeader', { name: settings.csrfName });
@@ -50,11 +53,17 @@ export async function loginWriteToken(
     } else {
         // An optional step, as a token that is missing: the session stands (and is logged out when no
         // longer used), whether the fetch failed or the node began closing before it could go.
-        value = (await fetchWriteToken(context, credential).catch(() => undefined))?.value;
+        value = (
+            await fetchWriteToken(context, credential).catch((error: unknown) => {
+                failed = isSessionError(error) ? error.code : 'an error';
+                return undefined;
+            })
+        )?.value;
         where = text('testLogin.place.fetchedHeader', { name: fetchHeader(settings), path: settings.csrfFetchPath });
     }
     if (value === undefined) {
-        return { where: [text('testLogin.place.none')], warning: `The API sent no CSRF token (${english(where)}): writes will be refused until one is found.` };
+        const why = failed ? `The CSRF token could not be fetched (${failed}; ${english(where)})` : `The API sent no CSRF token (${english(where)})`;
+        return { where: [text('testLogin.place.none')], warning: `${why}: writes will be refused until one is found.` };
     }
     return { token: { name: settings.csrfHeader, value }, where: [where, text('testLogin.place.sentAsHeader', { name: settings.csrfHeader })] };
 }
