@@ -10,6 +10,8 @@ export const CLIP_MARK = '…';
 const MAX_QUOTE = 200;
 /** Forms of old secrets (logged-out cookies, earlier passwords) kept for scrubbing, at most. */
 const MAX_REMEMBERED_FORMS = 1024;
+/** Secret sets whose forms are kept derived (a server's sessions and connection): beyond this the memo starts over. */
+const MAX_MEMO_SETS = 256;
 /** A secret cut by a clip mark is still removed when at least this much of it is left. */
 const MIN_CLIPPED_PART = 2;
 
@@ -35,6 +37,12 @@ export interface KnownSecrets {
 export class SecretScrubber {
     private readonly sources: Array<() => KnownSecrets | Iterable<KnownSecrets>> = [];
     private readonly remembered = new Set<string>();
+    /** Changes whenever `remembered` does. */
+    private rememberedVersion = 0;
+    /** The forms of each secret set seen, by its values: deriving them (Base64, URL, JSON...) costs more than a scrub. */
+    private readonly formsMemo = new Map<string, readonly string[]>();
+    /** The last answer of `known()` and what it was derived from. */
+    private lastKnown: { key: string; forms: string[] } | undefined;
 
     /** Adds a live source of secrets, read on every scrub. */
     addSource(source: () => KnownSecrets | Iterable<KnownSecrets>): this {
@@ -44,6 +52,7 @@ export class SecretScrubber {
 
     /** Keeps secrets that no source holds any more (a logged-out cookie, a replaced password). */
     remember(secrets: KnownSecrets): void {
+        this.rememberedVersion++;
         for (const form of secretForms(secrets)) {
             this.remembered.delete(form);
             this.remembered.add(form);
@@ -55,16 +64,37 @@ export class SecretScrubber {
         }
     }
 
-    /** Every secret form known now, longest first (so a longer form is not half-replaced by a shorter one). */
+    /**
+     * Every secret form known now, longest first (so a longer form is not half-replaced by a shorter
+     * one). The sources are read each time; forms are derived again only for values not seen before.
+     */
     private known(): string[] {
-        const forms = new Set<string>();
+        const sets: KnownSecrets[] = [];
         for (const source of this.sources) {
             const found = source();
-            const list = isKnownSecrets(found) ? [found] : found;
-            for (const secrets of list) for (const form of secretForms(secrets)) forms.add(form);
+            if (isKnownSecrets(found)) sets.push(found);
+            else for (const secrets of found) sets.push(secrets);
         }
+        const keys = sets.map(secretsKey);
+        const key = `${this.rememberedVersion}${JSON.stringify(keys)}`;
+        if (this.lastKnown?.key === key) return this.lastKnown.forms;
+        const forms = new Set<string>();
+        sets.forEach((secrets, index) => {
+            for (const form of this.formsOf(secrets, keys[index])) forms.add(form);
+        });
         for (const form of this.remembered) forms.add(form);
-        return [...forms].sort((a, b) => b.length - a.length);
+        this.lastKnown = { key, forms: [...forms].sort((a, b) => b.length - a.length) };
+        return this.lastKnown.forms;
+    }
+
+    private formsOf(secrets: KnownSecrets, key: string): readonly string[] {
+        let forms = this.formsMemo.get(key);
+        if (!forms) {
+            if (this.formsMemo.size >= MAX_MEMO_SETS) this.formsMemo.clear();
+            forms = secretForms(secrets);
+            this.formsMemo.set(key, forms);
+        }
+        return forms;
     }
 
     /** The text with every known secret replaced by `***`, also the start of one cut off by a clip mark. */
@@ -160,6 +190,12 @@ function formEncode(value: string): string {
 
 function xmlEscape(value: string): string {
     return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+/** The values of a secret set as one string (what its forms are derived from; JSON, so no two sets share one). */
+function secretsKey(secrets: KnownSecrets): string {
+    const cookies = (secrets.cookies ?? []).map((cookie) => [cookie.key, cookie.value]);
+    return JSON.stringify([secrets.username, secrets.passwords, secrets.authorizations, cookies, secrets.tokens]);
 }
 
 function isKnownSecrets(value: KnownSecrets | Iterable<KnownSecrets>): value is KnownSecrets {

@@ -53,4 +53,21 @@ describe('SecretScrubber', function () {
         assert.ok(!String(error.stack).includes('old-session'));
         assert.deepStrictEqual(own.scrubDeep({ a: ['x old-session'], b: 2 }), { a: [`x ${REDACTED}`], b: 2 });
     });
+
+    it('derives forms once per secret set, yet scrubs a secret a source or remember() added since the last scrub', function () {
+        const live = { username: 'admin', passwords: ['first-Secret-1'] as string[], cookies: [] as { key: string; value: string }[] };
+        const own = new SecretScrubber().addSource(() => live);
+        assert.strictEqual(own.scrub('x first-Secret-1 second-Secret-2'), `x ${REDACTED} second-Secret-2`);
+        live.passwords = ['second-Secret-2'];
+        live.cookies = [{ key: 'sid', value: 'fresh-cookie' }];
+        assert.strictEqual(own.scrub('x first-Secret-1 second-Secret-2 sid=fresh-cookie'), `x first-Secret-1 ${REDACTED} ${REDACTED}`);
+        own.remember({ passwords: ['first-Secret-1'] });
+        assert.strictEqual(own.scrub('x first-Secret-1 second-Secret-2'), `x ${REDACTED} ${REDACTED}`);
+        // Values that a separator could join alike are still different sets.
+        const tricky = { passwords: ['a', 'b'] as string[] };
+        const other = new SecretScrubber().addSource(() => tricky);
+        assert.strictEqual(other.scrub('a,b'), `${REDACTED},${REDACTED}`);
+        tricky.passwords = ['a,b'];
+        assert.strictEqual(other.scrub('a,b ab'), `${REDACTED} ab`);
+    });
 });

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 
-import axios, { AxiosResponse, GenericAbortSignal } from 'axios';
+import axios, { AxiosAdapter, AxiosRequestConfig, AxiosResponse, GenericAbortSignal, InternalAxiosRequestConfig } from 'axios';
 
 import { SessionError } from '../errors';
 import type { KnownSecrets } from '../secret-scrubber';
@@ -76,6 +76,12 @@ const REDIRECT_SCHEMES = new Set(['http:', 'https:']);
  */
 const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection']);
 
+/** The agents an exchange goes out on. */
+interface Agents {
+    httpAgent: http.Agent;
+    httpsAgent: https.Agent;
+}
+
 /** One request of an exchange: the first, or one that follows a redirect. */
 interface Hop {
     method: string;
@@ -99,8 +105,10 @@ export class HttpClient {
     private readonly httpAgent: http.Agent;
     private readonly httpsAgent: https.Agent;
     /** Agents that open a connection per exchange and close it after: logins, and a request the keep-alive race cut. */
-    private readonly newConnection: { httpAgent: http.Agent; httpsAgent: https.Agent };
-    private readonly axios: InstanceType<typeof axios.Axios>;
+    private readonly newConnection: Agents;
+    /** axios's HTTP adapter: it sends each exchange, given the config `axios.request()` would hand it. */
+    private readonly adapter: AxiosAdapter = axios.getAdapter('http');
+    private readonly pooled: Agents;
     private readonly maxResponseBytes: number;
     private readonly proxyAuthorizations: (string | undefined)[];
     private destroyed = false;
@@ -114,33 +122,13 @@ export class HttpClient {
         this.httpAgent = closeIdleBeforeServer(httpProxy ? new ProxyHttpAgent(httpProxy, pool) : new http.Agent(pool));
         this.httpsAgent = closeIdleBeforeServer(httpsProxy ? new ProxyHttpsAgent(httpsProxy, tls, connectTimeout) : new https.Agent(tls));
         const once = { ...options.tls, keepAlive: false };
+        this.pooled = { httpAgent: this.httpAgent, httpsAgent: this.httpsAgent };
         this.newConnection = {
             httpAgent: httpProxy ? new ProxyHttpAgent(httpProxy, { keepAlive: false }) : new http.Agent({ keepAlive: false }),
             httpsAgent: httpsProxy ? new ProxyHttpsAgent(httpsProxy, once, connectTimeout) : new https.Agent(once),
         };
         this.maxResponseBytes = options.maxResponseBytes;
         this.proxyAuthorizations = [httpProxy?.authorization, httpsProxy?.authorization];
-        // A bare instance whose defaults are only these: axios merges them into every request's
-        // config, so none of its global defaults (header buckets, transitional flags) ride along.
-        this.axios = new axios.Axios({
-            adapter: 'http',
-            httpAgent: this.httpAgent,
-            httpsAgent: this.httpsAgent,
-            // Our agents do the proxying (noproxy per host, CONNECT for https); axios must not add its own.
-            proxy: false,
-            validateStatus: null,
-            responseType: 'arraybuffer',
-            transformRequest: [],
-            transformResponse: [],
-            // As the core node: the body as the server sent it (no Accept-Encoding unless the flow sets one).
-            decompress: false,
-            maxContentLength: options.maxResponseBytes,
-            maxBodyLength: Infinity,
-            // We follow redirects ourselves: cheaper, and our rules.
-            maxRedirects: 0,
-            // Like the core http request node, send no Accept unless the flow or the vendor asks for one.
-            headers: {},
-        });
     }
 
     async send(request: HttpRequest): Promise<HttpResponse> {
@@ -194,16 +182,45 @@ export class HttpClient {
      * more on a new connection, whatever its method: the server never read it.
      */
     private async exchange(hop: Hop, signal: Deadline, newConnection = false, halted?: () => Error | undefined): Promise<AxiosResponse<Buffer>> {
-        const config = { method: hop.method, url: hop.url, headers: hop.headers, data: hop.body, signal };
-        if (newConnection) return this.axios.request<Buffer>({ ...config, ...this.newConnection });
+        if (newConnection) return this.dispatch(this.newConnection, hop, signal);
         try {
-            return await this.axios.request<Buffer>(config);
+            return await this.dispatch(this.pooled, hop, signal);
         } catch (error) {
             if (signal.aborted || this.destroyed || !failedOnStaleConnection(error)) throw error;
             const halt = halted?.();
             if (halt) throw halt;
-            return this.axios.request<Buffer>({ ...config, ...this.newConnection });
+            return this.dispatch(this.newConnection, hop, signal);
         }
+    }
+
+    /**
+     * axios's own HTTP adapter, given the config axios.request() would hand it: merging instance
+     * defaults into every request's config, flattening header buckets and running an empty
+     * interceptor and transform chain cost more than a small request itself. The config is one
+     * literal of own members (what axios reads; a spread or a prototype costs more). The body is a
+     * Buffer or a string already and the headers plain (`false` for a default axios must not add).
+     */
+    private dispatch(agents: Agents, hop: Hop, signal: Deadline): Promise<AxiosResponse<Buffer>> {
+        const config: AxiosRequestConfig = {
+            method: hop.method,
+            url: hop.url,
+            headers: hop.headers,
+            data: hop.body,
+            signal,
+            httpAgent: agents.httpAgent,
+            httpsAgent: agents.httpsAgent,
+            // Our agents do the proxying (noproxy per host, CONNECT for https); axios must not add its own.
+            proxy: false,
+            validateStatus: null,
+            responseType: 'arraybuffer',
+            // As the core node: the body as the server sent it (no Accept-Encoding unless the flow sets one).
+            decompress: false,
+            maxContentLength: this.maxResponseBytes,
+            maxBodyLength: Infinity,
+            // We follow redirects ourselves: cheaper, and our rules.
+            maxRedirects: 0,
+        };
+        return this.adapter(config as InternalAxiosRequestConfig) as Promise<AxiosResponse<Buffer>>;
     }
 
     /** The proxy's credentials, for the secret scrubber. */

@@ -17,7 +17,10 @@ const COUNTDOWN_KEYS: Partial<Record<ErrorCode, string>> = {
     LOCKED_OUT: 'status.lockedOut',
     RATE_LIMITED: 'status.rateLimited',
 };
-/** "requesting (n)" changes at most this often: a status event per message would cost more than the request. */
+/**
+ * "requesting (n)" shows once requests have been in flight this long without a pause, and changes at
+ * most this often: a status event (or a timer) per message would cost more than the request.
+ */
 const REQUESTING_INTERVAL_MS = 250;
 
 /** "error: NETWORK refused :8443": the code, and the transport failure in a few words when known. */
@@ -37,7 +40,8 @@ export class NodeStatus {
     private inFlight = 0;
     private countdown: NodeJS.Timeout | undefined;
     private requestingTimer: NodeJS.Timeout | undefined;
-    private lastRequestingAt = 0;
+    /** When the node last went from no request in flight to one. */
+    private busySince = 0;
     private shown = '';
     private unsubscribe: (() => void) | undefined;
     private readonly onState = (event: StateEvent): void => {
@@ -66,15 +70,14 @@ export class NodeStatus {
     }
 
     begin(): void {
-        this.inFlight++;
-        if (this.showRequests) this.renderRequesting();
+        if (this.inFlight++ === 0) this.busySince = Date.now();
+        if (this.showRequests && !this.requestingTimer) this.armRequesting(REQUESTING_INTERVAL_MS);
     }
 
     end(): void {
         this.inFlight = Math.max(0, this.inFlight - 1);
-        if (this.inFlight > 0 && this.showRequests) return this.renderRequesting();
-        this.stopRequestingTimer();
-        this.render();
+        // While others are in flight the timer updates the count.
+        if (this.inFlight === 0 || !this.showRequests) this.render();
     }
 
     /** An error that is not a session state (bad input, network): shown until the next change. */
@@ -89,20 +92,18 @@ export class NodeStatus {
         this.stopRequestingTimer();
     }
 
-    /** The request count now, or once the interval is over (a single trailing update). */
-    private renderRequesting(): void {
-        if (this.requestingTimer) return;
-        const wait = this.lastRequestingAt + REQUESTING_INTERVAL_MS - Date.now();
-        if (wait <= 0) {
-            this.lastRequestingAt = Date.now();
-            this.render();
-            return;
-        }
+    /**
+     * One timer while requests are in flight (not one per msg): it shows "requesting (n)" once they
+     * have been in flight for the interval without a pause, and the count at most once an interval.
+     */
+    private armRequesting(ms: number): void {
         this.requestingTimer = setTimeout(() => {
             this.requestingTimer = undefined;
-            this.lastRequestingAt = Date.now();
-            this.render();
-        }, wait);
+            if (this.inFlight === 0) return;
+            const busyFor = Date.now() - this.busySince;
+            if (busyFor >= REQUESTING_INTERVAL_MS) this.render();
+            this.armRequesting(busyFor >= REQUESTING_INTERVAL_MS ? REQUESTING_INTERVAL_MS : REQUESTING_INTERVAL_MS - busyFor);
+        }, ms);
         this.requestingTimer.unref();
     }
 
@@ -113,7 +114,7 @@ export class NodeStatus {
 
     private render(): void {
         this.stopCountdown();
-        if (this.showRequests && this.inFlight > 0) {
+        if (this.showRequests && this.inFlight > 0 && Date.now() - this.busySince >= REQUESTING_INTERVAL_MS) {
             const text = this.inFlight > 1 ? this.text('status.requestingCount', { count: this.inFlight }) : this.text('status.requesting');
             this.set({ fill: 'blue', shape: 'dot', text });
             return;

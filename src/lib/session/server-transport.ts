@@ -5,7 +5,7 @@ import { DEFAULT_RETRY_POLICY, isIdempotent } from '../http/retry-policy';
 import { Sleep, sendWithRetry } from '../http/send-with-retry';
 import { describeTarget } from '../http/transport-errors';
 import type { GrantRuntime, ServerSettings, SessionCredential, VendorAdapter, VendorContext, VendorExchange } from '../vendors/adapter';
-import { cookieHeader, hopCookies, takeCookieHeader } from './session-cookies';
+import { cookieHeader, hopCookies, onOrigin, takeCookieHeader } from './session-cookies';
 import type { KnownSecrets } from '../secret-scrubber';
 import { writeTokenHeader } from './write-token';
 
@@ -163,7 +163,7 @@ export class ServerTransport {
 
     /** The server's client (its TLS configuration) for its own origin; another origin gets the default trust store. */
     private clientFor(url: string): HttpClient {
-        if (new URL(url).origin === this.origin || !this.options.foreignHttp) return this.options.http;
+        if (!this.options.foreignHttp || onOrigin(url, this.origin)) return this.options.http;
         this.foreign ??= this.options.foreignHttp();
         return this.foreign;
     }

@@ -44,7 +44,7 @@ function sessionCookiesFor(jar: CookieJar, url: string): CachedCookies {
  * starts with the origin's own spelling is decided without parsing: that is every request built
  * from the server's base URL.
  */
-function onOrigin(url: string, origin: string): boolean {
+export function onOrigin(url: string, origin: string): boolean {
     if (url.startsWith(origin)) {
         const next = url.charAt(origin.length);
         if (next === '/' || next === '?' || next === '#' || next === '') return true;
