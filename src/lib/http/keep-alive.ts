@@ -13,10 +13,16 @@ const HINT_MARGIN_MS = 1000;
  */
 export function idleLimitMs(keepAlive: unknown): number {
     const value = Array.isArray(keepAlive) ? keepAlive[0] : keepAlive;
-    const hint = typeof value === 'string' ? /(?:^|[\s,;])timeout\s*=\s*(\d+)/i.exec(value) : null;
-    if (!hint) return DEFAULT_IDLE_MS;
-    return Math.max(0, Number(hint[1]) * 1000 - HINT_MARGIN_MS);
+    if (typeof value !== 'string') return DEFAULT_IDLE_MS;
+    // A server sends the same hint on every reply: read once, not per released socket.
+    if (value === lastHint.value) return lastHint.limit;
+    const hint = /(?:^|[\s,;])timeout\s*=\s*(\d+)/i.exec(value);
+    const limit = hint ? Math.max(0, Number(hint[1]) * 1000 - HINT_MARGIN_MS) : DEFAULT_IDLE_MS;
+    lastHint = { value, limit };
+    return limit;
 }
+
+let lastHint: { value: string | undefined; limit: number } = { value: undefined, limit: DEFAULT_IDLE_MS };
 
 /** The `Keep-Alive` header of the reply a socket just carried (Node keeps the request on the socket until it is released). */
 function hintOf(socket: Duplex): unknown {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 
 import { SessionError } from '../errors';
 import { encodeBody, withQuery } from './request-body';
@@ -40,8 +40,14 @@ export function headersDigest(headers: Record<string, unknown>): string {
         const value = headers[name];
         text += `${name}\u0000${Array.isArray(value) ? value.join('\u0001') : String(value)}\n`;
     }
-    return createHash('sha1').update(text).digest('hex');
+    return sha1Hex(text);
 }
+
+/** SHA-1 in hex: the one-shot `crypto.hash` where Node has it (20.12+), no Hash object per reply. */
+const sha1Hex: (text: string) => string =
+    typeof (crypto as { hash?: unknown }).hash === 'function'
+        ? (text) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: 'hex'): string }).hash('sha1', text, 'hex')
+        : (text) => crypto.createHash('sha1').update(text).digest('hex');
 
 const OUR_DIGEST = /^[0-9a-f]{40}$/;
 

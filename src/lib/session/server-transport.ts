@@ -214,9 +214,10 @@ export class ServerTransport {
             // The login it waited for may have ended after the node began closing.
             if (this.closing && !logout) throw stopped();
             // The credential and write token as they are when the request is written.
-            const headers = { ...requestHeaders };
-            if (credential.header) setHeader(headers, credential.header.name, credential.header.value);
             const writeToken = writeTokenHeader(credential, method);
+            // Copied only when the credential adds a header (a cookie session's request adds none).
+            const headers = credential.header || writeToken ? { ...requestHeaders } : requestHeaders;
+            if (credential.header) setHeader(headers, credential.header.name, credential.header.value);
             if (writeToken) setHeader(headers, writeToken.name, writeToken.value);
             const flow = takeCookieHeader(headers);
             const outgoing: HttpRequest = {
@@ -268,8 +269,8 @@ function stopped(): SessionError {
 
 /** Vendor defaults for headers the msg does not set (names compared without case). */
 function withDefaults(headers: Record<string, string>, defaults: ReadonlyArray<{ name: string; lower: string; value: string }>): Record<string, string> {
+    if (!defaults.length) return headers;
     const result = { ...headers };
-    if (!defaults.length) return result;
     const set = new Set(Object.keys(headers).map((key) => key.toLowerCase()));
     for (const { name, lower, value } of defaults) if (!set.has(lower)) result[name] = value;
     return result;
