@@ -227,6 +227,23 @@ describe('npm start and signals', function () {
         assert.match(fourth, /DEMO_RESET=1: the flows in .*flows\.json were replaced with the examples/);
     });
 
+    it('without redis-server leaves the session store example out and says so in one line', async function () {
+        const demo = await startDemo({ extraEnv: { REDIS_SERVER: 'no-such-redis-server' } });
+        demos.push(demo);
+        await waitUntil(() => READY.test(demo.output()), 40000, `the demo to start:\n${demo.output()}`);
+        const flows = (await admin(demo, 'GET', '/flows')).json as Array<{ type: string; label?: string }>;
+        await stopDemo(demo);
+        const lines = demo.output().split('\n');
+        assert.deepStrictEqual(
+            lines.filter((line) => /Redis/.test(line)),
+            [
+                'Skipping examples/Several Node-RED instances on one account.json in the demo: it needs Redis (install redis-server, e.g. apt-get install redis-server).',
+            ],
+        );
+        assert.ok(!flows.some((node) => node.type === 'rest-session-store'), 'no session store deployed');
+        assert.ok(flows.filter((node) => node.type === 'tab').length >= 6, 'the other examples run');
+    });
+
     it('ends with a clear message and a non-zero code, starting nothing, when the editor port is taken', async function () {
         const blocker = net.createServer();
         const port = await freePort();
