@@ -20,6 +20,8 @@ import { UpdatesHub } from './lib/updates/updates-hub';
 import { vendorAdapter } from './lib/vendors';
 import type { LoginCredentials } from './lib/vendors/adapter';
 
+/** A grant's refresh turn covers its token requests and this much more (store reads and writes). */
+const GRANT_TURN_MARGIN_MS = 10_000;
 /** Logging out on close may take this long at most, so a deploy is never held up. */
 const CLOSE_LOGOUT_TIMEOUT_MS = 3000;
 
@@ -56,9 +58,13 @@ export = function register(RED: NodeAPI): void {
                 const identity = identitySettingNames(adapter.settings).map(
                     (name) => `${name}=${String((settings as unknown as Record<string, unknown>)[name])}`,
                 );
+                const shared = sharedLink();
                 grant = createGrantRuntime({
-                    vault: grantVault(RED),
+                    // With a fleet's store every instance holds the same tokens there, refreshed one at a time for the fleet.
+                    vault: grantVault(RED, shared?.store),
                     binding: [node.id, credentials?.username ?? '', settings.baseUrl, ...identity],
+                    // A refresh may send two token requests (one after a timeout) and write the store.
+                    turnMs: 2 * settings.requestTimeoutMs + GRANT_TURN_MARGIN_MS,
                     // The statuses show what changed: the new tokens, or the device code to enter.
                     onChanged: () => {
                         const sessions = manager;
@@ -75,7 +81,7 @@ export = function register(RED: NodeAPI): void {
                     maxConnections: readMaxConnections(def.maxConnections),
                     credentials,
                     onWarning: (message) => node.warn(message),
-                    shared: sharedLink(),
+                    shared,
                 });
             }
             return manager;

@@ -67,6 +67,7 @@ export function createSessionManager(RED: NodeAPI, options: ServerSessionsOption
         guard: processGuard(RED),
         credentials: options.credentials,
         onWarning: options.onWarning,
-        shared: options.shared,
+        // Tokens a grant keeps in the store are the fleet's credential already: the store shares the guard besides.
+        shared: options.shared && adapter.credentialInStore ? { ...options.shared, share: 'guard' } : options.shared,
     });
 }

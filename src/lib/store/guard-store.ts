@@ -51,6 +51,9 @@ export interface GuardStore {
     close(): Promise<void>;
 }
 
+/** A shared store's turn on a grant (`leaseGrant`): `granted` (release it when done), or `busy` for `waitMs` more. */
+export type GrantLeaseResult = { granted: { release(): Promise<void> } } | { busy: { waitMs: number } };
+
 /** The guard's numbers, from settings.js; every decision of the store is taken with them. */
 export interface GuardPolicy {
     /** First cool-down of a rejected credential (doubles per further rejection). */

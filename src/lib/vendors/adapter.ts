@@ -78,8 +78,10 @@ export interface VendorContext<O = unknown> {
 
 /** What a grant that renews itself keeps in the guard's store (encrypted there). */
 export interface GrantRecord {
-    /** Fingerprint of the pasted refresh token the chain started from: a new paste starts a new chain. */
+    /** Fingerprint of the pasted refresh token the chain started from. */
     seed?: string;
+    /** Fingerprints of every refresh token pasted for this grant so far: only a paste not among them starts a new chain. */
+    seeds?: string[];
     refreshToken?: string;
     accessToken?: string;
     /** ms since the epoch; null when the provider gave no lifetime. */
@@ -87,6 +89,16 @@ export interface GrantRecord {
     obtainedAt: number;
     /** The provider refused the refresh token: a person must authorize again. */
     dead?: boolean;
+    /** A device authorization one instance of the fleet started and polls: the others show its code instead of starting their own. */
+    device?: { prompt: GrantPrompt; outcome: 'waiting' | 'denied' | 'expired' };
+}
+
+/** One turn to refresh a grant (the store's lease, fleet-wide with a shared store); it is never extended. */
+export interface GrantTurn {
+    /** An exchange that may take `ms` still ends within this turn. */
+    hasTime(ms: number): boolean;
+    /** Throws `GUARD_UNAVAILABLE` (counted as not sent) unless {@link hasTime}: a holder whose turn ran out does not send. */
+    assertTime(ms: number): void;
 }
 
 /** The grant's slot in the store, for one config node and client (a changed client, token endpoint or base URL reads as empty). */
@@ -94,8 +106,8 @@ export interface GrantStore {
     read(): Promise<GrantRecord | undefined>;
     /** Resolves once the store confirmed the write. */
     write(record: GrantRecord): Promise<void>;
-    /** Runs `task` as the only refresh of this grant (fleet-wide with a shared store). */
-    lease<T>(task: () => Promise<T>): Promise<T>;
+    /** Runs `task` as the only refresh of this grant (fleet-wide with a shared store), in a turn of limited time. */
+    lease<T>(task: (turn: GrantTurn) => Promise<T>): Promise<T>;
 }
 
 /** A person's part in a grant in progress (device flow): shown in the status and the dialog. */
@@ -227,6 +239,12 @@ export interface VendorAdapter<O = unknown> {
     readonly push?: VendorPush;
     /** A person authorizes from the editor (OAuth2 grants), for vendors whose settings ask for it. */
     readonly authorization?: VendorAuthorization<O>;
+    /**
+     * The login's credential lives in the grant's store record (OAuth2 tokens that renew themselves):
+     * a fleet's store shares it through that record, whatever its `share` says, so no session is
+     * published for the fleet besides it.
+     */
+    readonly credentialInStore?: boolean;
 }
 
 /** What the editor's Authorize button starts: a page to open, or a code to enter elsewhere. */

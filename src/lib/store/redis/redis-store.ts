@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { SessionError } from '../../errors';
 import type { ErrorCode } from '../../errors';
-import type { ChargeResult, ChargeTicket, GuardPolicy, GuardStore, Hold, Outcome, Settled } from '../guard-store';
+import type { ChargeResult, ChargeTicket, GrantLeaseResult, GuardPolicy, GuardStore, Hold, Outcome, Settled } from '../guard-store';
 import { MAX_BLOCK_MS } from '../guard-store';
 import { FleetKeys } from './fleet-keys';
 import { CHARGE_AND_LEASE, HEARTBEAT, INVALIDATE_IF_SAME, LEAVE, PUBLISH_SESSION, RELEASE, SETTLE } from './scripts';
@@ -224,6 +224,27 @@ export class RedisStore implements GuardStore {
         const name = this.grantKey(key);
         if (value === undefined) await this.connection.call('del', [name]);
         else await this.connection.call('set', [name, this.keys.seal(name, value)]);
+    }
+
+    /**
+     * The fleet's turn on the grant under `key` for `ms` (SET NX PX: never extended, released only by
+     * its holder), or how long another instance still holds it.
+     */
+    async leaseGrant(key: string, ms: number): Promise<GrantLeaseResult> {
+        const name = `${this.grantKey(key)}:lease`;
+        const holder = `${this.instanceId}:${randomUUID()}`;
+        const set = await this.connection.call('set', [name, holder, 'NX', 'PX', String(Math.max(1, Math.round(ms)))]);
+        if (set === 'OK') {
+            return {
+                granted: {
+                    release: async () => {
+                        await this.connection.run(RELEASE, [name], [holder]);
+                    },
+                },
+            };
+        }
+        const left = Number(await this.connection.call('pttl', [name]));
+        return { busy: { waitMs: left > 0 ? left : 1 } };
     }
 
     async close(): Promise<void> {

@@ -52,6 +52,7 @@ export const custom: VendorAdapter<Settings> = {
             sessionCookie: sessionCookieName(settings),
             isSessionRejected: sessionEndedBy(settings),
             credentialReplyHeaders: csrfReplyHeaders(settings),
+            credentialInStore: settings.grant !== 'login',
         };
         if (settings.csrfFrom === 'none') return bound;
         bound.isWriteTokenRefused = (response) => isWriteTokenRefused(settings, pattern, response);

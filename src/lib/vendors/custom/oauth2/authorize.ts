@@ -2,7 +2,7 @@ import { SessionError } from '../../../errors';
 import type { AuthorizationStart, VendorAuthorization } from '../../adapter';
 import { startDeviceFlow } from './device-flow';
 import { codeChallenge, randomToken } from './pkce';
-import { recordFrom, seedOf } from './record';
+import { authorizedLineage, recordFrom } from './record';
 import { OAuthSettings, PROVIDER, requestTokens } from './token-endpoint';
 
 /** What the callback needs of an authorization it started (kept by the admin routes under its state, never sent). */
@@ -46,7 +46,9 @@ export const oauth2Authorization: VendorAuthorization = {
         if (!code) throw new SessionError('AUTHORIZATION_REQUIRED', `${PROVIDER} redirected back without a code.`);
         const { verifier, redirectUri } = pending as PendingCode;
         const reply = await requestTokens(context, credentials, { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier });
-        await runtime.store.write(recordFrom(reply, seedOf(credentials.refreshToken)));
+        // A person's new authorization starts a new chain; the pastes seen so far stay known (an old one never resets it).
+        const stored = await runtime.store.read().catch(() => undefined);
+        await runtime.store.write(recordFrom(reply, authorizedLineage(stored, credentials.refreshToken)));
         runtime.changed();
     },
 };

@@ -1,9 +1,9 @@
 import { CookieJar } from 'tough-cookie';
 
 import { SessionError, isSessionError } from '../../../errors';
-import type { GrantPrompt, GrantRuntime, LoginCredentials, VendorContext } from '../../adapter';
+import type { GrantPrompt, GrantRecord, GrantRuntime, LoginCredentials, VendorContext } from '../../adapter';
 import { atPath, replyJson } from '../reply';
-import { recordFrom, seedOf } from './record';
+import { authorizedLineage, recordFrom } from './record';
 import { OAuthError, OAuthSettings, PROVIDER, clientExchange, providerError, requestTokens } from './token-endpoint';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -27,18 +27,58 @@ function flowOf(runtime: GrantRuntime): DeviceFlow | undefined {
     return runtime.state.get(STATE_KEY) as DeviceFlow | undefined;
 }
 
+/** `AUTHORIZATION_REQUIRED` telling the person where to enter the code. */
+function visitError(prompt: GrantPrompt): SessionError {
+    return new SessionError('AUTHORIZATION_REQUIRED', `Not authorized yet: visit ${prompt.verificationUri} and enter ${prompt.userCode}.`, {
+        visit: { uri: prompt.verificationUri, userCode: prompt.userCode },
+    });
+}
+
 /** `AUTHORIZATION_REQUIRED` saying what the person must do, while a device flow of this deploy waits or after it ended. */
 export function deviceFlowError(runtime: GrantRuntime): SessionError | undefined {
     const flow = flowOf(runtime);
     if (!flow) return undefined;
-    const { prompt } = flow;
-    if (flow.outcome === 'waiting' && prompt.expiresAt > Date.now()) {
-        return new SessionError('AUTHORIZATION_REQUIRED', `Not authorized yet: visit ${prompt.verificationUri} and enter ${prompt.userCode}.`, {
-            visit: { uri: prompt.verificationUri, userCode: prompt.userCode },
-        });
-    }
+    if (flow.outcome === 'waiting' && flow.prompt.expiresAt > Date.now()) return visitError(flow.prompt);
     const why = flow.outcome === 'denied' ? 'was denied' : 'expired';
     return new SessionError('AUTHORIZATION_REQUIRED', `The device authorization ${why}: press Authorize in the server configuration to start again.`);
+}
+
+/** The code another instance of the fleet showed and still polls for, if it waits. */
+function waitingElsewhere(record: GrantRecord | undefined): SessionError | undefined {
+    const device = record?.device;
+    return device?.outcome === 'waiting' && device.prompt.expiresAt > Date.now() ? visitError(device.prompt) : undefined;
+}
+
+/**
+ * No usable tokens for a device grant: this deploy's flow says what to do; else the code another
+ * instance started and still polls for is shown (never a second flow for one grant at once); else a
+ * flow starts, once per deploy, under the grant's lease. Resolves with tokens only when another
+ * instance got them meanwhile.
+ */
+export async function awaitDevice(context: VendorContext, credentials: LoginCredentials, record: GrantRecord | undefined): Promise<GrantRecord> {
+    const runtime = context.grant;
+    if (!runtime) throw new SessionError('CONFIG', 'Deploy the server configuration first, then authorize.');
+    const own = deviceFlowError(runtime) ?? waitingElsewhere(record);
+    if (own) throw own;
+    const found = await runtime.store.lease(async () => {
+        const latest = await runtime.store.read();
+        if (latest?.accessToken && !latest.dead) return latest;
+        const shown = deviceFlowError(runtime) ?? waitingElsewhere(latest);
+        if (shown) throw shown;
+        await startDeviceFlow(context, credentials);
+        return undefined;
+    });
+    if (found) return found;
+    throw deviceFlowError(runtime) ?? new SessionError('AUTHORIZATION_REQUIRED', 'Authorize the device in the server configuration.');
+}
+
+/** Tells the fleet about this flow's code (or its end) in the grant's record, keeping what else it holds. */
+async function share(runtime: GrantRuntime, flow: DeviceFlow): Promise<void> {
+    const stored = await runtime.store.read();
+    const device = stored?.device;
+    // An Authorize press elsewhere replaced it: that flow's code is the one to show.
+    if (flow.outcome !== 'waiting' && device && device.prompt.userCode !== flow.prompt.userCode) return;
+    await runtime.store.write({ ...(stored ?? { expiresAt: null, obtainedAt: 0 }), device: { prompt: flow.prompt, outcome: flow.outcome } });
 }
 
 /**
@@ -74,6 +114,8 @@ export async function startDeviceFlow(context: VendorContext, credentials: Login
     };
     const flow: DeviceFlow = { prompt, outcome: 'waiting', id: ++flows };
     runtime.state.set(STATE_KEY, flow);
+    // The other instances show this code rather than start their own; without the store they would (each once per deploy).
+    await share(runtime, flow).catch(() => undefined);
     runtime.changed();
     poll(context, credentials, runtime, flow, deviceCode, Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_INTERVAL_S);
     return prompt;
@@ -86,7 +128,8 @@ function poll(context: VendorContext, credentials: LoginCredentials, runtime: Gr
         if (flow.prompt.expiresAt <= Date.now()) return end(runtime, flow, 'expired');
         requestTokens(context, credentials, { grant_type: DEVICE_GRANT, device_code: deviceCode }).then(
             async (reply) => {
-                await runtime.store.write(recordFrom(reply, seedOf(credentials.refreshToken)));
+                const stored = await runtime.store.read().catch(() => undefined);
+                await runtime.store.write(recordFrom(reply, authorizedLineage(stored, credentials.refreshToken)));
                 if (flowOf(runtime) === flow) runtime.state.delete(STATE_KEY);
                 runtime.changed();
             },
@@ -109,5 +152,6 @@ function poll(context: VendorContext, credentials: LoginCredentials, runtime: Gr
 
 function end(runtime: GrantRuntime, flow: DeviceFlow, outcome: DeviceFlow['outcome']): void {
     flow.outcome = outcome;
+    void share(runtime, flow).catch(() => undefined);
     runtime.changed();
 }

@@ -1,8 +1,8 @@
 import { SessionError, isSessionError } from '../../../errors';
 import { text } from '../../../texts';
-import type { GrantRecord, GrantRuntime, LoginCredentials, LoginResult, SessionCredential, VendorContext } from '../../adapter';
-import { startDeviceFlow, deviceFlowError } from './device-flow';
-import { recordFrom, seedOf } from './record';
+import type { GrantRecord, GrantRuntime, GrantTurn, LoginCredentials, LoginResult, SessionCredential, VendorContext } from '../../adapter';
+import { awaitDevice } from './device-flow';
+import { pastedChain, recordFrom } from './record';
 import { OAuthError, OAuthSettings, PROVIDER, TokenReply, requestTokens } from './token-endpoint';
 
 /** Renew ahead of expiry by a tenth of the lifetime, at most a minute (as sessions do). */
@@ -23,47 +23,54 @@ export function authorizationRequired(message: string): SessionError {
 /**
  * An access token for a grant that renews itself (`refresh_token`, `authorization_code`,
  * `device_code`): the stored one while it is fresh (and not the one being replaced), else one refresh
- * at a time (the store's lease), saved to the store before it is used. A refused refresh token is
- * a dead grant: `AUTHORIZATION_REQUIRED` until a person authorizes again, nothing retried.
+ * at a time (the store's lease: fleet-wide with a shared store), saved to the store before it is
+ * used. A refused refresh token is a dead grant: `AUTHORIZATION_REQUIRED` until a person authorizes
+ * again, nothing retried.
  */
 export async function grantLogin(context: VendorContext, credentials: LoginCredentials, replacing: SessionCredential | undefined): Promise<LoginResult> {
     const runtime = context.grant;
-    if (!runtime) throw new SessionError('CONFIG', 'An OAuth2 grant works in a deployed configuration only: deploy it, then authorize from the dialog.');
+    if (!runtime) throw new SessionError('CONFIG', 'An OAuth2 grant works in a deployed configuration only: deploy it, then authorize.');
     const refused = replacing?.header?.token;
-    const now = Date.now();
-    let record = await current(runtime, credentials);
-    if (record && fresh(record, now) && record.accessToken !== refused) return used(context, record);
-    if (!record?.refreshToken) return needsPerson(context, credentials, runtime, record);
-    record = await runtime.store.lease(async () => {
+    const seen = await current(runtime, credentials);
+    if (seen && usable(seen, refused)) return used(context, seen);
+    if (!seen?.refreshToken) return needsPerson(context, credentials, runtime, seen);
+    const record = await runtime.store.lease(async (turn) => {
         // Another instance (or an earlier refresh) may have renewed it while this one waited.
         const latest = await current(runtime, credentials);
-        if (!latest?.refreshToken || (latest.accessToken !== record?.accessToken && fresh(latest, Date.now()) && latest.accessToken !== refused)) return latest;
-        return refresh(context, credentials, runtime, latest, false);
+        if (!latest?.refreshToken || (latest.accessToken !== seen.accessToken && usable(latest, refused))) return latest;
+        return refresh(context, credentials, runtime, latest, turn, false);
     });
     if (!record?.accessToken || record.dead) return needsPerson(context, credentials, runtime, record);
     return used(context, record);
 }
 
-/** The stored record, or the pasted refresh token when it is new (a paste that differs from the chain's seed starts a new chain). */
+/** A live access token other than the refused one. */
+function usable(record: GrantRecord, refused: string | undefined): boolean {
+    return !record.dead && fresh(record, Date.now()) && record.accessToken !== refused;
+}
+
+/** The stored record, or the pasted refresh token when the store has never seen it (a new paste starts a new chain). */
 async function current(runtime: GrantRuntime, credentials: LoginCredentials): Promise<GrantRecord | undefined> {
     const stored = await runtime.store.read();
-    const seed = seedOf(credentials.refreshToken);
-    if (seed && stored?.seed !== seed) return { seed, refreshToken: credentials.refreshToken, expiresAt: null, obtainedAt: 0 };
-    return stored;
+    return pastedChain(stored, credentials.refreshToken) ?? stored;
 }
 
 /**
  * One refresh. Saved before use; a timeout keeps the old token and tries once more after reading
  * the store again; `invalid_grant` takes a newer token from the store, else the grant is dead.
+ * Nothing is sent unless its reply is due within the turn.
  */
 async function refresh(
     context: VendorContext,
     credentials: LoginCredentials,
     runtime: GrantRuntime,
     record: GrantRecord,
+    turn: GrantTurn,
     retried: boolean,
 ): Promise<GrantRecord> {
     const refreshToken = record.refreshToken ?? '';
+    const exchangeMs = context.settings.requestTimeoutMs;
+    turn.assertTime(exchangeMs);
     let reply: TokenReply;
     try {
         reply = await requestTokens(context, credentials, { grant_type: 'refresh_token', refresh_token: refreshToken });
@@ -71,20 +78,20 @@ async function refresh(
         const again = await runtime.store.read();
         const newer = again?.refreshToken && again.refreshToken !== refreshToken && again.seed === record.seed && !again.dead ? again : undefined;
         if (error instanceof OAuthError && error.error === 'invalid_grant') {
-            if (newer && !retried) return fresh(newer, Date.now()) ? newer : refresh(context, credentials, runtime, newer, true);
-            const dead: GrantRecord = { seed: record.seed, expiresAt: null, obtainedAt: Date.now(), dead: true };
+            if (newer && !retried) return fresh(newer, Date.now()) ? newer : refresh(context, credentials, runtime, newer, turn, true);
+            const dead: GrantRecord = { seed: record.seed, seeds: record.seeds, expiresAt: null, obtainedAt: Date.now(), dead: true };
             await runtime.store.write(dead);
             throw authorizationRequired(
                 `${PROVIDER} refused the refresh token of "${credentials.username}" (invalid_grant): authorize again in the server configuration.`,
             );
         }
-        if (!retried && isSessionError(error) && (error.code === 'TIMEOUT' || error.code === 'NETWORK')) {
+        if (!retried && isSessionError(error) && (error.code === 'TIMEOUT' || error.code === 'NETWORK') && turn.hasTime(exchangeMs)) {
             // The provider may have rotated it and the reply was lost: whatever the store holds now is the best bet.
-            return refresh(context, credentials, runtime, newer ?? record, true);
+            return refresh(context, credentials, runtime, newer ?? record, turn, true);
         }
         throw error;
     }
-    const next = recordFrom(reply, record.seed, refreshToken);
+    const next = recordFrom(reply, record, refreshToken);
     await runtime.store.write(next);
     return next;
 }
@@ -104,15 +111,15 @@ function used(context: VendorContext, record: GrantRecord): LoginResult {
 }
 
 /** No usable grant: a person must authorize. A device flow starts itself once per deploy. */
-async function needsPerson(context: VendorContext, credentials: LoginCredentials, runtime: GrantRuntime, record: GrantRecord | undefined): Promise<never> {
+async function needsPerson(
+    context: VendorContext,
+    credentials: LoginCredentials,
+    runtime: GrantRuntime,
+    record: GrantRecord | undefined,
+): Promise<LoginResult> {
     const settings = context.settings as OAuthSettings;
-    if (settings.grant === 'device_code') {
-        // Once per deploy, also after a refused refresh token: the status then shows the code to enter.
-        const flow = deviceFlowError(runtime);
-        if (flow) throw flow;
-        await startDeviceFlow(context, credentials);
-        throw deviceFlowError(runtime) ?? authorizationRequired('Authorize the device in the server configuration.');
-    }
+    // Once per deploy, also after a refused refresh token, unless another instance's code still waits: the status shows the code to enter.
+    if (settings.grant === 'device_code') return used(context, await awaitDevice(context, credentials, record));
     if (record?.dead) {
         throw authorizationRequired(
             `${PROVIDER} refused the refresh token of "${credentials.username}" (invalid_grant): authorize again in the server configuration.`,
