@@ -52,12 +52,12 @@ export class NodeRedProcess {
 
     private constructor(readonly dir: string) {}
 
-    /** A fresh user dir with this package linked in, and Node-RED started on a free port. */
-    static async start(name: string): Promise<NodeRedProcess> {
+    /** A fresh user dir with this package linked in, and Node-RED started on a free port; `settings`: more settings.js lines. */
+    static async start(name: string, settings = ''): Promise<NodeRedProcess> {
         const dir = tempDir(`rest-session-fleet-${name}-`);
         linkPackage(dir);
         writeProjectPackage(dir);
-        writeSettings(dir);
+        writeSettings(dir, settings);
         const instance = new NodeRedProcess(dir);
         await instance.launch();
         return instance;
@@ -71,7 +71,7 @@ export class NodeRedProcess {
         return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
     }
 
-    /** Starts Node-RED in its dir (again, after a stop or a kill); resolves once it listens. */
+    /** Starts Node-RED in its dir (again, after a stop or a kill); resolves once it listens and its flows started. */
     async launch(): Promise<void> {
         const from = process.env.NODE_RED_PREFIX ? { paths: [path.resolve(process.env.NODE_RED_PREFIX)] } : undefined;
         const child = spawn(process.execPath, [require.resolve('node-red/red.js', from), '-u', this.dir, '-p', '0'], {
@@ -91,6 +91,8 @@ export class NodeRedProcess {
             { timeoutMs: 60000, intervalMs: 50, message: () => `Node-RED in ${this.dir} to start:\n${this.output.slice(start, start + 2000)}` },
         );
         this.url = match[1];
+        // A restarted instance serves its saved flows' endpoints only once they started.
+        await waitFor(() => this.output.slice(start).includes('Started flows'), { timeoutMs: 30000, intervalMs: 20, message: 'flows to start' });
     }
 
     /** Deploys `flows` (full) and waits until they started. */

@@ -103,6 +103,11 @@ export class Session {
     private logouts = 0;
     /** The fleet's credential the server refused: the next login invalidates it for every instance first. */
     private refusedFence = 0;
+    /**
+     * A refused credential whose replacement failed (the store or the provider was unreachable): the
+     * next login still takes over from it, so a grant does not hand out the same refused token again.
+     */
+    private unreplaced: LiveCredential | undefined;
     /** Logouts of replaced credentials still in flight: closing waits for them. */
     private readonly retiring = new Set<Promise<void>>();
     /** Requests written with each credential and not yet answered: its logout waits for them. */
@@ -157,7 +162,7 @@ export class Session {
         if (this.ended) return Promise.reject(stopped());
         const live = this.live;
         if (!forceLogin && live && !isDue(live, now)) return Promise.resolve(live);
-        return this.loginFlight.run(() => this.login(live));
+        return this.loginFlight.run(() => this.login(live, live ?? this.unreplaced));
     }
 
     /** Changes with every logout: a msg that arrived before a logout never logs in again after it. */
@@ -218,6 +223,7 @@ export class Session {
             this.reloginAt = now;
         }
         if (dead.sharedFence) this.refusedFence = dead.sharedFence;
+        this.unreplaced = dead;
         if (live === dead) {
             this.live = undefined;
             this.retire(dead);
@@ -375,6 +381,7 @@ export class Session {
             sharedFence,
         };
         this.live = live;
+        this.unreplaced = undefined;
         this.lastError = undefined;
         this.setState('loggedIn');
         if (previous) this.retire(previous, live);
@@ -404,6 +411,7 @@ export class Session {
         };
         this.scrubber.remember(credentialSecrets(live, this.user));
         this.live = live;
+        this.unreplaced = undefined;
         this.lastError = undefined;
         this.deps.shared?.held(record.fence);
         this.setState('loggedIn');
