@@ -17,6 +17,8 @@ export interface GrantVault {
     writeGrant(key: string, value: string | undefined): Promise<void>;
     /** A shared store's lease on `key` for `ms` (never extended); absent for a store one process owns. */
     leaseGrant?(key: string, ms: number): Promise<GrantLeaseResult>;
+    /** A shared store's atomic replace-if-same; a store one process owns reads and writes (its lease queue serialises them). */
+    replaceGrant?(key: string, expected: string | undefined, value: string): Promise<boolean>;
 }
 
 export interface GrantRuntimeOptions {
@@ -67,6 +69,13 @@ export function grantStore(vault: GrantVault, binding: readonly string[], turnMs
             }
         },
         write: (record) => vault.writeGrant(key, JSON.stringify(record)),
+        async replace(expected, next) {
+            const before = expected && JSON.stringify(expected);
+            if (vault.replaceGrant) return vault.replaceGrant(key, before, JSON.stringify(next));
+            if ((await vault.readGrant(key)) !== before) return false;
+            await vault.writeGrant(key, JSON.stringify(next));
+            return true;
+        },
         lease<T>(task: (turn: GrantTurn) => Promise<T>): Promise<T> {
             const held = (): Promise<T> => (vault.leaseGrant ? fleetTurn(vault, key, turnMs, task) : task(OWN_TURN));
             const previous = queue.get(key) ?? Promise.resolve();

@@ -106,6 +106,8 @@ export interface GrantStore {
     read(): Promise<GrantRecord | undefined>;
     /** Resolves once the store confirmed the write. */
     write(record: GrantRecord): Promise<void>;
+    /** Writes `next` only if the store still holds `expected` (as read); false when another write came first. */
+    replace(expected: GrantRecord | undefined, next: GrantRecord): Promise<boolean>;
     /** Runs `task` as the only refresh of this grant (fleet-wide with a shared store), in a turn of limited time. */
     lease<T>(task: (turn: GrantTurn) => Promise<T>): Promise<T>;
 }

@@ -246,6 +246,39 @@ describe('Redis store (real redis-server)', function () {
         assert.strictEqual(await a.readGrant('grant-of-admin'), undefined);
     });
 
+    it("a grant's lease is one holder's across instances, for its time only, released by its holder alone", async () => {
+        const a = open();
+        const b = open();
+        const first = await a.leaseGrant('grant-of-admin', 10_000);
+        assert.ok('granted' in first, JSON.stringify(first));
+        const busy = await b.leaseGrant('grant-of-admin', 10_000);
+        assert.ok('busy' in busy && busy.busy.waitMs > 0 && busy.busy.waitMs <= 10_000, JSON.stringify(busy));
+        // Another grant is not held by it.
+        assert.ok('granted' in (await b.leaseGrant('grant-of-other', 10_000)));
+        await first.granted.release();
+        const second = await b.leaseGrant('grant-of-admin', 50);
+        assert.ok('granted' in second);
+        // Never extended: it runs out by itself, and its late release does not free a new holder's turn.
+        const third = await waitFor(async () => {
+            const result = await a.leaseGrant('grant-of-admin', 10_000);
+            return 'granted' in result ? result : undefined;
+        });
+        await second.granted.release();
+        assert.ok('busy' in (await b.leaseGrant('grant-of-admin', 10_000)), 'the late release left the new holder its turn');
+        await third.granted.release();
+    });
+
+    it('replaces a grant only if it still holds what was read (a dead grant never overwrites tokens stored meanwhile)', async () => {
+        const a = open();
+        const b = open();
+        assert.strictEqual(await a.replaceGrant('grant-of-admin', undefined, 'first'), true, 'nothing stored: replaced');
+        await b.writeGrant('grant-of-admin', 'newer');
+        assert.strictEqual(await a.replaceGrant('grant-of-admin', 'first', 'dead'), false);
+        assert.strictEqual(await a.readGrant('grant-of-admin'), 'newer');
+        assert.strictEqual(await a.replaceGrant('grant-of-admin', 'newer', 'dead'), true);
+        assert.strictEqual(await b.readGrant('grant-of-admin'), 'dead');
+    });
+
     it('no key or value holds a user, host, password, cookie or token in clear', async () => {
         const a = open();
         const ticket = await granted(a);

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../../errors';
 import type { ChargeResult, ChargeTicket, GrantLeaseResult, GuardPolicy, GuardStore, Hold, Outcome, Settled } from '../guard-store';
 import { MAX_BLOCK_MS } from '../guard-store';
 import { FleetKeys } from './fleet-keys';
-import { CHARGE_AND_LEASE, HEARTBEAT, INVALIDATE_IF_SAME, LEAVE, PUBLISH_SESSION, RELEASE, SETTLE } from './scripts';
+import { CHARGE_AND_LEASE, HEARTBEAT, INVALIDATE_IF_SAME, LEAVE, PUBLISH_SESSION, RELEASE, REPLACE_IF_SAME, SETTLE } from './scripts';
 import type { RedisConnection } from './redis-connection';
 
 /** A shared session as the store hands it out: the fence of the login that made it, and its value. */
@@ -224,6 +224,16 @@ export class RedisStore implements GuardStore {
         const name = this.grantKey(key);
         if (value === undefined) await this.connection.call('del', [name]);
         else await this.connection.call('set', [name, this.keys.seal(name, value)]);
+    }
+
+    /** Stores `value` under `key` only if it still holds `expected` (plain; undefined: nothing): one atomic script. */
+    async replaceGrant(key: string, expected: string | undefined, value: string): Promise<boolean> {
+        const name = this.grantKey(key);
+        const sealed = await this.connection.call('get', [name]);
+        const held = typeof sealed === 'string' ? sealed : '';
+        if ((held ? this.keys.open(name, held) : undefined) !== expected) return false;
+        const [replaced] = await this.connection.run(REPLACE_IF_SAME, [name], [held, this.keys.seal(name, value)]);
+        return Number(replaced) === 1;
     }
 
     /**

@@ -183,5 +183,15 @@ end
 return 0
 `;
 
+/**
+ * Replace-if-same. KEYS: a grant. ARGV: the sealed value read before ('' for none), the new sealed value.
+ * A grant declared dead does not overwrite tokens another instance stored meanwhile.
+ */
+export const REPLACE_IF_SAME = `
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`;
+
 /** Every script, loaded once per connection. */
-export const ALL_SCRIPTS: readonly string[] = [CHARGE_AND_LEASE, SETTLE, PUBLISH_SESSION, INVALIDATE_IF_SAME, HEARTBEAT, LEAVE, RELEASE];
+export const ALL_SCRIPTS: readonly string[] = [CHARGE_AND_LEASE, SETTLE, PUBLISH_SESSION, INVALIDATE_IF_SAME, HEARTBEAT, LEAVE, RELEASE, REPLACE_IF_SAME];

@@ -13,11 +13,14 @@ import sinon from 'sinon';
 
 import { SessionError } from '../../../../src/lib/errors';
 import type { HttpResponse } from '../../../../src/lib/http/http-client';
-import { MemoryGrantVault, createGrantRuntime } from '../../../../src/lib/node-red/grant-runtime';
+import { GrantVault, MemoryGrantVault, createGrantRuntime } from '../../../../src/lib/node-red/grant-runtime';
 import type { GrantRuntime, LoginResult, VendorContext, VendorExchange } from '../../../../src/lib/vendors/adapter';
 import { grantLogin } from '../../../../src/lib/vendors/custom/oauth2/grant';
 import { customSettings } from '../../../../src/lib/vendors/custom/settings';
 import { parseSettings } from '../../../../src/lib/vendors/settings';
+import { createRedisStore, RedisStore } from '../../../../src/lib/store/redis';
+import { RedisServer } from '../../../support/redis-server';
+import { deferred, waitFor } from '../../../support/wait';
 
 const HOUR = 3600_000;
 
@@ -77,27 +80,42 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     { weight: 1, arbitrary: fc.constant<Step>({ kind: 'restart' }) },
 );
 
-async function run(steps: Step[]): Promise<void> {
-    const provider = new Provider();
-    const vault = new MemoryGrantVault();
-    const pasted = provider.issueRefresh();
-    const settings = {
-        ...parseSettings(customSettings, { grant: 'refresh_token', tokenPath: '/token' }),
-        vendor: 'custom',
-        baseUrl: 'http://api',
-        requestTimeoutMs: 1000,
-    };
-    let runtime: GrantRuntime & { close(): void } = createGrantRuntime({ vault, binding: ['node', 'client'], onChanged: () => undefined });
-    const context = (): VendorContext => ({
-        settings,
+const SETTINGS = {
+    ...parseSettings(customSettings, { grant: 'refresh_token', tokenPath: '/token' }),
+    vendor: 'custom',
+    baseUrl: 'http://api',
+    requestTimeoutMs: 1000,
+};
+
+/** A grant's context whose token endpoint is `provider`; `before` runs ahead of each answer (a slow provider). */
+function contextOf(provider: Provider, runtime: GrantRuntime, before?: () => Promise<void>): VendorContext {
+    return {
+        settings: SETTINGS,
         grant: runtime,
         send: async (exchange: VendorExchange) => {
+            await before?.();
             const answer = provider.answer(new URLSearchParams(String(exchange.body)));
             if (answer === 'lost') throw new SessionError('NETWORK', 'reset after the request was sent', { transportCode: 'ECONNRESET' });
             return answer;
         },
-    });
-    let live: LoginResult | undefined;
+    };
+}
+
+/** Runs are told apart in a shared store by their binding. */
+let runs = 0;
+
+/**
+ * One sequence against one provider. Each vault is one instance (its own store connection and lease
+ * queue); with several over one shared store, msgs are spread over them like a fleet's.
+ */
+async function run(steps: Step[], vaults: GrantVault[] = [new MemoryGrantVault()]): Promise<void> {
+    const provider = new Provider();
+    const pasted = provider.issueRefresh();
+    const binding = ['node', `client-${++runs}`];
+    const start = (vault: GrantVault) => createGrantRuntime({ vault, binding, onChanged: () => undefined });
+    let runtimes: Array<GrantRuntime & { close(): void }> = vaults.map(start);
+    const context = (runtime: GrantRuntime): VendorContext => contextOf(provider, runtime);
+    const lives: Array<LoginResult | undefined> = vaults.map(() => undefined);
     let dead = false;
     const credentials = { username: 'client', password: 'secret', refreshToken: pasted };
 
@@ -107,19 +125,25 @@ async function run(steps: Step[]): Promise<void> {
         else if (current.kind === 'grace') provider.graceMs = current.ms;
         else if (current.kind === 'revoke') provider.revoked = true;
         else if (current.kind === 'restart') {
-            runtime.close();
-            runtime = createGrantRuntime({ vault, binding: ['node', 'client'], onChanged: () => undefined });
-            live = undefined;
+            for (const runtime of runtimes) runtime.close();
+            runtimes = vaults.map(start);
+            lives.fill(undefined);
         } else {
             const sentBefore = provider.presented.length;
             // Several msgs at once: the session shares one login; several instances share the store's lease.
-            const replacing = current.refused && live?.header ? { jar: undefined as never, header: live.header } : undefined;
-            const outcomes = await Promise.allSettled(Array.from({ length: current.count }, () => grantLogin(context(), credentials, replacing)));
+            const outcomes = await Promise.allSettled(
+                Array.from({ length: current.count }, (_, i) => {
+                    const at = i % runtimes.length;
+                    const live = lives[at];
+                    const replacing = current.refused && live?.header ? { jar: undefined as never, header: live.header } : undefined;
+                    return grantLogin(context(runtimes[at]), credentials, replacing).then((result) => ({ at, result }));
+                }),
+            );
             const sent = provider.presented.length - sentBefore;
             assert.ok(sent <= 2 * current.count, `at most two token requests per login (${sent})`);
             if (dead) assert.strictEqual(sent, 0, 'a dead grant sends nothing');
             for (const outcome of outcomes) {
-                if (outcome.status === 'fulfilled') live = outcome.value;
+                if (outcome.status === 'fulfilled') lives[outcome.value.at] = outcome.value.result;
                 else if ((outcome.reason as SessionError).code === 'AUTHORIZATION_REQUIRED') dead = true;
                 else assert.strictEqual((outcome.reason as SessionError).code, 'NETWORK');
             }
@@ -130,12 +154,12 @@ async function run(steps: Step[]): Promise<void> {
         for (const [token, answered] of provider.superseded) {
             assert.strictEqual(seen.get(token), answered, `${token} was sent again after its successor arrived`);
         }
-        const stored = await runtime.store.read();
+        const stored = await runtimes[0].store.read();
         if (stored && !stored.dead && stored.refreshToken) {
             assert.ok(provider.refresh.has(stored.refreshToken), 'the store holds a token the provider issued');
         }
     }
-    runtime.close();
+    for (const runtime of runtimes) runtime.close();
 }
 
 describe('OAuth2 refresh rules (model)', function () {
@@ -157,5 +181,106 @@ describe('OAuth2 refresh rules (model)', function () {
             { kind: 'msgs', count: 2, refused: false },
             { kind: 'msgs', count: 1, refused: true },
         ]);
+    });
+});
+
+describe('OAuth2 refresh rules of a fleet (model, two instances on one real redis-server)', function () {
+    this.timeout(120_000);
+    let redis: RedisServer;
+    let stores: RedisStore[] = [];
+
+    before(async function () {
+        redis = await RedisServer.start();
+        // Two instances: each its own connection, its own instance id (lease holder) and its own lease queue.
+        stores = [0, 1].map(() => createRedisStore({ url: redis.url, sharedKey: 'an-oauth2-fleet-key-of-32-characters!', keyPrefix: 'model' }));
+    });
+    after(async function () {
+        await Promise.all(stores.map((store) => store.close()));
+        await redis?.stop();
+    });
+    beforeEach(() => sinon.useFakeTimers({ now: 1_800_000_000_000, toFake: ['Date'] }));
+    afterEach(() => sinon.restore());
+
+    const credentials = (refreshToken: string) => ({ username: 'client', password: 'secret', refreshToken });
+    const runtimeOn = (store: GrantVault, binding: string[], turnMs?: number) =>
+        createGrantRuntime({ vault: store, binding, turnMs, onChanged: () => undefined });
+
+    it("one refresh for two instances: the second waits for the first one's turn and takes its tokens from Redis", async function () {
+        const provider = new Provider();
+        const pasted = provider.issueRefresh();
+        const binding = ['node', `client-${++runs}`];
+        // b's view of the store counts how often it found the grant's turn taken.
+        let busy = 0;
+        const store = stores[1];
+        const watched: GrantVault = {
+            fingerprint: (parts) => store.fingerprint(parts),
+            readGrant: (key) => store.readGrant(key),
+            writeGrant: (key, value) => store.writeGrant(key, value),
+            replaceGrant: (key, expected, value) => store.replaceGrant(key, expected, value),
+            leaseGrant: async (key, ms) => {
+                const result = await store.leaseGrant(key, ms);
+                if ('busy' in result) busy++;
+                return result;
+            },
+        };
+        const a = runtimeOn(stores[0], binding);
+        const b = createGrantRuntime({ vault: watched, binding, onChanged: () => undefined });
+        const gate = deferred();
+        let sending = false;
+        const first = grantLogin(
+            contextOf(provider, a, async () => {
+                sending = true;
+                await gate.promise;
+            }),
+            credentials(pasted),
+            undefined,
+        );
+        await waitFor(() => sending);
+        const second = grantLogin(contextOf(provider, b), credentials(pasted), undefined);
+        // b waits for a's turn while a's refresh is on the wire: nothing of b's reaches the provider meanwhile.
+        await waitFor(() => busy > 0);
+        assert.deepStrictEqual(provider.presented, []);
+        gate.resolve();
+        const [x, y] = await Promise.all([first, second]);
+        assert.strictEqual(provider.presented.length, 1, 'one refresh for both');
+        assert.strictEqual(x.header?.token, y.header?.token, 'the same access token');
+        a.close();
+        b.close();
+    });
+
+    it('a turn shorter than a token request sends nothing (GUARD_UNAVAILABLE): a holder whose lease ran out does not send', async function () {
+        const provider = new Provider();
+        const runtime = runtimeOn(stores[0], ['node', `client-${++runs}`], SETTINGS.requestTimeoutMs / 2);
+        await assert.rejects(grantLogin(contextOf(provider, runtime), credentials(provider.issueRefresh()), undefined), { code: 'GUARD_UNAVAILABLE' });
+        assert.deepStrictEqual(provider.presented, []);
+        runtime.close();
+    });
+
+    it('a paste the store has seen never resets the chain on another instance; a new paste starts a new one', async function () {
+        const provider = new Provider();
+        const old = provider.issueRefresh();
+        const binding = ['node', `client-${++runs}`];
+        const [a, b] = stores.map((store) => runtimeOn(store, binding));
+        await grantLogin(contextOf(provider, a), credentials(old), undefined);
+        sinon.clock.tick(HOUR);
+        // b still holds the old paste (deployed from the same snapshot): it renews the chain, never sends the paste again.
+        await grantLogin(contextOf(provider, b), credentials(old), undefined);
+        assert.deepStrictEqual(provider.presented, [old, 'rt2']);
+        const fresh = provider.issueRefresh();
+        await grantLogin(contextOf(provider, b), credentials(fresh), undefined);
+        assert.strictEqual(provider.presented.at(-1), fresh, 'a new paste starts a new chain');
+        sinon.clock.tick(HOUR);
+        await grantLogin(contextOf(provider, a), credentials(old), undefined);
+        assert.notStrictEqual(provider.presented.at(-1), old, "a's old paste does not reset b's new chain");
+        assert.strictEqual(new Set(provider.presented).size, provider.presented.length, 'no refresh token sent twice');
+        a.close();
+        b.close();
+    });
+
+    it('hold with msgs spread over two instances that share the tokens and the refresh lease in Redis', async function () {
+        await fc.assert(
+            fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), (steps) => run(steps, stores)),
+            { numRuns: Number(process.env.MODEL_RUNS ?? 300) / 3 },
+        );
     });
 });

@@ -80,7 +80,14 @@ async function refresh(
         if (error instanceof OAuthError && error.error === 'invalid_grant') {
             if (newer && !retried) return fresh(newer, Date.now()) ? newer : refresh(context, credentials, runtime, newer, turn, true);
             const dead: GrantRecord = { seed: record.seed, seeds: record.seeds, expiresAt: null, obtainedAt: Date.now(), dead: true };
-            await runtime.store.write(dead);
+            if (!(await runtime.store.replace(again, dead))) {
+                // Another instance stored tokens since (one whose turn ran out, an authorization): they stand.
+                const latest = await runtime.store.read();
+                if (latest && usable(latest, undefined)) return latest;
+                if (latest?.refreshToken && !latest.dead && latest.refreshToken !== refreshToken && !retried) {
+                    return refresh(context, credentials, runtime, latest, turn, true);
+                }
+            }
             throw authorizationRequired(
                 `${PROVIDER} refused the refresh token of "${credentials.username}" (invalid_grant): authorize again in the server configuration.`,
             );
