@@ -9,8 +9,8 @@
 import assert from 'node:assert';
 
 import { request } from '../simulators/http-get';
-import { OAuthProviderSimulator } from '../simulators/oauth2';
-import { HttpReply, NodeRedProcess, httpCall } from '../support/node-red-fleet';
+import { OAuthProviderSimulator, serverSettings } from '../simulators/oauth2';
+import { HttpReply, NodeRedProcess, failureReply, httpCall, storeNode } from '../support/node-red-fleet';
 import { RedisServer, dumpAll } from '../support/redis-server';
 import { waitFor } from '../support/wait';
 
@@ -27,48 +27,19 @@ function grantFlows(origin: string, redisUrl: string, server: Record<string, unk
     const z = 'fleet-oauth2';
     return [
         { id: z, type: 'tab', label: 'fleet oauth2' },
-        {
-            id: 'store',
-            type: 'rest-session-store',
-            engine: 'redis',
-            url: redisUrl,
-            keyPrefix: 'fleet-oauth2',
-            // The grant's tokens are the fleet's whatever this says.
-            share: 'guard',
-            credentials: { sharedKey: SHARED_KEY },
-        },
+        // share guard: the grant's tokens are the fleet's whatever it says.
+        storeNode(redisUrl, 'fleet-oauth2', 'guard', SHARED_KEY),
         {
             id: 'srv',
             type: 'rest-session-server',
-            vendor: 'custom',
-            baseUrl: origin,
-            store: 'store',
-            tokenFrom: 'body',
-            tokenName: 'access_token',
-            expiry: 'body',
-            expiryValue: 'expires_in',
-            rejectedStatus: '401',
-            logoutPath: '',
-            tokenPath: '/token',
-            clientAuth: 'basic',
-            requestTimeout: REQUEST_TIMEOUT_MS,
-            ...server,
+            ...serverSettings(origin, { baseUrl: origin, store: 'store', requestTimeout: REQUEST_TIMEOUT_MS, ...server }),
             credentials: { username: CLIENT.id, password: CLIENT.secret, ...credentials },
         },
         { id: 'in-req', z, type: 'http in', url: '/req', method: 'post', wires: [['req']] },
         { id: 'req', z, type: 'rest-session-request', server: 'srv', method: 'GET', url: '/api/things', ret: 'obj', paytoqs: 'ignore', wires: [['done']] },
         { id: 'done', z, type: 'function', func: 'msg.headers = {}; return msg;', outputs: 1, wires: [['ok']] },
         { id: 'ok', z, type: 'http response', statusCode: '200', headers: {}, wires: [] },
-        { id: 'catcher', z, type: 'catch', scope: ['req'], uncaught: false, wires: [['failed']] },
-        {
-            id: 'failed',
-            z,
-            type: 'function',
-            func: 'msg.headers = {}; msg.payload = { errorCode: msg.errorCode, message: msg.error && msg.error.message }; msg.statusCode = 500; return msg;',
-            outputs: 1,
-            wires: [['fail-out']],
-        },
-        { id: 'fail-out', z, type: 'http response', headers: {}, wires: [] },
+        ...failureReply(z, ['req']),
         { id: 'watch', z, type: 'status', scope: ['req'], wires: [['keep']] },
         { id: 'keep', z, type: 'function', func: "flow.set('status', msg.status); return null;", outputs: 1, wires: [[]] },
         { id: 'in-status', z, type: 'http in', url: '/status', method: 'post', wires: [['show']] },
@@ -114,6 +85,27 @@ describe('OAuth2 grants in a fleet of three Node-RED processes on one Redis', fu
         assert.strictEqual(done.status, 200, done.body);
     }
 
+    /**
+     * The provider refuses every access token; `instance` renews it and is killed (SIGKILL) while the
+     * provider leaves its `held` request unanswered. The counts before.
+     */
+    async function killWhileHeld(instance: NodeRedProcess, held: 'rotation' | 'resource'): Promise<ReturnType<typeof counts>> {
+        sim.expireAccessTokens();
+        const before = counts();
+        const reached = sim.holdNext(held);
+        void instance.call('/req').catch(() => undefined);
+        await reached;
+        await instance.kill();
+        return before;
+    }
+
+    /** Waits until each instance answers a msg with the API's reply. */
+    async function everyInstanceServes(what: string): Promise<void> {
+        for (const instance of fleet) {
+            await waitFor(async () => errorCodeOf(await instance.call('/req')) === 'OK', { timeoutMs: 30_000, intervalMs: 250, message: what });
+        }
+    }
+
     /** No refresh token was presented twice (a rotated-away one is never sent again). */
     function assertNoRefreshTokenReused(): void {
         const seen = sim.stats.oauth.refreshTokensSeen;
@@ -125,7 +117,7 @@ describe('OAuth2 grants in a fleet of three Node-RED processes on one Redis', fu
         sim = await new OAuthProviderSimulator({ tls: false, autoApprove: true, clients: [{ ...CLIENT, redirectUris: [] }] }).start();
         // A refresh cut off by a crash holds its client for one cool-down (the guard's rule): a short one here.
         fleet = await Promise.all(['a', 'b', 'c'].map((name) => NodeRedProcess.start(`oauth2-${name}`, 'restSessionServerCoolDown: 1000,')));
-        await deployAll({ grant: 'authorization_code', authorizeUrl: `${sim.origin}/authorize` });
+        await deployAll({ grant: 'authorization_code' });
     });
     after(async function () {
         await Promise.all(fleet.map((instance) => instance.dispose()));
@@ -174,13 +166,8 @@ describe('OAuth2 grants in a fleet of three Node-RED processes on one Redis', fu
 
     it('SIGKILL of the refreshing instance after it saved the rotated token: the others use that token, no new refresh', async function () {
         const [a, b, c] = fleet;
-        sim.expireAccessTokens();
-        const before = counts();
         // b refreshes, saves, and dies as its first request with the new access token reaches the API.
-        const reached = sim.holdNext('resource');
-        void b.call('/req').catch(() => undefined);
-        await reached;
-        await b.kill();
+        const before = await killWhileHeld(b, 'resource');
         assert.deepStrictEqual(await burst(6, [a, c]), Array(6).fill('OK'));
         assert.strictEqual(counts().refreshRequests, before.refreshRequests + 1, 'the token b saved serves a and c');
         await b.launch();
@@ -197,9 +184,7 @@ describe('OAuth2 grants in a fleet of three Node-RED processes on one Redis', fu
         assert.deepStrictEqual(await burst(6), Array(6).fill('GUARD_UNAVAILABLE'));
         assert.strictEqual(counts().tokenRequests, before.tokenRequests, 'no token request without the store');
         await redis.restart();
-        for (const instance of fleet) {
-            await waitFor(async () => errorCodeOf(await instance.call('/req')) === 'OK', { timeoutMs: 30_000, intervalMs: 250, message: 'recovery' });
-        }
+        await everyInstanceServes('recovery');
         assert.deepStrictEqual(await burst(6), Array(6).fill('OK'));
         assert.strictEqual(counts().refreshRequests, before.refreshRequests + 1, 'one refresh for the fleet after Redis came back');
         assertNoRefreshTokenReused();
@@ -238,12 +223,7 @@ describe('OAuth2 grants in a fleet of three Node-RED processes on one Redis', fu
         const [a, b, c] = fleet;
         await authorize(c);
         assert.deepStrictEqual(await burst(6), Array(6).fill('OK'), 'one new authorization serves every instance');
-        sim.expireAccessTokens();
-        const before = counts();
-        const rotated = sim.holdNext('rotation');
-        void a.call('/req').catch(() => undefined);
-        await rotated;
-        await a.kill();
+        const before = await killWhileHeld(a, 'rotation');
         // b and c wait out a's turn (it never ends its refresh), then one refresh with the rotated-away token: dead.
         await waitFor(async () => (await burst(2, [b, c])).every((code) => code === 'AUTHORIZATION_REQUIRED'), {
             timeoutMs: 90_000,
@@ -262,7 +242,7 @@ describe('OAuth2 grants in a fleet of three Node-RED processes on one Redis', fu
 
     it('device code: one device authorization for the fleet, its code shown by every instance; approved once, every instance serves', async function () {
         sim.options.deviceIntervalS = 1;
-        await deployAll({ grant: 'device_code', deviceAuthorizationPath: '/device_authorization' });
+        await deployAll({ grant: 'device_code' });
         const deviceStarts = () => sim.stats.requests.filter((entry) => entry.url.startsWith('/device_authorization')).length;
         const replies = await Promise.all(Array.from({ length: 9 }, (_, i) => fleet[i % 3].call('/req')));
         assert.deepStrictEqual(replies.map(errorCodeOf), Array(9).fill('AUTHORIZATION_REQUIRED'));
@@ -270,13 +250,7 @@ describe('OAuth2 grants in a fleet of three Node-RED processes on one Redis', fu
         const [code] = sim.pendingUserCodes();
         for (const reply of replies) assert.match(reply.json().message, new RegExp(`enter ${code}`));
         assert.ok(sim.approveDevice(code));
-        for (const instance of fleet) {
-            await waitFor(async () => errorCodeOf(await instance.call('/req')) === 'OK', {
-                timeoutMs: 30_000,
-                intervalMs: 250,
-                message: 'the approved device',
-            });
-        }
+        await everyInstanceServes('the approved device');
         assert.strictEqual(deviceStarts(), 1);
         const polled = new Set(sim.stats.requests.filter((entry) => entry.body.includes(encodeURIComponent(DEVICE_GRANT))).map((entry) => entry.body));
         assert.ok(polled.size >= 1);

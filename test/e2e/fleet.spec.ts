@@ -8,7 +8,7 @@
 import assert from 'node:assert';
 
 import { SmartServerSimulator } from '../simulators/smartserver';
-import { NodeRedProcess, HttpReply, httpCall } from '../support/node-red-fleet';
+import { NodeRedProcess, HttpReply, failureReply, httpCall, storeNode } from '../support/node-red-fleet';
 import { HEARTBEAT_TTL_MS } from '../../src/lib/session/shared-account';
 import { RedisServer, dumpAll, withClient } from '../support/redis-server';
 import { quietPeriod, waitFor } from '../support/wait';
@@ -34,15 +34,7 @@ function fleetFlows(options: FleetFlowOptions): unknown[] {
     const z = 'fleet';
     return [
         { id: z, type: 'tab', label: 'fleet' },
-        {
-            id: 'store',
-            type: 'rest-session-store',
-            engine: 'redis',
-            url: options.redisUrl,
-            keyPrefix: 'fleet-test',
-            share: options.share,
-            credentials: { sharedKey: SHARED_KEY },
-        },
+        storeNode(options.redisUrl, 'fleet-test', options.share, SHARED_KEY),
         {
             id: 'srv',
             type: 'rest-session-server',
@@ -61,16 +53,7 @@ function fleetFlows(options: FleetFlowOptions): unknown[] {
         // The vendor's reply headers (Content-Length, Transfer-Encoding) must not become the endpoint's.
         { id: 'done', z, type: 'function', func: 'msg.headers = {}; msg.payload = { ok: true }; return msg;', outputs: 1, wires: [['ok']] },
         { id: 'ok', z, type: 'http response', statusCode: '200', headers: {}, wires: [] },
-        { id: 'catcher', z, type: 'catch', scope: null, uncaught: false, wires: [['failed']] },
-        {
-            id: 'failed',
-            z,
-            type: 'function',
-            func: 'msg.headers = {}; msg.payload = { errorCode: msg.errorCode, retryAfter: msg.retryAfter, message: msg.error && msg.error.message }; msg.statusCode = 500; return msg;',
-            outputs: 1,
-            wires: [['fail-out']],
-        },
-        { id: 'fail-out', z, type: 'http response', headers: {}, wires: [] },
+        ...failureReply(z),
     ];
 }
 

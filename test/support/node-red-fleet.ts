@@ -45,6 +45,30 @@ export function httpCall(url: string, method = 'GET', body?: unknown, headers: R
     });
 }
 
+/** A `rest-session-store` config node on `redisUrl` with the fleet's shared key. */
+export function storeNode(redisUrl: string, keyPrefix: string, share: 'guard' | 'session', sharedKey: string): Record<string, unknown> {
+    return { id: 'store', type: 'rest-session-store', engine: 'redis', url: redisUrl, keyPrefix, share, credentials: { sharedKey } };
+}
+
+/**
+ * A Catch node (for `scope`, null: the whole tab) and what answers the caught msg's `http in`: 500
+ * with `{errorCode, retryAfter, message}`.
+ */
+export function failureReply(z: string, scope: string[] | null = null): unknown[] {
+    return [
+        { id: 'catcher', z, type: 'catch', scope, uncaught: false, wires: [['failed']] },
+        {
+            id: 'failed',
+            z,
+            type: 'function',
+            func: 'msg.headers = {}; msg.payload = { errorCode: msg.errorCode, retryAfter: msg.retryAfter, message: msg.error && msg.error.message }; msg.statusCode = 500; return msg;',
+            outputs: 1,
+            wires: [['fail-out']],
+        },
+        { id: 'fail-out', z, type: 'http response', headers: {}, wires: [] },
+    ];
+}
+
 export class NodeRedProcess {
     output = '';
     url = '';
