@@ -173,6 +173,26 @@ describe('OAuth2 refresh rules (model)', function () {
         );
     });
 
+    it('a rotation the store did not confirm is not used, and is saved first once the store answers: the chain lives on', async function () {
+        const provider = new Provider();
+        const pasted = provider.issueRefresh();
+        let failingWrites = 1;
+        const vault = new (class extends MemoryGrantVault {
+            override writeGrant(key: string, value: string | undefined): Promise<void> {
+                if (failingWrites-- > 0) return Promise.reject(new SessionError('GUARD_UNAVAILABLE', 'the store went away'));
+                return super.writeGrant(key, value);
+            }
+        })();
+        const runtime = createGrantRuntime({ vault, binding: ['node', `client-${++runs}`], onChanged: () => undefined });
+        const credentials = { username: 'client', password: 'secret', refreshToken: pasted };
+        await assert.rejects(grantLogin(contextOf(provider, runtime), credentials, undefined), { code: 'GUARD_UNAVAILABLE' });
+        const result = await grantLogin(contextOf(provider, runtime), credentials, undefined);
+        assert.deepStrictEqual(provider.presented, [pasted], 'one refresh: the rotation was saved, not redone with the dead token');
+        assert.strictEqual(result.header?.token, 'at3');
+        assert.strictEqual((await runtime.store.read())?.refreshToken, 'rt2');
+        runtime.close();
+    });
+
     it('regression: a lost reply, then a refused token: one retry with the old token, then a dead grant', async function () {
         await run([
             { kind: 'msgs', count: 1, refused: false },

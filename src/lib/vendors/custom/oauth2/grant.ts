@@ -16,6 +16,13 @@ function fresh(record: GrantRecord, now: number): boolean {
     return record.accessToken !== undefined && (record.expiresAt === null || now < record.expiresAt - margin(record));
 }
 
+/** A rotation the store did not confirm (it went away meanwhile), kept by this deploy until the store answers. */
+const UNSAVED = 'unsavedRotation';
+interface UnsavedRotation {
+    rotatedFrom: string;
+    record: GrantRecord;
+}
+
 export function authorizationRequired(message: string): SessionError {
     return new SessionError('AUTHORIZATION_REQUIRED', message);
 }
@@ -31,6 +38,7 @@ export async function grantLogin(context: VendorContext, credentials: LoginCrede
     const runtime = context.grant;
     if (!runtime) throw new SessionError('CONFIG', 'An OAuth2 grant works in a deployed configuration only: deploy it, then authorize.');
     const refused = replacing?.header?.token;
+    await saveUnsaved(runtime);
     const seen = await current(runtime, credentials);
     if (seen && usable(seen, refused)) return used(context, seen);
     if (!seen?.refreshToken) return needsPerson(context, credentials, runtime, seen);
@@ -99,8 +107,29 @@ async function refresh(
         throw error;
     }
     const next = recordFrom(reply, record, refreshToken);
-    await runtime.store.write(next);
+    try {
+        await runtime.store.write(next);
+    } catch (error) {
+        // Rotated at the provider but not confirmed: not used (save before use), and written first once the store answers.
+        runtime.state.set(UNSAVED, { rotatedFrom: refreshToken, record: next } satisfies UnsavedRotation);
+        throw error;
+    }
     return next;
+}
+
+/**
+ * Writes a rotation the store missed, over the record it was rotated from or one declared dead since
+ * (another instance sent the rotated-away token meanwhile); never over newer tokens. A store still
+ * away fails this login (`GUARD_UNAVAILABLE`, nothing sent).
+ */
+async function saveUnsaved(runtime: GrantRuntime): Promise<void> {
+    const unsaved = runtime.state.get(UNSAVED) as UnsavedRotation | undefined;
+    if (!unsaved) return;
+    const stored = await runtime.store.read();
+    const replaceable = !stored || stored.dead || stored.refreshToken === unsaved.rotatedFrom;
+    // A write that came first is read again on the next login.
+    if (replaceable && !(await runtime.store.replace(stored, unsaved.record))) return;
+    runtime.state.delete(UNSAVED);
 }
 
 function used(context: VendorContext, record: GrantRecord): LoginResult {
