@@ -98,6 +98,11 @@ describe('custom vendor: device settings and "session ended" signals', function 
             '"msg":"[^"]*LoginRequired',
             'a{3,}b+',
             '.*?expired$',
+            // Top-level alternatives are tried one after the other: their costs add.
+            '"error":\\s*"session expired"|^<html.*login',
+            '.*LoginRequired|.*SessionExpired',
+            // A decided repeat before the one that gives back runs once per start.
+            '"error"\\s*:\\s*"session.*expired"',
         ];
         const RISKY: Array<[string, string]> = [
             ['(a+)+$', 'nested'],
@@ -112,6 +117,13 @@ describe('custom vendor: device settings and "session ended" signals', function 
             ['\\w+\\s?\\w+X', 'unbounded'],
             ['[a-z]+[0-9a-z]*!', 'unbounded'],
             ['"msg":"[^"]*LoginRequired[^"]*"', 'unbounded'],
+            // `$` can refuse what a last repeat took: 52 s on 4 KB ending in a newline (or a non-word character).
+            ['.*.*$', 'unbounded'],
+            ['\\w+\\w*$', 'unbounded'],
+            // A character that may be left out decides no stop: \s*\s*\s*! in disguise, 7 s on 120 spaces.
+            ['\\s*x{00,1}\\s*x{00,1}\\s*!', 'unbounded'],
+            // A decided repeat after one that gives back runs again for each give-back.
+            ['.*\\s*:', 'unbounded'],
             ['(a)\\1', 'backreference'],
             ['(?<q>a)\\k<q>', 'backreference'],
             ['a{0,100}b', 'ways'],

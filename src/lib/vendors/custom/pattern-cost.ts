@@ -2,12 +2,14 @@
  * Whether a user's regular expression is cheap enough to run on every reply. JavaScript's engine
  * backtracks: a repeat of a group that holds a repeat or an alternative (`(a+)+`, `(a|ab)*`) costs
  * exponential time, and each further unbounded repeat multiplies the cost by the text's length
- * (`.*.*X` on 4 KB: about a minute). So a pattern may hold at most one unbounded repeat (`*`, `+`,
- * `{n,}`) that can give back what it took, or else any number of repeats whose stop is decided (one
- * character followed by a character it cannot match: `\s*:`, `[^"]*"`), plus one that ends the
- * pattern; bounded repeats and alternatives that together allow at most {@link MAX_WAYS} ways; no
- * repeated group that holds a repeat or an alternative; no back-reference. Together with the bounded
- * text it is matched against, a match then costs at most about the square of that text.
+ * (`.*.*X` on 4 KB: about a minute). So each top-level alternative may hold at most one unbounded
+ * repeat (`*`, `+`, `{n,}`) that can give back what it took, any number of repeats whose stop is
+ * decided (one character followed by a character it cannot match: `\s*:`, `[^"]*"`) before it but
+ * none after it (each of its give-backs would run them again), and one that ends the pattern (not
+ * before `$`, which can refuse it); bounded repeats and alternatives that together allow at most
+ * {@link MAX_WAYS} ways; no repeated group that holds a repeat or an alternative; no back-reference.
+ * Together with the bounded text it is matched against, a match then costs at most about the
+ * square of that text.
  */
 
 /** Bounded repeats and alternatives may allow this many ways to match, multiplied. */
@@ -26,7 +28,10 @@ interface Group {
 export function patternRisk(source: string): PatternRisk | undefined {
     /** Unbounded repeats that can give back what they took, and those where they stop is decided. */
     let unbounded = 0;
-    let decided = 0;
+    /** Decided repeats after one that gives back: its every give-back runs them again. */
+    let decidedAfter = 0;
+    /** The worst top-level alternative so far: they are tried one after the other, so their costs add. */
+    let worst = 0;
     let ways = 1;
     const groups: Group[] = [{ branching: false, alternatives: 1 }];
     /** Whether the atom just read (a repeat may follow) is a group that branches. */
@@ -67,6 +72,11 @@ export function patternRisk(source: string): PatternRisk | undefined {
         } else if (char === '|') {
             const group = groups[groups.length - 1];
             group.alternatives++;
+            if (groups.length === 1) {
+                worst = Math.max(worst, unbounded + (decidedAfter > 0 ? 1 : 0));
+                unbounded = 0;
+                decidedAfter = 0;
+            }
             lastAtom = undefined;
             lastChar = undefined;
         } else if (char === '*' || char === '+' || char === '?' || (char === '{' && /^\{\d+(,\d*)?\}/.test(source.slice(i)))) {
@@ -82,8 +92,8 @@ export function patternRisk(source: string): PatternRisk | undefined {
                 if (char === '?') ways *= 2;
             }
             if (most === Infinity && !(groups.length === 1 && endsPattern(source, i + 1))) {
-                if (lastChar && stopsBefore(lastChar, source, i + 1)) decided++;
-                else unbounded++;
+                if (!lastChar || !stopsBefore(lastChar, source, i + 1)) unbounded++;
+                else if (unbounded > 0) decidedAfter++;
             }
             if (most > 1 && lastAtom === 'branching') return 'nested';
             groups[groups.length - 1].branching = true;
@@ -94,15 +104,18 @@ export function patternRisk(source: string): PatternRisk | undefined {
             lastChar = char === '^' || char === '$' ? undefined : char;
         }
     }
-    // Each repeat that can give back multiplies the cost by the text's length; decided ones add to it.
-    if (unbounded + (decided > 0 ? 1 : 0) > 1) return 'unbounded';
+    // Each repeat that can give back multiplies the cost by the text's length, and so do decided ones after it.
+    if (Math.max(worst, unbounded + (decidedAfter > 0 ? 1 : 0)) > 1) return 'unbounded';
     if (ways > MAX_WAYS) return 'ways';
     return undefined;
 }
 
-/** Only an optional lazy mark and the end of the text follow a quantifier ending before `from`. */
+/**
+ * Only an optional lazy mark follows a quantifier ending before `from`: nothing after it can refuse
+ * what it took, so it never gives back (a `$` can: `.*.*$` on a line that ends in a newline).
+ */
 function endsPattern(source: string, from: number): boolean {
-    return /^\??\$?$/.test(source.slice(from));
+    return /^\??$/.test(source.slice(from));
 }
 
 /**
@@ -110,8 +123,9 @@ function endsPattern(source: string, from: number): boolean {
  * character that must be there and that `atom` cannot match: the repeat stops there, and nowhere else.
  */
 function stopsBefore(atom: string, source: string, from: number): boolean {
-    const next = /^\??(\\[^\w]|[^\\^$.|?*+()[\]{}])([?*]|\{0[,}])?/.exec(source.slice(from));
-    if (!next || next[2]) return false;
+    const next = /^\??(\\[^\w]|[^\\^$.|?*+()[\]{}])([?*]|\{(\d+)[,}])?/.exec(source.slice(from));
+    // The character may be left out (`?`, `*`, `{0,}`, `{00,1}`): then it decides nothing.
+    if (!next || next[2] === '?' || next[2] === '*' || Number(next[3]) === 0) return false;
     const literal = next[1].length === 2 ? next[1][1] : next[1];
     try {
         return !new RegExp(`^${atom}$`).test(literal);
