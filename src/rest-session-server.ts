@@ -6,6 +6,7 @@ import { withEnv } from './lib/node-red/env';
 import { embeddedStore } from './lib/node-red/guard-file';
 import { DEFAULT_MAX_RESPONSE_BYTES, guardPolicy, numberSetting } from './lib/node-red/runtime-settings';
 import { flag, readServerSettings } from './lib/node-red/server-settings';
+import { deployedStore, fleetGuardOf } from './lib/node-red/fleet-guard';
 import { createSessionManager, readMaxConnections } from './lib/node-red/session-factory';
 import { asSessionError } from './lib/node-red/report-error';
 import { registerTestLogin } from './lib/node-red/test-login';
@@ -45,7 +46,7 @@ export = function register(RED: NodeAPI): void {
         // Test login counts like any login of this server: through the fleet's guard too, never in its session.
         node.fleetGuard = () => {
             const named = storeNode(def.store);
-            return named && { store: named.sharedStore(), share: 'guard', policy: guardPolicy(RED) };
+            return named && fleetGuardOf(RED, named);
         };
 
         // Created on first use, so the tls-config node it reads exists whatever the start order.
@@ -125,10 +126,7 @@ export = function register(RED: NodeAPI): void {
 
     /** The store node `id` names; `CONFIG` when it is missing. */
     function storeNode(id: unknown): StoreNode | undefined {
-        if (typeof id !== 'string' || !id) return undefined;
-        const found = RED.nodes.getNode(id) as StoreNode | null;
-        if (!found || typeof found.sharedStore !== 'function') throw new SessionError('CONFIG', 'The selected session store was not found.');
-        return found;
+        return deployedStore(RED, id);
     }
 
     function ownCredentials(node: ServerNode): LoginCredentials | undefined {

@@ -207,6 +207,46 @@ describe('a fleet of three Node-RED processes on one account, through Redis', fu
         );
     });
 
+    it("Test login of a new or edited server passes the guard of the store its dialog names: held by the fleet's cool-down, CONFIG for a store not deployed, GUARD_UNAVAILABLE while Redis is unreachable (nothing sent)", async function () {
+        const user = newUser();
+        const [a, b] = fleet;
+        const testLogin = async (values: Record<string, string>) => {
+            const body = { vendor: 'smartserver', baseUrl: sim.origin, requestTimeout: String(REQUEST_TIMEOUT_MS), username: user, ...values };
+            const reply = await httpCall(`${a.url}/rest-session-server/test-login`, 'POST', body);
+            assert.strictEqual(reply.status, 200, reply.text);
+            return reply.json() as { ok: boolean; code?: string; sent?: boolean; message?: string };
+        };
+        const flows = (password: string) => fleetFlows({ origin: sim.origin, redisUrl: redis.url, user, password, share: 'guard' });
+        await Promise.all([a.deploy(flows(PASSWORD)), b.deploy(flows('Wrong-One-Passw0rd'))]);
+        assert.strictEqual(failure(await b.call('/login')).errorCode, 'INVALID_CREDENTIALS');
+        assert.strictEqual(loginsOf(user).length, 1);
+        // A server added in A's editor (not deployed), or the id of another node, with the fleet's store selected: held back by the fleet.
+        for (const id of ['new-server', 'store', '']) {
+            const held = await testLogin({ id, store: 'store', password: 'Wrong-One-Passw0rd' });
+            assert.deepStrictEqual([held.ok, held.code, held.sent], [false, 'INVALID_CREDENTIALS', false], JSON.stringify(held));
+        }
+        // A store that is not deployed (new in the editor, or unknown): CONFIG.
+        const undeployed = await testLogin({ id: 'new-server', store: 'new-store', password: 'Wrong-One-Passw0rd' });
+        assert.deepStrictEqual([undeployed.ok, undeployed.code, undeployed.sent], [false, 'CONFIG', false], JSON.stringify(undeployed));
+        assert.match(undeployed.message!, /session store was not found\. Deploy it/);
+        assert.strictEqual(loginsOf(user).length, 1, 'nothing sent by the held Test logins');
+        // The store unreachable: fail closed, whether the dialog or the deployed server names it.
+        redis.pause();
+        try {
+            const dialogs: Array<Record<string, string>> = [{ id: 'new-server', store: 'store' }, { id: 'srv' }];
+            for (const values of dialogs) {
+                const closed = await testLogin({ ...values, password: PASSWORD });
+                assert.deepStrictEqual([closed.ok, closed.code, closed.sent], [false, 'GUARD_UNAVAILABLE', false], JSON.stringify(closed));
+            }
+        } finally {
+            redis.resume();
+        }
+        assert.strictEqual(loginsOf(user).length, 1, 'nothing sent while the store was unreachable');
+        const right = await testLogin({ id: 'new-server', store: 'store', password: PASSWORD });
+        assert.strictEqual(right.ok, true, JSON.stringify(right));
+        assert.strictEqual(loginsOf(user).length, 2);
+    });
+
     it('a 429 "wait" seen by one instance keeps the others silent', async function () {
         const user = newUser();
         await deployAll({ user, password: PASSWORD, share: 'guard' });

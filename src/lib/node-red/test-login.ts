@@ -11,6 +11,7 @@ import { identitySettingNames, propertyNames } from '../vendors/settings';
 import type { LoginCredentials, LoginResult, ServerSettings, VendorAdapter } from '../vendors/adapter';
 import { proxySettings, tlsOptions } from './connection-options';
 import { withEnv } from './env';
+import { deployedStore, fleetGuardOf } from './fleet-guard';
 import { asSessionError } from './report-error';
 import { readServerSettings } from './server-settings';
 import { createSessionManager } from './session-factory';
@@ -62,8 +63,8 @@ const NOT_SENT_CODES: ReadonlySet<ErrorCode> = new Set(['CONFIG', 'INVALID_INPUT
 /**
  * Registers `POST /rest-session-server/test-login` (permission `rest-session-server.write`): logs in
  * with the dialog's values through the same core as a deployed node (vendor adapter, TLS of the
- * deployed tls-config node, the shared login guard, and the fleet's when the deployed node names a
- * session store), reports the user and expiry or the error code,
+ * deployed tls-config node, the shared login guard, and the fleet's when the dialog or the deployed
+ * node names a session store), reports the user and expiry or the error code,
  * logs out and destroys its client. The answer never holds a password, cookie or token.
  */
 export function registerTestLogin(RED: NodeAPI): void {
@@ -95,8 +96,7 @@ async function testLogin(RED: NodeAPI, body: TestLoginBody, running: Map<string,
     const key = LoginGuard.fingerprint([JSON.stringify(settings), text(body.tls), text(body.proxy), credentials.username, credentials.password]);
     const shared = running.get(key);
     if (shared) return shared;
-    // A deployed server with a session store: the test passes the fleet's guard as well (its budget, cool-downs, blocks).
-    const attempt = loginAndLogout(RED, settings, adapter, credentials, connection, deployed?.fleetGuard());
+    const attempt = loginAndLogout(RED, settings, adapter, credentials, connection, fleetGuard(RED, body.store, deployed));
     const bounded = within(attempt, TEST_LIMIT_MS, () => textError('TIMEOUT', catalogText('testLogin.noAnswer', { time: formatDuration(TEST_LIMIT_MS) })));
     running.set(key, bounded);
     try {
@@ -142,6 +142,21 @@ async function loginAndLogout(
     } finally {
         await manager.close(false, 0);
     }
+}
+
+/**
+ * The fleet's guard the test passes as well as this instance's (budget, cool-downs, blocks): the
+ * dialog's session store, which must be deployed (an undeployed or unknown one is `CONFIG`, nothing
+ * sent: a new or edited server is no way around the fleet's guard), else the deployed server's.
+ */
+function fleetGuard(RED: NodeAPI, storeId: unknown, deployed: ServerNode | undefined): SharedStoreLink | undefined {
+    let store;
+    try {
+        store = deployedStore(RED, storeId);
+    } catch (error) {
+        throw deployFirst(error);
+    }
+    return store ? fleetGuardOf(RED, store) : deployed?.fleetGuard();
 }
 
 /** The config node the dialog edits, if it is deployed. */
@@ -229,15 +244,20 @@ function connectionOptions(RED: NodeAPI, tlsId: string, proxyId: string): Pick<H
     try {
         return { tls: tlsOptions(RED, tlsId || undefined), proxy: proxySettings(RED, proxyId || undefined) };
     } catch (error) {
-        const failure = asSessionError(error);
-        const { statusCode, retryAfter, transportCode, reason } = failure;
-        throw textError(failure.code, catalogText('testLogin.deployFirst', { reason: failure.text ?? failure.message }), {
-            statusCode,
-            retryAfter,
-            transportCode,
-            reason,
-        });
+        throw deployFirst(error);
     }
+}
+
+/** A config node the dialog selects is not deployed (or unusable): say so, in the editor's language. */
+function deployFirst(error: unknown): SessionError {
+    const failure = asSessionError(error);
+    const { statusCode, retryAfter, transportCode, reason } = failure;
+    return textError(failure.code, catalogText('testLogin.deployFirst', { reason: failure.text ?? failure.message }), {
+        statusCode,
+        retryAfter,
+        transportCode,
+        reason,
+    });
 }
 
 function failure(error: SessionError): TestLoginResult {

@@ -117,7 +117,13 @@ export class SharedAccount implements GuardStore {
     assertTurn(): void {
         if (performance.now() > this.sendBy) {
             throw heldBack(
-                new SessionError('GUARD_UNAVAILABLE', "Login not sent: this instance's turn to log in ran out before it could send (was the process paused?)."),
+                new SessionError(
+                    'GUARD_UNAVAILABLE',
+                    "Login not sent: this instance's turn to log in ran out before it could send (was the process paused?).",
+                    {
+                        notSent: true,
+                    },
+                ),
             );
         }
     }
