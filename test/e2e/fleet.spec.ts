@@ -79,6 +79,14 @@ describe('a fleet of three Node-RED processes on one account, through Redis', fu
     const loginsOf = (user: string) => sim.stats.logins.filter((entry) => entry.username === user);
     const failedLoginsOf = (user: string) => loginsOf(user).filter((entry) => entry.outcome !== 'accepted');
 
+    /** Test login in `instance`'s editor with the dialog's `values` for a SmartServer `user` of the simulator. */
+    async function testLoginOn(instance: NodeRedProcess, user: string, values: Record<string, string>) {
+        const body = { vendor: 'smartserver', baseUrl: sim.origin, requestTimeout: String(REQUEST_TIMEOUT_MS), username: user, ...values };
+        const reply = await httpCall(`${instance.url}/rest-session-server/test-login`, 'POST', body);
+        assert.strictEqual(reply.status, 200, reply.text);
+        return reply.json() as { ok: boolean; code?: string; sent?: boolean; message?: string };
+    }
+
     async function deployAll(options: Omit<FleetFlowOptions, 'origin' | 'redisUrl'>, instances = fleet): Promise<void> {
         await Promise.all(instances.map((instance) => instance.deploy(fleetFlows({ origin: sim.origin, redisUrl: redis.url, ...options }))));
     }
@@ -162,18 +170,7 @@ describe('a fleet of three Node-RED processes on one account, through Redis', fu
     it("Test login goes through the fleet's guard: a cool-down or spent budget of the fleet holds it back (nothing sent), and its failures count for the fleet", async function () {
         const user = newUser();
         const [a, b] = fleet;
-        const testLogin = async (password: string) => {
-            const reply = await httpCall(`${a.url}/rest-session-server/test-login`, 'POST', {
-                id: 'srv',
-                vendor: 'smartserver',
-                baseUrl: sim.origin,
-                requestTimeout: String(REQUEST_TIMEOUT_MS),
-                username: user,
-                password,
-            });
-            assert.strictEqual(reply.status, 200, reply.text);
-            return reply.json() as { ok: boolean; code?: string; sent?: boolean; message?: string };
-        };
+        const testLogin = (password: string) => testLoginOn(a, user, { id: 'srv', password });
         const flows = (password: string) => fleetFlows({ origin: sim.origin, redisUrl: redis.url, user, password, share: 'guard' });
         // A names the store (and has never seen a wrong password); B's deployed flow spends the fleet's budget.
         await Promise.all([a.deploy(flows(PASSWORD)), b.deploy(flows('Wrong-One-Passw0rd'))]);
@@ -210,12 +207,7 @@ describe('a fleet of three Node-RED processes on one account, through Redis', fu
     it("Test login of a new or edited server passes the guard of the store its dialog names: held by the fleet's cool-down, CONFIG for a store not deployed, GUARD_UNAVAILABLE while Redis is unreachable (nothing sent)", async function () {
         const user = newUser();
         const [a, b] = fleet;
-        const testLogin = async (values: Record<string, string>) => {
-            const body = { vendor: 'smartserver', baseUrl: sim.origin, requestTimeout: String(REQUEST_TIMEOUT_MS), username: user, ...values };
-            const reply = await httpCall(`${a.url}/rest-session-server/test-login`, 'POST', body);
-            assert.strictEqual(reply.status, 200, reply.text);
-            return reply.json() as { ok: boolean; code?: string; sent?: boolean; message?: string };
-        };
+        const testLogin = (values: Record<string, string>) => testLoginOn(a, user, values);
         const flows = (password: string) => fleetFlows({ origin: sim.origin, redisUrl: redis.url, user, password, share: 'guard' });
         await Promise.all([a.deploy(flows(PASSWORD)), b.deploy(flows('Wrong-One-Passw0rd'))]);
         assert.strictEqual(failure(await b.call('/login')).errorCode, 'INVALID_CREDENTIALS');
