@@ -90,7 +90,12 @@ export interface GrantRecord {
     /** The provider refused the refresh token: a person must authorize again. */
     dead?: boolean;
     /** A device authorization one instance of the fleet started and polls: the others show its code instead of starting their own. */
-    device?: { prompt: GrantPrompt; outcome: 'waiting' | 'denied' | 'expired' };
+    device?: {
+        prompt: GrantPrompt;
+        outcome: 'waiting' | 'denied' | 'expired';
+        /** Renewed by each poll: past it, the instance that polls is gone (stopped, crashed) and its code is no one's. */
+        polledUntil?: number;
+    };
 }
 
 /** One turn to refresh a grant (the store's lease, fleet-wide with a shared store); it is never extended. */

@@ -193,6 +193,35 @@ describe('OAuth2 refresh rules (model)', function () {
         runtime.close();
     });
 
+    it('a device code another instance polls is shown, not replaced; once its poller is gone, the next msg starts a new one', async function () {
+        const runtime = createGrantRuntime({ vault: new MemoryGrantVault(), binding: ['node', `client-${++runs}`], onChanged: () => undefined });
+        const starts: string[] = [];
+        const context: VendorContext = {
+            settings: { ...SETTINGS, ...parseSettings(customSettings, { grant: 'device_code', tokenPath: '/token', deviceAuthorizationPath: '/device' }) },
+            grant: runtime,
+            send: async (exchange: VendorExchange) => {
+                starts.push(String(exchange.url));
+                return reply(200, {
+                    device_code: 'dc-new',
+                    user_code: 'NEWC-ODE1',
+                    verification_uri: 'https://provider/device',
+                    interval: 3600,
+                    expires_in: 600,
+                });
+            },
+        };
+        const prompt = { userCode: 'OLDC-ODE1', verificationUri: 'https://provider/device', expiresAt: Date.now() + 600_000 };
+        const credentials = { username: 'client', password: 'secret' };
+        await runtime.store.write({ expiresAt: null, obtainedAt: 0, device: { prompt, outcome: 'waiting', polledUntil: Date.now() + 20_000 } });
+        await assert.rejects(grantLogin(context, credentials, undefined), (error: SessionError) => /enter OLDC-ODE1/.test(error.message));
+        assert.deepStrictEqual(starts, [], 'no second device authorization while another instance polls');
+        sinon.clock.tick(21_000);
+        await assert.rejects(grantLogin(context, credentials, undefined), (error: SessionError) => /enter NEWC-ODE1/.test(error.message));
+        assert.strictEqual(starts.length, 1, 'its poller gone, one new device authorization');
+        assert.strictEqual((await runtime.store.read())?.device?.prompt.userCode, 'NEWC-ODE1', 'the fleet sees the new code');
+        runtime.close();
+    });
+
     it('regression: a lost reply, then a refused token: one retry with the old token, then a dead grant', async function () {
         await run([
             { kind: 'msgs', count: 1, refused: false },

@@ -11,6 +11,8 @@ const STATE_KEY = 'deviceFlow';
 /** RFC 8628 §3.2: the interval when the provider names none; §3.5: slow_down adds 5 s. */
 const DEFAULT_INTERVAL_S = 5;
 const SLOW_DOWN_S = 5;
+/** Missed polls after which the others count the polling instance as gone. */
+const POLLER_GONE_AFTER = 3;
 
 interface DeviceFlow {
     prompt: GrantPrompt;
@@ -43,10 +45,11 @@ export function deviceFlowError(runtime: GrantRuntime): SessionError | undefined
     return new SessionError('AUTHORIZATION_REQUIRED', `The device authorization ${why}: press Authorize in the server configuration to start again.`);
 }
 
-/** The code another instance of the fleet showed and still polls for, if it waits. */
+/** The code another instance of the fleet (or this one before a restart) showed and still polls for, if it waits. */
 function waitingElsewhere(record: GrantRecord | undefined): SessionError | undefined {
     const device = record?.device;
-    return device?.outcome === 'waiting' && device.prompt.expiresAt > Date.now() ? visitError(device.prompt) : undefined;
+    const now = Date.now();
+    return device?.outcome === 'waiting' && device.prompt.expiresAt > now && (device.polledUntil ?? 0) > now ? visitError(device.prompt) : undefined;
 }
 
 /**
@@ -72,13 +75,17 @@ export async function awaitDevice(context: VendorContext, credentials: LoginCred
     throw deviceFlowError(runtime) ?? new SessionError('AUTHORIZATION_REQUIRED', 'Authorize the device in the server configuration.');
 }
 
-/** Tells the fleet about this flow's code (or its end) in the grant's record, keeping what else it holds. */
-async function share(runtime: GrantRuntime, flow: DeviceFlow): Promise<void> {
+/**
+ * Tells the fleet about this flow's code (or its end) in the grant's record, keeping what else it
+ * holds; while it waits, until when this instance will have polled again (a few intervals).
+ */
+async function share(runtime: GrantRuntime, flow: DeviceFlow, intervalS = DEFAULT_INTERVAL_S): Promise<void> {
     const stored = await runtime.store.read();
     const device = stored?.device;
     // An Authorize press elsewhere replaced it: that flow's code is the one to show.
     if (flow.outcome !== 'waiting' && device && device.prompt.userCode !== flow.prompt.userCode) return;
-    await runtime.store.write({ ...(stored ?? { expiresAt: null, obtainedAt: 0 }), device: { prompt: flow.prompt, outcome: flow.outcome } });
+    const polledUntil = Date.now() + (POLLER_GONE_AFTER * intervalS + SLOW_DOWN_S) * 1000;
+    await runtime.store.write({ ...(stored ?? { expiresAt: null, obtainedAt: 0 }), device: { prompt: flow.prompt, outcome: flow.outcome, polledUntil } });
 }
 
 /**
@@ -114,10 +121,11 @@ export async function startDeviceFlow(context: VendorContext, credentials: Login
     };
     const flow: DeviceFlow = { prompt, outcome: 'waiting', id: ++flows };
     runtime.state.set(STATE_KEY, flow);
-    // The other instances show this code rather than start their own; without the store they would (each once per deploy).
-    await share(runtime, flow).catch(() => undefined);
+    const intervalS = Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_INTERVAL_S;
+    // The other instances show this code rather than start their own, while this one polls for it.
+    await share(runtime, flow, intervalS).catch(() => undefined);
     runtime.changed();
-    poll(context, credentials, runtime, flow, deviceCode, Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_INTERVAL_S);
+    poll(context, credentials, runtime, flow, deviceCode, intervalS);
     return prompt;
 }
 
@@ -135,15 +143,19 @@ function poll(context: VendorContext, credentials: LoginCredentials, runtime: Gr
             },
             (error: unknown) => {
                 const code = error instanceof OAuthError ? error.error : undefined;
+                const again = (nextS: number): void => {
+                    void share(runtime, flow, nextS).catch(() => undefined);
+                    poll(context, credentials, runtime, flow, deviceCode, nextS);
+                };
                 if (code === 'access_denied') return end(runtime, flow, 'denied');
                 if (code === 'expired_token') return end(runtime, flow, 'expired');
-                if (code === 'slow_down') return poll(context, credentials, runtime, flow, deviceCode, intervalS + SLOW_DOWN_S);
+                if (code === 'slow_down') return again(intervalS + SLOW_DOWN_S);
                 // authorization_pending, and a transient fault: ask again at the same pace.
                 if (
                     code === 'authorization_pending' ||
                     (isSessionError(error) && (error.code === 'TIMEOUT' || error.code === 'NETWORK' || error.code === 'SERVER_ERROR'))
                 )
-                    return poll(context, credentials, runtime, flow, deviceCode, intervalS);
+                    return again(intervalS);
                 end(runtime, flow, 'denied');
             },
         );
