@@ -17,6 +17,7 @@
  */
 import assert from 'node:assert';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 import { Browser, Page, chromium } from 'playwright-core';
@@ -90,6 +91,15 @@ function demoFlow(simulators: Record<string, FlowSimulator<unknown>>): Array<Rec
 /** Palette labels wrap: compare their words. */
 function squash(text: unknown): string {
     return String(text).replace(/\s+/g, ' ').trim();
+}
+
+/** A local port where nothing listens (bound, then closed). */
+async function closedPort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
 }
 
 function shot(page: Page, name: string): Promise<Buffer> {
@@ -607,6 +617,16 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             assert.doesNotMatch(said, /differs|type the password/);
             await result.scrollIntoViewIfNeeded();
             await shot(german, 'config-dialog-de-test-login.png');
+
+            // A transport failure too: a port where nothing listens names host and port, in German.
+            await german.fill('#node-config-input-baseUrl', `https://127.0.0.1:${await closedPort()}/cms`);
+            await german.fill('#node-config-input-password', 'ein-Passwort-1');
+            await german.click('#rest-session-server-test-login');
+            await waitFor(async () => /nimmt niemand Verbindungen an/.test(await result.innerText().catch(() => '')), {
+                timeoutMs: 30000,
+                message: 'the German answer for a closed port',
+            });
+            assert.match(squash(await result.innerText()), /Anmeldung (fehlgeschlagen|nicht gesendet): NETWORK .*Prüfen Sie Host und Port in der Basis-URL/);
         } finally {
             await editor.close();
         }

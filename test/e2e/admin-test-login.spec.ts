@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 // bcryptjs comes with Node-RED (its adminAuth uses it): hash the test users' passwords with it.
@@ -132,6 +133,21 @@ describe('admin endpoint: test login (real Node-RED, adminAuth on)', function ()
         // The dialog says it in the editor's language: the catalog text, its part a text too.
         assert.deepStrictEqual(res.json.text, { key: 'testLogin.changed', params: { what: { key: 'testLogin.what.baseUrl' } } });
         assert.strictEqual(sim.simulator.stats.loginAttempts, attempts);
+    });
+
+    it('says why nothing answered as a catalog text the dialog shows in its language (a closed port: check host and port)', async function () {
+        const closed = net.createServer();
+        await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+        const port = (closed.address() as net.AddressInfo).port;
+        await new Promise((resolve) => closed.close(resolve));
+        const res = await runtime.request(red.url, 'POST', ENDPOINT, { body: dialog({ id: '', baseUrl: `https://127.0.0.1:${port}/cms` }), token });
+        assert.strictEqual(res.json.code, 'NETWORK');
+        assert.strictEqual(res.json.text.key, 'transport.refused');
+        assert.deepStrictEqual([res.json.text.params.port, res.json.text.params.host, res.json.text.params.code], [String(port), '127.0.0.1', 'ECONNREFUSED']);
+        assert.match(
+            res.json.message,
+            new RegExp(`nothing accepts connections on port ${port} of 127\\.0\\.0\\.1 \\(ECONNREFUSED\\): check the host and port`),
+        );
     });
 
     it('reports a wrong password as INVALID_CREDENTIALS, then holds it back (login guard)', async function () {

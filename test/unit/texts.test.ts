@@ -21,7 +21,7 @@ function runtimeKeys(): string[] {
             .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
     for (const file of walk(path.join(ROOT, 'src'))) {
         const source = fs.readFileSync(file, 'utf8');
-        for (const m of source.matchAll(/\b(?:text|catalogText)\(\s*'((?:testLogin|guard)\.[\w.]+)'/g)) keys.add(m[1]);
+        for (const m of source.matchAll(/\b(?:text|catalogText)\(\s*'((?:testLogin|guard|transport)\.[\w.]+)'/g)) keys.add(m[1]);
         for (const m of source.matchAll(/'(testLogin\.place\.\w+)'/g)) keys.add(m[1]);
     }
     return [...keys].sort();

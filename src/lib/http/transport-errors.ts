@@ -1,4 +1,5 @@
-import { SessionError, type StatusReason } from '../errors';
+import { SessionError, type StatusReason, textError } from '../errors';
+import { Text, text } from '../texts';
 
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED', 'ESOCKETTIMEDOUT']);
 const TLS_CODES = new Set([
@@ -76,57 +77,40 @@ function describeTransportError(err: ErrorLike, method: string, url: string, tim
     const target = describeTarget(method, url);
     const { host, port, scheme } = endpointOf(url);
     if (TIMEOUT_CODES.has(code) || /timeout/i.test(message)) {
-        return new SessionError('TIMEOUT', `No answer from ${target} within ${timeoutMs} ms.`, { reason: { key: 'timeout' } });
+        return textError('TIMEOUT', text('transport.timeout', { target, ms: timeoutMs }), { reason: { key: 'timeout' } });
     }
     if (plainPeer(code, message)) {
-        return new SessionError('TLS', `${target} answered without TLS (${code}): port ${port} speaks plain HTTP, so try http:// in the base URL.`, {
-            reason: { key: 'notTls', port },
-        });
+        return textError('TLS', text('transport.plainHttp', { target, code, port }), { reason: { key: 'notTls', port } });
     }
     if (/^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|HANDSHAKE_FAILURE)$/.test(code)) {
-        return new SessionError(
-            'TLS',
-            `${target} refused the TLS connection (${code}): if it requires a client certificate, set one in the TLS configuration node.`,
-            { reason: { key: 'tls' } },
-        );
+        return textError('TLS', text('transport.clientCertificate', { target, code }), { reason: { key: 'tls' } });
     }
     if (UNSENT_TLS_CODES.has(code) || /certificate/i.test(message)) {
-        return new SessionError('TLS', `The TLS certificate of ${target} was refused (${code}): trust it with a TLS configuration node.`, {
-            reason: { key: 'certificate' },
-        });
+        return textError('TLS', text('transport.certificate', { target, code }), { reason: { key: 'certificate' } });
     }
     if (code === 'EPROTO' || /^ERR_(TLS|SSL)_/.test(code)) {
-        return new SessionError(
-            'TLS',
-            `The TLS handshake with ${target} failed (${code}): check that port ${port} speaks HTTPS, and the TLS configuration node.`,
-            {
-                reason: { key: 'tls' },
-            },
-        );
+        return textError('TLS', text('transport.handshake', { target, code, port }), { reason: { key: 'tls' } });
     }
     if (/maxContentLength/.test(message)) {
-        const limit = maxResponseBytes ? `${maxResponseBytes} bytes` : 'the allowed size';
-        return new SessionError('SERVER_ERROR', `The reply from ${target} was larger than ${limit} (restSessionServerMaxResponseBytes in settings.js).`);
+        return textError(
+            'SERVER_ERROR',
+            maxResponseBytes ? text('transport.tooLarge', { target, limit: maxResponseBytes }) : text('transport.tooLargeDefault', { target }),
+        );
     }
     if (/stream has been aborted/.test(message)) {
-        return new SessionError('NETWORK', `The connection to ${target} closed before the whole reply arrived.`);
+        return textError('NETWORK', text('transport.cutOff', { target }));
     }
     if (code.startsWith('HPE_')) {
-        return new SessionError('SERVER_ERROR', `The reply from ${target} is not valid HTTP (${code}).`);
+        return textError('SERVER_ERROR', text('transport.notHttp', { target, code }));
     }
     if (viaProxy(err)) {
         const status = proxyStatus(err);
         if (status === 407) {
-            return new SessionError('CONFIG', `The HTTP proxy refused its credentials (HTTP 407 to ${target}): check the user and password of the proxy.`, {
-                statusCode: 407,
-            });
+            return textError('CONFIG', text('transport.proxyCredentials', { target }), { statusCode: 407 });
         }
-        return new SessionError(
-            'NETWORK',
-            status ? `The proxy refused to connect to ${target} (HTTP ${status}).` : `Cannot reach ${target} through the proxy (${code}).`,
-        );
+        return textError('NETWORK', status ? text('transport.proxyRefused', { target, status }) : text('transport.proxyUnreachable', { target, code }));
     }
-    return new SessionError('NETWORK', networkAdvice(code, target, host, port, scheme), { transportCode: code, reason: networkReason(code, port) });
+    return textError('NETWORK', networkAdvice(code, target, host, port, scheme), { transportCode: code, reason: networkReason(code, port) });
 }
 
 /** The host and port a URL connects to (the scheme's default port when it names none). */
@@ -147,23 +131,21 @@ function plainPeer(code: string, message: string): boolean {
 }
 
 /** A failed connection in the user's terms, with the likely fix. */
-function networkAdvice(code: string, target: string, host: string, port: string, scheme: string): string {
+function networkAdvice(code: string, target: string, host: string, port: string, scheme: string): Text {
     switch (code) {
         case 'ECONNREFUSED':
-            return `${target}: nothing accepts connections on port ${port} of ${host} (${code}): check the host and port in the base URL, and that the server runs.`;
+            return text('transport.refused', { target, port, host, code });
         case 'ENOTFOUND':
         case 'EAI_AGAIN':
         case 'EAI_FAIL':
-            return `${target}: the host name ${host} is not known (${code}): check the host in the base URL.`;
+            return text('transport.unknownHost', { target, host, code });
         case 'ENETUNREACH':
         case 'EHOSTUNREACH':
-            return `${target}: no route to ${host} (${code}): check the host in the base URL and the network.`;
+            return text('transport.noRoute', { target, host, code });
         case 'ECONNRESET':
-            return scheme === 'http'
-                ? `${target} closed the connection without an answer (${code}): if port ${port} speaks HTTPS only, try https:// in the base URL.`
-                : `${target} closed the connection without an answer (${code}).`;
+            return scheme === 'http' ? text('transport.resetTryHttps', { target, port, code }) : text('transport.reset', { target, code });
         default:
-            return `Cannot reach ${target} (${code}).`;
+            return text('transport.unreachable', { target, code });
     }
 }
 
