@@ -672,9 +672,27 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             const exampleName = file.replace(/\.json$/, '');
             const item = library.locator('.red-ui-treeList-label', { hasText: exampleName });
             await library.locator('.red-ui-treeList-label', { hasText: runtime.PACKAGE_NAME }).first().waitFor({ state: 'visible', timeout: 20000 });
-            if (!(await item.first().isVisible())) await library.locator('.red-ui-treeList-label', { hasText: runtime.PACKAGE_NAME }).first().click();
-            await item.first().click();
-            await page.waitForSelector('#red-ui-clipboard-dialog-ok:not([disabled])', { timeout: 20000 });
+            // The folder's entries may render a moment after it: click the example once it shows (opening the
+            // folder only while it does not), until Import is enabled.
+            const importButton = page.locator('#red-ui-clipboard-dialog-ok:not([disabled])');
+            await waitFor(
+                async () => {
+                    if (await importButton.isVisible()) return true;
+                    if (await item.first().isVisible())
+                        await item
+                            .first()
+                            .click({ timeout: 2000 })
+                            .catch(() => undefined);
+                    else
+                        await library
+                            .locator('.red-ui-treeList-label', { hasText: runtime.PACKAGE_NAME })
+                            .first()
+                            .click({ timeout: 2000 })
+                            .catch(() => undefined);
+                    return importButton.isVisible();
+                },
+                { timeoutMs: 30000, intervalMs: 500, message: `${exampleName} selected and Import enabled` },
+            );
             await page.click('#red-ui-clipboard-dialog-ok');
             const tabId: string = await page
                 .waitForFunction(
