@@ -613,7 +613,7 @@ describe('editor in a real browser (npm pack install, Chromium)', function () {
             await result.waitFor({ state: 'visible', timeout: 30000 });
             const said = squash(await result.innerText());
             assert.match(said, /Anmeldung nicht gesendet: CONFIG/);
-            assert.match(said, /Die Basis-URL weicht von der deployten Konfiguration ab: Geben Sie das Passwort erneut ein, um sie zu testen\./);
+            assert.match(said, /Die Basis-URL weicht von der deployten Konfiguration ab: Geben Sie das Passwort erneut ein, um die Anmeldung zu testen\./);
             assert.doesNotMatch(said, /differs|type the password/);
             await result.scrollIntoViewIfNeeded();
             await shot(german, 'config-dialog-de-test-login.png');
