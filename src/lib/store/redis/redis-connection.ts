@@ -20,6 +20,17 @@ export interface RedisConnectionOptions {
     commandTimeoutMs?: number;
     /** Scripts loaded on every (re)connection, so a command is one round trip (EVALSHA) from the start. */
     scripts?: readonly string[];
+    /** The fleet's key check: a value sealed with the fleet's key under `name`, written by the first instance. */
+    keyCheck?: FleetKeyCheck;
+}
+
+/** Proves an instance holds the fleet's key: the first one stores `sealed`, every other one must open what is there. */
+export interface FleetKeyCheck {
+    name: string;
+    sealed: string;
+    opens(sealed: string): boolean;
+    /** The `CONFIG` error of an instance whose key is not the fleet's. */
+    mismatch(): SessionError;
 }
 
 /**
@@ -152,6 +163,7 @@ export class RedisConnection {
         } catch (error) {
             throw this.unavailable(error);
         }
+        await this.checkKey(client);
         const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
         if (policy !== SAFE_POLICY) {
             throw new SessionError(
@@ -159,6 +171,23 @@ export class RedisConnection {
                 `The session store at ${this.location} may evict keys (maxmemory-policy ${policy ?? 'unknown'}): set maxmemory-policy to noeviction, or a charge of the login budget could be lost.`,
             );
         }
+    }
+
+    /**
+     * An instance with a mistyped key would use other key names: a budget of its own, and an OAuth2
+     * chain of its own that sends a refresh token the fleet rotated away long ago. It is refused.
+     */
+    private async checkKey(client: Redis): Promise<void> {
+        const check = this.options.keyCheck;
+        if (!check) return;
+        let found: string | null;
+        try {
+            await client.set(check.name, check.sealed, 'NX');
+            found = await client.get(check.name);
+        } catch (error) {
+            throw this.unavailable(error);
+        }
+        if (found !== null && !check.opens(found)) throw check.mismatch();
     }
 
     private unavailable(error: unknown): SessionError {

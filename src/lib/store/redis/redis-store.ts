@@ -217,7 +217,17 @@ export class RedisStore implements GuardStore {
     async readGrant(key: string): Promise<string | undefined> {
         const name = this.grantKey(key);
         const sealed = await this.connection.call('get', [name]);
-        return typeof sealed === 'string' ? this.keys.open(name, sealed) : undefined;
+        return typeof sealed === 'string' ? this.openGrant(name, sealed) : undefined;
+    }
+
+    /** A grant's plain record; a value the seal refuses (altered, or moved from another key) is no record to refresh from, nor to overwrite. */
+    private openGrant(name: string, sealed: string): string {
+        const plain = this.keys.open(name, sealed);
+        if (plain !== undefined) return plain;
+        throw new SessionError(
+            'GUARD_UNAVAILABLE',
+            `An OAuth2 grant's record in the session store at ${this.location} was altered (it does not open with the fleet's key): nothing sent; authorize again to replace it.`,
+        );
     }
 
     async writeGrant(key: string, value: string | undefined): Promise<void> {
@@ -231,7 +241,7 @@ export class RedisStore implements GuardStore {
         const name = this.grantKey(key);
         const sealed = await this.connection.call('get', [name]);
         const held = typeof sealed === 'string' ? sealed : '';
-        if ((held ? this.keys.open(name, held) : undefined) !== expected) return false;
+        if ((held ? this.openGrant(name, held) : undefined) !== expected) return false;
         const [replaced] = await this.connection.run(REPLACE_IF_SAME, [name], [held, this.keys.seal(name, value)]);
         return Number(replaced) === 1;
     }

@@ -19,7 +19,7 @@ import { grantLogin } from '../../../../src/lib/vendors/custom/oauth2/grant';
 import { customSettings } from '../../../../src/lib/vendors/custom/settings';
 import { parseSettings } from '../../../../src/lib/vendors/settings';
 import { createRedisStore, RedisStore } from '../../../../src/lib/store/redis';
-import { RedisServer } from '../../../support/redis-server';
+import { RedisServer, withClient } from '../../../support/redis-server';
 import { deferred, waitFor } from '../../../support/wait';
 
 const HOUR = 3600_000;
@@ -322,6 +322,59 @@ describe('OAuth2 refresh rules of a fleet (model, two instances on one real redi
         await grantLogin(contextOf(provider, a), credentials(old), undefined);
         assert.notStrictEqual(provider.presented.at(-1), old, "a's old paste does not reset b's new chain");
         assert.strictEqual(new Set(provider.presented).size, provider.presented.length, 'no refresh token sent twice');
+        a.close();
+        b.close();
+    });
+
+    it("an instance with another sharedKey is refused (CONFIG), sends nothing and writes nothing: the fleet's chain lives on", async function () {
+        const provider = new Provider();
+        const pasted = provider.issueRefresh();
+        const binding = ['node', `client-${++runs}`];
+        const a = runtimeOn(stores[0], binding);
+        const before = await grantLogin(contextOf(provider, a), credentials(pasted), undefined);
+        // One instance of the fleet was deployed with a mistyped sharedKey: its key names are not the fleet's.
+        const misKeyed = createRedisStore({ url: redis.url, sharedKey: 'another-fleet-key-of-32-characters!!', keyPrefix: 'model' });
+        try {
+            const c = runtimeOn(misKeyed, binding);
+            for (let i = 0; i < 3; i++) {
+                sinon.clock.tick(HOUR);
+                await assert.rejects(grantLogin(contextOf(provider, c), credentials(pasted), undefined), { code: 'CONFIG', message: /another shared key/ });
+                const ok = await grantLogin(contextOf(provider, a), credentials(pasted), undefined);
+                assert.notStrictEqual(ok.header?.token, before.header?.token);
+            }
+            // The provider saw the paste once, then the chain: never the rotated-away paste again, nothing from c.
+            assert.deepStrictEqual(provider.presented, [pasted, 'rt2', 'rt4', 'rt6']);
+            c.close();
+        } finally {
+            await misKeyed.close();
+        }
+        a.close();
+    });
+
+    it('a record swapped from another grant or altered in Redis is refused (GUARD_UNAVAILABLE), nothing sent, nothing overwritten', async function () {
+        const provider = new Provider();
+        const [one, two] = [provider.issueRefresh(), provider.issueRefresh()];
+        const a = runtimeOn(stores[0], ['node-1', `client-${++runs}`]);
+        const b = runtimeOn(stores[0], ['node-2', `client-${runs}`]);
+        await grantLogin(contextOf(provider, a), credentials(one), undefined);
+        await grantLogin(contextOf(provider, b), credentials(two), undefined);
+        const sent = provider.presented.length;
+        const keys = await withClient(redis, (client) => client.keys('model:grant:*'));
+        const names = keys.filter((key) => !key.endsWith(':lease'));
+        const values = await withClient(redis, (client) => Promise.all(names.map((key) => client.get(key))));
+        // Swap every record one place along (a's lands under b's name and so on).
+        await withClient(redis, (client) => Promise.all(names.map((key, i) => client.set(key, values[(i + 1) % values.length] ?? ''))));
+        sinon.clock.tick(HOUR);
+        for (const runtime of [a, b]) {
+            await assert.rejects(grantLogin(contextOf(provider, runtime), credentials(runtime === a ? one : two), undefined), { code: 'GUARD_UNAVAILABLE' });
+        }
+        assert.strictEqual(provider.presented.length, sent, 'nothing sent with a record the seal refuses');
+        const after = await withClient(redis, (client) => Promise.all(names.map((key) => client.get(key))));
+        assert.deepStrictEqual(
+            after,
+            names.map((_, i) => values[(i + 1) % values.length]),
+            'nothing overwritten',
+        );
         a.close();
         b.close();
     });
