@@ -238,11 +238,33 @@ function outcomeOf(error: unknown): Outcome {
 /**
  * The context a login's adapter gets: its exchanges carry credentials, so they are resent only when
  * they never reached the server, unless the adapter says otherwise (a Digest challenge carries none).
+ * `beforeWrite` runs before every write of every exchange (resends too): while nothing of the login
+ * may have reached the server, its refusal is a login never sent.
  */
-export function loginContext(context: VendorContext): VendorContext {
+export function loginContext(context: VendorContext, beforeWrite?: () => Promise<void>): VendorContext {
+    let reached = false;
+    const gate =
+        beforeWrite &&
+        (async (): Promise<void> => {
+            try {
+                await beforeWrite();
+            } catch (error) {
+                throw !reached && error instanceof Error ? heldBack(error) : error;
+            }
+        });
     return {
         settings: context.settings,
-        send: (exchange, credential) => context.send({ ...exchange, retry: exchange.retry ?? 'unsent' }, credential),
+        send: async (exchange, credential) => {
+            try {
+                const response = await context.send({ ...exchange, retry: exchange.retry ?? 'unsent', beforeWrite: gate }, credential);
+                reached = true;
+                return response;
+            } catch (error) {
+                // Anything but a fault before the connection carried it may have reached the server (the login ends on it anyway).
+                if (!neverReachedServer(error)) reached = true;
+                throw error;
+            }
+        },
         grant: context.grant,
     };
 }

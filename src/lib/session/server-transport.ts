@@ -111,7 +111,10 @@ export class ServerTransport {
         // A login (its credentials may be resent only if never sent) goes on a connection of its own.
         const newConnection = exchange.retry === 'unsent';
         return sendWithRetry(
-            () => this.sendOnce(credential, url, headers, [], exchange.method, exchange.body, undefined, newConnection, logout),
+            async () => {
+                await exchange.beforeWrite?.();
+                return this.sendOnce(credential, url, headers, [], exchange.method, exchange.body, undefined, newConnection, logout);
+            },
             exchange.retry ?? true,
             DEFAULT_RETRY_POLICY,
             this.sleep,

@@ -339,7 +339,7 @@ export class SessionManager {
                 logoutContext: this.options.transport.logoutContext,
                 guard: this.options.guard,
                 // A login's exchanges (SmartServer: the login and its sessionTimeout) each within the timeout.
-                shared: this.options.shared && new SharedAccount(this.options.shared, 2 * this.requestTimeoutMs),
+                shared: this.options.shared && new SharedAccount(this.options.shared, this.requestTimeoutMs),
                 origin: this.origin,
                 scrubber: this.scrubber,
                 drainTimeoutMs: this.requestTimeoutMs,

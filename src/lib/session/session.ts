@@ -321,14 +321,18 @@ export class Session {
             if (this.ended) throw stopped();
             shared?.assertTurn();
             this.setState('loggingIn');
-            const sent = await adapter.login(loginContext(context), credentials, credential, replacing).catch((error: unknown) => {
-                this.scrubber.remember(credentialSecrets(credential, credentials.username));
-                throw withLoginHint(
-                    isSessionError(error) ? this.scrubber.scrubError(error) : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`),
-                    adapter,
-                    context.settings,
-                );
-            });
+            const sent = await adapter
+                .login(loginContext(context, shared && (() => shared.assertLease())), credentials, credential, replacing)
+                .catch((error: unknown) => {
+                    this.scrubber.remember(credentialSecrets(credential, credentials.username));
+                    throw withLoginHint(
+                        isSessionError(error)
+                            ? this.scrubber.scrubError(error)
+                            : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`),
+                        adapter,
+                        context.settings,
+                    );
+                });
             // The fleet gets the credential while this instance still holds the lease.
             if (shared?.sharesSession) {
                 const { value, ttlMs } = shareCredential(credential, sent, Date.now());

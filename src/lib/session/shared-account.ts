@@ -24,6 +24,12 @@ const RETRY_BEAT_MS = 1000;
 /** A holder must start sending within this long of its grant; the lease covers that plus the login's exchanges. */
 export const SEND_WITHIN_MS = 5_000;
 
+/** `notSent`: nothing of the login was written (a refusal between its exchanges leaves that to the guard). */
+function turnRanOut(notSent = false): SessionError {
+    const message = "Login not sent: this instance's turn to log in ran out before it could send (was the process paused?).";
+    return new SessionError('GUARD_UNAVAILABLE', message, notSent ? { notSent } : {});
+}
+
 /**
  * The fleet already holds a newer session than this instance: use it, send no login. Thrown by the
  * shared charge, so both guards treat it as a login that never left the process.
@@ -52,6 +58,8 @@ export class SharedAccount implements GuardStore {
     private ticket: ChargeTicket | undefined;
     /** performance.now() by which the granted login must have started (a lease is never extended). */
     private sendBy = 0;
+    /** performance.now() when the granted lease ends at the latest (counted from before the charge). */
+    private leaseEnd = 0;
     private heartbeat: NodeJS.Timeout | undefined;
     private beating = false;
     /** A credential whose publish failed (Redis was gone): published again on the next heartbeat. */
@@ -59,10 +67,15 @@ export class SharedAccount implements GuardStore {
 
     constructor(
         private readonly link: SharedStoreLink,
-        /** How long one login's exchanges may take (its timeouts): the lease covers them. */
-        private readonly loginMs: number,
+        /** How long one exchange may take (the server's request timeout): a login's two are covered by its lease. */
+        private readonly exchangeMs: number,
     ) {
         this.guard = new LoginGuard(link.policy, this);
+    }
+
+    /** The lease of a login: the wait for its turn to send plus its exchanges, never extended. */
+    private get leaseMs(): number {
+        return SEND_WITHIN_MS + 2 * this.exchangeMs;
     }
 
     get sharesSession(): boolean {
@@ -80,7 +93,7 @@ export class SharedAccount implements GuardStore {
     async charge(account: string, credential: string, policy: GuardPolicy): Promise<ChargeResult> {
         this.key = { account, credential };
         const started = performance.now();
-        const leaseMs = SEND_WITHIN_MS + this.loginMs;
+        const { leaseMs } = this;
         let result;
         try {
             result = await this.link.store.chargeOrAdopt(account, credential, { ...policy, leaseMs }, this.sharesSession ? this.heldFence : undefined);
@@ -92,6 +105,7 @@ export class SharedAccount implements GuardStore {
         if ('granted' in result) {
             this.ticket = result.granted;
             this.sendBy = started + SEND_WITHIN_MS;
+            this.leaseEnd = started + leaseMs;
         }
         return result;
     }
@@ -115,17 +129,20 @@ export class SharedAccount implements GuardStore {
 
     /** Called just before the login is written: a holder whose turn ran out (it was paused) does not send. */
     assertTurn(): void {
-        if (performance.now() > this.sendBy) {
-            throw heldBack(
-                new SessionError(
-                    'GUARD_UNAVAILABLE',
-                    "Login not sent: this instance's turn to log in ran out before it could send (was the process paused?).",
-                    {
-                        notSent: true,
-                    },
-                ),
-            );
-        }
+        if (performance.now() > this.sendBy) throw heldBack(turnRanOut(true));
+    }
+
+    /**
+     * Called just before each write of the granted login (its first, every resend after a refused
+     * connection, a SmartServer 423's login with the new password, each of its exchanges): the lease
+     * must still cover one exchange, by this process's clock and by the Redis clock, or it is not
+     * written (another instance may hold the account's lease by then).
+     */
+    async assertLease(): Promise<void> {
+        const ticket = this.ticket;
+        if (!ticket) return;
+        if (performance.now() + this.exchangeMs > this.leaseEnd) throw turnRanOut();
+        if ((await this.link.store.leaseLeft(ticket)) < this.exchangeMs) throw turnRanOut();
     }
 
     /**
@@ -168,7 +185,7 @@ export class SharedAccount implements GuardStore {
         const key = this.key;
         this.heldFence = 0;
         if (!key) return;
-        const verdict = await this.link.store.leave(key, SEND_WITHIN_MS + this.loginMs);
+        const verdict = await this.link.store.leave(key, this.leaseMs);
         if (!verdict.logout) return;
         try {
             await logout();

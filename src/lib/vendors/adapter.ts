@@ -66,6 +66,11 @@ export interface VendorExchange {
      * single-use Digest nonce).
      */
     retry?: RetryScope;
+    /**
+     * Set by the core on a login's exchanges: runs just before each write (the first and every
+     * resend), and a throw ends the exchange unwritten (a fleet login whose lease ran out).
+     */
+    beforeWrite?: () => Promise<void>;
 }
 
 /** What the core lends an adapter: the settings and a way to send (retried on transient faults). */

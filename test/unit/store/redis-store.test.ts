@@ -331,7 +331,7 @@ describe('Redis store (real redis-server)', function () {
     it("a session's view of the store keeps grant records there too, and names the store", async () => {
         const store = createRedisStore({ url: redis.url, sharedKey: SHARED_KEY, keyPrefix: 'view' });
         stores.push(store);
-        const view = new SharedAccount({ store, share: 'session', policy: POLICY }, 1000);
+        const view = new SharedAccount({ store, share: 'session', policy: POLICY }, 500);
         assert.strictEqual(view.location, redis.url);
         assert.strictEqual(view.fingerprint(['a']), store.fingerprint(['a']));
         await view.writeGrant('grant', 'tokens');
@@ -343,8 +343,8 @@ describe('Redis store (real redis-server)', function () {
         const link = (store: RedisStore) => ({ store, share: 'session' as const, policy: POLICY });
         const [storeA, storeB] = [open(), open()];
         await storeA.check();
-        const a = new SharedAccount(link(storeA), 1000);
-        const b = new SharedAccount(link(storeB), 1000);
+        const a = new SharedAccount(link(storeA), 500);
+        const b = new SharedAccount(link(storeB), 500);
         const { account, credential } = names(storeA);
         const charged = await a.charge(account, credential, { ...POLICY, leaseMs: SEND_WITHIN_MS });
         assert.ok('granted' in charged, JSON.stringify(charged));
@@ -372,6 +372,28 @@ describe('Redis store (real redis-server)', function () {
         assert.deepStrictEqual(logouts, ['b']);
         assert.strictEqual(await redis.send(`EXISTS ${await sessionKey()}`), ':0\r\n');
         for (const view of [a, b]) await view.close();
+    });
+
+    it("a login's every write checks its lease by the Redis clock: refused once the lease is gone or another instance holds it", async () => {
+        const store = open();
+        await store.check();
+        const holder = new SharedAccount({ store, share: 'guard', policy: POLICY }, 500);
+        const { account, credential } = names(store);
+        const leaseOf = async (): Promise<string> => keyEnding(':lease');
+        const first = await holder.charge(account, credential, POLICY);
+        assert.ok('granted' in first, JSON.stringify(first));
+        await holder.assertLease();
+        // Another instance took the account's lease (this one's ran out and was granted anew): not written.
+        await redis.send(`SET ${await leaseOf()} other-instance:attempt PX 60000`);
+        await assert.rejects(holder.assertLease(), (error: SessionError) => error.code === 'GUARD_UNAVAILABLE' && /turn to log in ran out/.test(error.message));
+        await holder.settle(first.granted, { kind: 'notSent' });
+        // The lease has less left by the Redis clock than one exchange needs: not written either.
+        await redis.send(`DEL ${await leaseOf()}`);
+        const second = await holder.charge(account, credential, POLICY);
+        assert.ok('granted' in second, JSON.stringify(second));
+        await redis.send(`PEXPIRE ${await leaseOf()} 400`);
+        await assert.rejects(holder.assertLease(), (error: SessionError) => error.code === 'GUARD_UNAVAILABLE');
+        await holder.close();
     });
 
     it('a short shared key is CONFIG', () => {

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../../errors';
 import type { ChargeResult, ChargeTicket, GrantLeaseResult, GuardPolicy, GuardStore, Hold, Outcome, Settled } from '../guard-store';
 import { MAX_BLOCK_MS } from '../guard-store';
 import { FleetKeys } from './fleet-keys';
-import { CHARGE_AND_LEASE, HEARTBEAT, INVALIDATE_IF_SAME, LEAVE, PUBLISH_SESSION, RELEASE, REPLACE_IF_SAME, SETTLE } from './scripts';
+import { CHARGE_AND_LEASE, HEARTBEAT, INVALIDATE_IF_SAME, LEASE_LEFT, LEAVE, PUBLISH_SESSION, RELEASE, REPLACE_IF_SAME, SETTLE } from './scripts';
 import type { RedisConnection } from './redis-connection';
 
 /** A shared session as the store hands it out: the fence of the login that made it, and its value. */
@@ -84,7 +84,7 @@ export class RedisStore implements GuardStore {
                 CHARGE_AND_LEASE,
                 [k.lease, k.fence, k.fail, k.failInfo, k.coolDowns, k.block, sessionKey],
                 [
-                    `${this.instanceId}:${attemptId}`,
+                    this.leaseValue(attemptId),
                     attemptId,
                     String(Math.max(1, Math.round(policy.leaseMs))),
                     String(policy.failureWindowMs),
@@ -127,7 +127,7 @@ export class RedisStore implements GuardStore {
             SETTLE,
             [k.lease, k.fail, k.failInfo, k.coolDowns, k.block],
             [
-                `${this.instanceId}:${attemptId}`,
+                this.leaseValue(attemptId),
                 attemptId,
                 outcome.kind,
                 code,
@@ -166,6 +166,13 @@ export class RedisStore implements GuardStore {
             this.refundLostCharges().catch(() => this.scheduleRefunds());
         }, REFUND_RETRY_MS);
         this.refundTimer.unref();
+    }
+
+    /** Milliseconds left of a granted charge's lease by the Redis clock; -1 once it ran out (or another holds it). */
+    async leaseLeft(ticket: ChargeTicket): Promise<number> {
+        const { attemptId } = parseTicket(ticket);
+        const reply = await this.connection.run(LEASE_LEFT, [this.accountKeys(ticket.account).lease], [this.leaseValue(attemptId)]);
+        return Number(reply[0]);
     }
 
     /** The fence of a granted charge: the shared session it publishes carries it. */
@@ -274,6 +281,11 @@ export class RedisStore implements GuardStore {
     }
 
     /** Every key of one account, under one hash tag: the account's fingerprint, never a name or host. */
+    /** What an attempt's lease holds: this instance and the attempt. */
+    private leaseValue(attemptId: string): string {
+        return `${this.instanceId}:${attemptId}`;
+    }
+
     private accountKeys(account: string): Record<'lease' | 'fence' | 'fail' | 'failInfo' | 'coolDowns' | 'block', string> {
         const base = this.accountBase(account);
         return {

@@ -193,5 +193,21 @@ redis.call('SET', KEYS[1], ARGV[2])
 return 1
 `;
 
+/** Lease left. KEYS: lease. ARGV: leaseValue. Its holder's milliseconds left by the Redis clock; -1 when it holds none. */
+export const LEASE_LEFT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PTTL', KEYS[1]) end
+return -1
+`;
+
 /** Every script, loaded once per connection. */
-export const ALL_SCRIPTS: readonly string[] = [CHARGE_AND_LEASE, SETTLE, PUBLISH_SESSION, INVALIDATE_IF_SAME, HEARTBEAT, LEAVE, RELEASE, REPLACE_IF_SAME];
+export const ALL_SCRIPTS: readonly string[] = [
+    CHARGE_AND_LEASE,
+    SETTLE,
+    PUBLISH_SESSION,
+    INVALIDATE_IF_SAME,
+    HEARTBEAT,
+    LEAVE,
+    RELEASE,
+    REPLACE_IF_SAME,
+    LEASE_LEFT,
+];
