@@ -149,7 +149,7 @@ describe('fleet login lease: every write of a login checks it (real Redis, real 
             if (response.statusCode === 423) ahead += LEASE_RAN_OUT_MS;
         };
         diagnostics.subscribe('http.client.response.finish', watch as (message: unknown) => void);
-        cleanups.push(() => diagnostics.unsubscribe('http.client.response.finish', watch as (message: unknown) => void));
+        cleanups.push(() => void diagnostics.unsubscribe('http.client.response.finish', watch as (message: unknown) => void));
         const outcome = await login(manager(sim.origin, sharedStore()), { username: 'expired', password: PASSWORD, newPassword: NEW_PASSWORD });
         assert.strictEqual(outcome, 'GUARD_UNAVAILABLE');
         const logins = sim.stats.logins.map((entry) => ({ status: entry.status, newPassword: entry.newPassword }));
