@@ -316,23 +316,22 @@ export class Session {
             await shared.invalidate(this.refusedFence);
             this.refusedFence = 0;
         }
+        // Every write of a fleet login checks its lease; a grant that renews itself (OAuth2) is fenced by
+        // its own fleet lease instead, and its device flow polls for as long as a person takes.
+        const leaseCheck = shared && !context.grant ? (): Promise<void> => shared.assertLease() : undefined;
         const send = async (): Promise<LoginResult> => {
             // Its turn may come after its config node began closing (it waited for another login of the account).
             if (this.ended) throw stopped();
             shared?.assertTurn();
             this.setState('loggingIn');
-            const sent = await adapter
-                .login(loginContext(context, shared && (() => shared.assertLease())), credentials, credential, replacing)
-                .catch((error: unknown) => {
-                    this.scrubber.remember(credentialSecrets(credential, credentials.username));
-                    throw withLoginHint(
-                        isSessionError(error)
-                            ? this.scrubber.scrubError(error)
-                            : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`),
-                        adapter,
-                        context.settings,
-                    );
-                });
+            const sent = await adapter.login(loginContext(context, leaseCheck), credentials, credential, replacing).catch((error: unknown) => {
+                this.scrubber.remember(credentialSecrets(credential, credentials.username));
+                throw withLoginHint(
+                    isSessionError(error) ? this.scrubber.scrubError(error) : new SessionError('SERVER_ERROR', `${adapter.label} login failed unexpectedly.`),
+                    adapter,
+                    context.settings,
+                );
+            });
             // The fleet gets the credential while this instance still holds the lease.
             if (shared?.sharesSession) {
                 const { value, ttlMs } = shareCredential(credential, sent, Date.now());
