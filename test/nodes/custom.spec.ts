@@ -10,6 +10,9 @@ import { customPresets } from '../../src/lib/vendors/custom/presets';
 import { CustomApiSimulator, type CustomApi } from '../simulators/custom';
 import { type FlowNode, type Msg, type Recorders, answeredOnce, helper, load, logText, settle, standardFlow } from '../support/harness';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const guardFiles = require('../../nodes/lib/node-red/guard-file.js') as { closeEmbeddedStores(): Promise<void> };
+
 interface Shape {
     api: CustomApi;
     preset: string;
@@ -43,6 +46,8 @@ describe('custom vendor in a Node-RED runtime', function () {
     afterEach(async function () {
         await helper.unload();
         await sim.stop();
+        // The guard remembers per origin: a later simulator on a reused port must not inherit this test's block.
+        await guardFiles.closeEmbeddedStores();
     });
 
     async function start(options: ConstructorParameters<typeof CustomApiSimulator>[0] = {}): Promise<CustomApiSimulator> {
