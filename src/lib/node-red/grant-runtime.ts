@@ -41,9 +41,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Refreshes of one grant in this process go one at a time, per vault (a shared vault's lease also spans the fleet). */
 const turnsByVault = new WeakMap<GrantVault, Map<string, Promise<unknown>>>();
 
-/** The turn of a store one process owns: this process's queue is the whole lease. */
-const OWN_TURN: GrantTurn = { hasTime: () => true, assertTime: () => undefined };
-
 /**
  * The grant slot of one config node in the vault: read, written (confirmed) and leased under one
  * keyed name. A failed read is a refresh not sent (the guards refund it).
@@ -77,7 +74,13 @@ export function grantStore(vault: GrantVault, binding: readonly string[], turnMs
             return true;
         },
         lease<T>(task: (turn: GrantTurn) => Promise<T>): Promise<T> {
-            const held = (): Promise<T> => (vault.leaseGrant ? fleetTurn(vault, key, turnMs, task) : task(OWN_TURN));
+            // A store one process owns: this process's queue is the whole lease.
+            const ownTurn: GrantTurn = {
+                hasTime: () => true,
+                assertTime: () => undefined,
+                save: (_from, next) => vault.writeGrant(key, JSON.stringify(next)).then(() => true),
+            };
+            const held = (): Promise<T> => (vault.leaseGrant ? fleetTurn(vault, key, turnMs, task) : task(ownTurn));
             const previous = queue.get(key) ?? Promise.resolve();
             const run = previous.then(held, held);
             const settled = run.catch(() => undefined);
@@ -115,6 +118,7 @@ async function fleetTurn<T>(vault: GrantVault, key: string, turnMs: number, task
                         );
                     }
                 },
+                save: (from, next) => result.granted.write(from && JSON.stringify(from), JSON.stringify(next)),
             };
             try {
                 return await task(turn);

@@ -52,7 +52,14 @@ export interface GuardStore {
 }
 
 /** A shared store's turn on a grant (`leaseGrant`): `granted` (release it when done), or `busy` for `waitMs` more. */
-export type GrantLeaseResult = { granted: { release(): Promise<void> } } | { busy: { waitMs: number } };
+export type GrantLeaseResult = { granted: GrantLease } | { busy: { waitMs: number } };
+
+/** A granted turn on a grant. */
+export interface GrantLease {
+    release(): Promise<void>;
+    /** Stores `value` while this lease still holds, else only over `expected` (plain, as read; undefined: nothing); false when refused. */
+    write(expected: string | undefined, value: string): Promise<boolean>;
+}
 
 /** The guard's numbers, from settings.js; every decision of the store is taken with them. */
 export interface GuardPolicy {

@@ -109,6 +109,12 @@ export interface GrantTurn {
     hasTime(ms: number): boolean;
     /** Throws `GUARD_UNAVAILABLE` (counted as not sent) unless {@link hasTime}: a holder whose turn ran out does not send. */
     assertTime(ms: number): void;
+    /**
+     * Saves a refresh's result, confirmed: while this turn still holds the grant's lease (fleet-wide),
+     * else only over `from`, the record the refresh started from (as read); false when refused (a newer
+     * chain stands).
+     */
+    save(from: GrantRecord | undefined, next: GrantRecord): Promise<boolean>;
 }
 
 /** The grant's slot in the store, for one config node and client (a changed client, token endpoint or base URL reads as empty). */

@@ -268,6 +268,25 @@ describe('Redis store (real redis-server)', function () {
         await third.granted.release();
     });
 
+    it("a lease holder's grant write is fenced: written while it holds the lease, or over what it started from; refused over a newer record", async () => {
+        const a = open();
+        const b = open();
+        const first = await a.leaseGrant('grant-of-fenced', 50);
+        assert.ok('granted' in first);
+        await b.writeGrant('grant-of-fenced', 'written meanwhile');
+        assert.strictEqual(await first.granted.write(undefined, 'while held'), true, 'the holder writes over anything');
+        // Its lease runs out and the next holder stores a newer record.
+        const second = await waitFor(async () => {
+            const result = await b.leaseGrant('grant-of-fenced', 10_000);
+            return 'granted' in result ? result : undefined;
+        });
+        assert.strictEqual(await first.granted.write('while held', 'late but unchanged'), true, 'nobody wrote since: the late write stands');
+        assert.strictEqual(await second.granted.write('late but unchanged', 'newer chain'), true);
+        assert.strictEqual(await first.granted.write('late but unchanged', 'late over newer'), false, 'refused over the newer record');
+        assert.strictEqual(await b.readGrant('grant-of-fenced'), 'newer chain');
+        await second.granted.release();
+    });
+
     it('replaces a grant only if it still holds what was read (a dead grant never overwrites tokens stored meanwhile)', async () => {
         const a = open();
         const b = open();

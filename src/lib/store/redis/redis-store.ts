@@ -5,7 +5,7 @@ import type { ErrorCode } from '../../errors';
 import type { ChargeResult, ChargeTicket, GrantLeaseResult, GuardPolicy, GuardStore, Hold, Outcome, Settled } from '../guard-store';
 import { MAX_BLOCK_MS } from '../guard-store';
 import { FleetKeys } from './fleet-keys';
-import { CHARGE_AND_LEASE, HEARTBEAT, INVALIDATE_IF_SAME, LEASE_LEFT, LEAVE, PUBLISH_SESSION, RELEASE, REPLACE_IF_SAME, SETTLE } from './scripts';
+import { CHARGE_AND_LEASE, FENCED_WRITE, HEARTBEAT, INVALIDATE_IF_SAME, LEASE_LEFT, LEAVE, PUBLISH_SESSION, RELEASE, REPLACE_IF_SAME, SETTLE } from './scripts';
 import type { RedisConnection } from './redis-connection';
 
 /** A shared session as the store hands it out: the fence of the login that made it, and its value. */
@@ -246,11 +246,17 @@ export class RedisStore implements GuardStore {
     /** Stores `value` under `key` only if it still holds `expected` (plain; undefined: nothing): one atomic script. */
     async replaceGrant(key: string, expected: string | undefined, value: string): Promise<boolean> {
         const name = this.grantKey(key);
-        const sealed = await this.connection.call('get', [name]);
-        const held = typeof sealed === 'string' ? sealed : '';
-        if ((held ? this.openGrant(name, held) : undefined) !== expected) return false;
+        const held = await this.sealedIfSame(name, expected);
+        if (held === undefined) return false;
         const [replaced] = await this.connection.run(REPLACE_IF_SAME, [name], [held, this.keys.seal(name, value)]);
         return Number(replaced) === 1;
+    }
+
+    /** The sealed value under `name` ('' for none) if it opens to `expected`, else undefined. */
+    private async sealedIfSame(name: string, expected: string | undefined): Promise<string | undefined> {
+        const sealed = await this.connection.call('get', [name]);
+        const held = typeof sealed === 'string' ? sealed : '';
+        return (held ? this.openGrant(name, held) : undefined) === expected ? held : undefined;
     }
 
     /**
@@ -266,6 +272,13 @@ export class RedisStore implements GuardStore {
                 granted: {
                     release: async () => {
                         await this.connection.run(RELEASE, [name], [holder]);
+                    },
+                    write: async (expected, value) => {
+                        const grant = this.grantKey(key);
+                        // '-' is never a sealed value: only the lease lets a write over a changed record through.
+                        const from = (await this.sealedIfSame(grant, expected)) ?? '-';
+                        const [written] = await this.connection.run(FENCED_WRITE, [grant, name], [holder, from, this.keys.seal(grant, value)]);
+                        return Number(written) === 1;
                     },
                 },
             };

@@ -193,6 +193,18 @@ redis.call('SET', KEYS[1], ARGV[2])
 return 1
 `;
 
+/**
+ * Fenced write. KEYS: a grant, its lease. ARGV: the lease's holder, the sealed value the write started
+ * from ('' for none, '-' for one that no longer matches), the new sealed value. Written while the lease
+ * is still this holder's, else only over the value it started from: a holder paused past its lease
+ * never overwrites the tokens the next holder stored meanwhile.
+ */
+export const FENCED_WRITE = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] and (redis.call('GET', KEYS[1]) or '') ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[3])
+return 1
+`;
+
 /** Lease left. KEYS: lease. ARGV: leaseValue. Its holder's milliseconds left by the Redis clock; -1 when it holds none. */
 export const LEASE_LEFT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PTTL', KEYS[1]) end
@@ -209,5 +221,6 @@ export const ALL_SCRIPTS: readonly string[] = [
     LEAVE,
     RELEASE,
     REPLACE_IF_SAME,
+    FENCED_WRITE,
     LEASE_LEFT,
 ];

@@ -305,6 +305,54 @@ describe('OAuth2 refresh rules of a fleet (model, two instances on one real redi
         runtime.close();
     });
 
+    it("a holder paused past its lease: its late refresh result is refused, the next holder's newer chain stays and is used", async function () {
+        const provider = new Provider();
+        // The rotated-away token lives on for a while, so the next holder's refresh of it succeeds too.
+        provider.graceMs = 60_000;
+        const pasted = provider.issueRefresh();
+        const binding = ['node', `client-${++runs}`];
+        const [a, b] = stores.map((store) => runtimeOn(store, binding));
+        // a's reply is held back after the provider answered it: a paused between the provider's answer and its write.
+        const gate = deferred();
+        let answered: HttpResponse | 'lost' | undefined;
+        const pausedA: VendorContext = {
+            ...contextOf(provider, a),
+            send: async (exchange: VendorExchange) => {
+                answered = provider.answer(new URLSearchParams(String(exchange.body)));
+                await gate.promise;
+                return answered as HttpResponse;
+            },
+        };
+        const first = grantLogin(pausedA, credentials(pasted), undefined);
+        await waitFor(() => answered !== undefined);
+        const aToken = JSON.parse(String((answered as HttpResponse).body)) as { access_token: string; refresh_token: string };
+        // a's lease runs out while it is paused.
+        const leases = await withClient(redis, (client) => client.keys('model:grant:*:lease'));
+        assert.strictEqual(leases.length, 1);
+        await withClient(redis, (client) => client.del(leases[0]));
+        const fromB = await grantLogin(contextOf(provider, b), credentials(pasted), undefined);
+        assert.notStrictEqual(fromB.header?.token, aToken.access_token);
+        const grantKey = leases[0].slice(0, -':lease'.length);
+        const storedByB = await withClient(redis, (client) => client.get(grantKey));
+        gate.resolve();
+        const fromA = await first;
+        assert.strictEqual(
+            await withClient(redis, (client) => client.get(grantKey)),
+            storedByB,
+            "a's late write was refused: Redis holds b's value, byte for byte",
+        );
+        assert.strictEqual(fromA.header?.token, fromB.header?.token, "a uses b's chain, not its own late reply");
+        const again = await grantLogin(contextOf(provider, a), credentials(pasted), undefined);
+        assert.strictEqual(again.header?.token, fromB.header?.token);
+        // Once b's token is due, a renews b's chain: the provider never sees a's refresh token.
+        sinon.clock.tick(HOUR);
+        await grantLogin(contextOf(provider, a), credentials(pasted), undefined);
+        assert.strictEqual(provider.presented.length, 3);
+        assert.ok(!provider.presented.includes(aToken.refresh_token), "a's refresh token never sent");
+        a.close();
+        b.close();
+    });
+
     it('a paste the store has seen never resets the chain on another instance; a new paste starts a new one', async function () {
         const provider = new Provider();
         const old = provider.issueRefresh();

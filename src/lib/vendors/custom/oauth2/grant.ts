@@ -44,9 +44,10 @@ export async function grantLogin(context: VendorContext, credentials: LoginCrede
     if (!seen?.refreshToken) return needsPerson(context, credentials, runtime, seen);
     const record = await runtime.store.lease(async (turn) => {
         // Another instance (or an earlier refresh) may have renewed it while this one waited.
-        const latest = await current(runtime, credentials);
+        const stored = await runtime.store.read();
+        const latest = pastedChain(stored, credentials.refreshToken) ?? stored;
         if (!latest?.refreshToken || (latest.accessToken !== seen.accessToken && usable(latest, refused))) return latest;
-        return refresh(context, credentials, runtime, latest, turn, false);
+        return refresh(context, credentials, runtime, { record: latest, from: stored }, turn, false);
     });
     if (!record?.accessToken || record.dead) return needsPerson(context, credentials, runtime, record);
     return used(context, record);
@@ -63,6 +64,12 @@ async function current(runtime: GrantRuntime, credentials: LoginCredentials): Pr
     return pastedChain(stored, credentials.refreshToken) ?? stored;
 }
 
+/** The record a refresh renews, and what the store held when it read it (the pasted chain is not stored yet). */
+interface Refreshing {
+    record: GrantRecord;
+    from: GrantRecord | undefined;
+}
+
 /**
  * One refresh. Saved before use; a timeout keeps the old token and tries once more after reading
  * the store again; `invalid_grant` takes a newer token from the store, else the grant is dead.
@@ -72,7 +79,7 @@ async function refresh(
     context: VendorContext,
     credentials: LoginCredentials,
     runtime: GrantRuntime,
-    record: GrantRecord,
+    { record, from }: Refreshing,
     turn: GrantTurn,
     retried: boolean,
 ): Promise<GrantRecord> {
@@ -86,14 +93,14 @@ async function refresh(
         const again = await runtime.store.read();
         const newer = again?.refreshToken && again.refreshToken !== refreshToken && again.seed === record.seed && !again.dead ? again : undefined;
         if (error instanceof OAuthError && error.error === 'invalid_grant') {
-            if (newer && !retried) return fresh(newer, Date.now()) ? newer : refresh(context, credentials, runtime, newer, turn, true);
+            if (newer && !retried) return fresh(newer, Date.now()) ? newer : refresh(context, credentials, runtime, { record: newer, from: newer }, turn, true);
             const dead: GrantRecord = { seed: record.seed, seeds: record.seeds, expiresAt: null, obtainedAt: Date.now(), dead: true };
             if (!(await runtime.store.replace(again, dead))) {
                 // Another instance stored tokens since (one whose turn ran out, an authorization): they stand.
                 const latest = await runtime.store.read();
                 if (latest && usable(latest, undefined)) return latest;
                 if (latest?.refreshToken && !latest.dead && latest.refreshToken !== refreshToken && !retried) {
-                    return refresh(context, credentials, runtime, latest, turn, true);
+                    return refresh(context, credentials, runtime, { record: latest, from: latest }, turn, true);
                 }
             }
             throw authorizationRequired(
@@ -102,19 +109,33 @@ async function refresh(
         }
         if (!retried && isSessionError(error) && (error.code === 'TIMEOUT' || error.code === 'NETWORK') && turn.hasTime(exchangeMs)) {
             // The provider may have rotated it and the reply was lost: whatever the store holds now is the best bet.
-            return refresh(context, credentials, runtime, newer ?? record, turn, true);
+            return refresh(context, credentials, runtime, newer ? { record: newer, from: newer } : { record, from: again }, turn, true);
         }
         throw error;
     }
     const next = recordFrom(reply, record, refreshToken);
+    let saved: boolean;
     try {
-        await runtime.store.write(next);
+        saved = await turn.save(from, next);
     } catch (error) {
         // Rotated at the provider but not confirmed: not used (save before use), and written first once the store answers.
         runtime.state.set(UNSAVED, { rotatedFrom: refreshToken, record: next } satisfies UnsavedRotation);
         throw error;
     }
-    return next;
+    return saved ? next : storedInstead(runtime, credentials);
+}
+
+/**
+ * This turn ran out before its reply came (the process was paused) and the next holder stored a newer
+ * chain: this reply is not used, the stored chain is.
+ */
+async function storedInstead(runtime: GrantRuntime, credentials: LoginCredentials): Promise<GrantRecord> {
+    const stored = await runtime.store.read();
+    if (stored && (stored.dead || usable(stored, undefined))) return stored;
+    throw new SessionError(
+        'GUARD_UNAVAILABLE',
+        `The OAuth2 refresh of "${credentials.username}" came back after this instance's turn ran out (was the process paused?) and another instance stored newer tokens meanwhile: not used.`,
+    );
 }
 
 /**
